@@ -1,0 +1,15 @@
+option(PARTI_WERROR "Treat warnings as errors" ON)
+function(parti_warnings target)
+  target_compile_options(${target} PRIVATE
+    -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wold-style-cast -Wnon-virtual-dtor
+    -Woverloaded-virtual -Wnull-dereference -Wdouble-promotion -Wformat=2 -Wimplicit-fallthrough)
+  if(PARTI_WERROR)
+    target_compile_options(${target} PRIVATE -Werror)
+  endif()
+endfunction()
+
+# nlohmann-json's inlined accessors trip GCC 12's -Wnull-dereference at -O3 (a false positive
+# inside the library, not in our code): targets that parse JSON opt out of that one warning.
+function(parti_json_target target)
+  target_compile_options(${target} PRIVATE -Wno-null-dereference)
+endfunction()

@@ -1,0 +1,48 @@
+// parti generate --ckpt PATH --prompt TEXT --max-tokens N [--temperature --top-k --seed]
+#include <iostream>
+
+#include "parti/cli/commands.h"
+#include "parti/train/generate.h"
+
+namespace parti::cli {
+namespace {
+
+struct GenerateArgs {
+  std::string ckpt;
+  std::string prompt;
+  std::string tokenizer_dir;
+  train::SampleOptions sample;
+};
+
+void run_generate(const GenerateArgs& a) {
+  LoadedModel m = load_model(a.ckpt);
+  auto tokenizer = data::make_tokenizer(m.tokenizer, a.tokenizer_dir);
+  train::SampleOptions options = a.sample;
+  options.stop_token = tokenizer->eot();
+  core::Arena arena;
+  std::vector<int32_t> ids = train::generate(*m.gpt, m.params.data(), arena,
+                                             tokenizer->encode(a.prompt), options);
+  if (!ids.empty() && ids.back() == tokenizer->eot()) {
+    ids.pop_back();
+  }
+  std::cout << a.prompt << tokenizer->decode(ids) << std::endl;
+}
+
+}  // namespace
+
+void add_generate(CLI::App& app) {
+  auto args = std::make_shared<GenerateArgs>();
+  CLI::App* cmd = app.add_subcommand("generate", "sample text from a checkpoint");
+  cmd->add_option("--ckpt", args->ckpt, "checkpoint step folder or checkpoint folder")->required();
+  cmd->add_option("--prompt", args->prompt, "text to continue")->required();
+  cmd->add_option("--max-tokens", args->sample.max_tokens, "tokens to generate")
+      ->capture_default_str();
+  cmd->add_option("--temperature", args->sample.temperature, "0: greedy")->capture_default_str();
+  cmd->add_option("--top-k", args->sample.top_k, "sample among the k likeliest (0: all)")
+      ->capture_default_str();
+  cmd->add_option("--seed", args->sample.seed, "sampling seed")->capture_default_str();
+  cmd->add_option("--tokenizer-dir", args->tokenizer_dir, "folder with encoder.json, vocab.bpe");
+  cmd->callback([args] { run_generate(*args); });
+}
+
+}  // namespace parti::cli

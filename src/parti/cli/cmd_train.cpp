@@ -1,0 +1,93 @@
+// parti train --data DIR --model PRESET [--layers --heads --dim --seq-len --vocab] ...
+// The preset gives every model field; a flag given explicitly overrides its field. The
+// vocabulary defaults to the data's (meta.json). Every rule is checked before any work starts.
+#include <iostream>
+
+#include "parti/cli/commands.h"
+#include "parti/core/check.h"
+#include "parti/core/cpu.h"
+#include "parti/train/trainer.h"
+
+namespace parti::cli {
+namespace {
+
+struct TrainArgs {
+  train::TrainConfig cfg;
+  model::GptConfig overrides;
+  std::vector<CLI::Option*> model_flags;  // layers, heads, dim, seq-len, vocab
+};
+
+void run_train(TrainArgs& a) {
+  train::TrainConfig cfg = a.cfg;
+  cfg.model = model::preset(cfg.preset);
+  DataMeta meta = cfg.data.dir.empty() ? DataMeta{} : read_data_meta(cfg.data.dir);
+  cfg.data.tokenizer = meta.tokenizer;
+  cfg.model.vocab = meta.vocab_size > 0 ? meta.vocab_size : cfg.model.vocab;
+  int* fields[] = {&cfg.model.layers, &cfg.model.heads, &cfg.model.dim, &cfg.model.seq_len,
+                   &cfg.model.vocab};
+  const int values[] = {a.overrides.layers, a.overrides.heads, a.overrides.dim,
+                        a.overrides.seq_len, a.overrides.vocab};
+  for (size_t i = 0; i < a.model_flags.size(); ++i) {
+    if (a.model_flags[i]->count() > 0) {
+      *fields[i] = values[i];
+    }
+  }
+  std::vector<std::string> errors = train::validate(cfg);
+  if (!errors.empty()) {
+    std::string all = errors[0];
+    for (size_t i = 1; i < errors.size(); ++i) {
+      all += "; " + errors[i];
+    }
+    throw ConfigError(all);
+  }
+  core::set_threads(cfg.threads);
+  train::Trainer trainer(cfg);
+  trainer.run(std::cout);
+}
+
+}  // namespace
+
+void add_train(CLI::App& app) {
+  auto args = std::make_shared<TrainArgs>();
+  train::TrainConfig& c = args->cfg;
+  CLI::App* cmd = app.add_subcommand("train", "train a GPT on prepared data");
+  cmd->add_option("--data", c.data.dir, "folder made by `parti prepare`")->required();
+  cmd->add_option("--model", c.preset, "preset: tiny, small, gpt2, gpt2-medium, gpt2-large, gpt2-xl")
+      ->required();
+  model::GptConfig& o = args->overrides;
+  args->model_flags = {cmd->add_option("--layers", o.layers, "transformer blocks (L)"),
+                       cmd->add_option("--heads", o.heads, "attention heads (NH)"),
+                       cmd->add_option("--dim", o.dim, "model width (C)"),
+                       cmd->add_option("--seq-len", o.seq_len, "context length (T)"),
+                       cmd->add_option("--vocab", o.vocab, "vocabulary (default: the data's)")};
+  cmd->add_option("--global-batch", c.data.global_batch, "sequences per optimizer step")
+      ->capture_default_str();
+  cmd->add_option("--micro-batch", c.data.micro_batch, "sequences per forward/backward")
+      ->capture_default_str();
+  cmd->add_option("--steps", c.steps, "optimizer steps (the LR schedule spans them)")
+      ->capture_default_str();
+  cmd->add_option("--stop-after", c.stop_after,
+                  "stop this run after N steps and checkpoint (resume later); 0: run to --steps")
+      ->capture_default_str();
+  cmd->add_option("--lr", c.optim.lr, "peak learning rate")->capture_default_str();
+  cmd->add_option("--warmup", c.optim.warmup, "linear warmup steps")->capture_default_str();
+  cmd->add_option("--min-lr", c.optim.min_lr, "floor of the cosine decay")->capture_default_str();
+  cmd->add_option("--weight-decay", c.optim.adamw.weight_decay, "AdamW decay of matrices")
+      ->capture_default_str();
+  cmd->add_option("--grad-clip", c.optim.grad_clip, "global gradient norm limit (0: off)")
+      ->capture_default_str();
+  cmd->add_option("--seed", c.data.seed, "initialisation and data order")->capture_default_str();
+  cmd->add_option("--eval-every", c.data.eval_every, "validate every N steps (and at the end)")
+      ->capture_default_str();
+  cmd->add_option("--eval-batches", c.data.eval_batches, "micro-batches of validation windows")
+      ->capture_default_str();
+  cmd->add_option("--ckpt-dir", c.io.ckpt_dir, "checkpoint folder");
+  cmd->add_option("--ckpt-every", c.io.ckpt_every, "checkpoint every N steps (and at the end)")
+      ->capture_default_str();
+  cmd->add_flag("--resume", c.io.resume, "continue from the latest checkpoint in --ckpt-dir");
+  cmd->add_option("--log", c.io.log, "append one JSON object per step to this file");
+  cmd->add_option("--threads", c.threads, "OpenMP and BLAS threads")->capture_default_str();
+  cmd->callback([args] { run_train(*args); });
+}
+
+}  // namespace parti::cli

@@ -1,0 +1,46 @@
+// A bump allocator for activations (float, or double in gradient checks): one block, handed out in 64-byte aligned pieces, reset after
+// each micro-batch's backward. It grows only while warming up (the first micro-batch), so a
+// warmed-up step does no heap allocation (DESIGN principle 5). `peak_bytes` is what the step
+// needed; the planner and the memory log read it.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <vector>
+
+namespace parti::core {
+
+class Arena {
+ public:
+  // Returns `count` elements of T, uninitialised, valid until reset().
+  template <typename T>
+  T* alloc(size_t count) {
+    return static_cast<T*>(alloc_bytes(count * sizeof(T)));
+  }
+  // Returns `count` elements of T set to zero.
+  template <typename T>
+  T* alloc_zero(size_t count) {
+    return static_cast<T*>(alloc_zero_bytes(count * sizeof(T)));
+  }
+  // Frees every piece at once; keeps the memory (merging overflow blocks into one on next use).
+  void reset();
+  size_t used_bytes() const { return used_ + overflow_bytes_; }
+  size_t peak_bytes() const { return peak_; }
+  size_t capacity_bytes() const { return capacity_; }
+
+ private:
+  void* alloc_bytes(size_t bytes);
+  void* alloc_zero_bytes(size_t bytes);
+  struct FreeDeleter {
+    void operator()(std::byte* p) const;
+  };
+  using Block = std::unique_ptr<std::byte[], FreeDeleter>;
+  Block block_;
+  size_t capacity_ = 0;  // bytes in block_
+  size_t used_ = 0;      // bytes handed out of block_
+  std::vector<Block> overflow_;  // pieces that did not fit while warming up
+  size_t overflow_bytes_ = 0;
+  size_t peak_ = 0;
+};
+
+}  // namespace parti::core

@@ -1,0 +1,26 @@
+// The machine's compute set-up: which OpenBLAS kernel runs, how many threads.
+// OpenBLAS picks its kernel from the CPU when the library loads; on some virtual machines that
+// detection falls back to a generic core (e.g. 'Prescott', ~5x slower sgemm) although the CPU has
+// AVX2/AVX-512. `select_blas_kernel` runs first thing in main: if the kernel is generic, the CPU
+// flags allow a faster one and the user has not set OPENBLAS_CORETYPE, it sets it and re-executes
+// the program so the library loads again with the right kernel.
+#pragma once
+
+#include <string>
+
+namespace parti::core {
+
+// Returns normally when no re-exec is needed; otherwise replaces the process (never returns).
+void select_blas_kernel(char** argv);
+
+// Sets both OpenMP's and OpenBLAS's thread counts (they share one OpenMP pool).
+void set_threads(int threads);
+int threads();
+
+// "OpenBLAS 0.3.21 kernel Zen (OPENBLAS_CORETYPE=...), 2 threads"
+std::string describe_compute();
+
+// Measured single-precision GEMM rate of this process (GFLOP/s) on an n x n x n product.
+double measure_sgemm_gflops(int n, int repeats);
+
+}  // namespace parti::core

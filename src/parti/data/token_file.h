@@ -1,0 +1,32 @@
+// Token files (train.bin, val.bin): a 64-byte little-endian header, then uint16 token ids.
+//   offset  0  char[8]  magic "PARTITOK"
+//           8  uint32   format version (1)
+//          12  uint32   vocabulary size V (every id < V)
+//          16  uint32   end-of-text id (between documents)
+//          20  uint32   bytes per token (2)
+//          24  uint64   number of tokens
+//          32  uint64   FNV-1a 64 of the token bytes
+//          40  zero padding to 64
+// Loading checks all of it (size, magic, version, checksum, every id < V) and names the file.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace parti::data {
+
+struct TokenFile {
+  int vocab_size = 0;
+  int32_t eot = 0;
+  std::vector<uint16_t> tokens;
+};
+
+// Writes to `path.tmp`, flushes, renames over `path`.
+void write_token_file(const std::string& path, const TokenFile& file);
+// Throws DataError naming the file and what is wrong.
+TokenFile read_token_file(const std::string& path);
+
+uint64_t fnv1a64(const void* data, size_t bytes);
+
+}  // namespace parti::data

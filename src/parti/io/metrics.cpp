@@ -1,0 +1,33 @@
+#include "parti/io/metrics.h"
+
+#include <filesystem>
+
+#include "parti/core/check.h"
+
+namespace parti::io {
+
+namespace {
+
+std::string with_parent(const std::string& path) {
+  std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) {
+    std::error_code ignored;  // a failure shows up as the open failing below
+    std::filesystem::create_directories(parent, ignored);
+  }
+  return path;
+}
+
+}  // namespace
+
+MetricsLog::MetricsLog(const std::string& path) : out_(with_parent(path), std::ios::app) {
+  PARTI_CHECK(out_.good(), ConfigError, "--log ", path, ": cannot open for appending");
+}
+
+void MetricsLog::write(const nlohmann::ordered_json& record) {
+  if (out_.is_open()) {
+    out_ << record.dump() << '\n';
+    out_.flush();
+  }
+}
+
+}  // namespace parti::io

@@ -1,0 +1,22 @@
+// Metrics: one JSON object per line (JSONL), appended and flushed after each record so a crashed
+// run keeps every finished step.
+#pragma once
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace parti::io {
+
+class MetricsLog {
+ public:
+  MetricsLog() = default;  // disabled
+  explicit MetricsLog(const std::string& path);
+  void write(const nlohmann::ordered_json& record);
+  bool enabled() const { return out_.is_open(); }
+
+ private:
+  std::ofstream out_;
+};
+
+}  // namespace parti::io

@@ -1,0 +1,20 @@
+// AdamW (Loshchilov & Hutter), in the order torch.optim.AdamW computes it:
+//   p *= 1 - lr * wd;  m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2
+//   p -= (lr / (1 - b1^t)) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
+// on n elements of flat buffers; `step` t counts from 1.
+#pragma once
+
+#include <cstddef>
+
+namespace parti::kernels {
+
+struct AdamWHyper {
+  float lr, beta1, beta2, eps, weight_decay;
+  int step;
+};
+
+// params, m, v (n) updated in place from grads (n)
+template <typename T>
+void adamw_update(T* params, T* m, T* v, const T* grads, size_t n, const AdamWHyper& hyper);
+
+}  // namespace parti::kernels

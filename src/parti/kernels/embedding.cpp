@@ -1,0 +1,58 @@
+#include "parti/kernels/embedding.h"
+
+#include <algorithm>
+#include <cstddef>
+
+namespace parti::kernels {
+namespace {
+
+constexpr int kChannelBlock = 32;
+
+size_t row(int i, int C) { return static_cast<size_t>(i) * static_cast<size_t>(C); }
+
+}  // namespace
+
+template <typename T>
+void embedding_forward(T* out, const int32_t* tokens, const T* wte, const T* wpe, int B, int Tn,
+                       int C) {
+#pragma omp parallel for schedule(static)
+  for (int bt = 0; bt < B * Tn; ++bt) {
+    const T* e = wte + row(tokens[bt], C);
+    const T* p = wpe + row(bt % Tn, C);
+    T* o = out + row(bt, C);
+    for (int c = 0; c < C; ++c) {
+      o[c] = e[c] + p[c];
+    }
+  }
+}
+
+template <typename T>
+void embedding_backward(T* dwte, T* dwpe, const T* dout, const int32_t* tokens, int B, int Tn,
+                        int C) {
+  const int blocks = (C + kChannelBlock - 1) / kChannelBlock;
+#pragma omp parallel for schedule(static)
+  for (int blk = 0; blk < blocks; ++blk) {
+    const int c0 = blk * kChannelBlock;
+    const int c1 = std::min(C, c0 + kChannelBlock);
+    for (int bt = 0; bt < B * Tn; ++bt) {
+      const T* d = dout + row(bt, C);
+      T* e = dwte + row(tokens[bt], C);
+      T* p = dwpe + row(bt % Tn, C);
+      for (int c = c0; c < c1; ++c) {
+        e[c] += d[c];
+        p[c] += d[c];
+      }
+    }
+  }
+}
+
+template void embedding_forward<float>(float*, const int32_t*, const float*, const float*, int,
+                                       int, int);
+template void embedding_forward<double>(double*, const int32_t*, const double*, const double*,
+                                        int, int, int);
+template void embedding_backward<float>(float*, float*, const float*, const int32_t*, int, int,
+                                        int);
+template void embedding_backward<double>(double*, double*, const double*, const int32_t*, int,
+                                         int, int);
+
+}  // namespace parti::kernels

@@ -1,0 +1,76 @@
+#include "parti/kernels/reduce.h"
+
+#include <algorithm>
+#include <vector>
+
+namespace parti::kernels {
+namespace {
+
+// Per-block partial sums; grows while warming up, then reused.
+template <typename T>
+std::vector<T>& partials() {
+  thread_local std::vector<T> buffer;
+  return buffer;
+}
+
+}  // namespace
+
+template <typename T>
+void column_sum2_accumulate(T* out_a, T* out_b, const T* a, const T* b, int N, int C) {
+  int blocks = (N + kRowBlock - 1) / kRowBlock;
+  int sums = b != nullptr ? 2 : 1;
+  std::vector<T>& part = partials<T>();
+  part.assign(static_cast<size_t>(blocks) * static_cast<size_t>(sums * C), T(0));
+#pragma omp parallel for schedule(static)
+  for (int blk = 0; blk < blocks; ++blk) {
+    T* pa = part.data() + static_cast<size_t>(blk) * static_cast<size_t>(sums * C);
+    T* pb = pa + C;
+    for (int r = blk * kRowBlock; r < std::min(N, (blk + 1) * kRowBlock); ++r) {
+      const T* ra = a + static_cast<size_t>(r) * static_cast<size_t>(C);
+      for (int c = 0; c < C; ++c) {
+        pa[c] += ra[c];
+      }
+      if (b != nullptr) {
+        const T* rb = b + static_cast<size_t>(r) * static_cast<size_t>(C);
+        for (int c = 0; c < C; ++c) {
+          pb[c] += rb[c];
+        }
+      }
+    }
+  }
+  for (int blk = 0; blk < blocks; ++blk) {
+    const T* pa = part.data() + static_cast<size_t>(blk) * static_cast<size_t>(sums * C);
+    for (int c = 0; c < C; ++c) {
+      out_a[c] += pa[c];
+    }
+    if (b != nullptr) {
+      for (int c = 0; c < C; ++c) {
+        out_b[c] += pa[C + c];
+      }
+    }
+  }
+}
+
+template <typename T>
+void column_sum_accumulate(T* out, const T* inp, int N, int C) {
+  column_sum2_accumulate<T>(out, nullptr, inp, nullptr, N, C);
+}
+
+template <typename T>
+double sum_squares(const T* x, size_t n) {
+  double total = 0.0;
+  for (size_t i = 0; i < n; ++i) {
+    total += static_cast<double>(x[i]) * static_cast<double>(x[i]);
+  }
+  return total;
+}
+
+template void column_sum_accumulate<float>(float*, const float*, int, int);
+template void column_sum_accumulate<double>(double*, const double*, int, int);
+template void column_sum2_accumulate<float>(float*, float*, const float*, const float*, int, int);
+template void column_sum2_accumulate<double>(double*, double*, const double*, const double*, int,
+                                             int);
+template double sum_squares<float>(const float*, size_t);
+template double sum_squares<double>(const double*, size_t);
+
+}  // namespace parti::kernels

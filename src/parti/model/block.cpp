@@ -1,0 +1,57 @@
+#include "parti/model/block.h"
+
+#include <algorithm>
+#include <cstddef>
+
+namespace parti::model {
+
+template <typename T>
+Block<T>::Block(ParamTable& table, const std::string& prefix, int C, int NH)
+    : C_(C),
+      ln_1_(table, prefix + ".ln_1", C),
+      attn_(table, prefix + ".attn", C, NH),
+      ln_2_(table, prefix + ".ln_2", C),
+      mlp_(table, prefix + ".mlp", C) {}
+
+template <typename T>
+void Block<T>::forward(Pass<T>& pass, const T* in, T* out) {
+  const size_t n = pass.tokens() * static_cast<size_t>(C_);
+  T* a = pass.arena.template alloc<T>(n);   // ln_1(x)
+  T* b = pass.arena.template alloc<T>(n);   // attn(.)
+  T* x1 = pass.arena.template alloc<T>(n);  // residual stream after attention
+  T* c = pass.arena.template alloc<T>(n);   // ln_2(x1)
+  ln_1_.forward(pass, in, a);
+  attn_.forward(pass, a, b);
+#pragma omp parallel for schedule(static)
+  for (size_t i = 0; i < n; ++i) {
+    x1[i] = in[i] + b[i];
+  }
+  ln_2_.forward(pass, x1, c);
+  mlp_.forward(pass, c, out);  // out = mlp(c), then the residual
+#pragma omp parallel for schedule(static)
+  for (size_t i = 0; i < n; ++i) {
+    out[i] += x1[i];
+  }
+}
+
+template <typename T>
+void Block<T>::backward(Pass<T>& pass, const T* dout, T* dinp) {
+  const size_t n = pass.tokens() * static_cast<size_t>(C_);
+  T* dc = pass.arena.template alloc_zero<T>(n);
+  T* dx1 = pass.arena.template alloc<T>(n);
+  T* da = pass.arena.template alloc_zero<T>(n);
+  mlp_.backward(pass, dout, dc);
+  std::copy(dout, dout + n, dx1);  // residual path
+  ln_2_.backward(pass, dc, dx1);
+  attn_.backward(pass, dx1, da);
+#pragma omp parallel for schedule(static)
+  for (size_t i = 0; i < n; ++i) {
+    dinp[i] += dx1[i];  // residual path
+  }
+  ln_1_.backward(pass, da, dinp);
+}
+
+template class Block<float>;
+template class Block<double>;
+
+}  // namespace parti::model

@@ -1,0 +1,30 @@
+// Transformer block, pre-LayerNorm (GPT-2 `h.<l>`):
+//   x1  = x  + attn(ln_1(x))
+//   out = x1 + mlp(ln_2(x1))
+// Backward visits the children in exact reverse order.
+#pragma once
+
+#include <string>
+
+#include "parti/model/attention.h"
+#include "parti/model/layernorm.h"
+#include "parti/model/mlp.h"
+
+namespace parti::model {
+
+template <typename T>
+class Block : public Module<T> {
+ public:
+  Block(ParamTable& table, const std::string& prefix, int C, int NH);
+  void forward(Pass<T>& pass, const T* in, T* out) override;
+  void backward(Pass<T>& pass, const T* dout, T* dinp) override;
+
+ private:
+  int C_;
+  LayerNorm<T> ln_1_;
+  Attention<T> attn_;
+  LayerNorm<T> ln_2_;
+  Mlp<T> mlp_;
+};
+
+}  // namespace parti::model

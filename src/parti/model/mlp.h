@@ -1,0 +1,24 @@
+// MLP sublayer (GPT-2 `mlp`): h = x c_fc + b (B, T, 4C); g = gelu_tanh(h); out = g c_proj + b.
+// c_fc.weight (C, 4C), c_proj.weight (4C, C) with the residual-scaled init. Saves inp, h, g.
+#pragma once
+
+#include <string>
+
+#include "parti/model/module.h"
+
+namespace parti::model {
+
+template <typename T>
+class Mlp : public Module<T> {
+ public:
+  Mlp(ParamTable& table, const std::string& prefix, int C);
+  void forward(Pass<T>& pass, const T* in, T* out) override;
+  void backward(Pass<T>& pass, const T* dout, T* dinp) override;
+
+ private:
+  int C_;
+  int id_;
+  int fc_weight_, fc_bias_, proj_weight_, proj_bias_;
+};
+
+}  // namespace parti::model

@@ -1,0 +1,43 @@
+#include "parti/optim/grad_clip.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+
+#include "parti/kernels/reduce.h"
+
+namespace parti::optim {
+
+template <typename T>
+double grad_norm(const model::ParamTable& table, const T* grads) {
+  double total = 0.0;
+  for (const model::ParamSpec& spec : table.specs()) {
+    total += kernels::sum_squares<T>(grads + spec.offset, spec.numel);
+  }
+  return std::sqrt(total);
+}
+
+template <typename T>
+double clip_grad_norm(const model::ParamTable& table, T* grads, double max_norm) {
+  double norm = grad_norm<T>(table, grads);
+  if (max_norm <= 0.0) {
+    return norm;
+  }
+  double scale = std::min(1.0, max_norm / (norm + 1e-6));
+  if (scale < 1.0) {
+    const T s = static_cast<T>(scale);
+    const auto n = static_cast<int64_t>(table.total());
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; ++i) {
+      grads[i] *= s;
+    }
+  }
+  return norm;
+}
+
+template double grad_norm<float>(const model::ParamTable&, const float*);
+template double grad_norm<double>(const model::ParamTable&, const double*);
+template double clip_grad_norm<float>(const model::ParamTable&, float*, double);
+template double clip_grad_norm<double>(const model::ParamTable&, double*, double);
+
+}  // namespace parti::optim

@@ -1,0 +1,93 @@
+#include "parti/train/config.h"
+
+#include "parti/core/check.h"
+
+namespace parti::train {
+
+std::vector<std::string> validate(const TrainConfig& cfg) {
+  std::vector<std::string> errors = model::validate(cfg.model);
+  const DataConfig& d = cfg.data;
+  if (d.micro_batch <= 0) {
+    errors.push_back(str_cat("--micro-batch must be positive, got ", d.micro_batch));
+  } else if (d.global_batch <= 0 || d.global_batch % d.micro_batch != 0) {
+    errors.push_back(str_cat("--micro-batch ", d.micro_batch, " does not divide --global-batch ",
+                             d.global_batch));
+  }
+  if (cfg.steps <= 0) {
+    errors.push_back(str_cat("--steps must be positive, got ", cfg.steps));
+  }
+  if (cfg.stop_after < 0) {
+    errors.push_back(str_cat("--stop-after must not be negative, got ", cfg.stop_after));
+  }
+  if (cfg.optim.lr <= 0 || cfg.optim.min_lr < 0 || cfg.optim.min_lr > cfg.optim.lr) {
+    errors.push_back(str_cat("--lr ", cfg.optim.lr, " and --min-lr ", cfg.optim.min_lr,
+                             " need 0 <= min-lr <= lr, lr > 0"));
+  }
+  if (cfg.optim.warmup < 0) {
+    errors.push_back(str_cat("--warmup must not be negative, got ", cfg.optim.warmup));
+  }
+  if (cfg.optim.adamw.weight_decay < 0) {
+    errors.push_back(str_cat("--weight-decay must not be negative"));
+  }
+  if (d.eval_every < 0 || d.eval_batches < 0) {
+    errors.push_back("--eval-every and --eval-batches must not be negative");
+  }
+  if (cfg.io.ckpt_every < 0) {
+    errors.push_back("--ckpt-every must not be negative");
+  }
+  if (cfg.io.resume && cfg.io.ckpt_dir.empty()) {
+    errors.push_back("--resume needs --ckpt-dir (the folder to resume from)");
+  }
+  if (d.dir.empty()) {
+    errors.push_back("--data is required (a folder made by `parti prepare`)");
+  }
+  if (cfg.threads < 1) {
+    errors.push_back(str_cat("--threads must be at least 1, got ", cfg.threads));
+  }
+  return errors;
+}
+
+nlohmann::ordered_json model_to_json(const model::GptConfig& m) {
+  return {{"layers", m.layers}, {"heads", m.heads},     {"dim", m.dim},
+          {"seq_len", m.seq_len}, {"vocab", m.vocab}, {"padded_vocab", m.padded_vocab()}};
+}
+
+model::GptConfig model_from_json(const nlohmann::json& j) {
+  try {
+    return {j.at("layers").get<int>(), j.at("heads").get<int>(), j.at("dim").get<int>(),
+            j.at("seq_len").get<int>(), j.at("vocab").get<int>()};
+  } catch (const nlohmann::json::exception& e) {
+    throw CheckpointError(str_cat("model config in checkpoint: ", e.what()));
+  }
+}
+
+nlohmann::ordered_json to_json(const TrainConfig& cfg) {
+  const auto& o = cfg.optim;
+  const auto& d = cfg.data;
+  return {{"preset", cfg.preset},
+          {"model", model_to_json(cfg.model)},
+          {"parameters", model::parameter_count(cfg.model)},
+          {"steps", cfg.steps},
+          {"global_batch", d.global_batch},
+          {"micro_batch", d.micro_batch},
+          {"accumulation", cfg.accumulation()},
+          {"lr", o.lr},
+          {"min_lr", o.min_lr},
+          {"warmup", o.warmup},
+          {"weight_decay", o.adamw.weight_decay},
+          {"beta1", o.adamw.beta1},
+          {"beta2", o.adamw.beta2},
+          {"eps", o.adamw.eps},
+          {"grad_clip", o.grad_clip},
+          {"seed", d.seed},
+          {"data", d.dir},
+          {"tokenizer", d.tokenizer},
+          {"eval_every", d.eval_every},
+          {"eval_batches", d.eval_batches},
+          {"ckpt_dir", cfg.io.ckpt_dir},
+          {"ckpt_every", cfg.io.ckpt_every},
+          {"log", cfg.io.log},
+          {"threads", cfg.threads}};
+}
+
+}  // namespace parti::train

@@ -1,0 +1,62 @@
+// TrainConfig: everything `parti train` resolves from a preset and flags, passed on in parts
+// (each builder takes only its sub-config). validate() collects every violated rule at once,
+// each naming the flag, before any work starts.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "parti/model/config.h"
+#include "parti/optim/adamw.h"
+#include "parti/optim/lr_schedule.h"
+
+namespace parti::train {
+
+struct OptimConfig {
+  double lr = 6e-4;
+  double min_lr = 6e-5;
+  int warmup = 0;
+  double grad_clip = 1.0;  // <= 0: no clipping
+  optim::AdamWConfig adamw;
+};
+
+struct DataConfig {
+  std::string dir;         // holds train.bin, val.bin, meta.json
+  std::string tokenizer;   // from meta.json: gpt2 or byte (generation decodes with it)
+  int global_batch = 8;    // sequences per optimizer step
+  int micro_batch = 8;     // sequences per forward/backward
+  uint64_t seed = 1337;    // initialisation and data order
+  int eval_every = 0;      // steps; 0: only at the end when eval_batches > 0
+  int eval_batches = 4;    // micro-batches of validation windows per evaluation
+};
+
+struct IoConfig {
+  std::string ckpt_dir;
+  int ckpt_every = 0;      // steps; 0: only at the end
+  bool resume = false;
+  std::string log;         // JSONL path
+};
+
+struct TrainConfig {
+  std::string preset;
+  model::GptConfig model;
+  OptimConfig optim;
+  DataConfig data;
+  IoConfig io;
+  int steps = 10;
+  int stop_after = 0;      // stop this run after so many steps (0: run to --steps)
+  int threads = 1;
+  int accumulation() const { return data.global_batch / data.micro_batch; }
+  optim::LrSchedule schedule() const {
+    return {optim.lr, optim.min_lr, optim.warmup, steps};
+  }
+};
+
+std::vector<std::string> validate(const TrainConfig& cfg);
+nlohmann::ordered_json to_json(const TrainConfig& cfg);
+model::GptConfig model_from_json(const nlohmann::json& j);
+nlohmann::ordered_json model_to_json(const model::GptConfig& m);
+
+}  // namespace parti::train

@@ -1,0 +1,22 @@
+// Loss of a model over consecutive non-overlapping windows of a token file (no gradients).
+#pragma once
+
+#include <cstdint>
+
+#include "parti/core/arena.h"
+#include "parti/data/token_file.h"
+#include "parti/model/gpt.h"
+
+namespace parti::train {
+
+struct EvalResult {
+  double loss = 0.0;     // mean over tokens
+  int64_t tokens = 0;
+  int64_t windows = 0;
+};
+
+// Windows [0, max_windows) (all whole windows when max_windows <= 0), micro_batch at a time.
+EvalResult evaluate_windows(model::Gpt<float>& gpt, float* params, core::Arena& arena,
+                            const data::TokenFile& file, int64_t max_windows, int micro_batch);
+
+}  // namespace parti::train

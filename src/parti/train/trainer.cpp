@@ -1,0 +1,165 @@
+#include "parti/train/trainer.h"
+
+#include <fmt/core.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <ostream>
+
+#include "parti/core/check.h"
+#include "parti/core/cpu.h"
+#include "parti/io/checkpoint.h"
+#include "parti/optim/grad_clip.h"
+#include "parti/train/evaluate.h"
+
+namespace parti::train {
+namespace {
+
+void check_same_model(const model::GptConfig& ours, const model::GptConfig& theirs,
+                      const std::string& where) {
+  auto same = [&](int a, int b, const char* flag) {
+    PARTI_CHECK(a == b, ConfigError, "--resume: ", flag, " ", a, " differs from the checkpoint's ",
+                b, " in ", where);
+  };
+  same(ours.layers, theirs.layers, "--layers");
+  same(ours.heads, theirs.heads, "--heads");
+  same(ours.dim, theirs.dim, "--dim");
+  same(ours.seq_len, theirs.seq_len, "--seq-len");
+  same(ours.vocab, theirs.vocab, "--vocab");
+}
+
+}  // namespace
+
+Trainer::Trainer(TrainConfig cfg) : cfg_(std::move(cfg)) {
+  train_ = data::read_token_file(cfg_.data.dir + "/train.bin");
+  val_ = data::read_token_file(cfg_.data.dir + "/val.bin");
+  PARTI_CHECK(train_.vocab_size <= cfg_.model.vocab, ConfigError, "--vocab ", cfg_.model.vocab,
+              " is smaller than the data's vocabulary of ", train_.vocab_size, " (",
+              cfg_.data.dir, "/train.bin)");
+  gpt_ = std::make_unique<model::Gpt<float>>(cfg_.model);
+  const model::ParamTable& table = gpt_->table();
+  params_.assign(table.total(), 0.0f);
+  grads_.assign(table.total(), 0.0f);
+  adamw_ = std::make_unique<optim::AdamW<float>>(table, cfg_.optim.adamw);
+  sampler_ = std::make_unique<data::Sampler>(train_, cfg_.model.seq_len, cfg_.data.global_batch,
+                                             cfg_.data.seed);
+  record_ = std::make_unique<model::ActivationRecord<float>>(table.modules());
+  const size_t rows = static_cast<size_t>(cfg_.data.micro_batch);
+  inputs_.resize(rows * static_cast<size_t>(cfg_.model.seq_len));
+  targets_.resize(inputs_.size());
+  if (cfg_.io.resume) {
+    const std::string dir = io::resolve_checkpoint(cfg_.io.ckpt_dir);
+    const nlohmann::json state = io::read_checkpoint_state(dir);
+    check_same_model(cfg_.model, model_from_json(state.at("config").at("model")), dir);
+    io::load_checkpoint(dir, {table, params_.data(), adamw_->m().data(), adamw_->v().data()});
+    step_ = state.at("step").get<int64_t>();
+    adamw_->set_step(state.at("optimizer_step").get<int>());
+  } else {
+    table.init_values<float>(params_.data(), cfg_.data.seed, cfg_.model.layers);
+  }
+  if (!cfg_.io.log.empty()) {
+    log_ = io::MetricsLog(cfg_.io.log);
+  }
+  peak_gflops_ = core::measure_sgemm_gflops(1024, 3);
+}
+
+Trainer::~Trainer() = default;
+
+StepStats Trainer::step() {
+  auto t0 = std::chrono::steady_clock::now();
+  const model::ParamTable& table = gpt_->table();
+  std::fill(grads_.begin(), grads_.end(), 0.0f);
+  const int B = cfg_.data.micro_batch;
+  const int T = cfg_.model.seq_len;
+  const double tokens = static_cast<double>(cfg_.data.global_batch) * T;
+  const auto dloss = static_cast<float>(1.0 / tokens);
+  double loss_sum = 0.0;
+  for (int micro = 0; micro < cfg_.accumulation(); ++micro) {
+    sampler_->fill(step_, micro * B, B, inputs_.data(), targets_.data());
+    record_->tokens = inputs_.data();
+    record_->targets = targets_.data();
+    model::Pass<float> pass{B, T, table, params_.data(), grads_.data(), arena_, *record_};
+    loss_sum += gpt_->forward(pass);
+    gpt_->backward(pass, dloss);
+    arena_.reset();
+  }
+  const double norm = optim::clip_grad_norm<float>(table, grads_.data(), cfg_.optim.grad_clip);
+  const double lr = cfg_.schedule().at(static_cast<int>(step_));
+  adamw_->update(params_.data(), grads_.data(), lr);
+  ++step_;
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double tokens_per_s = tokens / seconds;
+  const double mfu =
+      model::flops_per_token(cfg_.model, T) * tokens_per_s / (peak_gflops_ * 1e9);
+  return {step_, loss_sum / tokens, lr, norm, seconds * 1e3, tokens_per_s, mfu};
+}
+
+double Trainer::evaluate() {
+  const int64_t windows =
+      static_cast<int64_t>(cfg_.data.eval_batches) * static_cast<int64_t>(cfg_.data.micro_batch);
+  return evaluate_windows(*gpt_, params_.data(), arena_, val_, windows, cfg_.data.micro_batch).loss;
+}
+
+std::string Trainer::save() {
+  nlohmann::json state;
+  state["config"] = to_json(cfg_);
+  state["optimizer_step"] = adamw_->step();
+  state["data_position"] = {{"next_step", step_}, {"seed", cfg_.data.seed}};
+  return io::save_checkpoint(cfg_.io.ckpt_dir, step_,
+                             {gpt_->table(), params_.data(), adamw_->m().data(),
+                              adamw_->v().data()},
+                             state);
+}
+
+void Trainer::run(std::ostream& out) {
+  const nlohmann::ordered_json resolved = to_json(cfg_);
+  out << "configuration:\n";
+  for (const auto& [key, value] : resolved.items()) {
+    out << fmt::format("  {:<14} {}\n", key, value.dump());
+  }
+  out << "compute: " << core::describe_compute()
+      << fmt::format(", sgemm ceiling {:.1f} GFLOP/s\n", peak_gflops_);
+  if (!cfg_.io.ckpt_dir.empty()) {
+    std::filesystem::create_directories(cfg_.io.ckpt_dir);
+    std::ofstream(cfg_.io.ckpt_dir + "/config.json") << resolved.dump(2) << "\n";
+  }
+  if (step_ > 0) {
+    out << "resumed at step " << step_ << " from " << cfg_.io.ckpt_dir << "\n";
+  }
+  const int64_t last = cfg_.stop_after > 0 ? std::min<int64_t>(cfg_.steps, step_ + cfg_.stop_after)
+                                           : cfg_.steps;
+  while (step_ < last) {
+    StepStats s = step();
+    nlohmann::ordered_json record = {{"step", s.step},
+                                     {"loss", s.loss},
+                                     {"lr", s.lr},
+                                     {"grad_norm", s.grad_norm},
+                                     {"step_ms", s.step_ms},
+                                     {"tokens_per_s", s.tokens_per_s},
+                                     {"mfu", s.mfu}};
+    std::string line = fmt::format(
+        "step {:>5}/{} | loss {:.4f} | lr {:.2e} | norm {:.3f} | {:.1f} ms | {:.0f} tok/s | "
+        "MFU {:.1f}%",
+        s.step, cfg_.steps, s.loss, s.lr, s.grad_norm, s.step_ms, s.tokens_per_s, 100 * s.mfu);
+    const bool eval_now = cfg_.data.eval_batches > 0 &&
+                          ((cfg_.data.eval_every > 0 && s.step % cfg_.data.eval_every == 0) ||
+                           s.step == cfg_.steps);
+    if (eval_now) {
+      const double val = evaluate();
+      record["val_loss"] = val;
+      line += fmt::format(" | val {:.4f}", val);
+    }
+    out << line << std::endl;
+    log_.write(record);
+    const bool ckpt_now = !cfg_.io.ckpt_dir.empty() &&
+                          ((cfg_.io.ckpt_every > 0 && s.step % cfg_.io.ckpt_every == 0) ||
+                           s.step == last);
+    if (ckpt_now) {
+      out << "checkpoint: " << save() << std::endl;
+    }
+  }
+}
+
+}  // namespace parti::train

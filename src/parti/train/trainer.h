@@ -1,0 +1,69 @@
+// The single-process trainer: one optimizer step is
+//   zero grads; for each of G/B micro-batches: sample rows, forward, backward (dloss = 1/(G*T),
+//   so the gradient is that of the mean loss over every token of the global batch);
+//   global-norm clip; AdamW with the scheduled learning rate.
+// Evaluation, metrics (stdout line + JSONL) and checkpoints happen between steps.
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <memory>
+#include <vector>
+
+#include "parti/core/arena.h"
+#include "parti/data/sampler.h"
+#include "parti/data/token_file.h"
+#include "parti/io/metrics.h"
+#include "parti/model/gpt.h"
+#include "parti/optim/adamw.h"
+#include "parti/train/config.h"
+
+namespace parti::train {
+
+struct StepStats {
+  int64_t step;      // 1-based number of the step just done
+  double loss;       // mean token loss of the global batch
+  double lr;
+  double grad_norm;  // before clipping
+  double step_ms;
+  double tokens_per_s;
+  double mfu;        // model FLOPs / (measured sgemm ceiling)
+};
+
+class Trainer {
+ public:
+  // Loads the data and builds the model; with cfg.io.resume, continues from the checkpoint.
+  explicit Trainer(TrainConfig cfg);
+  ~Trainer();
+  StepStats step();
+  double evaluate();
+  // The whole run: prints the resolved config, then a line per step; returns the last stats.
+  void run(std::ostream& out);
+  std::string save();  // checkpoint of the current state; returns its folder
+
+  int64_t steps_done() const { return step_; }
+  const TrainConfig& config() const { return cfg_; }
+  const model::Gpt<float>& gpt() const { return *gpt_; }
+  std::vector<float>& params() { return params_; }
+  std::vector<float>& grads() { return grads_; }
+  size_t activation_peak_bytes() const { return arena_.peak_bytes(); }
+
+ private:
+  TrainConfig cfg_;
+  data::TokenFile train_;
+  data::TokenFile val_;
+  std::unique_ptr<model::Gpt<float>> gpt_;
+  std::vector<float> params_;
+  std::vector<float> grads_;
+  std::unique_ptr<optim::AdamW<float>> adamw_;
+  std::unique_ptr<data::Sampler> sampler_;
+  core::Arena arena_;
+  std::unique_ptr<model::ActivationRecord<float>> record_;
+  std::vector<int32_t> inputs_;
+  std::vector<int32_t> targets_;
+  io::MetricsLog log_;
+  int64_t step_ = 0;
+  double peak_gflops_ = 0.0;
+};
+
+}  // namespace parti::train
