@@ -1,0 +1,77 @@
+#include "parti/model/param_table.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "parti/model/gpt.h"
+
+namespace parti::model {
+namespace {
+
+TEST(ParamTable, Gpt2NamesAndShapesMatchHuggingFace) {
+  Gpt<float> gpt(preset("gpt2"));
+  const ParamTable& t = gpt.table();
+  auto shape = [&](const char* name) { return t.spec(t.find(name)).shape; };
+  EXPECT_EQ(shape("wte.weight"), (std::vector<int64_t>{50304, 768}));
+  EXPECT_EQ(t.spec(t.find("wte.weight")).logical_rows, 50257);
+  EXPECT_EQ(shape("wpe.weight"), (std::vector<int64_t>{1024, 768}));
+  EXPECT_EQ(shape("h.0.attn.c_attn.weight"), (std::vector<int64_t>{768, 2304}));
+  EXPECT_EQ(shape("h.11.mlp.c_proj.weight"), (std::vector<int64_t>{3072, 768}));
+  EXPECT_EQ(shape("ln_f.bias"), (std::vector<int64_t>{768}));
+  size_t logical = 0;
+  for (const ParamSpec& s : t.specs()) logical += s.logical_numel();
+  EXPECT_EQ(logical, 124439808u);  // GPT-2 small's parameter count
+  EXPECT_EQ(static_cast<long long>(logical), parameter_count(preset("gpt2")));
+  EXPECT_EQ(t.specs().size(), 2u + 12u * 12u + 2u);
+}
+
+TEST(ParamTable, InitIsAFunctionOfSeedNameAndIndex) {
+  // Two tables declaring the same parameter in a different order give it the same values.
+  ParamTable a, b;
+  a.add("x", {3, 4}, Init::normal, true);
+  a.add("y", {5}, Init::normal, true);
+  b.add("y", {5}, Init::normal, true);
+  b.add("x", {3, 4}, Init::normal, true);
+  std::vector<float> va(a.total()), vb(b.total());
+  a.init_values<float>(va.data(), 7, 2);
+  b.init_values<float>(vb.data(), 7, 2);
+  for (const char* name : {"x", "y"}) {
+    const ParamSpec& sa = a.spec(a.find(name));
+    const ParamSpec& sb = b.spec(b.find(name));
+    for (size_t i = 0; i < sa.numel; ++i) {
+      EXPECT_EQ(va[sa.offset + i], vb[sb.offset + i]);
+    }
+  }
+  std::vector<float> other(a.total());
+  a.init_values<float>(other.data(), 8, 2);
+  EXPECT_NE(va[0], other[0]);
+}
+
+TEST(ParamTable, InitStatistics) {
+  Gpt<float> gpt(GptConfig{8, 4, 128, 64, 1000});
+  std::vector<float> p(gpt.table().total());
+  gpt.table().init_values<float>(p.data(), 1, 8);
+  auto stats = [&](const char* name) {
+    const ParamSpec& s = gpt.table().spec(gpt.table().find(name));
+    double sum = 0, sq = 0;
+    for (size_t i = 0; i < s.logical_numel(); ++i) {
+      const double x = p[s.offset + i];
+      sum += x;
+      sq += x * x;
+    }
+    const double n = static_cast<double>(s.logical_numel());
+    return std::pair{sum / n, std::sqrt(sq / n)};
+  };
+  EXPECT_NEAR(stats("h.0.mlp.c_fc.weight").second, 0.02, 0.001);
+  EXPECT_NEAR(stats("h.3.attn.c_proj.weight").second, 0.02 / std::sqrt(16.0), 0.0005);
+  EXPECT_EQ(stats("h.0.ln_1.weight").first, 1.0);
+  EXPECT_EQ(stats("h.0.attn.c_attn.bias").second, 0.0);
+  const ParamSpec& wte = gpt.table().spec(gpt.table().find("wte.weight"));
+  for (size_t i = wte.logical_numel(); i < wte.numel; ++i) {
+    ASSERT_EQ(p[wte.offset + i], 0.0f) << "padding rows start at zero";
+  }
+}
+
+}  // namespace
+}  // namespace parti::model
