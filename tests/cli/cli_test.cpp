@@ -1,0 +1,175 @@
+// End-to-end tests of the `parti` binary: resume bit for bit (issue #2, acceptance 5), bad input
+// (acceptance 6: one-line error naming the file or flag, non-zero exit, existing output kept),
+// and the prepare / train / eval / generate / tokenize round.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "cli/run.h"
+#include "parti/data/token_file.h"
+
+namespace parti {
+namespace {
+
+namespace fs = std::filesystem;
+using test::parti;  // NOLINT
+
+const std::string& work() {
+  static const std::string dir = [] {
+    fs::path d = fs::temp_directory_path() / "parti_cli_test";
+    fs::remove_all(d);
+    fs::create_directories(d);
+    return d.string();
+  }();
+  return dir;
+}
+
+// Brown prepared once for every test here.
+const std::string& brown() {
+  static const std::string dir = [] {
+    std::string out = work() + "/brown";
+    test::RunResult r = parti("prepare --corpus brown --out " + out);
+    EXPECT_EQ(r.status, 0) << r.output;
+    return out;
+  }();
+  return dir;
+}
+
+const std::string kTiny =
+    " --model tiny --global-batch 4 --micro-batch 2 --steps 20 --lr 1e-3 --warmup 4 "
+    "--eval-batches 1 --eval-every 10 --threads 2 ";
+
+std::vector<nlohmann::json> read_log(const std::string& path) {
+  std::vector<nlohmann::json> records;
+  std::istringstream lines(test::slurp(path));
+  std::string line;
+  while (std::getline(lines, line)) records.push_back(nlohmann::json::parse(line));
+  return records;
+}
+
+void expect_one_line_error(const test::RunResult& r, const std::string& needle) {
+  EXPECT_NE(r.status, 0) << r.output;
+  EXPECT_EQ(r.output.rfind("parti: error: ", 0), 0u) << r.output;
+  EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+  EXPECT_NE(r.output.find(needle), std::string::npos) << "expected '" << needle << "' in "
+                                                      << r.output;
+}
+
+TEST(Cli, ResumeContinuesBitForBit) {
+  const std::string a = work() + "/straight", b = work() + "/resumed";
+  auto r = parti("train --data " + brown() + kTiny + "--ckpt-dir " + a + " --log " + a + ".jsonl");
+  ASSERT_EQ(r.status, 0) << r.output;
+  r = parti("train --data " + brown() + kTiny + "--stop-after 10 --ckpt-dir " + b + " --log " + b +
+            ".jsonl");
+  ASSERT_EQ(r.status, 0) << r.output;
+  r = parti("train --data " + brown() + kTiny + "--resume --ckpt-dir " + b + " --log " + b +
+            ".jsonl");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("resumed at step 10"), std::string::npos) << r.output;
+  auto straight = read_log(a + ".jsonl"), resumed = read_log(b + ".jsonl");
+  ASSERT_EQ(straight.size(), 20u);
+  ASSERT_EQ(resumed.size(), 20u);
+  for (size_t i = 0; i < 20; ++i) {
+    for (const char* key : {"step", "loss", "lr", "grad_norm"}) {
+      EXPECT_EQ(straight[i][key], resumed[i][key]) << key << " at step " << i + 1;
+    }
+    EXPECT_EQ(straight[i].contains("val_loss"), resumed[i].contains("val_loss"));
+    if (straight[i].contains("val_loss")) {
+      EXPECT_EQ(straight[i]["val_loss"], resumed[i]["val_loss"]);
+    }
+  }
+  for (const char* file : {"model.safetensors", "optim.safetensors"}) {
+    EXPECT_EQ(test::slurp(a + "/step_00000020/" + file), test::slurp(b + "/step_00000020/" + file))
+        << file << " differs";
+  }
+}
+
+TEST(Cli, PrepareTrainEvalGenerateTokenize) {
+  const std::string ck = work() + "/round";
+  auto r = parti("train --data " + brown() + kTiny + "--steps 4 --ckpt-dir " + ck);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("OpenBLAS kernel"), std::string::npos) << "prints the GEMM kernel";
+  EXPECT_TRUE(fs::exists(ck + "/config.json"));
+  r = parti("eval --ckpt " + ck + " --tokens " + brown() + "/val.bin --max-windows 8");
+  ASSERT_EQ(r.status, 0) << r.output;
+  auto j = nlohmann::json::parse(r.last_line());
+  EXPECT_GT(j["loss"].get<double>(), 0.0);
+  EXPECT_NEAR(j["perplexity"].get<double>(), std::exp(j["loss"].get<double>()), 1e-6);
+  EXPECT_EQ(j["tokens"], 8 * 64);
+  r = parti("generate --ckpt " + ck + " --prompt 'The jury said' --max-tokens 8 --seed 3");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(r.output.rfind("The jury said", 0), 0u) << r.output;
+  auto again = parti("generate --ckpt " + ck + " --prompt 'The jury said' --max-tokens 8 --seed 3");
+  EXPECT_EQ(again.output, r.output) << "same seed, same text";
+  r = parti("tokenize --text 'Hello world'");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(r.last_line(), "[15496,995]");
+}
+
+TEST(Cli, BadTokenFilesAreClearErrors) {
+  const std::string d = work() + "/bad_data";
+  fs::remove_all(d);
+  fs::copy(brown(), d);
+  auto train = [&] { return parti("train --data " + d + kTiny + "--steps 1"); };
+  expect_one_line_error(parti("train --data " + work() + "/nowhere" + kTiny), "meta.json");
+  fs::remove(d + "/val.bin");
+  expect_one_line_error(train(), d + "/val.bin: cannot open");
+  fs::copy(brown() + "/val.bin", d + "/val.bin");
+  fs::resize_file(d + "/train.bin", fs::file_size(d + "/train.bin") - 7);
+  expect_one_line_error(train(), d + "/train.bin: truncated");
+  std::ofstream(d + "/train.bin", std::ios::binary) << std::string(200, 'z');
+  expect_one_line_error(train(), d + "/train.bin: wrong header");
+  data::write_token_file(d + "/train.bin", {50257, 50256, {1, 2, 3, 60000, 4}});
+  expect_one_line_error(train(), "token id 60000 at position 3 is outside the vocabulary");
+}
+
+TEST(Cli, BadFlagsAreCaughtBeforeAnyWork) {
+  const std::string ck = work() + "/flags";
+  fs::create_directories(ck);
+  std::ofstream(ck + "/keep.txt") << "keep";
+  auto r = parti("train --data " + brown() + kTiny + "--heads 5 --ckpt-dir " + ck);
+  expect_one_line_error(r, "--heads 5 does not divide --dim 128");
+  r = parti("train --data " + brown() + kTiny + "--global-batch 6 --micro-batch 4 --ckpt-dir " + ck);
+  expect_one_line_error(r, "--micro-batch 4 does not divide --global-batch 6");
+  EXPECT_EQ(fs::directory_iterator(ck)->path().filename(), "keep.txt");
+  EXPECT_EQ(std::distance(fs::directory_iterator(ck), fs::directory_iterator{}), 1);
+}
+
+TEST(Cli, EmptyCorpusKeepsExistingOutput) {
+  const std::string out = work() + "/empty_out";
+  fs::create_directories(out);
+  std::ofstream(out + "/train.bin") << "precious";
+  std::ofstream(work() + "/empty.txt") << "";
+  auto r = parti("prepare --text " + work() + "/empty.txt --out " + out + " --tokenizer byte");
+  expect_one_line_error(r, "empty corpus");
+  EXPECT_EQ(test::slurp(out + "/train.bin"), "precious");
+}
+
+TEST(Cli, DamagedCheckpointsAreDetected) {
+  const std::string ck = work() + "/damaged";
+  auto r = parti("train --data " + brown() + kTiny + "--steps 2 --ckpt-dir " + ck);
+  ASSERT_EQ(r.status, 0) << r.output;
+  const std::string model = ck + "/step_00000002/model.safetensors";
+  const std::string original = test::slurp(model);
+  {
+    std::fstream io(model, std::ios::in | std::ios::out | std::ios::binary);
+    io.seekp(static_cast<std::streamoff>(original.size() - 100));
+    io.put('\x5a');
+  }
+  expect_one_line_error(parti("eval --ckpt " + ck + " --tokens " + brown() + "/val.bin"),
+                        model + ": checksum mismatch");
+  const std::string log = ck + "/log.jsonl";
+  std::ofstream(log) << "{\"step\":0}\n";
+  expect_one_line_error(parti("train --data " + brown() + kTiny + "--resume --ckpt-dir " + ck +
+                              " --log " + log),
+                        "checksum mismatch");
+  EXPECT_EQ(test::slurp(log), "{\"step\":0}\n") << "the log was not touched";
+  fs::resize_file(model, original.size() / 2);
+  expect_one_line_error(parti("eval --ckpt " + ck + " --tokens " + brown() + "/val.bin"),
+                        model + ": truncated");
+  expect_one_line_error(parti("eval --ckpt " + work() + "/no_ckpt --tokens x"), "no checkpoint");
+}
+
+}  // namespace
+}  // namespace parti

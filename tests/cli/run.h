@@ -1,0 +1,48 @@
+// Runs the `parti` binary (or any command) in a shell, capturing stdout+stderr and the exit code.
+#pragma once
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <sys/wait.h>
+
+namespace parti::test {
+
+struct RunResult {
+  int status;          // exit code
+  std::string output;  // stdout and stderr together
+  std::string last_line() const {
+    std::string s = output;
+    while (!s.empty() && s.back() == '\n') s.pop_back();
+    size_t nl = s.rfind('\n');
+    return nl == std::string::npos ? s : s.substr(nl + 1);
+  }
+};
+
+inline RunResult run(const std::string& command) {
+  RunResult r{0, ""};
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  if (pipe == nullptr) return {-1, "popen failed"};
+  std::array<char, 4096> buffer{};
+  size_t n = 0;
+  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) r.output.append(buffer.data(), n);
+  int status = pclose(pipe);
+  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+inline RunResult parti(const std::string& args) {
+  return run(std::string(PARTI_BINARY) + " " + args);
+}
+
+inline std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+}  // namespace parti::test
