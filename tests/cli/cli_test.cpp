@@ -52,8 +52,8 @@ void expect_one_line_error(const test::RunResult& r, const std::string& needle) 
   EXPECT_NE(r.status, 0) << r.output;
   EXPECT_EQ(r.output.rfind("parti: error: ", 0), 0u) << r.output;
   EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
-  EXPECT_NE(r.output.find(needle), std::string::npos) << "expected '" << needle << "' in "
-                                                      << r.output;
+  EXPECT_NE(r.output.find(needle), std::string::npos)
+      << "expected '" << needle << "' in " << r.output;
 }
 
 TEST(Cli, ResumeContinuesBitForBit) {
@@ -130,7 +130,8 @@ TEST(Cli, BadFlagsAreCaughtBeforeAnyWork) {
   std::ofstream(ck + "/keep.txt") << "keep";
   auto r = parti("train --data " + brown() + kTiny + "--heads 5 --ckpt-dir " + ck);
   expect_one_line_error(r, "--heads 5 does not divide --dim 128");
-  r = parti("train --data " + brown() + kTiny + "--global-batch 6 --micro-batch 4 --ckpt-dir " + ck);
+  r = parti("train --data " + brown() + kTiny + "--global-batch 6 --micro-batch 4 --ckpt-dir " +
+            ck);
   expect_one_line_error(r, "--micro-batch 4 does not divide --global-batch 6");
   EXPECT_EQ(fs::directory_iterator(ck)->path().filename(), "keep.txt");
   EXPECT_EQ(std::distance(fs::directory_iterator(ck), fs::directory_iterator{}), 1);
@@ -161,9 +162,9 @@ TEST(Cli, DamagedCheckpointsAreDetected) {
                         model + ": checksum mismatch");
   const std::string log = ck + "/log.jsonl";
   std::ofstream(log) << "{\"step\":0}\n";
-  expect_one_line_error(parti("train --data " + brown() + kTiny + "--resume --ckpt-dir " + ck +
-                              " --log " + log),
-                        "checksum mismatch");
+  expect_one_line_error(
+      parti("train --data " + brown() + kTiny + "--resume --ckpt-dir " + ck + " --log " + log),
+      "checksum mismatch");
   EXPECT_EQ(test::slurp(log), "{\"step\":0}\n") << "the log was not touched";
   fs::resize_file(model, original.size() / 2);
   expect_one_line_error(parti("eval --ckpt " + ck + " --tokens " + brown() + "/val.bin"),

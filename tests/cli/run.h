@@ -1,13 +1,14 @@
 // Runs the `parti` binary (or any command) in a shell, capturing stdout+stderr and the exit code.
 #pragma once
 
+#include <sys/wait.h>
+
 #include <array>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
-#include <sys/wait.h>
 
 namespace parti::test {
 

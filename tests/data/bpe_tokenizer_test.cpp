@@ -30,11 +30,17 @@ const std::vector<std::pair<std::string, std::string>>& hard_strings() {
       {"mixed_scripts", "Ελληνικά русский עברית العربية हिन्दी ไทย"},
       {"punctuation", "Hello!!! What??? ...yes... (a) [b] {c} <d> \"e\" --- ''' ```"},
       {"combining", "e\xcc\x81 vs \xc3\xa9, \xef\xac\x81 ligature, \xe2\x80\x8b zero width"},
-      {"unicode_spaces", "a\xc2\xa0" "b\xe2\x80\x83" "c\xe3\x80\x80" "d\xe2\x80\xa8" "e"},
+      {"unicode_spaces",
+       "a\xc2\xa0"
+       "b\xe2\x80\x83"
+       "c\xe3\x80\x80"
+       "d\xe2\x80\xa8"
+       "e"},
       {"digits_other", "\xd9\xa3\xd9\xa4 \xe2\x85\xa7 \xc2\xbd \xe2\x91\xa0"},
       {"code", "for (int i = 0; i < n; ++i) { x[i] += y[i] * 2; }  // done"},
       {"endoftext", "a<|endoftext|>b"},
-      {"invalid_utf8", "ok \xff\xfe bad \xc3 lone \xe2\x82 cut \xed\xa0\x80 surrogate \xf4\x90\x80\x80"},
+      {"invalid_utf8",
+       "ok \xff\xfe bad \xc3 lone \xe2\x82 cut \xed\xa0\x80 surrogate \xf4\x90\x80\x80"},
       {"overlong", "\xc0\xaf \xe0\x80\xaf \xf0\x80\x80\xaf end"},
   };
   return cases;

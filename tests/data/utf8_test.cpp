@@ -14,9 +14,9 @@ TEST(Utf8, ReplacesMaximalInvalidSubpartsLikeWhatwg) {
   // Examples from the WHATWG Encoding Standard / Unicode 15 table 3-8.
   const uint32_t R = kReplacementChar;
   EXPECT_EQ(utf8_decode("\xff"), (std::vector<uint32_t>{R}));
-  EXPECT_EQ(utf8_decode("\xe2\x82"), (std::vector<uint32_t>{R}));          // truncated: one
+  EXPECT_EQ(utf8_decode("\xe2\x82"), (std::vector<uint32_t>{R}));  // truncated: one
   EXPECT_EQ(utf8_decode("\xe2\x82x"), (std::vector<uint32_t>{R, 'x'}));
-  EXPECT_EQ(utf8_decode("\xc0\xaf"), (std::vector<uint32_t>{R, R}));       // overlong
+  EXPECT_EQ(utf8_decode("\xc0\xaf"), (std::vector<uint32_t>{R, R}));         // overlong
   EXPECT_EQ(utf8_decode("\xed\xa0\x80"), (std::vector<uint32_t>{R, R, R}));  // surrogate
   EXPECT_EQ(utf8_decode("\xf4\x90\x80\x80"), (std::vector<uint32_t>{R, R, R, R}));
 }

@@ -35,8 +35,7 @@ TEST(Checkpoint, SavesLogicalTensorsAndLoadsThemBack) {
   // A model of another shape is refused, naming the tensor.
   model::Gpt<float> other(model::GptConfig{1, 2, 16, 4, 100});
   std::vector<float> q(other.table().total());
-  EXPECT_THROW(load_checkpoint(step, {other.table(), q.data(), nullptr, nullptr}),
-               CheckpointError);
+  EXPECT_THROW(load_checkpoint(step, {other.table(), q.data(), nullptr, nullptr}), CheckpointError);
 }
 
 }  // namespace

@@ -25,7 +25,8 @@ TEST(AdamW, MatchesTheFormulaOverSteps) {
       rm[i] = fb1 * rm[i] + (1 - fb1) * g[i];
       rv[i] = fb2 * rv[i] + (1 - fb2) * g[i] * g[i];
       const double bc1 = 1 - std::pow(fb1, step), bc2 = 1 - std::pow(fb2, step);
-      rp[i] -= (flr / bc1) * rm[i] / (std::sqrt(rv[i]) / std::sqrt(bc2) + double{static_cast<float>(eps)});
+      rp[i] -= (flr / bc1) * rm[i] /
+               (std::sqrt(rv[i]) / std::sqrt(bc2) + double{static_cast<float>(eps)});
       EXPECT_NEAR(p[i], rp[i], 1e-12) << "step " << step << " element " << i;
     }
   }

@@ -26,8 +26,9 @@ void check_layout(WeightLayout layout, bool with_bias) {
                           inp.data(), weight.data(), N, C, OC, layout);
   EXPECT_LT(test::relative_error(dinp, test::numeric_gradient(inp.data(), inp.size(), loss)),
             test::kGradTolerance);
-  EXPECT_LT(test::relative_error(dweight, test::numeric_gradient(weight.data(), weight.size(), loss)),
-            test::kGradTolerance);
+  EXPECT_LT(
+      test::relative_error(dweight, test::numeric_gradient(weight.data(), weight.size(), loss)),
+      test::kGradTolerance);
   if (with_bias) {
     EXPECT_LT(test::relative_error(dbias, test::numeric_gradient(bias.data(), bias.size(), loss)),
               test::kGradTolerance);
@@ -43,11 +44,11 @@ TEST(Matmul, BackwardAccumulates) {
   auto weight = test::random_vector(C * OC, 6);
   auto dout = test::random_vector(N * OC, 7);
   std::vector<double> once(C * OC, 0.0), twice(C * OC, 0.0), dinp(N * C, 0.0);
-  matmul_backward<double>(dinp.data(), once.data(), nullptr, dout.data(), inp.data(),
-                          weight.data(), N, C, OC, WeightLayout::in_out);
+  matmul_backward<double>(dinp.data(), once.data(), nullptr, dout.data(), inp.data(), weight.data(),
+                          N, C, OC, WeightLayout::in_out);
   for (int r = 0; r < 2; ++r) {
-    matmul_backward<double>(nullptr, twice.data(), nullptr, dout.data(), inp.data(),
-                            weight.data(), N, C, OC, WeightLayout::in_out);
+    matmul_backward<double>(nullptr, twice.data(), nullptr, dout.data(), inp.data(), weight.data(),
+                            N, C, OC, WeightLayout::in_out);
   }
   for (size_t i = 0; i < once.size(); ++i) {
     EXPECT_DOUBLE_EQ(twice[i], 2 * once[i]);

@@ -32,8 +32,7 @@ TEST(Config, ValidateNamesTheFlags) {
 
 TEST(Config, FlopsPerToken) {
   GptConfig c = preset("gpt2");
-  EXPECT_DOUBLE_EQ(flops_per_token(c, 256),
-                   6.0 * 124439808.0 + 12.0 * 12 * 768 * 256);
+  EXPECT_DOUBLE_EQ(flops_per_token(c, 256), 6.0 * 124439808.0 + 12.0 * 12 * 768 * 256);
 }
 
 }  // namespace

@@ -9,10 +9,10 @@ TEST(LrSchedule, WarmupThenCosineToTheFloor) {
   LrSchedule s{1.0, 0.1, 4, 14};
   EXPECT_DOUBLE_EQ(s.at(0), 0.25);
   EXPECT_DOUBLE_EQ(s.at(3), 1.0);
-  EXPECT_DOUBLE_EQ(s.at(4), 1.0);                       // cosine starts at the peak
-  EXPECT_NEAR(s.at(9), 0.1 + 0.9 * 0.5, 1e-12);         // halfway: cos(pi/2) = 0
-  EXPECT_NEAR(s.at(14), 0.1, 1e-12);                    // the floor
-  EXPECT_NEAR(s.at(100), 0.1, 1e-12);                   // and stays there
+  EXPECT_DOUBLE_EQ(s.at(4), 1.0);                // cosine starts at the peak
+  EXPECT_NEAR(s.at(9), 0.1 + 0.9 * 0.5, 1e-12);  // halfway: cos(pi/2) = 0
+  EXPECT_NEAR(s.at(14), 0.1, 1e-12);             // the floor
+  EXPECT_NEAR(s.at(100), 0.1, 1e-12);            // and stays there
 }
 
 TEST(LrSchedule, NoWarmup) {

@@ -12,8 +12,7 @@ namespace parti::test {
 
 // Numerical gradient of loss() with respect to x[0..n), perturbing x in place and restoring it.
 inline std::vector<double> numeric_gradient(double* x, size_t n,
-                                            const std::function<double()>& loss,
-                                            double h = 1e-5) {
+                                            const std::function<double()>& loss, double h = 1e-5) {
   std::vector<double> grad(n);
   for (size_t i = 0; i < n; ++i) {
     const double keep = x[i];

@@ -30,9 +30,8 @@ void run_eval(const EvalArgs& a) {
   train::EvalResult r =
       train::evaluate_windows(*m.gpt, m.params.data(), arena, file, a.max_windows, a.micro_batch);
   std::cout << "evaluated " << m.dir << " on " << r.windows << " windows of " << a.tokens << "\n"
-            << nlohmann::json({{"loss", r.loss},
-                               {"perplexity", std::exp(r.loss)},
-                               {"tokens", r.tokens}})
+            << nlohmann::json(
+                   {{"loss", r.loss}, {"perplexity", std::exp(r.loss)}, {"tokens", r.tokens}})
                    .dump()
             << "\n";
 }

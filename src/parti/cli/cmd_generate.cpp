@@ -20,8 +20,8 @@ void run_generate(const GenerateArgs& a) {
   train::SampleOptions options = a.sample;
   options.stop_token = tokenizer->eot();
   core::Arena arena;
-  std::vector<int32_t> ids = train::generate(*m.gpt, m.params.data(), arena,
-                                             tokenizer->encode(a.prompt), options);
+  std::vector<int32_t> ids =
+      train::generate(*m.gpt, m.params.data(), arena, tokenizer->encode(a.prompt), options);
   if (!ids.empty() && ids.back() == tokenizer->eot()) {
     ids.pop_back();
   }

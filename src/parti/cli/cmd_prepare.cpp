@@ -33,9 +33,9 @@ void run_prepare(const PrepareArgs& a) {
               " is not known (brown)");
   auto tokenizer = data::make_tokenizer(a.tokenizer, a.tokenizer_dir);
   std::vector<data::Document> docs =
-      a.text.empty() ? data::read_brown(a.brown_dir.empty() ? data::default_brown_dir()
-                                                            : a.brown_dir)
-                     : data::read_text_files(a.text);
+      a.text.empty()
+          ? data::read_brown(a.brown_dir.empty() ? data::default_brown_dir() : a.brown_dir)
+          : data::read_text_files(a.text);
   data::PreparedCorpus prepared =
       data::prepare_corpus(docs, *tokenizer, a.val_fraction, isatty(2) != 0);
   std::filesystem::create_directories(a.out);
@@ -57,8 +57,8 @@ void run_prepare(const PrepareArgs& a) {
   std::filesystem::rename(a.out + "/meta.json.tmp", a.out + "/meta.json");
   std::cout << "prepared " << a.out << ": " << prepared.train_documents << " + "
             << prepared.val_documents << " documents, " << prepared.train.tokens.size()
-            << " train and " << prepared.val.tokens.size() << " val tokens ("
-            << tokenizer->name() << ")\n";
+            << " train and " << prepared.val.tokens.size() << " val tokens (" << tokenizer->name()
+            << ")\n";
 }
 
 }  // namespace

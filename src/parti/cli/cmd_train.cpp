@@ -25,8 +25,8 @@ void run_train(TrainArgs& a) {
   cfg.model.vocab = meta.vocab_size > 0 ? meta.vocab_size : cfg.model.vocab;
   int* fields[] = {&cfg.model.layers, &cfg.model.heads, &cfg.model.dim, &cfg.model.seq_len,
                    &cfg.model.vocab};
-  const int values[] = {a.overrides.layers, a.overrides.heads, a.overrides.dim,
-                        a.overrides.seq_len, a.overrides.vocab};
+  const int values[] = {a.overrides.layers, a.overrides.heads, a.overrides.dim, a.overrides.seq_len,
+                        a.overrides.vocab};
   for (size_t i = 0; i < a.model_flags.size(); ++i) {
     if (a.model_flags[i]->count() > 0) {
       *fields[i] = values[i];
@@ -52,7 +52,8 @@ void add_train(CLI::App& app) {
   train::TrainConfig& c = args->cfg;
   CLI::App* cmd = app.add_subcommand("train", "train a GPT on prepared data");
   cmd->add_option("--data", c.data.dir, "folder made by `parti prepare`")->required();
-  cmd->add_option("--model", c.preset, "preset: tiny, small, gpt2, gpt2-medium, gpt2-large, gpt2-xl")
+  cmd->add_option("--model", c.preset,
+                  "preset: tiny, small, gpt2, gpt2-medium, gpt2-large, gpt2-xl")
       ->required();
   model::GptConfig& o = args->overrides;
   args->model_flags = {cmd->add_option("--layers", o.layers, "transformer blocks (L)"),

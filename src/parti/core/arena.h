@@ -1,7 +1,7 @@
-// A bump allocator for activations (float, or double in gradient checks): one block, handed out in 64-byte aligned pieces, reset after
-// each micro-batch's backward. It grows only while warming up (the first micro-batch), so a
-// warmed-up step does no heap allocation (DESIGN principle 5). `peak_bytes` is what the step
-// needed; the planner and the memory log read it.
+// A bump allocator for activations (float, or double in gradient checks): one block, handed out in
+// 64-byte aligned pieces, reset after each micro-batch's backward. It grows only while warming up
+// (the first micro-batch), so a warmed-up step does no heap allocation (DESIGN principle 5).
+// `peak_bytes` is what the step needed; the planner and the memory log read it.
 #pragma once
 
 #include <cstddef>
@@ -36,8 +36,8 @@ class Arena {
   };
   using Block = std::unique_ptr<std::byte[], FreeDeleter>;
   Block block_;
-  size_t capacity_ = 0;  // bytes in block_
-  size_t used_ = 0;      // bytes handed out of block_
+  size_t capacity_ = 0;          // bytes in block_
+  size_t used_ = 0;              // bytes handed out of block_
   std::vector<Block> overflow_;  // pieces that did not fit while warming up
   size_t overflow_bytes_ = 0;
   size_t peak_ = 0;

@@ -43,17 +43,17 @@ std::string str_cat(const Parts&... parts) {
 
 }  // namespace parti
 
-#define PARTI_CHECK(cond, ErrorType, ...)              \
-  do {                                                 \
-    if (!(cond)) {                                     \
-      throw ErrorType(::parti::str_cat(__VA_ARGS__));  \
-    }                                                  \
+#define PARTI_CHECK(cond, ErrorType, ...)             \
+  do {                                                \
+    if (!(cond)) {                                    \
+      throw ErrorType(::parti::str_cat(__VA_ARGS__)); \
+    }                                                 \
   } while (false)
 
-#define PARTI_ASSERT(cond, ...)                                                        \
-  do {                                                                                 \
-    if (!(cond)) {                                                                     \
-      ::parti::throw_internal(__FILE__, __LINE__,                                      \
+#define PARTI_ASSERT(cond, ...)                                                                   \
+  do {                                                                                            \
+    if (!(cond)) {                                                                                \
+      ::parti::throw_internal(__FILE__, __LINE__,                                                 \
                               ::parti::str_cat("assertion `" #cond "` failed: ", ##__VA_ARGS__)); \
-    }                                                                                  \
+    }                                                                                             \
   } while (false)

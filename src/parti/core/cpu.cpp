@@ -31,9 +31,9 @@ const char* best_coretype() {
 }
 
 bool is_generic(std::string_view core) {
-  for (std::string_view generic : {"Prescott", "Core2", "Penryn", "Dunnington", "Nehalem",
-                                   "Atom", "Katmai", "Coppermine", "Northwood", "Banias",
-                                   "Barcelona", "Opteron", "Sandybridge", "Bulldozer"}) {
+  for (std::string_view generic :
+       {"Prescott", "Core2", "Penryn", "Dunnington", "Nehalem", "Atom", "Katmai", "Coppermine",
+        "Northwood", "Banias", "Barcelona", "Opteron", "Sandybridge", "Bulldozer"}) {
     if (core == generic) {
       return true;
     }
@@ -71,18 +71,19 @@ std::string describe_compute() {
                  threads(), " threads");
 }
 
-double measure_sgemm_gflops(int n, int repeats) {
-  size_t count = static_cast<size_t>(n) * static_cast<size_t>(n);
-  std::vector<float> a(count, 0.5f), b(count, 0.25f), c(count);
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a.data(), n, b.data(), n,
-              0.0f, c.data(), n);
+double measure_sgemm_gflops(int m, int n, int k, int repeats) {
+  std::vector<float> a(static_cast<size_t>(m) * static_cast<size_t>(k), 0.5f);
+  std::vector<float> b(static_cast<size_t>(k) * static_cast<size_t>(n), 0.25f);
+  std::vector<float> c(static_cast<size_t>(m) * static_cast<size_t>(n));
   double best = 0.0;
-  for (int r = 0; r < repeats; ++r) {
+  for (int r = -1; r < repeats; ++r) {
     auto t0 = std::chrono::steady_clock::now();
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a.data(), n, b.data(),
-                n, 0.0f, c.data(), n);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, a.data(), k, b.data(), n,
+                0.0f, c.data(), n);
     double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    best = std::max(best, 2.0 * n * n * static_cast<double>(n) / s / 1e9);
+    if (r >= 0) {
+      best = std::max(best, 2.0 * m * n * static_cast<double>(k) / s / 1e9);
+    }
   }
   return best;
 }

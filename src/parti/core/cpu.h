@@ -20,7 +20,8 @@ int threads();
 // "OpenBLAS 0.3.21 kernel Zen (OPENBLAS_CORETYPE=...), 2 threads"
 std::string describe_compute();
 
-// Measured single-precision GEMM rate of this process (GFLOP/s) on an n x n x n product.
-double measure_sgemm_gflops(int n, int repeats);
+// Measured single-precision GEMM rate of this process (GFLOP/s): the best of `repeats` timed
+// (m x k) (k x n) products after one untimed warm-up.
+double measure_sgemm_gflops(int m, int n, int k, int repeats);
 
 }  // namespace parti::core

@@ -83,8 +83,7 @@ BpeTokenizer::BpeTokenizer(const std::string& dir) {
     }
     // As the package does: the key is the pair joined by a comma; a later merge with the same
     // key overwrites an earlier one.
-    ranks_[to_bytes(first, byte_of, bpe_path) + "," + to_bytes(second, byte_of, bpe_path)] =
-        rank++;
+    ranks_[to_bytes(first, byte_of, bpe_path) + "," + to_bytes(second, byte_of, bpe_path)] = rank++;
   }
   PARTI_CHECK(rank > 0, DataError, bpe_path, ": no merges");
 }

@@ -34,9 +34,9 @@ std::string strip_tag(const std::string& token) {
 }
 
 bool attaches_left(const std::string& w) {  // no space before it
-  static const std::set<std::string> closing = {",", ".", ";", ":", "!", "?", ")", "]", "}",
-                                                "''", "'", "'s", "n't", "'ll", "'re", "'ve",
-                                                "'d", "'m"};
+  static const std::set<std::string> closing = {",",   ".",   ";",   ":",   "!",  "?",
+                                                ")",   "]",   "}",   "''",  "'",  "'s",
+                                                "n't", "'ll", "'re", "'ve", "'d", "'m"};
   return closing.count(w) > 0;
 }
 

@@ -1,6 +1,7 @@
 // Which tokens each sample of each step trains on: a pure function of (seed, step, sample index),
 // so any layout (and a resumed run) draws exactly the rows one process would.
-//   sample i of step s = tokens[start .. start + T], start = bits(seed, "train", s*G + i) mod (N - T)
+//   sample i of step s = tokens[start .. start + T], start = bits(seed, "train", s*G + i) mod (N -
+//   T)
 // (T + 1 tokens: inputs are the first T, targets the last T). G is the global batch in rows.
 #pragma once
 

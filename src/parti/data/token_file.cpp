@@ -92,9 +92,8 @@ TokenFile read_token_file(const std::string& path) {
   PARTI_CHECK(fnv1a64(file.tokens.data(), header.count * 2) == header.checksum, DataError, path,
               ": checksum mismatch (file corrupted)");
   for (size_t i = 0; i < file.tokens.size(); ++i) {
-    PARTI_CHECK(file.tokens[i] < header.vocab_size, DataError, path, ": token id ",
-                file.tokens[i], " at position ", i, " is outside the vocabulary of ",
-                header.vocab_size);
+    PARTI_CHECK(file.tokens[i] < header.vocab_size, DataError, path, ": token id ", file.tokens[i],
+                " at position ", i, " is outside the vocabulary of ", header.vocab_size);
   }
   return file;
 }

@@ -66,7 +66,8 @@ std::string save_checkpoint(const std::string& ckpt_dir, int64_t step,
   for (const model::ParamSpec& spec : buffers.table.specs()) {
     model_tensors.push_back({spec.name, logical_shape(spec), buffers.params + spec.offset});
     if (buffers.m != nullptr && buffers.v != nullptr) {
-      optim_tensors.push_back({spec.name + ".exp_avg", logical_shape(spec), buffers.m + spec.offset});
+      optim_tensors.push_back(
+          {spec.name + ".exp_avg", logical_shape(spec), buffers.m + spec.offset});
       optim_tensors.push_back(
           {spec.name + ".exp_avg_sq", logical_shape(spec), buffers.v + spec.offset});
     }

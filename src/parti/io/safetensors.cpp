@@ -36,9 +36,8 @@ void write_safetensors(const std::string& path, const std::vector<TensorRef>& te
   std::string data;
   for (const TensorRef& t : tensors) {
     const size_t bytes = numel(t.shape) * sizeof(float);
-    header[t.name] = {{"dtype", "F32"},
-                      {"shape", t.shape},
-                      {"data_offsets", {data.size(), data.size() + bytes}}};
+    header[t.name] = {
+        {"dtype", "F32"}, {"shape", t.shape}, {"data_offsets", {data.size(), data.size() + bytes}}};
     data.append(reinterpret_cast<const char*>(t.data), bytes);
   }
   nlohmann::ordered_json meta(metadata);

@@ -29,8 +29,7 @@ void adamw_update(T* params, T* m, T* v, const T* grads, size_t n, const AdamWHy
   }
 }
 
-template void adamw_update<float>(float*, float*, float*, const float*, size_t,
-                                  const AdamWHyper&);
+template void adamw_update<float>(float*, float*, float*, const float*, size_t, const AdamWHyper&);
 template void adamw_update<double>(double*, double*, double*, const double*, size_t,
                                    const AdamWHyper&);
 

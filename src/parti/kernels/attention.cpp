@@ -2,9 +2,11 @@
 
 #include <cmath>
 #include <cstddef>
+#include <type_traits>
 #include <vector>
 
 #include "parti/kernels/gemm.h"
+#include "parti/kernels/vec_math.h"
 
 namespace parti::kernels {
 namespace {
@@ -38,9 +40,13 @@ void attention_forward(T* out, T* att, const T* qkv, int B, int Tn, int C, int N
         maxv = std::max(maxv, row[j]);
       }
       T sum = T(0);
-      for (int j = 0; j <= i; ++j) {
-        row[j] = std::exp(row[j] - maxv);
-        sum += row[j];
+      if constexpr (std::is_same_v<T, float>) {
+        sum = exp_shifted_sum(row, i + 1, maxv);
+      } else {
+        for (int j = 0; j <= i; ++j) {
+          row[j] = std::exp(row[j] - maxv);
+          sum += row[j];
+        }
       }
       T inv = T(1) / sum;
       for (int j = 0; j <= i; ++j) {
@@ -78,8 +84,8 @@ void attention_backward(T* dqkv, const T* dout, const T* qkv, const T* att, int 
     T* dk = dq + C;
     T* dv = dq + 2 * C;
     const T* a = att + static_cast<size_t>(bh) * TT;
-    const T* dy = dout + static_cast<size_t>(b) * static_cast<size_t>(Tn) *
-                             static_cast<size_t>(C) + static_cast<size_t>(h * HS);
+    const T* dy = dout + static_cast<size_t>(b) * static_cast<size_t>(Tn) * static_cast<size_t>(C) +
+                  static_cast<size_t>(h * HS);
     // datt = dy v^T;  dv += att^T dy
     gemm<T>(Trans::no, Trans::yes, Tn, Tn, HS, T(1), dy, C, v, C3, T(0), datt, Tn);
     gemm<T>(Trans::yes, Trans::no, Tn, HS, Tn, T(1), a, Tn, dy, C, T(1), dv, C3);
@@ -106,9 +112,9 @@ void attention_backward(T* dqkv, const T* dout, const T* qkv, const T* att, int 
 
 template void attention_forward<float>(float*, float*, const float*, int, int, int, int);
 template void attention_forward<double>(double*, double*, const double*, int, int, int, int);
-template void attention_backward<float>(float*, const float*, const float*, const float*, int,
-                                        int, int, int);
-template void attention_backward<double>(double*, const double*, const double*, const double*,
-                                         int, int, int, int);
+template void attention_backward<float>(float*, const float*, const float*, const float*, int, int,
+                                        int, int);
+template void attention_backward<double>(double*, const double*, const double*, const double*, int,
+                                         int, int, int);
 
 }  // namespace parti::kernels

@@ -46,13 +46,13 @@ void embedding_backward(T* dwte, T* dwpe, const T* dout, const int32_t* tokens, 
   }
 }
 
-template void embedding_forward<float>(float*, const int32_t*, const float*, const float*, int,
-                                       int, int);
-template void embedding_forward<double>(double*, const int32_t*, const double*, const double*,
-                                        int, int, int);
+template void embedding_forward<float>(float*, const int32_t*, const float*, const float*, int, int,
+                                       int);
+template void embedding_forward<double>(double*, const int32_t*, const double*, const double*, int,
+                                        int, int);
 template void embedding_backward<float>(float*, float*, const float*, const int32_t*, int, int,
                                         int);
-template void embedding_backward<double>(double*, double*, const double*, const int32_t*, int,
-                                         int, int);
+template void embedding_backward<double>(double*, double*, const double*, const int32_t*, int, int,
+                                         int);
 
 }  // namespace parti::kernels

@@ -3,6 +3,9 @@
 #include <cmath>
 #include <cstdint>
 #include <numbers>
+#include <type_traits>
+
+#include "parti/kernels/vec_math.h"
 
 namespace parti::kernels {
 namespace {
@@ -14,6 +17,10 @@ constexpr T kGeluScale = static_cast<T>(0.7978845608028654);  // sqrt(2 / pi)
 
 template <typename T>
 void gelu_forward(T* out, const T* inp, size_t n) {
+  if constexpr (std::is_same_v<T, float>) {
+    gelu_forward_f32(out, inp, n);
+    return;
+  }
   const auto count = static_cast<int64_t>(n);
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < count; ++i) {
@@ -25,6 +32,10 @@ void gelu_forward(T* out, const T* inp, size_t n) {
 
 template <typename T>
 void gelu_backward(T* dinp, const T* inp, const T* dout, size_t n) {
+  if constexpr (std::is_same_v<T, float>) {
+    gelu_backward_f32(dinp, inp, dout, n);
+    return;
+  }
   const auto count = static_cast<int64_t>(n);
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < count; ++i) {

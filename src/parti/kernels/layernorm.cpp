@@ -36,8 +36,8 @@ void layernorm_forward(T* out, T* mean, T* rstd, const T* inp, const T* weight, 
 }
 
 template <typename T>
-void layernorm_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp,
-                        const T* weight, const T* mean, const T* rstd, int N, int C) {
+void layernorm_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp, const T* weight,
+                        const T* mean, const T* rstd, int N, int C) {
   // xhat * dout per row feeds dweight; dout itself feeds dbias. Both summed deterministically.
   thread_local std::vector<T> xhat_dout;
   xhat_dout.resize(static_cast<size_t>(N) * static_cast<size_t>(C));
@@ -77,8 +77,7 @@ template void layernorm_forward<double>(double*, double*, double*, const double*
                                         const double*, int, int);
 template void layernorm_backward<float>(float*, float*, float*, const float*, const float*,
                                         const float*, const float*, const float*, int, int);
-template void layernorm_backward<double>(double*, double*, double*, const double*,
-                                         const double*, const double*, const double*,
-                                         const double*, int, int);
+template void layernorm_backward<double>(double*, double*, double*, const double*, const double*,
+                                         const double*, const double*, const double*, int, int);
 
 }  // namespace parti::kernels

@@ -45,10 +45,10 @@ void matmul_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp,
   }
 }
 
-template void matmul_forward<float>(float*, const float*, const float*, const float*, int, int,
-                                    int, WeightLayout);
-template void matmul_forward<double>(double*, const double*, const double*, const double*, int,
-                                     int, int, WeightLayout);
+template void matmul_forward<float>(float*, const float*, const float*, const float*, int, int, int,
+                                    WeightLayout);
+template void matmul_forward<double>(double*, const double*, const double*, const double*, int, int,
+                                     int, WeightLayout);
 template void matmul_backward<float>(float*, float*, float*, const float*, const float*,
                                      const float*, int, int, int, WeightLayout);
 template void matmul_backward<double>(double*, double*, double*, const double*, const double*,

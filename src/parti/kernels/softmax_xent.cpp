@@ -2,6 +2,9 @@
 
 #include <cmath>
 #include <cstddef>
+#include <type_traits>
+
+#include "parti/kernels/vec_math.h"
 
 namespace parti::kernels {
 
@@ -16,9 +19,13 @@ void softmax_xent_forward(T* losses, T* logits, const int32_t* targets, int N, i
     }
     T target_logit = row[targets[n]];
     T sum = T(0);
-    for (int j = 0; j < V; ++j) {
-      row[j] = std::exp(row[j] - maxv);
-      sum += row[j];
+    if constexpr (std::is_same_v<T, float>) {
+      sum = exp_shifted_sum(row, V, maxv);
+    } else {
+      for (int j = 0; j < V; ++j) {
+        row[j] = std::exp(row[j] - maxv);
+        sum += row[j];
+      }
     }
     T inv = T(1) / sum;
     for (int j = 0; j < V; ++j) {

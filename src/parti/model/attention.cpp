@@ -24,12 +24,12 @@ void Attention<T>::forward(Pass<T>& pass, const T* in, T* out) {
   const int N = static_cast<int>(pass.tokens());
   const size_t BT = pass.tokens();
   T* qkv = pass.arena.template alloc<T>(BT * 3 * static_cast<size_t>(C_));
-  T* att = pass.arena.template alloc<T>(static_cast<size_t>(pass.B) * static_cast<size_t>(NH_) *
-                                        static_cast<size_t>(pass.Tn) *
-                                        static_cast<size_t>(pass.Tn));
+  T* att =
+      pass.arena.template alloc<T>(static_cast<size_t>(pass.B) * static_cast<size_t>(NH_) *
+                                   static_cast<size_t>(pass.Tn) * static_cast<size_t>(pass.Tn));
   T* y = pass.arena.template alloc<T>(BT * static_cast<size_t>(C_));
-  kernels::matmul_forward<T>(qkv, in, pass.param(qkv_weight_), pass.param(qkv_bias_), N, C_,
-                             3 * C_, kInOut);
+  kernels::matmul_forward<T>(qkv, in, pass.param(qkv_weight_), pass.param(qkv_bias_), N, C_, 3 * C_,
+                             kInOut);
   kernels::attention_forward<T>(y, att, qkv, pass.B, pass.Tn, C_, NH_);
   kernels::matmul_forward<T>(out, y, pass.param(proj_weight_), pass.param(proj_bias_), N, C_, C_,
                              kInOut);

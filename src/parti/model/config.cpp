@@ -56,8 +56,8 @@ std::vector<std::string> validate(const GptConfig& cfg) {
 
 long long parameter_count(const GptConfig& cfg) {
   const long long C = cfg.dim;
-  const long long per_layer = 2 * C + (C * 3 * C + 3 * C) + (C * C + C) + 2 * C +
-                              (C * 4 * C + 4 * C) + (4 * C * C + C);
+  const long long per_layer =
+      2 * C + (C * 3 * C + 3 * C) + (C * C + C) + 2 * C + (C * 4 * C + 4 * C) + (4 * C * C + C);
   return static_cast<long long>(cfg.vocab) * C + static_cast<long long>(cfg.seq_len) * C +
          cfg.layers * per_layer + 2 * C;
 }

@@ -16,7 +16,9 @@ struct GptConfig {
   int dim = 0;      // C
   int seq_len = 0;  // T, the longest context (size of wpe)
   int vocab = 0;    // V
-  int padded_vocab() const { return (vocab + kVocabMultiple - 1) / kVocabMultiple * kVocabMultiple; }
+  int padded_vocab() const {
+    return (vocab + kVocabMultiple - 1) / kVocabMultiple * kVocabMultiple;
+  }
   int head_size() const { return dim / heads; }
 };
 

@@ -40,8 +40,8 @@ const T* Gpt<T>::logits(Pass<T>& pass) {
   T* xf = pass.arena.template alloc<T>(n);
   ln_f_->forward(pass, x, xf);
   pass.record.save(id_, kXf, xf);
-  T* logits = pass.arena.template alloc<T>(pass.tokens() *
-                                           static_cast<size_t>(cfg_.padded_vocab()));
+  T* logits =
+      pass.arena.template alloc<T>(pass.tokens() * static_cast<size_t>(cfg_.padded_vocab()));
   kernels::matmul_forward<T>(logits, xf, pass.param(wte_), nullptr, N, cfg_.dim,
                              cfg_.padded_vocab(), kOutIn);
   return logits;

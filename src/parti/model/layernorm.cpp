@@ -19,8 +19,7 @@ void LayerNorm<T>::forward(Pass<T>& pass, const T* in, T* out) {
   const int N = static_cast<int>(pass.tokens());
   T* mean = pass.arena.template alloc<T>(pass.tokens());
   T* rstd = pass.arena.template alloc<T>(pass.tokens());
-  kernels::layernorm_forward<T>(out, mean, rstd, in, pass.param(weight_), pass.param(bias_), N,
-                                C_);
+  kernels::layernorm_forward<T>(out, mean, rstd, in, pass.param(weight_), pass.param(bias_), N, C_);
   pass.record.save(id_, kInp, in);
   pass.record.save(id_, kMean, mean);
   pass.record.save(id_, kRstd, rstd);

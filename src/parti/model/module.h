@@ -30,11 +30,12 @@ class ActivationRecord {
   }
   const T* get(int module, int slot) const {
     const T* tensor = saved_.at(static_cast<size_t>(module))[static_cast<size_t>(slot)];
-    PARTI_ASSERT(tensor != nullptr, "backward before forward (module ", module, " slot ", slot, ")");
+    PARTI_ASSERT(tensor != nullptr, "backward before forward (module ", module, " slot ", slot,
+                 ")");
     return tensor;
   }
 
- // The micro-batch's token ids and targets (B, T); the model's first and last stages read them.
+  // The micro-batch's token ids and targets (B, T); the model's first and last stages read them.
   const int32_t* tokens = nullptr;
   const int32_t* targets = nullptr;
 
@@ -45,12 +46,12 @@ class ActivationRecord {
 // Everything one forward or backward call of one micro-batch needs; no globals.
 template <typename T>
 struct Pass {
-  int B;                          // micro-batch rows
-  int Tn;                         // tokens per row
+  int B;   // micro-batch rows
+  int Tn;  // tokens per row
   const ParamTable& table;
-  T* params;                      // flat parameter buffer (table.total())
-  T* grads;                       // flat gradient buffer, same offsets
-  core::Arena& arena;             // activations and scratch of this micro-batch
+  T* params;           // flat parameter buffer (table.total())
+  T* grads;            // flat gradient buffer, same offsets
+  core::Arena& arena;  // activations and scratch of this micro-batch
   ActivationRecord<T>& record;
 
   size_t tokens() const { return static_cast<size_t>(B) * static_cast<size_t>(Tn); }

@@ -24,8 +24,8 @@ struct ParamSpec {
   std::vector<int64_t> shape;  // as stored (wte: Vp rows)
   int64_t logical_rows;        // rows in checkpoints (wte: V); shape[0] otherwise
   Init init;
-  bool decay;                  // AdamW weight decay applies (matrices, not biases or norms)
-  size_t offset = 0;           // into the flat buffers, in elements
+  bool decay;         // AdamW weight decay applies (matrices, not biases or norms)
+  size_t offset = 0;  // into the flat buffers, in elements
   size_t numel = 0;
   size_t logical_numel() const;
 };

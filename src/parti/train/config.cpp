@@ -48,7 +48,7 @@ std::vector<std::string> validate(const TrainConfig& cfg) {
 }
 
 nlohmann::ordered_json model_to_json(const model::GptConfig& m) {
-  return {{"layers", m.layers}, {"heads", m.heads},     {"dim", m.dim},
+  return {{"layers", m.layers},   {"heads", m.heads}, {"dim", m.dim},
           {"seq_len", m.seq_len}, {"vocab", m.vocab}, {"padded_vocab", m.padded_vocab()}};
 }
 

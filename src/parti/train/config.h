@@ -23,20 +23,20 @@ struct OptimConfig {
 };
 
 struct DataConfig {
-  std::string dir;         // holds train.bin, val.bin, meta.json
-  std::string tokenizer;   // from meta.json: gpt2 or byte (generation decodes with it)
-  int global_batch = 8;    // sequences per optimizer step
-  int micro_batch = 8;     // sequences per forward/backward
-  uint64_t seed = 1337;    // initialisation and data order
-  int eval_every = 0;      // steps; 0: only at the end when eval_batches > 0
-  int eval_batches = 4;    // micro-batches of validation windows per evaluation
+  std::string dir;        // holds train.bin, val.bin, meta.json
+  std::string tokenizer;  // from meta.json: gpt2 or byte (generation decodes with it)
+  int global_batch = 8;   // sequences per optimizer step
+  int micro_batch = 8;    // sequences per forward/backward
+  uint64_t seed = 1337;   // initialisation and data order
+  int eval_every = 0;     // steps; 0: only at the end when eval_batches > 0
+  int eval_batches = 4;   // micro-batches of validation windows per evaluation
 };
 
 struct IoConfig {
   std::string ckpt_dir;
-  int ckpt_every = 0;      // steps; 0: only at the end
+  int ckpt_every = 0;  // steps; 0: only at the end
   bool resume = false;
-  std::string log;         // JSONL path
+  std::string log;  // JSONL path
 };
 
 struct TrainConfig {
@@ -46,12 +46,10 @@ struct TrainConfig {
   DataConfig data;
   IoConfig io;
   int steps = 10;
-  int stop_after = 0;      // stop this run after so many steps (0: run to --steps)
+  int stop_after = 0;  // stop this run after so many steps (0: run to --steps)
   int threads = 1;
   int accumulation() const { return data.global_batch / data.micro_batch; }
-  optim::LrSchedule schedule() const {
-    return {optim.lr, optim.min_lr, optim.warmup, steps};
-  }
+  optim::LrSchedule schedule() const { return {optim.lr, optim.min_lr, optim.warmup, steps}; }
 };
 
 std::vector<std::string> validate(const TrainConfig& cfg);

@@ -10,7 +10,7 @@
 namespace parti::train {
 
 struct EvalResult {
-  double loss = 0.0;     // mean over tokens
+  double loss = 0.0;  // mean over tokens
   int64_t tokens = 0;
   int64_t windows = 0;
 };

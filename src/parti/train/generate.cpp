@@ -18,8 +18,8 @@ int32_t pick(const float* logits, int V, const SampleOptions& o, uint64_t draw) 
     return *std::max_element(order.begin(), order.end(),
                              [&](int32_t a, int32_t b) { return logits[a] < logits[b]; });
   }
-  size_t k = o.top_k > 0 ? std::min<size_t>(static_cast<size_t>(o.top_k), order.size())
-                         : order.size();
+  size_t k =
+      o.top_k > 0 ? std::min<size_t>(static_cast<size_t>(o.top_k), order.size()) : order.size();
   std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(k), order.end(),
                     by_logit);
   std::vector<double> weights(k);
@@ -55,14 +55,13 @@ std::vector<int32_t> generate(model::Gpt<float>& gpt, float* params, core::Arena
     const size_t start = tokens.size() > static_cast<size_t>(cfg.seq_len)
                              ? tokens.size() - static_cast<size_t>(cfg.seq_len)
                              : 0;
-    std::vector<int32_t> context(tokens.begin() + static_cast<std::ptrdiff_t>(start),
-                                 tokens.end());
+    std::vector<int32_t> context(tokens.begin() + static_cast<std::ptrdiff_t>(start), tokens.end());
     record.tokens = context.data();
     const int Tn = static_cast<int>(context.size());
     model::Pass<float> pass{1, Tn, gpt.table(), params, nullptr, arena, record};
     const float* logits = gpt.logits(pass);
-    const float* last = logits + static_cast<size_t>(Tn - 1) *
-                                     static_cast<size_t>(cfg.padded_vocab());
+    const float* last =
+        logits + static_cast<size_t>(Tn - 1) * static_cast<size_t>(cfg.padded_vocab());
     const int32_t next = pick(last, cfg.vocab, options, static_cast<uint64_t>(i));
     arena.reset();
     tokens.push_back(next);

@@ -35,8 +35,8 @@ Trainer::Trainer(TrainConfig cfg) : cfg_(std::move(cfg)) {
   train_ = data::read_token_file(cfg_.data.dir + "/train.bin");
   val_ = data::read_token_file(cfg_.data.dir + "/val.bin");
   PARTI_CHECK(train_.vocab_size <= cfg_.model.vocab, ConfigError, "--vocab ", cfg_.model.vocab,
-              " is smaller than the data's vocabulary of ", train_.vocab_size, " (",
-              cfg_.data.dir, "/train.bin)");
+              " is smaller than the data's vocabulary of ", train_.vocab_size, " (", cfg_.data.dir,
+              "/train.bin)");
   gpt_ = std::make_unique<model::Gpt<float>>(cfg_.model);
   const model::ParamTable& table = gpt_->table();
   params_.assign(table.total(), 0.0f);
@@ -61,7 +61,7 @@ Trainer::Trainer(TrainConfig cfg) : cfg_(std::move(cfg)) {
   if (!cfg_.io.log.empty()) {
     log_ = io::MetricsLog(cfg_.io.log);
   }
-  peak_gflops_ = core::measure_sgemm_gflops(1024, 3);
+  peak_gflops_ = core::measure_sgemm_gflops(2048, 2048, 2048, 3);
 }
 
 Trainer::~Trainer() = default;
@@ -91,8 +91,7 @@ StepStats Trainer::step() {
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const double tokens_per_s = tokens / seconds;
-  const double mfu =
-      model::flops_per_token(cfg_.model, T) * tokens_per_s / (peak_gflops_ * 1e9);
+  const double mfu = model::flops_per_token(cfg_.model, T) * tokens_per_s / (peak_gflops_ * 1e9);
   return {step_, loss_sum / tokens, lr, norm, seconds * 1e3, tokens_per_s, mfu};
 }
 
@@ -107,10 +106,9 @@ std::string Trainer::save() {
   state["config"] = to_json(cfg_);
   state["optimizer_step"] = adamw_->step();
   state["data_position"] = {{"next_step", step_}, {"seed", cfg_.data.seed}};
-  return io::save_checkpoint(cfg_.io.ckpt_dir, step_,
-                             {gpt_->table(), params_.data(), adamw_->m().data(),
-                              adamw_->v().data()},
-                             state);
+  return io::save_checkpoint(
+      cfg_.io.ckpt_dir, step_,
+      {gpt_->table(), params_.data(), adamw_->m().data(), adamw_->v().data()}, state);
 }
 
 void Trainer::run(std::ostream& out) {
@@ -128,24 +126,21 @@ void Trainer::run(std::ostream& out) {
   if (step_ > 0) {
     out << "resumed at step " << step_ << " from " << cfg_.io.ckpt_dir << "\n";
   }
-  const int64_t last = cfg_.stop_after > 0 ? std::min<int64_t>(cfg_.steps, step_ + cfg_.stop_after)
-                                           : cfg_.steps;
+  const int64_t last =
+      cfg_.stop_after > 0 ? std::min<int64_t>(cfg_.steps, step_ + cfg_.stop_after) : cfg_.steps;
   while (step_ < last) {
     StepStats s = step();
-    nlohmann::ordered_json record = {{"step", s.step},
-                                     {"loss", s.loss},
-                                     {"lr", s.lr},
-                                     {"grad_norm", s.grad_norm},
-                                     {"step_ms", s.step_ms},
-                                     {"tokens_per_s", s.tokens_per_s},
+    nlohmann::ordered_json record = {{"step", s.step},       {"loss", s.loss},
+                                     {"lr", s.lr},           {"grad_norm", s.grad_norm},
+                                     {"step_ms", s.step_ms}, {"tokens_per_s", s.tokens_per_s},
                                      {"mfu", s.mfu}};
     std::string line = fmt::format(
         "step {:>5}/{} | loss {:.4f} | lr {:.2e} | norm {:.3f} | {:.1f} ms | {:.0f} tok/s | "
         "MFU {:.1f}%",
         s.step, cfg_.steps, s.loss, s.lr, s.grad_norm, s.step_ms, s.tokens_per_s, 100 * s.mfu);
-    const bool eval_now = cfg_.data.eval_batches > 0 &&
-                          ((cfg_.data.eval_every > 0 && s.step % cfg_.data.eval_every == 0) ||
-                           s.step == cfg_.steps);
+    const bool eval_now =
+        cfg_.data.eval_batches > 0 &&
+        ((cfg_.data.eval_every > 0 && s.step % cfg_.data.eval_every == 0) || s.step == cfg_.steps);
     if (eval_now) {
       const double val = evaluate();
       record["val_loss"] = val;
@@ -153,9 +148,9 @@ void Trainer::run(std::ostream& out) {
     }
     out << line << std::endl;
     log_.write(record);
-    const bool ckpt_now = !cfg_.io.ckpt_dir.empty() &&
-                          ((cfg_.io.ckpt_every > 0 && s.step % cfg_.io.ckpt_every == 0) ||
-                           s.step == last);
+    const bool ckpt_now =
+        !cfg_.io.ckpt_dir.empty() &&
+        ((cfg_.io.ckpt_every > 0 && s.step % cfg_.io.ckpt_every == 0) || s.step == last);
     if (ckpt_now) {
       out << "checkpoint: " << save() << std::endl;
     }

@@ -21,13 +21,13 @@
 namespace parti::train {
 
 struct StepStats {
-  int64_t step;      // 1-based number of the step just done
-  double loss;       // mean token loss of the global batch
+  int64_t step;  // 1-based number of the step just done
+  double loss;   // mean token loss of the global batch
   double lr;
   double grad_norm;  // before clipping
   double step_ms;
   double tokens_per_s;
-  double mfu;        // model FLOPs / (measured sgemm ceiling)
+  double mfu;  // model FLOPs / (measured sgemm ceiling)
 };
 
 class Trainer {

@@ -1,0 +1,38 @@
+#include "parti/train/config.h"
+
+#include <gtest/gtest.h>
+
+namespace parti::train {
+namespace {
+
+TEST(TrainConfig, ValidateCollectsEveryViolation) {
+  TrainConfig cfg;
+  cfg.model = model::preset("tiny");
+  cfg.model.heads = 5;
+  cfg.data.dir = "d";
+  cfg.data.global_batch = 6;
+  cfg.data.micro_batch = 4;
+  cfg.steps = 0;
+  cfg.io.resume = true;
+  const std::vector<std::string> errors = validate(cfg);
+  ASSERT_EQ(errors.size(), 4u);
+  EXPECT_EQ(errors[0], "--heads 5 does not divide --dim 128");
+  EXPECT_EQ(errors[1], "--micro-batch 4 does not divide --global-batch 6");
+  EXPECT_EQ(errors[2], "--steps must be positive, got 0");
+  EXPECT_EQ(errors[3], "--resume needs --ckpt-dir (the folder to resume from)");
+}
+
+TEST(TrainConfig, JsonHasTheResolvedFields) {
+  TrainConfig cfg;
+  cfg.model = model::preset("small");
+  cfg.data.dir = "d";
+  auto j = to_json(cfg);
+  EXPECT_EQ(j["model"]["padded_vocab"], 50304);
+  EXPECT_EQ(j["accumulation"], 1);
+  model::GptConfig back = model_from_json(j["model"]);
+  EXPECT_EQ(back.dim, 384);
+  EXPECT_EQ(back.seq_len, 256);
+}
+
+}  // namespace
+}  // namespace parti::train
