@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "parti/cli/commands.h"
+#include "parti/data/utf8.h"
 #include "parti/train/generate.h"
 
 namespace parti::cli {
@@ -25,7 +26,13 @@ void run_generate(const GenerateArgs& a) {
   if (!ids.empty() && ids.back() == tokenizer->eot()) {
     ids.pop_back();
   }
-  std::cout << a.prompt << tokenizer->decode(ids) << std::endl;
+  // Sampled byte tokens can end inside a UTF-8 sequence or combine into invalid ones: print
+  // valid UTF-8 (each invalid piece as U+FFFD) so a terminal shows text.
+  std::string text;
+  for (uint32_t cp : data::utf8_decode(a.prompt + tokenizer->decode(ids))) {
+    data::utf8_append(text, cp);
+  }
+  std::cout << text << std::endl;
 }
 
 }  // namespace
