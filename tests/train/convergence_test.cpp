@@ -31,8 +31,7 @@ double unigram_entropy(const data::TokenFile& f) {
 TEST(Convergence, SmallOnBrownGoesWellBelowTheUnigramEntropy) {
   const fs::path dir = fs::temp_directory_path() / "parti_convergence";
   fs::remove_all(dir);
-  auto r =
-      test::parti("prepare --corpus brown --tokenizer byte --out " + (dir / "brown").string());
+  auto r = test::parti("prepare --corpus brown --tokenizer byte --out " + (dir / "brown").string());
   ASSERT_EQ(r.status, 0) << r.output;
   const double train_h = unigram_entropy(data::read_token_file((dir / "brown/train.bin").string()));
   const double val_h = unigram_entropy(data::read_token_file((dir / "brown/val.bin").string()));

@@ -17,7 +17,7 @@ struct TrainArgs {
   std::vector<CLI::Option*> model_flags;  // layers, heads, dim, seq-len, vocab
 };
 
-void run_train(TrainArgs& a) {
+void run_train(TrainArgs& a, const Runtime& runtime) {
   train::TrainConfig cfg = a.cfg;
   cfg.model = model::preset(cfg.preset);
   DataMeta meta = cfg.data.dir.empty() ? DataMeta{} : read_data_meta(cfg.data.dir);
@@ -40,14 +40,21 @@ void run_train(TrainArgs& a) {
     }
     throw ConfigError(all);
   }
+  dist::MeshShape shape;
+  shape.sizes = {cfg.layout.tp, cfg.layout.cp, cfg.layout.dp, cfg.layout.pp};
+  dist::Mesh::Split split =
+      runtime.mpi != nullptr ? runtime.mpi->splitter() : [](int, int, const std::string& name) {
+        return dist::make_self_group(name);
+      };
+  dist::Mesh mesh(shape, runtime.rank(), runtime.size(), split);
   core::set_threads(cfg.threads);
-  train::Trainer trainer(cfg);
+  train::Trainer trainer(cfg, mesh.group(dist::Axis::dp));
   trainer.run(std::cout);
 }
 
 }  // namespace
 
-void add_train(CLI::App& app) {
+void add_train(CLI::App& app, const Runtime& runtime) {
   auto args = std::make_shared<TrainArgs>();
   train::TrainConfig& c = args->cfg;
   CLI::App* cmd = app.add_subcommand("train", "train a GPT on prepared data");
@@ -88,7 +95,14 @@ void add_train(CLI::App& app) {
   cmd->add_flag("--resume", c.io.resume, "continue from the latest checkpoint in --ckpt-dir");
   cmd->add_option("--log", c.io.log, "append one JSON object per step to this file");
   cmd->add_option("--threads", c.threads, "OpenMP and BLAS threads")->capture_default_str();
-  cmd->callback([args] { run_train(*args); });
+  cmd->add_option("--dp", c.layout.dp, "data-parallel ranks (mpirun -np = dp x tp x pp)")
+      ->capture_default_str();
+  cmd->add_option("--tp", c.layout.tp, "tensor-parallel ranks (not yet supported)")
+      ->capture_default_str();
+  cmd->add_option("--pp", c.layout.pp, "pipeline stages (not yet supported)")
+      ->capture_default_str();
+  cmd->add_option("--zero", c.layout.zero, "ZeRO stage over dp (0 so far)")->capture_default_str();
+  cmd->callback([args, &runtime] { run_train(*args, runtime); });
 }
 
 }  // namespace parti::cli

@@ -7,12 +7,20 @@
 #include <string>
 
 #include "parti/data/tokenizer.h"
+#include "parti/dist/mpi_env.h"
 #include "parti/model/gpt.h"
 
 namespace parti::cli {
 
+// What the process was started with: an MPI environment under mpirun/srun, else none.
+struct Runtime {
+  dist::MpiEnv* mpi = nullptr;
+  int rank() const { return mpi != nullptr ? mpi->rank() : 0; }
+  int size() const { return mpi != nullptr ? mpi->size() : 1; }
+};
+
 void add_prepare(CLI::App& app);
-void add_train(CLI::App& app);
+void add_train(CLI::App& app, const Runtime& runtime);
 void add_generate(CLI::App& app);
 void add_eval(CLI::App& app);
 void add_tokenize(CLI::App& app);

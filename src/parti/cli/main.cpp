@@ -1,6 +1,7 @@
 // parti: prepare data, train, evaluate, sample, tokenize. See README.md.
 #include <CLI/CLI.hpp>
 #include <iostream>
+#include <memory>
 
 #include "parti/cli/commands.h"
 #include "parti/core/check.h"
@@ -8,12 +9,27 @@
 
 int main(int argc, char** argv) {
   parti::core::select_blas_kernel(argv);
+  std::unique_ptr<parti::dist::MpiEnv> mpi;
+  if (parti::dist::launched_by_mpi()) {
+    mpi = std::make_unique<parti::dist::MpiEnv>(&argc, &argv);
+  }
+  const parti::cli::Runtime runtime{mpi.get()};
+  // One rank's error ends the whole job (the others would wait in their next collective).
+  auto fail = [&](const std::string& message) {
+    const std::string where =
+        runtime.size() > 1 ? "rank " + std::to_string(runtime.rank()) + ": " : "";
+    std::cerr << "parti: error: " << where << message << std::endl;
+    if (runtime.size() > 1) {
+      parti::dist::MpiEnv::abort_job(1);
+    }
+    return 1;
+  };
   CLI::App app{"parti: train GPT-style language models"};
   app.require_subcommand(1);
   // A flag given twice takes its last value, so scripts can append overrides.
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   parti::cli::add_prepare(app);
-  parti::cli::add_train(app);
+  parti::cli::add_train(app, runtime);
   parti::cli::add_generate(app);
   parti::cli::add_eval(app);
   parti::cli::add_tokenize(app);
@@ -23,14 +39,9 @@ int main(int argc, char** argv) {
     if (e.get_exit_code() == 0) {
       return app.exit(e);  // --help
     }
-    std::cerr << "parti: error: " << e.what() << " (see --help)" << std::endl;
-    return e.get_exit_code();
-  } catch (const parti::Error& e) {
-    std::cerr << "parti: error: " << e.what() << std::endl;
-    return 1;
+    return fail(std::string(e.what()) + " (see --help)");
   } catch (const std::exception& e) {
-    std::cerr << "parti: error: " << e.what() << std::endl;
-    return 1;
+    return fail(e.what());
   }
   return 0;
 }

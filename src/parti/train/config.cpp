@@ -12,6 +12,30 @@ std::vector<std::string> validate(const TrainConfig& cfg) {
   } else if (d.global_batch <= 0 || d.global_batch % d.micro_batch != 0) {
     errors.push_back(str_cat("--micro-batch ", d.micro_batch, " does not divide --global-batch ",
                              d.global_batch));
+  } else if (cfg.layout.dp > 0 && d.global_batch % (d.micro_batch * cfg.layout.dp) != 0) {
+    errors.push_back(str_cat("--global-batch ", d.global_batch,
+                             " is not a multiple of --micro-batch ", d.micro_batch, " x --dp ",
+                             cfg.layout.dp));
+  }
+  const LayoutConfig& l = cfg.layout;
+  if (l.dp < 1 || l.tp < 1 || l.pp < 1 || l.cp < 1) {
+    errors.push_back("--dp, --tp, --pp and --cp must be at least 1");
+  }
+  if (l.tp > 1) {
+    errors.push_back(
+        str_cat("--tp ", l.tp, ": tensor parallelism is not yet supported (issue #4)"));
+  }
+  if (l.pp > 1) {
+    errors.push_back(
+        str_cat("--pp ", l.pp, ": pipeline parallelism is not yet supported (issue #5)"));
+  }
+  if (l.cp > 1) {
+    errors.push_back(
+        str_cat("--cp ", l.cp, ": context parallelism is not yet supported (issue #8)"));
+  }
+  if (l.zero != 0) {
+    errors.push_back(str_cat("--zero ", l.zero,
+                             ": only ZeRO 0 (replicated optimizer state) is supported so far"));
   }
   if (cfg.steps <= 0) {
     errors.push_back(str_cat("--steps must be positive, got ", cfg.steps));
@@ -71,6 +95,11 @@ nlohmann::ordered_json to_json(const TrainConfig& cfg) {
           {"global_batch", d.global_batch},
           {"micro_batch", d.micro_batch},
           {"accumulation", cfg.accumulation()},
+          {"dp", cfg.layout.dp},
+          {"tp", cfg.layout.tp},
+          {"pp", cfg.layout.pp},
+          {"cp", cfg.layout.cp},
+          {"zero", cfg.layout.zero},
           {"lr", o.lr},
           {"min_lr", o.min_lr},
           {"warmup", o.warmup},

@@ -39,8 +39,19 @@ struct IoConfig {
   std::string log;  // JSONL path
 };
 
+// How the ranks are arranged (dist/mesh.h). This step of issue #3 runs data parallelism with
+// replicated optimizer state (ZeRO 0); tp, pp, cp and ZeRO 1-3 are rejected by validate().
+struct LayoutConfig {
+  int dp = 1;
+  int tp = 1;
+  int pp = 1;
+  int cp = 1;
+  int zero = 0;
+};
+
 struct TrainConfig {
   std::string preset;
+  LayoutConfig layout;
   model::GptConfig model;
   OptimConfig optim;
   DataConfig data;
@@ -48,7 +59,8 @@ struct TrainConfig {
   int steps = 10;
   int stop_after = 0;  // stop this run after so many steps (0: run to --steps)
   int threads = 1;
-  int accumulation() const { return data.global_batch / data.micro_batch; }
+  // Micro-batches per rank per step: global batch = micro-batch x dp x accumulation.
+  int accumulation() const { return data.global_batch / (data.micro_batch * layout.dp); }
   optim::LrSchedule schedule() const { return {optim.lr, optim.min_lr, optim.warmup, steps}; }
 };
 

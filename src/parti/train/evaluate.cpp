@@ -9,20 +9,22 @@
 namespace parti::train {
 
 EvalResult evaluate_windows(model::Gpt<float>& gpt, float* params, core::Arena& arena,
-                            const data::TokenFile& file, int64_t max_windows, int micro_batch) {
+                            const data::TokenFile& file, int64_t max_windows, int micro_batch,
+                            int64_t first_window) {
   const int T = gpt.config().seq_len;
   int64_t windows = data::window_count(file, T);
   PARTI_CHECK(windows > 0, DataError, "the token file holds ", file.tokens.size(),
               " tokens, less than one window of seq-len + 1 = ", T + 1);
-  if (max_windows > 0) {
-    windows = std::min(windows, max_windows);
+  const int64_t end = max_windows > 0 ? std::min(windows, first_window + max_windows) : windows;
+  if (first_window >= end) {
+    return {0.0, 0, 0};
   }
   std::vector<int32_t> inputs(static_cast<size_t>(micro_batch) * static_cast<size_t>(T));
   std::vector<int32_t> targets(inputs.size());
   model::ActivationRecord<float> record(gpt.table().modules());
   double sum = 0.0;
-  for (int64_t first = 0; first < windows; first += micro_batch) {
-    const int rows = static_cast<int>(std::min<int64_t>(micro_batch, windows - first));
+  for (int64_t first = first_window; first < end; first += micro_batch) {
+    const int rows = static_cast<int>(std::min<int64_t>(micro_batch, end - first));
     data::fill_windows(file, T, first, rows, inputs.data(), targets.data());
     record.tokens = inputs.data();
     record.targets = targets.data();
@@ -30,7 +32,8 @@ EvalResult evaluate_windows(model::Gpt<float>& gpt, float* params, core::Arena& 
     sum += gpt.forward(pass);
     arena.reset();
   }
-  return {sum / static_cast<double>(windows * T), windows * T, windows};
+  const int64_t count = end - first_window;
+  return {sum / static_cast<double>(count * T), count * T, count};
 }
 
 }  // namespace parti::train

@@ -15,8 +15,10 @@ struct EvalResult {
   int64_t windows = 0;
 };
 
-// Windows [0, max_windows) (all whole windows when max_windows <= 0), micro_batch at a time.
+// Windows [first, first + max_windows) (to the last whole window when max_windows <= 0),
+// micro_batch at a time.
 EvalResult evaluate_windows(model::Gpt<float>& gpt, float* params, core::Arena& arena,
-                            const data::TokenFile& file, int64_t max_windows, int micro_batch);
+                            const data::TokenFile& file, int64_t max_windows, int micro_batch,
+                            int64_t first = 0);
 
 }  // namespace parti::train

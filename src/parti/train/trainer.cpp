@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <ostream>
+#include <sstream>
 
 #include "parti/core/check.h"
 #include "parti/core/cpu.h"
@@ -31,7 +32,9 @@ void check_same_model(const model::GptConfig& ours, const model::GptConfig& thei
 
 }  // namespace
 
-Trainer::Trainer(TrainConfig cfg) : cfg_(std::move(cfg)) {
+Trainer::Trainer(TrainConfig cfg, dist::ProcessGroup& dp) : cfg_(std::move(cfg)), dp_(dp) {
+  PARTI_ASSERT(dp.size() == cfg_.layout.dp, "dp group of ", dp.size(), " for --dp ",
+               cfg_.layout.dp);
   train_ = data::read_token_file(cfg_.data.dir + "/train.bin");
   val_ = data::read_token_file(cfg_.data.dir + "/val.bin");
   PARTI_CHECK(train_.vocab_size <= cfg_.model.vocab, ConfigError, "--vocab ", cfg_.model.vocab,
@@ -58,7 +61,7 @@ Trainer::Trainer(TrainConfig cfg) : cfg_(std::move(cfg)) {
   } else {
     table.init_values<float>(params_.data(), cfg_.data.seed, cfg_.model.layers);
   }
-  if (!cfg_.io.log.empty()) {
+  if (!cfg_.io.log.empty() && is_logger()) {
     log_ = io::MetricsLog(cfg_.io.log);
   }
   peak_gflops_ = core::measure_sgemm_gflops(2048, 2048, 2048, 3);
@@ -75,14 +78,19 @@ StepStats Trainer::step() {
   const double tokens = static_cast<double>(cfg_.data.global_batch) * T;
   const auto dloss = static_cast<float>(1.0 / tokens);
   double loss_sum = 0.0;
+  const int dp = dp_.size();
   for (int micro = 0; micro < cfg_.accumulation(); ++micro) {
-    sampler_->fill(step_, micro * B, B, inputs_.data(), targets_.data());
+    sampler_->fill(step_, (micro * dp + dp_.rank()) * B, B, inputs_.data(), targets_.data());
     record_->tokens = inputs_.data();
     record_->targets = targets_.data();
     model::Pass<float> pass{B, T, table, params_.data(), grads_.data(), arena_, *record_};
     loss_sum += gpt_->forward(pass);
     gpt_->backward(pass, dloss);
     arena_.reset();
+  }
+  if (dp > 1) {
+    dp_.all_reduce(grads_.data(), grads_.size(), dist::ReduceOp::sum);
+    dp_.all_reduce(&loss_sum, 1, dist::ReduceOp::sum);
   }
   const double norm = optim::clip_grad_norm<float>(table, grads_.data(), cfg_.optim.grad_clip);
   const double lr = cfg_.schedule().at(static_cast<int>(step_));
@@ -96,9 +104,19 @@ StepStats Trainer::step() {
 }
 
 double Trainer::evaluate() {
-  const int64_t windows =
-      static_cast<int64_t>(cfg_.data.eval_batches) * static_cast<int64_t>(cfg_.data.micro_batch);
-  return evaluate_windows(*gpt_, params_.data(), arena_, val_, windows, cfg_.data.micro_batch).loss;
+  // Each dp rank evaluates its share of the micro-batches of windows; the sums are all-reduced.
+  const int B = cfg_.data.micro_batch;
+  const int64_t batches = cfg_.data.eval_batches;
+  double sums[2] = {0.0, 0.0};  // loss sum, tokens
+  for (int64_t b = dp_.rank(); b < batches; b += dp_.size()) {
+    EvalResult r = evaluate_windows(*gpt_, params_.data(), arena_, val_, B, B, b * B);
+    sums[0] += r.loss * static_cast<double>(r.tokens);
+    sums[1] += static_cast<double>(r.tokens);
+  }
+  if (dp_.size() > 1) {
+    dp_.all_reduce(sums, 2, dist::ReduceOp::sum);
+  }
+  return sums[1] > 0 ? sums[0] / sums[1] : 0.0;
 }
 
 std::string Trainer::save() {
@@ -111,7 +129,10 @@ std::string Trainer::save() {
       {gpt_->table(), params_.data(), adamw_->m().data(), adamw_->v().data()}, state);
 }
 
-void Trainer::run(std::ostream& out) {
+void Trainer::run(std::ostream& all_out) {
+  // Rank 0 prints and logs; the other ranks compute in silence.
+  std::ostringstream discard;
+  std::ostream& out = is_logger() ? all_out : discard;
   const nlohmann::ordered_json resolved = to_json(cfg_);
   out << "configuration:\n";
   for (const auto& [key, value] : resolved.items()) {
@@ -119,7 +140,7 @@ void Trainer::run(std::ostream& out) {
   }
   out << "compute: " << core::describe_compute()
       << fmt::format(", sgemm ceiling {:.1f} GFLOP/s\n", peak_gflops_);
-  if (!cfg_.io.ckpt_dir.empty()) {
+  if (!cfg_.io.ckpt_dir.empty() && is_logger()) {
     std::filesystem::create_directories(cfg_.io.ckpt_dir);
     std::ofstream(cfg_.io.ckpt_dir + "/config.json") << resolved.dump(2) << "\n";
   }
@@ -151,7 +172,8 @@ void Trainer::run(std::ostream& out) {
     const bool ckpt_now =
         !cfg_.io.ckpt_dir.empty() &&
         ((cfg_.io.ckpt_every > 0 && s.step % cfg_.io.ckpt_every == 0) || s.step == last);
-    if (ckpt_now) {
+    if (ckpt_now && is_logger()) {
+      // The dp replicas are identical: rank 0 writes the logical checkpoint.
       out << "checkpoint: " << save() << std::endl;
     }
   }

@@ -1,7 +1,10 @@
-// The single-process trainer: one optimizer step is
-//   zero grads; for each of G/B micro-batches: sample rows, forward, backward (dloss = 1/(G*T),
-//   so the gradient is that of the mean loss over every token of the global batch);
-//   global-norm clip; AdamW with the scheduled learning rate.
+// The trainer: one optimizer step is
+//   zero grads; for each of G/(B*dp) micro-batches: sample this rank's rows, forward, backward
+//   (dloss = 1/(G*T), so the summed gradient is that of the mean loss over every token of the
+//   global batch); all-reduce the gradients over dp; global-norm clip; AdamW with the scheduled
+//   learning rate (every dp rank applies the same update to its replica).
+// Micro-batch m of dp rank r draws global rows [(m*dp + r)*B, (m*dp + r + 1)*B) of the step, so
+// the union over ranks is exactly the one-process batch.
 // Evaluation, metrics (stdout line + JSONL) and checkpoints happen between steps.
 #pragma once
 
@@ -13,6 +16,7 @@
 #include "parti/core/arena.h"
 #include "parti/data/sampler.h"
 #include "parti/data/token_file.h"
+#include "parti/dist/process_group.h"
 #include "parti/io/metrics.h"
 #include "parti/model/gpt.h"
 #include "parti/optim/adamw.h"
@@ -33,7 +37,8 @@ struct StepStats {
 class Trainer {
  public:
   // Loads the data and builds the model; with cfg.io.resume, continues from the checkpoint.
-  explicit Trainer(TrainConfig cfg);
+  // `dp` is this rank's data-parallel group (a group of one for a single process).
+  Trainer(TrainConfig cfg, dist::ProcessGroup& dp);
   ~Trainer();
   StepStats step();
   double evaluate();
@@ -49,7 +54,9 @@ class Trainer {
   size_t activation_peak_bytes() const { return arena_.peak_bytes(); }
 
  private:
+  bool is_logger() const { return dp_.rank() == 0; }
   TrainConfig cfg_;
+  dist::ProcessGroup& dp_;
   data::TokenFile train_;
   data::TokenFile val_;
   std::unique_ptr<model::Gpt<float>> gpt_;

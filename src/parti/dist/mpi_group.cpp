@@ -1,0 +1,155 @@
+// MpiGroup: ProcessGroup over an MPI communicator, with MpiEnv. With mpi_env, the only code that
+// includes <mpi.h> (checked by tests/tools/guards.sh). Errors return (MPI_ERRORS_RETURN) and
+// become DistError naming the operation, the group and the rank.
+#include <mpi.h>
+
+#include <climits>
+#include <cstdlib>
+
+#include "parti/dist/mpi_env.h"
+
+namespace parti::dist {
+namespace {
+
+class MpiRequest : public Request::Impl {
+ public:
+  MpiRequest(const std::string& what) : what_(what) {}
+  MPI_Request* handle() { return &request_; }
+  void wait() override { check(MPI_Wait(&request_, MPI_STATUS_IGNORE)); }
+  bool test() override {
+    int done = 0;
+    check(MPI_Test(&request_, &done, MPI_STATUS_IGNORE));
+    return done != 0;
+  }
+
+ private:
+  void check(int rc) {
+    if (rc != MPI_SUCCESS) {
+      char text[MPI_MAX_ERROR_STRING];
+      int length = 0;
+      MPI_Error_string(rc, text, &length);
+      throw DistError(str_cat(what_, " failed: ", std::string(text, static_cast<size_t>(length))));
+    }
+  }
+  std::string what_;
+  MPI_Request request_ = MPI_REQUEST_NULL;
+};
+
+int count_of(size_t n) {
+  PARTI_ASSERT(n <= static_cast<size_t>(INT_MAX), "message of ", n, " elements is too large");
+  return static_cast<int>(n);
+}
+
+MPI_Op op_of(ReduceOp op) { return op == ReduceOp::sum ? MPI_SUM : MPI_MAX; }
+
+class MpiGroup : public ProcessGroup {
+ public:
+  MpiGroup(MPI_Comm comm, std::string name) : comm_(comm), name_(std::move(name)) {
+    MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN);
+    MPI_Comm_rank(comm_, &rank_);
+    MPI_Comm_size(comm_, &size_);
+  }
+  ~MpiGroup() override {
+    if (comm_ != MPI_COMM_WORLD) {
+      MPI_Comm_free(&comm_);
+    }
+  }
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+  const std::string& name() const override { return name_; }
+
+  Request iall_reduce(float* data, size_t n, ReduceOp op) override {
+    return start("all_reduce", n, [&](MPI_Request* r) {
+      return MPI_Iallreduce(MPI_IN_PLACE, data, count_of(n), MPI_FLOAT, op_of(op), comm_, r);
+    });
+  }
+  Request iall_reduce(double* data, size_t n, ReduceOp op) override {
+    return start("all_reduce", n, [&](MPI_Request* r) {
+      return MPI_Iallreduce(MPI_IN_PLACE, data, count_of(n), MPI_DOUBLE, op_of(op), comm_, r);
+    });
+  }
+  Request ireduce_scatter(const float* in, float* out, size_t n) override {
+    return start("reduce_scatter", n, [&](MPI_Request* r) {
+      return MPI_Ireduce_scatter_block(in, out, count_of(n), MPI_FLOAT, MPI_SUM, comm_, r);
+    });
+  }
+  Request iall_gather(const float* in, float* out, size_t n) override {
+    return start("all_gather", n, [&](MPI_Request* r) {
+      return MPI_Iallgather(in, count_of(n), MPI_FLOAT, out, count_of(n), MPI_FLOAT, comm_, r);
+    });
+  }
+  Request ibroadcast(float* data, size_t n, int root) override {
+    return start("broadcast", n, [&](MPI_Request* r) {
+      return MPI_Ibcast(data, count_of(n), MPI_FLOAT, root, comm_, r);
+    });
+  }
+  Request isend(const float* data, size_t n, int peer, int tag) override {
+    return start("send", n, [&](MPI_Request* r) {
+      return MPI_Isend(data, count_of(n), MPI_FLOAT, peer, tag, comm_, r);
+    });
+  }
+  Request irecv(float* data, size_t n, int peer, int tag) override {
+    return start("recv", n, [&](MPI_Request* r) {
+      return MPI_Irecv(data, count_of(n), MPI_FLOAT, peer, tag, comm_, r);
+    });
+  }
+  void barrier() override {
+    int rc = MPI_Barrier(comm_);
+    PARTI_CHECK(rc == MPI_SUCCESS, DistError, "barrier on ", name_, " failed at rank ", rank_);
+  }
+
+ private:
+  template <typename Start>
+  Request start(const char* op, size_t n, Start&& begin) {
+    const std::string what = str_cat(op, " of ", n, " elements on ", name_, " (rank ", rank_, ")");
+    auto request = std::make_unique<MpiRequest>(what);
+    int rc = begin(request->handle());
+    PARTI_CHECK(rc == MPI_SUCCESS, DistError, what, " could not start (MPI error ", rc, ")");
+    return Request(std::move(request));
+  }
+
+  MPI_Comm comm_;
+  std::string name_;
+  int rank_ = 0;
+  int size_ = 1;
+};
+
+}  // namespace
+
+bool launched_by_mpi() {
+  for (const char* var : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK"}) {
+    if (std::getenv(var) != nullptr) {
+      return true;
+    }
+  }
+  return false;
+}
+
+MpiEnv::MpiEnv(int* argc, char*** argv) {
+  int provided = 0;
+  MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
+  MPI_Comm_size(MPI_COMM_WORLD, &size_);
+}
+
+MpiEnv::~MpiEnv() { MPI_Finalize(); }
+
+std::unique_ptr<ProcessGroup> MpiEnv::world() const {
+  return std::make_unique<MpiGroup>(MPI_COMM_WORLD, "world");
+}
+
+Mesh::Split MpiEnv::splitter() const {
+  return [](int color, int key, const std::string& name) -> std::unique_ptr<ProcessGroup> {
+    MPI_Comm comm = MPI_COMM_NULL;
+    int rc = MPI_Comm_split(MPI_COMM_WORLD, color, key, &comm);
+    PARTI_CHECK(rc == MPI_SUCCESS, DistError, "creating group ", name, " failed");
+    return std::make_unique<MpiGroup>(comm, name);
+  };
+}
+
+void MpiEnv::abort_job(int code) {
+  MPI_Abort(MPI_COMM_WORLD, code);
+  std::abort();
+}
+
+}  // namespace parti::dist

@@ -1,0 +1,84 @@
+// A group of ranks that talk to each other: the interface every parallelism uses. Collectives
+// follow MPI's semantics on contiguous buffers of float (or double, for scalars like loss sums):
+//   all_reduce       data (n) on every rank <- elementwise op over the group
+//   reduce_scatter   in (size * n) -> out (n): block r of the sum goes to rank r
+//   all_gather       in (n) -> out (size * n): block r comes from rank r
+//   broadcast        data (n) <- root's data
+//   send / recv      point to point, tag-matched
+// Every call has a non-blocking form returning a Request to wait on. Implementations: MpiGroup
+// (the only code that includes <mpi.h>) and SelfGroup (one rank, no MPI).
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "parti/core/check.h"
+
+namespace parti::dist {
+
+// A failed or timed-out communication; created only in dist/.
+class DistError : public Error {
+ public:
+  using Error::Error;
+};
+
+enum class ReduceOp { sum, max };
+
+// A pending non-blocking operation; wait() completes it (and is a no-op once complete).
+class Request {
+ public:
+  class Impl {
+   public:
+    virtual ~Impl() = default;
+    virtual void wait() = 0;
+    virtual bool test() = 0;
+  };
+  Request() = default;
+  explicit Request(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+  void wait() {
+    if (impl_) {
+      impl_->wait();
+      impl_.reset();
+    }
+  }
+  bool test() {
+    if (impl_ && impl_->test()) {
+      impl_.reset();
+    }
+    return !impl_;
+  }
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+class ProcessGroup {
+ public:
+  virtual ~ProcessGroup() = default;
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+  virtual const std::string& name() const = 0;  // e.g. "dp[0,2]" (axis and member ranks)
+
+  virtual Request iall_reduce(float* data, size_t n, ReduceOp op) = 0;
+  virtual Request iall_reduce(double* data, size_t n, ReduceOp op) = 0;
+  virtual Request ireduce_scatter(const float* in, float* out, size_t n) = 0;
+  virtual Request iall_gather(const float* in, float* out, size_t n) = 0;
+  virtual Request ibroadcast(float* data, size_t n, int root) = 0;
+  virtual Request isend(const float* data, size_t n, int peer, int tag) = 0;
+  virtual Request irecv(float* data, size_t n, int peer, int tag) = 0;
+  virtual void barrier() = 0;
+
+  void all_reduce(float* data, size_t n, ReduceOp op) { iall_reduce(data, n, op).wait(); }
+  void all_reduce(double* data, size_t n, ReduceOp op) { iall_reduce(data, n, op).wait(); }
+  void reduce_scatter(const float* in, float* out, size_t n) { ireduce_scatter(in, out, n).wait(); }
+  void all_gather(const float* in, float* out, size_t n) { iall_gather(in, out, n).wait(); }
+  void broadcast(float* data, size_t n, int root) { ibroadcast(data, n, root).wait(); }
+  void send(const float* data, size_t n, int peer, int tag) { isend(data, n, peer, tag).wait(); }
+  void recv(float* data, size_t n, int peer, int tag) { irecv(data, n, peer, tag).wait(); }
+};
+
+// A group of one rank: every collective is a copy (or nothing); send/recv to itself are errors.
+std::unique_ptr<ProcessGroup> make_self_group(const std::string& name);
+
+}  // namespace parti::dist

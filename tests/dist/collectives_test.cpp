@@ -1,0 +1,149 @@
+// Every collective and its non-blocking form on real processes (run under mpirun at several
+// world sizes by ctest), on the groups of every axis of every mesh that fits the world, against
+// values computed locally; sizes that do not divide evenly included. Exit status 1 on any
+// mismatch (every rank reports its own failures; the job fails if any rank fails).
+#include <cmath>
+#include <cstdio>
+#include <vector>
+
+#include "parti/dist/mpi_env.h"
+
+namespace {
+
+using parti::dist::Axis;
+using parti::dist::ProcessGroup;
+using parti::dist::ReduceOp;
+
+int failures = 0;
+
+void expect(bool ok, const std::string& what) {
+  if (!ok) {
+    ++failures;
+    std::fprintf(stderr, "FAIL: %s\n", what.c_str());
+  }
+}
+
+// A value every rank can compute for any (rank, index).
+float value(int rank, size_t i) {
+  return static_cast<float>(rank + 1) * 0.5f + static_cast<float>(i % 7);
+}
+
+void check_group(ProcessGroup& g, const std::vector<int>& world_of, bool nonblocking) {
+  const int P = g.size();
+  const std::string tag = g.name() + (nonblocking ? " (non-blocking)" : "");
+  for (size_t n : {size_t{1}, size_t{5}, size_t{1000}, size_t{4099}}) {
+    // all_reduce sum and max
+    std::vector<float> data(n), mx(n);
+    for (size_t i = 0; i < n; ++i)
+      data[i] = mx[i] = value(world_of[static_cast<size_t>(g.rank())], i);
+    if (nonblocking) {
+      auto r1 = g.iall_reduce(data.data(), n, ReduceOp::sum);
+      auto r2 = g.iall_reduce(mx.data(), n, ReduceOp::max);
+      r1.wait();
+      r2.wait();
+    } else {
+      g.all_reduce(data.data(), n, ReduceOp::sum);
+      g.all_reduce(mx.data(), n, ReduceOp::max);
+    }
+    bool ok_sum = true, ok_max = true;
+    for (size_t i = 0; i < n; ++i) {
+      float sum = 0, best = -1e30f;
+      for (int r = 0; r < P; ++r) {
+        sum += value(world_of[static_cast<size_t>(r)], i);
+        best = std::max(best, value(world_of[static_cast<size_t>(r)], i));
+      }
+      ok_sum = ok_sum && std::abs(data[i] - sum) <= 1e-5f * std::abs(sum);
+      ok_max = ok_max && mx[i] == best;
+    }
+    expect(ok_sum, tag + " all_reduce sum n=" + std::to_string(n));
+    expect(ok_max, tag + " all_reduce max n=" + std::to_string(n));
+    // double all_reduce
+    double d = static_cast<double>(g.rank()) + 0.25;
+    g.iall_reduce(&d, 1, ReduceOp::sum).wait();
+    expect(d == P * (P - 1) / 2.0 + 0.25 * P, tag + " all_reduce double");
+    // reduce_scatter: in (P*n) -> out (n), block r of the sum
+    std::vector<float> in(static_cast<size_t>(P) * n), out(n);
+    for (size_t i = 0; i < in.size(); ++i)
+      in[i] = value(world_of[static_cast<size_t>(g.rank())], i);
+    auto rs = g.ireduce_scatter(in.data(), out.data(), n);
+    if (!nonblocking) rs.wait();
+    rs.wait();
+    bool ok_rs = true;
+    for (size_t i = 0; i < n; ++i) {
+      float sum = 0;
+      for (int r = 0; r < P; ++r)
+        sum += value(world_of[static_cast<size_t>(r)], static_cast<size_t>(g.rank()) * n + i);
+      ok_rs = ok_rs && std::abs(out[i] - sum) <= 1e-5f * std::abs(sum);
+    }
+    expect(ok_rs, tag + " reduce_scatter n=" + std::to_string(n));
+    // all_gather: in (n) -> out (P*n), block r from rank r
+    std::vector<float> mine(n), all(static_cast<size_t>(P) * n);
+    for (size_t i = 0; i < n; ++i) mine[i] = value(world_of[static_cast<size_t>(g.rank())], i);
+    g.iall_gather(mine.data(), all.data(), n).wait();
+    bool ok_ag = true;
+    for (int r = 0; r < P; ++r)
+      for (size_t i = 0; i < n; ++i)
+        ok_ag = ok_ag &&
+                all[static_cast<size_t>(r) * n + i] == value(world_of[static_cast<size_t>(r)], i);
+    expect(ok_ag, tag + " all_gather n=" + std::to_string(n));
+    // broadcast from the last rank
+    std::vector<float> b(n, -1.0f);
+    if (g.rank() == P - 1)
+      for (size_t i = 0; i < n; ++i) b[i] = value(99, i);
+    g.ibroadcast(b.data(), n, P - 1).wait();
+    bool ok_b = true;
+    for (size_t i = 0; i < n; ++i) ok_b = ok_b && b[i] == value(99, i);
+    expect(ok_b, tag + " broadcast n=" + std::to_string(n));
+    // ring send/recv: to the next rank, from the previous
+    if (P > 1) {
+      std::vector<float> sendbuf(n), recvbuf(n);
+      for (size_t i = 0; i < n; ++i) sendbuf[i] = value(world_of[static_cast<size_t>(g.rank())], i);
+      const int next = (g.rank() + 1) % P, prev = (g.rank() + P - 1) % P;
+      auto rr = g.irecv(recvbuf.data(), n, prev, 7);
+      auto sr = g.isend(sendbuf.data(), n, next, 7);
+      rr.wait();
+      sr.wait();
+      bool ok_p2p = true;
+      for (size_t i = 0; i < n; ++i)
+        ok_p2p = ok_p2p && recvbuf[i] == value(world_of[static_cast<size_t>(prev)], i);
+      expect(ok_p2p, tag + " send/recv n=" + std::to_string(n));
+    }
+  }
+  g.barrier();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  parti::dist::MpiEnv env(&argc, &argv);
+  const int world = env.size();
+  // Every (tp, cp, dp, pp) factorisation of the world size.
+  int meshes = 0;
+  for (int tp = 1; tp <= world; ++tp)
+    for (int cp = 1; cp <= world / tp; ++cp)
+      for (int dp = 1; dp <= world / (tp * cp); ++dp) {
+        if (world % (tp * cp * dp) != 0) continue;
+        const int pp = world / (tp * cp * dp);
+        parti::dist::MeshShape shape;
+        shape.sizes = {tp, cp, dp, pp};
+        parti::dist::Mesh mesh(shape, env.rank(), world, env.splitter());
+        ++meshes;
+        for (Axis a : {Axis::tp, Axis::cp, Axis::dp, Axis::pp}) {
+          const std::vector<int> members = shape.group_ranks(env.rank(), a);
+          expect(mesh.group(a).size() == static_cast<int>(members.size()), "group size");
+          expect(mesh.group(a).rank() == mesh.coord(a), "group rank = axis coordinate");
+          for (bool nb : {false, true}) check_group(mesh.group(a), members, nb);
+        }
+      }
+  auto w = env.world();
+  std::vector<int> everyone(static_cast<size_t>(world));
+  for (int r = 0; r < world; ++r) everyone[static_cast<size_t>(r)] = r;
+  check_group(*w, everyone, false);
+  double total = failures;
+  w->all_reduce(&total, 1, ReduceOp::sum);
+  if (env.rank() == 0) {
+    std::printf("%d meshes on %d ranks: %s\n", meshes, world,
+                total == 0 ? "all collectives agree" : "FAILURES");
+  }
+  return total == 0 ? 0 : 1;
+}
