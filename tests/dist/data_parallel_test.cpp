@@ -61,14 +61,24 @@ const std::string& reference() {
   return name;
 }
 
-void check_dp(int dp, int micro_batch) {
-  const std::string name = "dp" + std::to_string(dp) + "_mb" + std::to_string(micro_batch);
-  const std::string mpirun =
-      "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun --oversubscribe -np " +
-      std::to_string(dp) + " ";
-  auto r = test::run(mpirun + PARTI_BINARY + train_flags(name, micro_batch) + " --dp " +
-                     std::to_string(dp));
+std::string mpirun(int np) {
+  return "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun --oversubscribe -np " +
+         std::to_string(np) + " " + PARTI_BINARY;
+}
+
+// Compares run `name` (already done) with the single-process reference.
+void compare(const std::string& name);
+
+void check_dp(int dp, int micro_batch, int zero = 0) {
+  const std::string name = "dp" + std::to_string(dp) + "_mb" + std::to_string(micro_batch) +
+                           "_zero" + std::to_string(zero);
+  auto r = test::run(mpirun(dp) + train_flags(name, micro_batch) + " --dp " + std::to_string(dp) +
+                     " --zero " + std::to_string(zero));
   ASSERT_EQ(r.status, 0) << r.output;
+  compare(name);
+}
+
+void compare(const std::string& name) {
   const std::vector<double> ref = losses(reference()), got = losses(name);
   ASSERT_EQ(got.size(), ref.size());
   for (size_t i = 0; i < ref.size(); ++i) {
@@ -109,6 +119,29 @@ TEST(DataParallel, Dp2) { check_dp(2, 4); }
 TEST(DataParallel, Dp2WithAccumulation) { check_dp(2, 2); }
 TEST(DataParallel, Dp4) { check_dp(4, 2); }
 TEST(DataParallel, Dp4WithAccumulation) { check_dp(4, 1); }
+TEST(DataParallel, Dp2Zero1) { check_dp(2, 4, 1); }
+TEST(DataParallel, Dp4Zero1WithAccumulation) { check_dp(4, 1, 1); }
+
+TEST(DataParallel, Zero1OptimizerStateIsAQuarterAtDp4) {
+  check_dp(4, 2, 1);
+  std::istringstream lines(test::slurp(work() + "/dp4_mb2_zero1.jsonl"));
+  std::string first;
+  std::getline(lines, first);
+  const auto j = nlohmann::json::parse(first);
+  const double optim = j.at("mem_optim"), params = j.at("mem_params");
+  std::cout << "dp4 ZeRO-1 per rank: params " << params << " B, optimizer " << optim << " B\n";
+  EXPECT_LE(optim, 2 * params / 4 + 64);  // two moments, a quarter each (+ shard padding)
+  EXPECT_GT(j.at("comm_bytes").get<double>(), 0.0);
+}
+
+TEST(DataParallel, SaveAtDp4Zero1ResumeOnOneProcess) {
+  auto r = test::run(mpirun(4) + train_flags("reshard", 1) + " --dp 4 --zero 1 --stop-after 5");
+  ASSERT_EQ(r.status, 0) << r.output;
+  r = test::parti(train_flags("reshard", 8) + " --resume");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("resumed at step 5"), std::string::npos) << r.output;
+  compare("reshard");
+}
 
 }  // namespace
 }  // namespace parti

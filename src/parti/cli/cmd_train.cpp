@@ -101,7 +101,8 @@ void add_train(CLI::App& app, const Runtime& runtime) {
       ->capture_default_str();
   cmd->add_option("--pp", c.layout.pp, "pipeline stages (not yet supported)")
       ->capture_default_str();
-  cmd->add_option("--zero", c.layout.zero, "ZeRO stage over dp (0 so far)")->capture_default_str();
+  cmd->add_option("--zero", c.layout.zero, "ZeRO stage over dp: 0, or 1 (shard AdamW moments)")
+      ->capture_default_str();
   cmd->callback([args, &runtime] { run_train(*args, runtime); });
 }
 

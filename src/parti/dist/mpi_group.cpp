@@ -74,8 +74,10 @@ class MpiGroup : public ProcessGroup {
     });
   }
   Request iall_gather(const float* in, float* out, size_t n) override {
+    // In place when `in` is this rank's block of `out`.
+    const void* send = in == out + static_cast<size_t>(rank_) * n ? MPI_IN_PLACE : in;
     return start("all_gather", n, [&](MPI_Request* r) {
-      return MPI_Iallgather(in, count_of(n), MPI_FLOAT, out, count_of(n), MPI_FLOAT, comm_, r);
+      return MPI_Iallgather(send, count_of(n), MPI_FLOAT, out, count_of(n), MPI_FLOAT, comm_, r);
     });
   }
   Request ibroadcast(float* data, size_t n, int root) override {

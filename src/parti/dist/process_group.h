@@ -2,7 +2,8 @@
 // follow MPI's semantics on contiguous buffers of float (or double, for scalars like loss sums):
 //   all_reduce       data (n) on every rank <- elementwise op over the group
 //   reduce_scatter   in (size * n) -> out (n): block r of the sum goes to rank r
-//   all_gather       in (n) -> out (size * n): block r comes from rank r
+//   all_gather       in (n) -> out (size * n): block r comes from rank r (in place when `in` is
+//                    this rank's block of `out`)
 //   broadcast        data (n) <- root's data
 //   send / recv      point to point, tag-matched
 // Every call has a non-blocking form returning a Request to wait on. Implementations: MpiGroup

@@ -1,6 +1,8 @@
 // AdamW over the parameter table: decoupled weight decay on the parameters the table marks
-// `decay` (matrices and embeddings), none on biases and LayerNorm weights. Moments live in two
-// flat buffers with the table's offsets.
+// `decay` (matrices and embeddings), none on biases and LayerNorm weights. It owns the moments
+// of one contiguous range [begin, end) of the flat buffers: the whole table, or a ZeRO shard
+// (then m and v hold end - begin elements, element i of the range at i - begin; a shard may run
+// past the table's end into padding, which no parameter occupies and nothing updates).
 #pragma once
 
 #include <vector>
@@ -20,18 +22,24 @@ struct AdamWConfig {
 template <typename T>
 class AdamW {
  public:
-  AdamW(const model::ParamTable& table, const AdamWConfig& cfg);
-  // One update with learning rate lr; `step` counts completed updates (the first call uses 1).
+  AdamW(const model::ParamTable& table, const AdamWConfig& cfg);  // the whole table
+  AdamW(const model::ParamTable& table, const AdamWConfig& cfg, size_t begin, size_t end);
+  // One update of the range with learning rate lr; params and grads are the full flat buffers.
+  // `step` counts completed updates (the first call uses 1).
   void update(T* params, const T* grads, double lr);
   int step() const { return step_; }
   void set_step(int step) { step_ = step; }
-  std::vector<T>& m() { return m_; }  // (table.total())
+  size_t begin() const { return begin_; }
+  size_t end() const { return end_; }
+  std::vector<T>& m() { return m_; }  // (end - begin)
   std::vector<T>& v() { return v_; }
 
  private:
   const model::ParamTable& table_;
   AdamWConfig cfg_;
   int step_ = 0;
+  size_t begin_;
+  size_t end_;
   std::vector<T> m_;
   std::vector<T> v_;
 };

@@ -40,7 +40,8 @@ struct IoConfig {
 };
 
 // How the ranks are arranged (dist/mesh.h). This step of issue #3 runs data parallelism with
-// replicated optimizer state (ZeRO 0); tp, pp, cp and ZeRO 1-3 are rejected by validate().
+// ZeRO 0 (replicated optimizer state) or 1 (moments sharded over dp); tp, pp, cp and ZeRO 2-3
+// are rejected by validate().
 struct LayoutConfig {
   int dp = 1;
   int tp = 1;

@@ -42,9 +42,17 @@ Trainer::Trainer(TrainConfig cfg, dist::ProcessGroup& dp) : cfg_(std::move(cfg))
               "/train.bin)");
   gpt_ = std::make_unique<model::Gpt<float>>(cfg_.model);
   const model::ParamTable& table = gpt_->table();
-  params_.assign(table.total(), 0.0f);
-  grads_.assign(table.total(), 0.0f);
-  adamw_ = std::make_unique<optim::AdamW<float>>(table, cfg_.optim.adamw);
+  const size_t dp_size = static_cast<size_t>(dp.size());
+  const size_t padded = (table.total() + dp_size - 1) / dp_size * dp_size;
+  params_.assign(sharded() ? padded : table.total(), 0.0f);
+  grads_.assign(params_.size(), 0.0f);
+  if (sharded()) {
+    const size_t shard = padded / dp_size;
+    const size_t begin = shard * static_cast<size_t>(dp.rank());
+    adamw_ = std::make_unique<optim::AdamW<float>>(table, cfg_.optim.adamw, begin, begin + shard);
+  } else {
+    adamw_ = std::make_unique<optim::AdamW<float>>(table, cfg_.optim.adamw);
+  }
   sampler_ = std::make_unique<data::Sampler>(train_, cfg_.model.seq_len, cfg_.data.global_batch,
                                              cfg_.data.seed);
   record_ = std::make_unique<model::ActivationRecord<float>>(table.modules());
@@ -55,7 +63,12 @@ Trainer::Trainer(TrainConfig cfg, dist::ProcessGroup& dp) : cfg_(std::move(cfg))
     const std::string dir = io::resolve_checkpoint(cfg_.io.ckpt_dir);
     const nlohmann::json state = io::read_checkpoint_state(dir);
     check_same_model(cfg_.model, model_from_json(state.at("config").at("model")), dir);
-    io::load_checkpoint(dir, {table, params_.data(), adamw_->m().data(), adamw_->v().data()});
+    std::vector<float> m(params_.size(), 0.0f), v(params_.size(), 0.0f);
+    io::load_checkpoint(dir, {table, params_.data(), m.data(), v.data()});
+    std::copy(m.begin() + static_cast<std::ptrdiff_t>(adamw_->begin()),
+              m.begin() + static_cast<std::ptrdiff_t>(adamw_->end()), adamw_->m().begin());
+    std::copy(v.begin() + static_cast<std::ptrdiff_t>(adamw_->begin()),
+              v.begin() + static_cast<std::ptrdiff_t>(adamw_->end()), adamw_->v().begin());
     step_ = state.at("step").get<int64_t>();
     adamw_->set_step(state.at("optimizer_step").get<int>());
   } else {
@@ -88,13 +101,25 @@ StepStats Trainer::step() {
     gpt_->backward(pass, dloss);
     arena_.reset();
   }
+  // Bytes sent per rank, ring algorithms (nccl-tests' bus convention): all-reduce of n bytes
+  // 2 (P-1)/P n, all-gather of n bytes in all (P-1)/P n.
+  const double ring = dp > 1 ? static_cast<double>(dp - 1) / dp : 0.0;
+  const double grad_bytes = static_cast<double>(grads_.size() * sizeof(float));
+  comm_bytes_ = 0;
   if (dp > 1) {
     dp_.all_reduce(grads_.data(), grads_.size(), dist::ReduceOp::sum);
     dp_.all_reduce(&loss_sum, 1, dist::ReduceOp::sum);
+    comm_bytes_ += static_cast<int64_t>(2 * ring * grad_bytes + 2 * ring * sizeof(double));
   }
   const double norm = optim::clip_grad_norm<float>(table, grads_.data(), cfg_.optim.grad_clip);
   const double lr = cfg_.schedule().at(static_cast<int>(step_));
   adamw_->update(params_.data(), grads_.data(), lr);
+  if (sharded()) {
+    // Every rank's shard of updated parameters back into every replica.
+    float* shard = params_.data() + adamw_->begin();
+    dp_.all_gather(shard, params_.data(), adamw_->end() - adamw_->begin());
+    comm_bytes_ += static_cast<int64_t>(ring * grad_bytes);
+  }
   ++step_;
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -119,14 +144,37 @@ double Trainer::evaluate() {
   return sums[1] > 0 ? sums[0] / sums[1] : 0.0;
 }
 
+void Trainer::gather_moments(std::vector<float>& m, std::vector<float>& v) {
+  m.resize(params_.size());
+  v.resize(params_.size());
+  const size_t shard = adamw_->end() - adamw_->begin();
+  dp_.all_gather(adamw_->m().data(), m.data(), shard);
+  dp_.all_gather(adamw_->v().data(), v.data(), shard);
+}
+
+Trainer::Memory Trainer::memory() const {
+  return {params_.size() * sizeof(float), grads_.size() * sizeof(float),
+          (adamw_->end() - adamw_->begin()) * 2 * sizeof(float), arena_.peak_bytes()};
+}
+
 std::string Trainer::save() {
   nlohmann::json state;
   state["config"] = to_json(cfg_);
   state["optimizer_step"] = adamw_->step();
   state["data_position"] = {{"next_step", step_}, {"seed", cfg_.data.seed}};
-  return io::save_checkpoint(
-      cfg_.io.ckpt_dir, step_,
-      {gpt_->table(), params_.data(), adamw_->m().data(), adamw_->v().data()}, state);
+  std::vector<float> m_full, v_full;
+  float* m = adamw_->m().data();
+  float* v = adamw_->v().data();
+  if (sharded()) {
+    // TODO(#3): each rank writes its own slices instead of gathering the moments on every rank.
+    gather_moments(m_full, v_full);
+    m = m_full.data();
+    v = v_full.data();
+  }
+  if (!is_logger()) {
+    return "";
+  }
+  return io::save_checkpoint(cfg_.io.ckpt_dir, step_, {gpt_->table(), params_.data(), m, v}, state);
 }
 
 void Trainer::run(std::ostream& all_out) {
@@ -155,6 +203,12 @@ void Trainer::run(std::ostream& all_out) {
                                      {"lr", s.lr},           {"grad_norm", s.grad_norm},
                                      {"step_ms", s.step_ms}, {"tokens_per_s", s.tokens_per_s},
                                      {"mfu", s.mfu}};
+    const Memory mem = memory();
+    record["mem_params"] = mem.params;
+    record["mem_grads"] = mem.grads;
+    record["mem_optim"] = mem.optim;
+    record["mem_activations"] = mem.activations;
+    record["comm_bytes"] = comm_bytes_;
     std::string line = fmt::format(
         "step {:>5}/{} | loss {:.4f} | lr {:.2e} | norm {:.3f} | {:.1f} ms | {:.0f} tok/s | "
         "MFU {:.1f}%",
@@ -172,9 +226,11 @@ void Trainer::run(std::ostream& all_out) {
     const bool ckpt_now =
         !cfg_.io.ckpt_dir.empty() &&
         ((cfg_.io.ckpt_every > 0 && s.step % cfg_.io.ckpt_every == 0) || s.step == last);
-    if (ckpt_now && is_logger()) {
-      // The dp replicas are identical: rank 0 writes the logical checkpoint.
-      out << "checkpoint: " << save() << std::endl;
+    if (ckpt_now) {
+      // The dp replicas are identical: rank 0 writes the logical checkpoint (every rank takes
+      // part in gathering sharded moments).
+      const std::string dir = save();
+      out << "checkpoint: " << dir << std::endl;
     }
   }
 }

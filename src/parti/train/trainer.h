@@ -5,6 +5,9 @@
 //   learning rate (every dp rank applies the same update to its replica).
 // Micro-batch m of dp rank r draws global rows [(m*dp + r)*B, (m*dp + r + 1)*B) of the step, so
 // the union over ranks is exactly the one-process batch.
+// ZeRO 1 (--zero 1): the flat buffers are padded to a multiple of dp and each rank owns the
+// AdamW moments of one contiguous shard; after the (full) gradient all-reduce each rank updates
+// its shard and the parameters are all-gathered back into every replica.
 // Evaluation, metrics (stdout line + JSONL) and checkpoints happen between steps.
 #pragma once
 
@@ -52,6 +55,12 @@ class Trainer {
   std::vector<float>& params() { return params_; }
   std::vector<float>& grads() { return grads_; }
   size_t activation_peak_bytes() const { return arena_.peak_bytes(); }
+  // Bytes this rank holds in each buffer kind (the JSONL's mem_* fields).
+  struct Memory {
+    size_t params, grads, optim, activations;
+  };
+  Memory memory() const;
+  int64_t last_comm_bytes() const { return comm_bytes_; }
 
  private:
   bool is_logger() const { return dp_.rank() == 0; }
@@ -69,7 +78,10 @@ class Trainer {
   std::vector<int32_t> inputs_;
   std::vector<int32_t> targets_;
   io::MetricsLog log_;
+  bool sharded() const { return cfg_.layout.zero >= 1 && dp_.size() > 1; }
+  void gather_moments(std::vector<float>& m, std::vector<float>& v);
   int64_t step_ = 0;
+  int64_t comm_bytes_ = 0;  // sent by this rank in the last step's collectives (ring estimate)
   double peak_gflops_ = 0.0;
 };
 
