@@ -47,6 +47,9 @@ void run_train(TrainArgs& a, const Runtime& runtime) {
         return dist::make_self_group(name);
       };
   dist::Mesh mesh(shape, runtime.rank(), runtime.size(), split);
+  if (runtime.mpi != nullptr) {
+    runtime.mpi->watchdog().set_timeout(cfg.comm_timeout);
+  }
   core::set_threads(cfg.threads);
   train::Trainer trainer(cfg, mesh.group(dist::Axis::dp));
   trainer.run(std::cout);
@@ -103,6 +106,12 @@ void add_train(CLI::App& app, const Runtime& runtime) {
       ->capture_default_str();
   cmd->add_option("--zero", c.layout.zero, "ZeRO stage over dp: 0, or 1 (shard AdamW moments)")
       ->capture_default_str();
+  cmd->add_option("--comm-timeout", c.comm_timeout,
+                  "seconds one collective may wait before the job ends with a report")
+      ->capture_default_str();
+  cmd->add_option("--fault-hang-rank", c.fault_hang_rank,
+                  "testing aid: this dp rank stops responding at --fault-hang-step");
+  cmd->add_option("--fault-hang-step", c.fault_hang_step, "testing aid: the step (1-based)");
   cmd->callback([args, &runtime] { run_train(*args, runtime); });
 }
 

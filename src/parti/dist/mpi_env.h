@@ -8,6 +8,7 @@
 
 #include "parti/dist/mesh.h"
 #include "parti/dist/process_group.h"
+#include "parti/dist/watchdog.h"
 
 namespace parti::dist {
 
@@ -26,10 +27,13 @@ class MpiEnv {
   Mesh::Split splitter() const;
   // Ends every rank of the job with `code` (MPI_Abort).
   [[noreturn]] static void abort_job(int code);
+  // Watches every wait of every group made here (--comm-timeout sets its limit).
+  Watchdog& watchdog() const { return *watchdog_; }
 
  private:
   int rank_ = 0;
   int size_ = 1;
+  std::unique_ptr<Watchdog> watchdog_;
 };
 
 }  // namespace parti::dist

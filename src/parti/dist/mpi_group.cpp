@@ -4,6 +4,7 @@
 #include <mpi.h>
 
 #include <climits>
+#include <cstdint>
 #include <cstdlib>
 
 #include "parti/dist/mpi_env.h"
@@ -13,9 +14,17 @@ namespace {
 
 class MpiRequest : public Request::Impl {
  public:
-  MpiRequest(const std::string& what) : what_(what) {}
+  MpiRequest(const std::string& what, Watchdog* watchdog) : what_(what), watchdog_(watchdog) {}
   MPI_Request* handle() { return &request_; }
-  void wait() override { check(MPI_Wait(&request_, MPI_STATUS_IGNORE)); }
+  void wait() override {
+    if (watchdog_ != nullptr) {
+      watchdog_->begin(what_);
+    }
+    check(MPI_Wait(&request_, MPI_STATUS_IGNORE));
+    if (watchdog_ != nullptr) {
+      watchdog_->end();
+    }
+  }
   bool test() override {
     int done = 0;
     check(MPI_Test(&request_, &done, MPI_STATUS_IGNORE));
@@ -32,6 +41,7 @@ class MpiRequest : public Request::Impl {
     }
   }
   std::string what_;
+  Watchdog* watchdog_;
   MPI_Request request_ = MPI_REQUEST_NULL;
 };
 
@@ -44,7 +54,8 @@ MPI_Op op_of(ReduceOp op) { return op == ReduceOp::sum ? MPI_SUM : MPI_MAX; }
 
 class MpiGroup : public ProcessGroup {
  public:
-  MpiGroup(MPI_Comm comm, std::string name) : comm_(comm), name_(std::move(name)) {
+  MpiGroup(MPI_Comm comm, std::string name, Watchdog* watchdog)
+      : comm_(comm), name_(std::move(name)), watchdog_(watchdog) {
     MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN);
     MPI_Comm_rank(comm_, &rank_);
     MPI_Comm_size(comm_, &size_);
@@ -96,15 +107,16 @@ class MpiGroup : public ProcessGroup {
     });
   }
   void barrier() override {
-    int rc = MPI_Barrier(comm_);
-    PARTI_CHECK(rc == MPI_SUCCESS, DistError, "barrier on ", name_, " failed at rank ", rank_);
+    Request r = start("barrier", 0, [&](MPI_Request* h) { return MPI_Ibarrier(comm_, h); });
+    r.wait();
   }
 
  private:
   template <typename Start>
   Request start(const char* op, size_t n, Start&& begin) {
-    const std::string what = str_cat(op, " of ", n, " elements on ", name_, " (rank ", rank_, ")");
-    auto request = std::make_unique<MpiRequest>(what);
+    const std::string what =
+        str_cat(op, " #", ++sequence_, " of ", n, " elements on ", name_, " (rank ", rank_, ")");
+    auto request = std::make_unique<MpiRequest>(what, watchdog_);
     int rc = begin(request->handle());
     PARTI_CHECK(rc == MPI_SUCCESS, DistError, what, " could not start (MPI error ", rc, ")");
     return Request(std::move(request));
@@ -112,8 +124,10 @@ class MpiGroup : public ProcessGroup {
 
   MPI_Comm comm_;
   std::string name_;
+  Watchdog* watchdog_;
   int rank_ = 0;
   int size_ = 1;
+  uint64_t sequence_ = 0;  // operations started on this group
 };
 
 }  // namespace
@@ -132,20 +146,25 @@ MpiEnv::MpiEnv(int* argc, char*** argv) {
   MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
   MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
   MPI_Comm_size(MPI_COMM_WORLD, &size_);
+  watchdog_ = std::make_unique<Watchdog>("rank " + std::to_string(rank_));
 }
 
-MpiEnv::~MpiEnv() { MPI_Finalize(); }
+MpiEnv::~MpiEnv() {
+  watchdog_.reset();
+  MPI_Finalize();
+}
 
 std::unique_ptr<ProcessGroup> MpiEnv::world() const {
-  return std::make_unique<MpiGroup>(MPI_COMM_WORLD, "world");
+  return std::make_unique<MpiGroup>(MPI_COMM_WORLD, "world", watchdog_.get());
 }
 
 Mesh::Split MpiEnv::splitter() const {
-  return [](int color, int key, const std::string& name) -> std::unique_ptr<ProcessGroup> {
+  Watchdog* watchdog = watchdog_.get();
+  return [watchdog](int color, int key, const std::string& name) -> std::unique_ptr<ProcessGroup> {
     MPI_Comm comm = MPI_COMM_NULL;
     int rc = MPI_Comm_split(MPI_COMM_WORLD, color, key, &comm);
     PARTI_CHECK(rc == MPI_SUCCESS, DistError, "creating group ", name, " failed");
-    return std::make_unique<MpiGroup>(comm, name);
+    return std::make_unique<MpiGroup>(comm, name, watchdog);
   };
 }
 

@@ -65,6 +65,9 @@ std::vector<std::string> validate(const TrainConfig& cfg) {
   if (d.dir.empty()) {
     errors.push_back("--data is required (a folder made by `parti prepare`)");
   }
+  if (cfg.comm_timeout <= 0) {
+    errors.push_back(str_cat("--comm-timeout must be positive, got ", cfg.comm_timeout));
+  }
   if (cfg.threads < 1) {
     errors.push_back(str_cat("--threads must be at least 1, got ", cfg.threads));
   }
@@ -116,6 +119,7 @@ nlohmann::ordered_json to_json(const TrainConfig& cfg) {
           {"ckpt_dir", cfg.io.ckpt_dir},
           {"ckpt_every", cfg.io.ckpt_every},
           {"log", cfg.io.log},
+          {"comm_timeout", cfg.comm_timeout},
           {"threads", cfg.threads}};
 }
 

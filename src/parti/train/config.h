@@ -58,7 +58,12 @@ struct TrainConfig {
   DataConfig data;
   IoConfig io;
   int steps = 10;
-  int stop_after = 0;  // stop this run after so many steps (0: run to --steps)
+  int stop_after = 0;         // stop this run after so many steps (0: run to --steps)
+  double comm_timeout = 600;  // seconds a rank may wait in one collective before the job ends
+  // Testing aid: dp rank `fault_hang_rank` stops responding at the start of step
+  // `fault_hang_step` (1-based), as a stuck rank would (-1: never).
+  int fault_hang_rank = -1;
+  int fault_hang_step = 0;
   int threads = 1;
   // Micro-batches per rank per step: global batch = micro-batch x dp x accumulation.
   int accumulation() const { return data.global_batch / (data.micro_batch * layout.dp); }

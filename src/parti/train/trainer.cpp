@@ -7,6 +7,7 @@
 #include <fstream>
 #include <ostream>
 #include <sstream>
+#include <thread>
 
 #include "parti/core/check.h"
 #include "parti/core/cpu.h"
@@ -83,6 +84,9 @@ Trainer::Trainer(TrainConfig cfg, dist::ProcessGroup& dp) : cfg_(std::move(cfg))
 Trainer::~Trainer() = default;
 
 StepStats Trainer::step() {
+  if (dp_.rank() == cfg_.fault_hang_rank && step_ + 1 == cfg_.fault_hang_step) {
+    std::this_thread::sleep_for(std::chrono::hours(1));  // a stuck rank (testing aid)
+  }
   auto t0 = std::chrono::steady_clock::now();
   const model::ParamTable& table = gpt_->table();
   std::fill(grads_.begin(), grads_.end(), 0.0f);

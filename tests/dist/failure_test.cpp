@@ -1,0 +1,41 @@
+// Issue #3, acceptance 6: a rank that stops responding (a testing aid makes dp rank 1 sleep at
+// step 3) ends the job within --comm-timeout with a report naming the pending collective, its
+// group and rank, and the operations that completed before it.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+
+#include "cli/run.h"
+
+namespace parti {
+namespace {
+
+namespace fs = std::filesystem;
+
+TEST(Failure, StuckRankEndsTheJobWithAReport) {
+  const fs::path dir = fs::temp_directory_path() / "parti_failure_test";
+  fs::remove_all(dir);
+  auto r =
+      test::parti("prepare --text " + std::string(PARTI_SOURCE_DIR) +
+                  "/README.md --tokenizer byte --val-fraction 0 --out " + (dir / "data").string());
+  ASSERT_EQ(r.status, 0) << r.output;
+  fs::copy_file(dir / "data/train.bin", dir / "data/val.bin", fs::copy_options::overwrite_existing);
+  const auto start = std::chrono::steady_clock::now();
+  r = test::run(
+      "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun --oversubscribe -np 2 " +
+      std::string(PARTI_BINARY) + " train --data " + (dir / "data").string() +
+      " --model tiny --seq-len 16 --global-batch 2 --micro-batch 1 --dp 2 --threads 1 "
+      "--steps 10 --eval-batches 0 --comm-timeout 3 --fault-hang-rank 1 --fault-hang-step 3");
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_NE(r.status, 0) << r.output;
+  EXPECT_LT(seconds, 60.0) << "ended within the time-out, not a hang";
+  for (const char* needle : {"rank 0: collective timed out after", "all_reduce #",
+                             "on dp[0,1] (rank 0)", "done: all_reduce #"}) {
+    EXPECT_NE(r.output.find(needle), std::string::npos) << needle << " in\n" << r.output;
+  }
+}
+
+}  // namespace
+}  // namespace parti
