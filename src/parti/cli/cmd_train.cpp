@@ -40,6 +40,10 @@ void run_train(TrainArgs& a, const Runtime& runtime) {
     }
     throw ConfigError(all);
   }
+  if (runtime.mpi != nullptr) {
+    runtime.mpi->watchdog().set_timeout(cfg.comm_timeout);
+    runtime.mpi->set_check_collectives(cfg.check_collectives);
+  }
   dist::MeshShape shape;
   shape.sizes = {cfg.layout.tp, cfg.layout.cp, cfg.layout.dp, cfg.layout.pp};
   dist::Mesh::Split split =
@@ -47,9 +51,6 @@ void run_train(TrainArgs& a, const Runtime& runtime) {
         return dist::make_self_group(name);
       };
   dist::Mesh mesh(shape, runtime.rank(), runtime.size(), split);
-  if (runtime.mpi != nullptr) {
-    runtime.mpi->watchdog().set_timeout(cfg.comm_timeout);
-  }
   core::set_threads(cfg.threads);
   train::Trainer trainer(cfg, mesh.group(dist::Axis::dp));
   trainer.run(std::cout);
@@ -112,6 +113,11 @@ void add_train(CLI::App& app, const Runtime& runtime) {
   cmd->add_option("--fault-hang-rank", c.fault_hang_rank,
                   "testing aid: this dp rank stops responding at --fault-hang-step");
   cmd->add_option("--fault-hang-step", c.fault_hang_step, "testing aid: the step (1-based)");
+  cmd->add_flag("--check-collectives", c.check_collectives,
+                "compare every collective's op, type and size across the group before it runs");
+  cmd->add_option("--fault-skip-rank", c.fault_skip_rank,
+                  "testing aid: this dp rank skips the loss all-reduce of --fault-skip-step");
+  cmd->add_option("--fault-skip-step", c.fault_skip_step, "testing aid: the step (1-based)");
   cmd->callback([args, &runtime] { run_train(*args, runtime); });
 }
 

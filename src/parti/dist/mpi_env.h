@@ -29,11 +29,14 @@ class MpiEnv {
   [[noreturn]] static void abort_job(int code);
   // Watches every wait of every group made here (--comm-timeout sets its limit).
   Watchdog& watchdog() const { return *watchdog_; }
+  // Groups made after this call compare every collective across their ranks first.
+  void set_check_collectives(bool on) { check_collectives_ = on; }
 
  private:
   int rank_ = 0;
   int size_ = 1;
   std::unique_ptr<Watchdog> watchdog_;
+  bool check_collectives_ = false;
 };
 
 }  // namespace parti::dist

@@ -5,7 +5,10 @@
 
 #include <climits>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
+#include <string_view>
+#include <vector>
 
 #include "parti/dist/mpi_env.h"
 
@@ -54,8 +57,8 @@ MPI_Op op_of(ReduceOp op) { return op == ReduceOp::sum ? MPI_SUM : MPI_MAX; }
 
 class MpiGroup : public ProcessGroup {
  public:
-  MpiGroup(MPI_Comm comm, std::string name, Watchdog* watchdog)
-      : comm_(comm), name_(std::move(name)), watchdog_(watchdog) {
+  MpiGroup(MPI_Comm comm, std::string name, Watchdog* watchdog, bool check)
+      : comm_(comm), name_(std::move(name)), watchdog_(watchdog), check_(check) {
     MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN);
     MPI_Comm_rank(comm_, &rank_);
     MPI_Comm_size(comm_, &size_);
@@ -75,9 +78,12 @@ class MpiGroup : public ProcessGroup {
     });
   }
   Request iall_reduce(double* data, size_t n, ReduceOp op) override {
-    return start("all_reduce", n, [&](MPI_Request* r) {
-      return MPI_Iallreduce(MPI_IN_PLACE, data, count_of(n), MPI_DOUBLE, op_of(op), comm_, r);
-    });
+    return start(
+        "all_reduce", n,
+        [&](MPI_Request* r) {
+          return MPI_Iallreduce(MPI_IN_PLACE, data, count_of(n), MPI_DOUBLE, op_of(op), comm_, r);
+        },
+        "double");
   }
   Request ireduce_scatter(const float* in, float* out, size_t n) override {
     return start("reduce_scatter", n, [&](MPI_Request* r) {
@@ -113,18 +119,56 @@ class MpiGroup : public ProcessGroup {
 
  private:
   template <typename Start>
-  Request start(const char* op, size_t n, Start&& begin) {
+  Request start(const char* op, size_t n, Start&& begin, const char* dtype = "float") {
+    ++sequence_;
+    if (check_ && std::string_view(op) != "send" && std::string_view(op) != "recv") {
+      check_same_call(op, n, dtype);
+    }
     const std::string what =
-        str_cat(op, " #", ++sequence_, " of ", n, " elements on ", name_, " (rank ", rank_, ")");
+        str_cat(op, " #", sequence_, " of ", n, " ", dtype, " on ", name_, " (rank ", rank_, ")");
     auto request = std::make_unique<MpiRequest>(what, watchdog_);
     int rc = begin(request->handle());
     PARTI_CHECK(rc == MPI_SUCCESS, DistError, what, " could not start (MPI error ", rc, ")");
     return Request(std::move(request));
   }
 
+  // --check-collectives: every rank shares what it is about to call (op, element type, count,
+  // sequence number) and all fail, naming each rank's call, when they differ.
+  struct Call {
+    char op[16];
+    char dtype[8];
+    uint64_t count;
+    uint64_t sequence;
+  };
+  void check_same_call(const char* op, size_t n, const char* dtype) {
+    Call mine{};
+    std::snprintf(mine.op, sizeof(mine.op), "%s", op);
+    std::snprintf(mine.dtype, sizeof(mine.dtype), "%s", dtype);
+    mine.count = n;
+    mine.sequence = sequence_;
+    std::vector<Call> all(static_cast<size_t>(size_));
+    int rc =
+        MPI_Allgather(&mine, sizeof(Call), MPI_BYTE, all.data(), sizeof(Call), MPI_BYTE, comm_);
+    PARTI_CHECK(rc == MPI_SUCCESS, DistError, "--check-collectives exchange on ", name_, " failed");
+    auto same = [](const Call& a, const Call& b) {
+      return std::string_view(a.op) == b.op && std::string_view(a.dtype) == b.dtype &&
+             a.count == b.count;
+    };
+    std::string calls;
+    bool differ = false;
+    for (int r = 0; r < size_; ++r) {
+      const Call& c = all[static_cast<size_t>(r)];
+      differ = differ || !same(c, all[0]);
+      calls += str_cat("; group rank ", r, " calls ", c.op, " #", c.sequence, " of ", c.count, " ",
+                       c.dtype);
+    }
+    PARTI_CHECK(!differ, DistError, "collective mismatch on ", name_, calls);
+  }
+
   MPI_Comm comm_;
   std::string name_;
   Watchdog* watchdog_;
+  bool check_ = false;
   int rank_ = 0;
   int size_ = 1;
   uint64_t sequence_ = 0;  // operations started on this group
@@ -155,16 +199,18 @@ MpiEnv::~MpiEnv() {
 }
 
 std::unique_ptr<ProcessGroup> MpiEnv::world() const {
-  return std::make_unique<MpiGroup>(MPI_COMM_WORLD, "world", watchdog_.get());
+  return std::make_unique<MpiGroup>(MPI_COMM_WORLD, "world", watchdog_.get(), check_collectives_);
 }
 
 Mesh::Split MpiEnv::splitter() const {
   Watchdog* watchdog = watchdog_.get();
-  return [watchdog](int color, int key, const std::string& name) -> std::unique_ptr<ProcessGroup> {
+  const bool check = check_collectives_;
+  return [watchdog, check](int color, int key,
+                           const std::string& name) -> std::unique_ptr<ProcessGroup> {
     MPI_Comm comm = MPI_COMM_NULL;
     int rc = MPI_Comm_split(MPI_COMM_WORLD, color, key, &comm);
     PARTI_CHECK(rc == MPI_SUCCESS, DistError, "creating group ", name, " failed");
-    return std::make_unique<MpiGroup>(comm, name, watchdog);
+    return std::make_unique<MpiGroup>(comm, name, watchdog, check);
   };
 }
 

@@ -120,6 +120,7 @@ nlohmann::ordered_json to_json(const TrainConfig& cfg) {
           {"ckpt_every", cfg.io.ckpt_every},
           {"log", cfg.io.log},
           {"comm_timeout", cfg.comm_timeout},
+          {"check_collectives", cfg.check_collectives},
           {"threads", cfg.threads}};
 }
 

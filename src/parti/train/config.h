@@ -64,6 +64,11 @@ struct TrainConfig {
   // `fault_hang_step` (1-based), as a stuck rank would (-1: never).
   int fault_hang_rank = -1;
   int fault_hang_step = 0;
+  // Testing aid: dp rank `fault_skip_rank` skips the loss all-reduce of step `fault_skip_step`,
+  // as a rank with a bug would (-1: never).
+  int fault_skip_rank = -1;
+  int fault_skip_step = 0;
+  bool check_collectives = false;  // compare every collective's call across ranks first
   int threads = 1;
   // Micro-batches per rank per step: global batch = micro-batch x dp x accumulation.
   int accumulation() const { return data.global_batch / (data.micro_batch * layout.dp); }

@@ -112,7 +112,9 @@ StepStats Trainer::step() {
   comm_bytes_ = 0;
   if (dp > 1) {
     dp_.all_reduce(grads_.data(), grads_.size(), dist::ReduceOp::sum);
-    dp_.all_reduce(&loss_sum, 1, dist::ReduceOp::sum);
+    if (!(dp_.rank() == cfg_.fault_skip_rank && step_ + 1 == cfg_.fault_skip_step)) {
+      dp_.all_reduce(&loss_sum, 1, dist::ReduceOp::sum);
+    }
     comm_bytes_ += static_cast<int64_t>(2 * ring * grad_bytes + 2 * ring * sizeof(double));
   }
   const double norm = optim::clip_grad_norm<float>(table, grads_.data(), cfg_.optim.grad_clip);
