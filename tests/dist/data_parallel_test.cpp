@@ -134,6 +134,25 @@ TEST(DataParallel, Zero1OptimizerStateIsAQuarterAtDp4) {
   EXPECT_GT(j.at("comm_bytes").get<double>(), 0.0);
 }
 
+// Issue #3, acceptance 4: with 1 MB buckets an 8-layer `tiny` has five (the final norm with the
+// last two blocks, then pairs of blocks, then the embeddings); the first ones are all-reduced
+// while backward still runs. The log records, per step, how many buckets completed before
+// backward ended (observed by the reducer's polls after each block).
+TEST(DataParallel, BucketsReduceWhileBackwardRuns) {
+  auto r = test::run(mpirun(2) + train_flags("overlap", 4) + " --layers 8 --dp 2 --bucket-mb 1");
+  ASSERT_EQ(r.status, 0) << r.output;
+  std::istringstream lines(test::slurp(work() + "/overlap.jsonl"));
+  std::string line;
+  int steps_with_overlap = 0;
+  while (std::getline(lines, line)) {
+    const auto j = nlohmann::json::parse(line);
+    EXPECT_EQ(j.at("buckets"), 5) << line;
+    steps_with_overlap += j.at("buckets_done_in_backward").get<int>() > 0 ? 1 : 0;
+  }
+  std::cout << steps_with_overlap << " of 10 steps finished a bucket inside backward\n";
+  EXPECT_GE(steps_with_overlap, 5);
+}
+
 TEST(DataParallel, SaveAtDp4Zero1ResumeOnOneProcess) {
   auto r = test::run(mpirun(4) + train_flags("reshard", 1) + " --dp 4 --zero 1 --stop-after 5");
   ASSERT_EQ(r.status, 0) << r.output;

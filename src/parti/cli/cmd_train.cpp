@@ -105,6 +105,9 @@ void add_train(CLI::App& app, const Runtime& runtime) {
       ->capture_default_str();
   cmd->add_option("--pp", c.layout.pp, "pipeline stages (not yet supported)")
       ->capture_default_str();
+  cmd->add_option("--bucket-mb", c.layout.bucket_mb,
+                  "gradient all-reduce bucket size in MB (reduced while backward runs)")
+      ->capture_default_str();
   cmd->add_option("--zero", c.layout.zero, "ZeRO stage over dp: 0, or 1 (shard AdamW moments)")
       ->capture_default_str();
   cmd->add_option("--comm-timeout", c.comm_timeout,

@@ -16,10 +16,15 @@ Gpt<T>::Gpt(const GptConfig& cfg) : cfg_(cfg), id_(table_.add_module()) {
   const int C = cfg.dim;
   wte_ = table_.add("wte.weight", {cfg.padded_vocab(), C}, Init::normal, true, cfg.vocab);
   wpe_ = table_.add("wpe.weight", {cfg.seq_len, C}, Init::normal, true);
+  embeddings_ = {0, table_.total()};
   for (int l = 0; l < cfg.layers; ++l) {
+    const size_t begin = table_.total();
     blocks_.push_back(std::make_unique<Block<T>>(table_, "h." + std::to_string(l), C, cfg.heads));
+    block_ranges_.push_back({begin, table_.total()});
   }
+  const size_t begin = table_.total();
   ln_f_ = std::make_unique<LayerNorm<T>>(table_, "ln_f", C);
+  ln_f_range_ = {begin, table_.total()};
 }
 
 template <typename T>
@@ -77,13 +82,22 @@ void Gpt<T>::backward(Pass<T>& pass, T dloss) {
                               pass.param(wte_), N, cfg_.dim, cfg_.padded_vocab(), kOutIn);
   T* dx = pass.arena.template alloc_zero<T>(n);
   ln_f_->backward(pass, dxf, dx);
-  for (auto it = blocks_.rbegin(); it != blocks_.rend(); ++it) {
+  auto ready = [&](const Range& r) {
+    if (pass.grads_ready != nullptr) {
+      (*pass.grads_ready)(r.begin, r.end);
+    }
+  };
+  ready(ln_f_range_);
+  for (size_t l = blocks_.size(); l-- > 0;) {
     T* dprev = pass.arena.template alloc_zero<T>(n);
-    (*it)->backward(pass, dx, dprev);
+    ready({0, 0});  // nothing new: a chance to progress started reductions
+    blocks_[l]->backward(pass, dx, dprev);
+    ready(block_ranges_[l]);
     dx = dprev;
   }
   kernels::embedding_backward<T>(pass.grad(wte_), pass.grad(wpe_), dx, pass.record.tokens, pass.B,
                                  pass.Tn, cfg_.dim);
+  ready(embeddings_);
 }
 
 template class Gpt<float>;

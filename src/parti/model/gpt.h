@@ -41,6 +41,13 @@ class Gpt {
   int wte_, wpe_;
   std::vector<std::unique_ptr<Block<T>>> blocks_;
   std::unique_ptr<LayerNorm<T>> ln_f_;
+  // Flat ranges of each part's parameters, for pass.grads_ready: the embeddings (wte, wpe), each
+  // block, the final norm. They tile [0, table.total()) in this order.
+  struct Range {
+    size_t begin, end;
+  };
+  Range embeddings_{}, ln_f_range_{};
+  std::vector<Range> block_ranges_;
 };
 
 }  // namespace parti::model

@@ -11,6 +11,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "parti/core/arena.h"
@@ -53,6 +54,10 @@ struct Pass {
   T* grads;            // flat gradient buffer, same offsets
   core::Arena& arena;  // activations and scratch of this micro-batch
   ActivationRecord<T>& record;
+  // Told, during backward, each flat range [begin, end) of grads that is final (data parallelism
+  // starts reducing it; an empty range only gives it a chance to progress); null when nobody
+  // listens.
+  const std::function<void(size_t, size_t)>* grads_ready = nullptr;
 
   size_t tokens() const { return static_cast<size_t>(B) * static_cast<size_t>(Tn); }
   T* param(int ref) const { return params + table.spec(ref).offset; }

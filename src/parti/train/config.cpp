@@ -21,6 +21,9 @@ std::vector<std::string> validate(const TrainConfig& cfg) {
   if (l.dp < 1 || l.tp < 1 || l.pp < 1 || l.cp < 1) {
     errors.push_back("--dp, --tp, --pp and --cp must be at least 1");
   }
+  if (l.bucket_mb <= 0) {
+    errors.push_back(str_cat("--bucket-mb must be positive, got ", l.bucket_mb));
+  }
   if (l.tp > 1) {
     errors.push_back(
         str_cat("--tp ", l.tp, ": tensor parallelism is not yet supported (issue #4)"));
@@ -103,6 +106,7 @@ nlohmann::ordered_json to_json(const TrainConfig& cfg) {
           {"pp", cfg.layout.pp},
           {"cp", cfg.layout.cp},
           {"zero", cfg.layout.zero},
+          {"bucket_mb", cfg.layout.bucket_mb},
           {"lr", o.lr},
           {"min_lr", o.min_lr},
           {"warmup", o.warmup},

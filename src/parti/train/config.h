@@ -48,6 +48,7 @@ struct LayoutConfig {
   int pp = 1;
   int cp = 1;
   int zero = 0;
+  double bucket_mb = 25.0;  // gradient all-reduce bucket size (MB), overlapped with backward
 };
 
 struct TrainConfig {

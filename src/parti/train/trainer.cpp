@@ -5,6 +5,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <ostream>
 #include <sstream>
 #include <thread>
@@ -33,7 +34,10 @@ void check_same_model(const model::GptConfig& ours, const model::GptConfig& thei
 
 }  // namespace
 
-Trainer::Trainer(TrainConfig cfg, dist::ProcessGroup& dp) : cfg_(std::move(cfg)), dp_(dp) {
+Trainer::Trainer(TrainConfig cfg, dist::ProcessGroup& dp)
+    : cfg_(std::move(cfg)),
+      dp_(dp),
+      reducer_(dp, static_cast<size_t>(cfg_.layout.bucket_mb * 1024 * 1024)) {
   PARTI_ASSERT(dp.size() == cfg_.layout.dp, "dp group of ", dp.size(), " for --dp ",
                cfg_.layout.dp);
   train_ = data::read_token_file(cfg_.data.dir + "/train.bin");
@@ -96,13 +100,24 @@ StepStats Trainer::step() {
   const auto dloss = static_cast<float>(1.0 / tokens);
   double loss_sum = 0.0;
   const int dp = dp_.size();
+  const std::function<void(size_t, size_t)> on_grads_ready = [this](size_t begin, size_t end) {
+    reducer_.ready(begin, end);
+  };
   for (int micro = 0; micro < cfg_.accumulation(); ++micro) {
     sampler_->fill(step_, (micro * dp + dp_.rank()) * B, B, inputs_.data(), targets_.data());
     record_->tokens = inputs_.data();
     record_->targets = targets_.data();
     model::Pass<float> pass{B, T, table, params_.data(), grads_.data(), arena_, *record_};
+    const bool reduce = dp > 1 && micro == cfg_.accumulation() - 1;
+    if (reduce) {
+      reducer_.begin(grads_.data());
+      pass.grads_ready = &on_grads_ready;
+    }
     loss_sum += gpt_->forward(pass);
     gpt_->backward(pass, dloss);
+    if (reduce) {
+      reducer_.finish();
+    }
     arena_.reset();
   }
   // Bytes sent per rank, ring algorithms (nccl-tests' bus convention): all-reduce of n bytes
@@ -111,7 +126,6 @@ StepStats Trainer::step() {
   const double grad_bytes = static_cast<double>(grads_.size() * sizeof(float));
   comm_bytes_ = 0;
   if (dp > 1) {
-    dp_.all_reduce(grads_.data(), grads_.size(), dist::ReduceOp::sum);
     if (!(dp_.rank() == cfg_.fault_skip_rank && step_ + 1 == cfg_.fault_skip_step)) {
       dp_.all_reduce(&loss_sum, 1, dist::ReduceOp::sum);
     }
@@ -215,6 +229,14 @@ void Trainer::run(std::ostream& all_out) {
     record["mem_optim"] = mem.optim;
     record["mem_activations"] = mem.activations;
     record["comm_bytes"] = comm_bytes_;
+    if (dp_.size() > 1) {
+      size_t early = 0;
+      for (const auto& b : reducer_.buckets()) {
+        early += b.done_in_backward ? 1 : 0;
+      }
+      record["buckets"] = reducer_.buckets().size();
+      record["buckets_done_in_backward"] = early;
+    }
     std::string line = fmt::format(
         "step {:>5}/{} | loss {:.4f} | lr {:.2e} | norm {:.3f} | {:.1f} ms | {:.0f} tok/s | "
         "MFU {:.1f}%",

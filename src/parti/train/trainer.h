@@ -4,7 +4,9 @@
 //   global batch); all-reduce the gradients over dp; global-norm clip; AdamW with the scheduled
 //   learning rate (every dp rank applies the same update to its replica).
 // Micro-batch m of dp rank r draws global rows [(m*dp + r)*B, (m*dp + r + 1)*B) of the step, so
-// the union over ranks is exactly the one-process batch.
+// the union over ranks is exactly the one-process batch. The last micro-batch's backward hands
+// finished gradient ranges to a GradReducer, which all-reduces them in buckets while backward
+// goes on (earlier micro-batches of an accumulation reduce nothing).
 // ZeRO 1 (--zero 1): the flat buffers are padded to a multiple of dp and each rank owns the
 // AdamW moments of one contiguous shard; after the (full) gradient all-reduce each rank updates
 // its shard and the parameters are all-gathered back into every replica.
@@ -23,6 +25,7 @@
 #include "parti/io/metrics.h"
 #include "parti/model/gpt.h"
 #include "parti/optim/adamw.h"
+#include "parti/parallel/grad_reducer.h"
 #include "parti/train/config.h"
 
 namespace parti::train {
@@ -61,6 +64,7 @@ class Trainer {
   };
   Memory memory() const;
   int64_t last_comm_bytes() const { return comm_bytes_; }
+  const parallel::GradReducer& reducer() const { return reducer_; }
 
  private:
   bool is_logger() const { return dp_.rank() == 0; }
@@ -78,6 +82,7 @@ class Trainer {
   std::vector<int32_t> inputs_;
   std::vector<int32_t> targets_;
   io::MetricsLog log_;
+  parallel::GradReducer reducer_;
   bool sharded() const { return cfg_.layout.zero >= 1 && dp_.size() > 1; }
   void gather_moments(std::vector<float>& m, std::vector<float>& v);
   int64_t step_ = 0;
