@@ -144,7 +144,9 @@ StepStats Trainer::step() {
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const double tokens_per_s = tokens / seconds;
-  const double mfu = model::flops_per_token(cfg_.model, T) * tokens_per_s / (peak_gflops_ * 1e9);
+  // Against every rank's ceiling: each rank measured its own (with its own threads) at start.
+  const double mfu = model::flops_per_token(cfg_.model, T) * tokens_per_s /
+                     (peak_gflops_ * 1e9 * static_cast<double>(dp));
   return {step_, loss_sum / tokens, lr, norm, seconds * 1e3, tokens_per_s, mfu};
 }
 
@@ -207,7 +209,7 @@ void Trainer::run(std::ostream& all_out) {
     out << fmt::format("  {:<14} {}\n", key, value.dump());
   }
   out << "compute: " << core::describe_compute()
-      << fmt::format(", sgemm ceiling {:.1f} GFLOP/s\n", peak_gflops_);
+      << fmt::format(", sgemm ceiling {:.1f} GFLOP/s per rank\n", peak_gflops_);
   if (!cfg_.io.ckpt_dir.empty() && is_logger()) {
     std::filesystem::create_directories(cfg_.io.ckpt_dir);
     std::ofstream(cfg_.io.ckpt_dir + "/config.json") << resolved.dump(2) << "\n";
