@@ -37,8 +37,7 @@ void Watchdog::end() {
   }
 }
 
-std::string Watchdog::history() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+std::string Watchdog::history_locked() const {
   std::string out;
   for (const std::string& d : done_) {
     out += "\n  done: " + d;
@@ -56,10 +55,7 @@ void Watchdog::watch() {
     const double waited =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - since_).count();
     if (waited > timeout_s_) {
-      std::string recent;
-      for (const std::string& d : done_) {
-        recent += "\n  done: " + d;
-      }
+      const std::string recent = history_locked();
       std::fprintf(stderr,
                    "parti: error: %s: collective timed out after %.0f s (--comm-timeout %.0f): "
                    "waiting in %s%s\n",

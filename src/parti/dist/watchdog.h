@@ -24,10 +24,10 @@ class Watchdog {
   void set_timeout(double seconds);
   void begin(const std::string& what);  // a wait starts
   void end();                           // it completed
-  std::string history() const;          // the last completed operations, oldest first
 
  private:
   void watch();
+  std::string history_locked() const;  // the last completed operations, oldest first
   static constexpr size_t kHistory = 8;
   std::string who_;
   mutable std::mutex mutex_;

@@ -17,7 +17,6 @@ void GradReducer::begin(float* grads) {
   buckets_.clear();
   requests_.clear();
   t0_ = std::chrono::steady_clock::now();
-  backward_end_s_ = 0.0;
 }
 
 void GradReducer::ready(size_t begin, size_t end) {
@@ -65,7 +64,6 @@ void GradReducer::poll() {
 }
 
 void GradReducer::finish() {
-  backward_end_s_ = now();
   start_pending();
   for (size_t i = 0; i < requests_.size(); ++i) {
     requests_[i].wait();

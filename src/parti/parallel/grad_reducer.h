@@ -29,7 +29,6 @@ class GradReducer {
     bool done_in_backward;  // completed before finish() was called
   };
   const std::vector<Bucket>& buckets() const { return buckets_; }
-  double backward_end_s() const { return backward_end_s_; }
 
  private:
   void start_pending();
@@ -42,7 +41,6 @@ class GradReducer {
   std::vector<Bucket> buckets_;
   std::vector<dist::Request> requests_;
   std::chrono::steady_clock::time_point t0_;
-  double backward_end_s_ = 0.0;
 };
 
 }  // namespace parti::parallel

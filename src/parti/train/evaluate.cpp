@@ -17,7 +17,7 @@ EvalResult evaluate_windows(model::Gpt<float>& gpt, float* params, core::Arena& 
               " tokens, less than one window of seq-len + 1 = ", T + 1);
   const int64_t end = max_windows > 0 ? std::min(windows, first_window + max_windows) : windows;
   if (first_window >= end) {
-    return {0.0, 0, 0};
+    return {0.0, 0.0, 0, 0};
   }
   std::vector<int32_t> inputs(static_cast<size_t>(micro_batch) * static_cast<size_t>(T));
   std::vector<int32_t> targets(inputs.size());
@@ -33,7 +33,7 @@ EvalResult evaluate_windows(model::Gpt<float>& gpt, float* params, core::Arena& 
     arena.reset();
   }
   const int64_t count = end - first_window;
-  return {sum / static_cast<double>(count * T), count * T, count};
+  return {sum / static_cast<double>(count * T), sum, count * T, count};
 }
 
 }  // namespace parti::train

@@ -10,7 +10,8 @@
 namespace parti::train {
 
 struct EvalResult {
-  double loss = 0.0;  // mean over tokens
+  double loss = 0.0;      // mean over tokens
+  double loss_sum = 0.0;  // sum over tokens
   int64_t tokens = 0;
   int64_t windows = 0;
 };

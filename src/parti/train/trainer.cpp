@@ -157,7 +157,7 @@ double Trainer::evaluate() {
   double sums[2] = {0.0, 0.0};  // loss sum, tokens
   for (int64_t b = dp_.rank(); b < batches; b += dp_.size()) {
     EvalResult r = evaluate_windows(*gpt_, params_.data(), arena_, val_, B, B, b * B);
-    sums[0] += r.loss * static_cast<double>(r.tokens);
+    sums[0] += r.loss_sum;
     sums[1] += static_cast<double>(r.tokens);
   }
   if (dp_.size() > 1) {

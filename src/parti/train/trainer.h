@@ -52,19 +52,14 @@ class Trainer {
   void run(std::ostream& out);
   std::string save();  // checkpoint of the current state; returns its folder
 
-  int64_t steps_done() const { return step_; }
   const TrainConfig& config() const { return cfg_; }
   const model::Gpt<float>& gpt() const { return *gpt_; }
   std::vector<float>& params() { return params_; }
-  std::vector<float>& grads() { return grads_; }
-  size_t activation_peak_bytes() const { return arena_.peak_bytes(); }
   // Bytes this rank holds in each buffer kind (the JSONL's mem_* fields).
   struct Memory {
     size_t params, grads, optim, activations;
   };
   Memory memory() const;
-  int64_t last_comm_bytes() const { return comm_bytes_; }
-  const parallel::GradReducer& reducer() const { return reducer_; }
 
  private:
   bool is_logger() const { return dp_.rank() == 0; }
