@@ -86,6 +86,45 @@ void check_group(ProcessGroup& g, const std::vector<int>& world_of, bool nonbloc
         ok_ag = ok_ag &&
                 all[static_cast<size_t>(r) * n + i] == value(world_of[static_cast<size_t>(r)], i);
     expect(ok_ag, tag + " all_gather n=" + std::to_string(n));
+    // The uneven forms: a buffer of n elements in blocks of ceil(n / P) (the last ones short or
+    // empty), blocking or not; all_gather_v also in place.
+    const size_t block = (n + static_cast<size_t>(P) - 1) / static_cast<size_t>(P);
+    const size_t mine_len = parti::dist::block_length(g.rank(), block, n);
+    const size_t first = static_cast<size_t>(g.rank()) * block;
+    std::vector<float> whole(n), part(block, -1.0f);
+    for (size_t i = 0; i < n; ++i) whole[i] = value(world_of[static_cast<size_t>(g.rank())], i);
+    auto rsv = g.ireduce_scatter_v(whole.data(), part.data(), block, n);
+    rsv.wait();
+    bool ok_rsv = true;
+    for (size_t i = 0; i < mine_len; ++i) {
+      float sum = 0;
+      for (int r = 0; r < P; ++r) sum += value(world_of[static_cast<size_t>(r)], first + i);
+      ok_rsv = ok_rsv && std::abs(part[i] - sum) <= 1e-5f * std::abs(sum);
+    }
+    for (size_t i = mine_len; i < block; ++i) ok_rsv = ok_rsv && part[i] == -1.0f;
+    expect(ok_rsv, tag + " reduce_scatter_v n=" + std::to_string(n));
+    for (bool in_place : {false, true}) {
+      std::vector<float> gathered(n, -2.0f);
+      std::vector<float> own(block);
+      for (size_t i = 0; i < mine_len; ++i)
+        own[i] = value(world_of[static_cast<size_t>(g.rank())], first + i);
+      if (in_place)
+        std::copy(own.begin(), own.begin() + static_cast<long>(mine_len),
+                  gathered.begin() + static_cast<long>(std::min(first, n)));
+      const float* src = in_place ? gathered.data() + std::min(first, n) : own.data();
+      if (nonblocking) {
+        auto agv = g.iall_gather_v(src, gathered.data(), block, n);
+        agv.wait();
+      } else {
+        g.all_gather_v(src, gathered.data(), block, n);
+      }
+      bool ok_agv = true;
+      for (size_t i = 0; i < n; ++i) {
+        const int owner = static_cast<int>(i / block);
+        ok_agv = ok_agv && gathered[i] == value(world_of[static_cast<size_t>(owner)], i);
+      }
+      expect(ok_agv, tag + " all_gather_v n=" + std::to_string(n) + (in_place ? " in place" : ""));
+    }
     // broadcast from the last rank
     std::vector<float> b(n, -1.0f);
     if (g.rank() == P - 1)

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "parti/dist/mpi_env.h"
@@ -19,6 +20,8 @@ class MpiRequest : public Request::Impl {
  public:
   MpiRequest(const std::string& what, Watchdog* watchdog) : what_(what), watchdog_(watchdog) {}
   MPI_Request* handle() { return &request_; }
+  // Counts and displacements MPI reads until the operation completes (uneven collectives).
+  std::vector<int> counts, displs;
   void wait() override {
     if (watchdog_ != nullptr) {
       watchdog_->begin(what_);
@@ -97,6 +100,29 @@ class MpiGroup : public ProcessGroup {
       return MPI_Iallgather(send, count_of(n), MPI_FLOAT, out, count_of(n), MPI_FLOAT, comm_, r);
     });
   }
+  Request ireduce_scatter_v(const float* in, float* out, size_t n, size_t total) override {
+    PARTI_ASSERT(total <= n * static_cast<size_t>(size_), "reduce_scatter_v of ", total,
+                 " elements in blocks of ", n, " over ", size_, " ranks");
+    return start("reduce_scatter_v", total, [&](MpiRequest& q) {
+      q.counts = block_counts(n, total);
+      return MPI_Ireduce_scatter(in, out, q.counts.data(), MPI_FLOAT, MPI_SUM, comm_, q.handle());
+    });
+  }
+  Request iall_gather_v(const float* in, float* out, size_t n, size_t total) override {
+    PARTI_ASSERT(total <= n * static_cast<size_t>(size_), "all_gather_v of ", total,
+                 " elements in blocks of ", n, " over ", size_, " ranks");
+    const size_t mine = static_cast<size_t>(rank_) * n;
+    const void* send = mine <= total && in == out + mine ? MPI_IN_PLACE : in;
+    return start("all_gather_v", total, [&](MpiRequest& q) {
+      q.counts = block_counts(n, total);
+      q.displs.resize(static_cast<size_t>(size_));
+      for (int r = 0; r < size_; ++r) {
+        q.displs[static_cast<size_t>(r)] = count_of(static_cast<size_t>(r) * n);
+      }
+      return MPI_Iallgatherv(send, q.counts[static_cast<size_t>(rank_)], MPI_FLOAT, out,
+                             q.counts.data(), q.displs.data(), MPI_FLOAT, comm_, q.handle());
+    });
+  }
   Request ibroadcast(float* data, size_t n, int root) override {
     return start("broadcast", n, [&](MPI_Request* r) {
       return MPI_Ibcast(data, count_of(n), MPI_FLOAT, root, comm_, r);
@@ -127,7 +153,12 @@ class MpiGroup : public ProcessGroup {
     const std::string what =
         str_cat(op, " #", sequence_, " of ", n, " ", dtype, " on ", name_, " (rank ", rank_, ")");
     auto request = std::make_unique<MpiRequest>(what, watchdog_);
-    int rc = begin(request->handle());
+    int rc = 0;
+    if constexpr (std::is_invocable_v<Start, MpiRequest&>) {
+      rc = begin(*request);
+    } else {
+      rc = begin(request->handle());
+    }
     PARTI_CHECK(rc == MPI_SUCCESS, DistError, what, " could not start (MPI error ", rc, ")");
     return Request(std::move(request));
   }
@@ -135,7 +166,7 @@ class MpiGroup : public ProcessGroup {
   // --check-collectives: every rank shares what it is about to call (op, element type, count,
   // sequence number) and all fail, naming each rank's call, when they differ.
   struct Call {
-    char op[16];
+    char op[24];
     char dtype[8];
     uint64_t count;
     uint64_t sequence;
@@ -165,8 +196,17 @@ class MpiGroup : public ProcessGroup {
     PARTI_CHECK(!differ, DistError, "collective mismatch on ", name_, calls);
   }
 
+  std::vector<int> block_counts(size_t n, size_t total) const {
+    std::vector<int> counts(static_cast<size_t>(size_));
+    for (int r = 0; r < size_; ++r) {
+      counts[static_cast<size_t>(r)] = count_of(block_length(r, n, total));
+    }
+    return counts;
+  }
+
   MPI_Comm comm_;
   std::string name_;
+
   Watchdog* watchdog_;
   bool check_ = false;
   int rank_ = 0;

@@ -4,12 +4,17 @@
 //   reduce_scatter   in (size * n) -> out (n): block r of the sum goes to rank r
 //   all_gather       in (n) -> out (size * n): block r comes from rank r (in place when `in` is
 //                    this rank's block of `out`)
+//   reduce_scatter_v, all_gather_v
+//                    the same over a buffer of `total` <= size * n elements cut into blocks of n,
+//                    the last ones short or empty: block r is [r n, min((r + 1) n, total)), so a
+//                    flat range of any length shards over the group without padding
 //   broadcast        data (n) <- root's data
 //   send / recv      point to point, tag-matched
 // Every call has a non-blocking form returning a Request to wait on. Implementations: MpiGroup
 // (the only code that includes <mpi.h>) and SelfGroup (one rank, no MPI).
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -65,6 +70,8 @@ class ProcessGroup {
   virtual Request iall_reduce(double* data, size_t n, ReduceOp op) = 0;
   virtual Request ireduce_scatter(const float* in, float* out, size_t n) = 0;
   virtual Request iall_gather(const float* in, float* out, size_t n) = 0;
+  virtual Request ireduce_scatter_v(const float* in, float* out, size_t n, size_t total) = 0;
+  virtual Request iall_gather_v(const float* in, float* out, size_t n, size_t total) = 0;
   virtual Request ibroadcast(float* data, size_t n, int root) = 0;
   virtual Request isend(const float* data, size_t n, int peer, int tag) = 0;
   virtual Request irecv(float* data, size_t n, int peer, int tag) = 0;
@@ -74,10 +81,22 @@ class ProcessGroup {
   void all_reduce(double* data, size_t n, ReduceOp op) { iall_reduce(data, n, op).wait(); }
   void reduce_scatter(const float* in, float* out, size_t n) { ireduce_scatter(in, out, n).wait(); }
   void all_gather(const float* in, float* out, size_t n) { iall_gather(in, out, n).wait(); }
+  void reduce_scatter_v(const float* in, float* out, size_t n, size_t total) {
+    ireduce_scatter_v(in, out, n, total).wait();
+  }
+  void all_gather_v(const float* in, float* out, size_t n, size_t total) {
+    iall_gather_v(in, out, n, total).wait();
+  }
   void broadcast(float* data, size_t n, int root) { ibroadcast(data, n, root).wait(); }
   void send(const float* data, size_t n, int peer, int tag) { isend(data, n, peer, tag).wait(); }
   void recv(float* data, size_t n, int peer, int tag) { irecv(data, n, peer, tag).wait(); }
 };
+
+// Length of block `rank` in the uneven collectives: min(n, total - rank n), or 0.
+inline size_t block_length(int rank, size_t n, size_t total) {
+  const size_t begin = static_cast<size_t>(rank) * n;
+  return begin >= total ? 0 : std::min(n, total - begin);
+}
 
 // A group of one rank: every collective is a copy (or nothing); send/recv to itself are errors.
 std::unique_ptr<ProcessGroup> make_self_group(const std::string& name);

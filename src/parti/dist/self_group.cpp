@@ -24,6 +24,12 @@ class SelfGroup : public ProcessGroup {
     }
     return {};
   }
+  Request ireduce_scatter_v(const float* in, float* out, size_t n, size_t total) override {
+    return ireduce_scatter(in, out, std::min(n, total));
+  }
+  Request iall_gather_v(const float* in, float* out, size_t n, size_t total) override {
+    return iall_gather(in, out, std::min(n, total));
+  }
   Request ibroadcast(float*, size_t, int root) override {
     PARTI_ASSERT(root == 0, "broadcast root ", root, " in a group of one");
     return {};
