@@ -125,6 +125,21 @@ void check_group(ProcessGroup& g, const std::vector<int>& world_of, bool nonbloc
       }
       expect(ok_agv, tag + " all_gather_v n=" + std::to_string(n) + (in_place ? " in place" : ""));
     }
+    // reduce to the last rank (and to rank 0)
+    for (int root : {P - 1, 0}) {
+      std::vector<float> contrib(n), reduced(n, -3.0f);
+      for (size_t i = 0; i < n; ++i) contrib[i] = value(world_of[static_cast<size_t>(g.rank())], i);
+      auto rd = g.ireduce(contrib.data(), reduced.data(), n, root);
+      rd.wait();
+      bool ok_rd = true;
+      for (size_t i = 0; i < n; ++i) {
+        float sum = 0;
+        for (int r = 0; r < P; ++r) sum += value(world_of[static_cast<size_t>(r)], i);
+        ok_rd = ok_rd && (g.rank() == root ? std::abs(reduced[i] - sum) <= 1e-5f * std::abs(sum)
+                                           : reduced[i] == -3.0f);
+      }
+      expect(ok_rd, tag + " reduce to " + std::to_string(root) + " n=" + std::to_string(n));
+    }
     // broadcast from the last rank
     std::vector<float> b(n, -1.0f);
     if (g.rank() == P - 1)

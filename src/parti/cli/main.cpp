@@ -1,4 +1,4 @@
-// parti: prepare data, train, evaluate, sample, tokenize. See README.md.
+// parti: prepare data, train, evaluate, sample, tokenize, benchmark. See README.md.
 #include <CLI/CLI.hpp>
 #include <iostream>
 #include <memory>
@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   parti::cli::add_generate(app);
   parti::cli::add_eval(app);
   parti::cli::add_tokenize(app);
+  parti::cli::add_bench(app, runtime);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 
 #include "parti/dist/mesh.h"
 #include "parti/dist/process_group.h"
@@ -38,5 +39,12 @@ class MpiEnv {
   std::unique_ptr<Watchdog> watchdog_;
   bool check_collectives_ = false;
 };
+
+// The baseline of `parti bench comm`: seconds per call (this rank's mean over `iters`, after one
+// warm-up call) of Open MPI's own blocking collective on MPI_COMM_WORLD, called directly on
+// `count` floats in the nccl-tests sense (op: all_reduce, reduce_scatter, all_gather: `count` is
+// the whole buffer, a rank's block count / size; sendrecv: `count` to the next rank and from the
+// previous one).
+double raw_mpi_seconds(const std::string& op, size_t count, int iters);
 
 }  // namespace parti::dist

@@ -123,6 +123,11 @@ class MpiGroup : public ProcessGroup {
                              q.counts.data(), q.displs.data(), MPI_FLOAT, comm_, q.handle());
     });
   }
+  Request ireduce(const float* in, float* out, size_t n, int root) override {
+    return start("reduce", n, [&](MPI_Request* r) {
+      return MPI_Ireduce(in, out, count_of(n), MPI_FLOAT, MPI_SUM, root, comm_, r);
+    });
+  }
   Request ibroadcast(float* data, size_t n, int root) override {
     return start("broadcast", n, [&](MPI_Request* r) {
       return MPI_Ibcast(data, count_of(n), MPI_FLOAT, root, comm_, r);
@@ -252,6 +257,40 @@ Mesh::Split MpiEnv::splitter() const {
     PARTI_CHECK(rc == MPI_SUCCESS, DistError, "creating group ", name, " failed");
     return std::make_unique<MpiGroup>(comm, name, watchdog, check);
   };
+}
+
+double raw_mpi_seconds(const std::string& op, size_t count, int iters) {
+  int rank = 0, size = 1;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  const size_t p = static_cast<size_t>(size);
+  const size_t block = count / p;
+  std::vector<float> a(count, 1.0f), b(count, 0.0f);
+  auto once = [&]() -> int {
+    if (op == "all_reduce") {
+      return MPI_Allreduce(MPI_IN_PLACE, a.data(), count_of(count), MPI_FLOAT, MPI_SUM,
+                           MPI_COMM_WORLD);
+    }
+    if (op == "reduce_scatter") {
+      return MPI_Reduce_scatter_block(a.data(), b.data(), count_of(block), MPI_FLOAT, MPI_SUM,
+                                      MPI_COMM_WORLD);
+    }
+    if (op == "all_gather") {
+      return MPI_Allgather(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, a.data(), count_of(block), MPI_FLOAT,
+                           MPI_COMM_WORLD);
+    }
+    PARTI_ASSERT(op == "sendrecv", "no such operation ", op);
+    return MPI_Sendrecv(a.data(), count_of(count), MPI_FLOAT, (rank + 1) % size, 0, b.data(),
+                        count_of(count), MPI_FLOAT, (rank + size - 1) % size, 0, MPI_COMM_WORLD,
+                        MPI_STATUS_IGNORE);
+  };
+  PARTI_CHECK(once() == MPI_SUCCESS, DistError, "raw MPI ", op, " failed");
+  MPI_Barrier(MPI_COMM_WORLD);
+  const double t0 = MPI_Wtime();
+  for (int i = 0; i < iters; ++i) {
+    PARTI_CHECK(once() == MPI_SUCCESS, DistError, "raw MPI ", op, " failed");
+  }
+  return (MPI_Wtime() - t0) / iters;
 }
 
 void MpiEnv::abort_job(int code) {

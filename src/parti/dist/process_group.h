@@ -8,6 +8,8 @@
 //                    the same over a buffer of `total` <= size * n elements cut into blocks of n,
 //                    the last ones short or empty: block r is [r n, min((r + 1) n, total)), so a
 //                    flat range of any length shards over the group without padding
+//   reduce           in (n) -> out (n) on root: elementwise sum over the group (out unused
+//                    elsewhere)
 //   broadcast        data (n) <- root's data
 //   send / recv      point to point, tag-matched
 // Every call has a non-blocking form returning a Request to wait on. Implementations: MpiGroup
@@ -72,6 +74,7 @@ class ProcessGroup {
   virtual Request iall_gather(const float* in, float* out, size_t n) = 0;
   virtual Request ireduce_scatter_v(const float* in, float* out, size_t n, size_t total) = 0;
   virtual Request iall_gather_v(const float* in, float* out, size_t n, size_t total) = 0;
+  virtual Request ireduce(const float* in, float* out, size_t n, int root) = 0;
   virtual Request ibroadcast(float* data, size_t n, int root) = 0;
   virtual Request isend(const float* data, size_t n, int peer, int tag) = 0;
   virtual Request irecv(float* data, size_t n, int peer, int tag) = 0;
@@ -87,6 +90,7 @@ class ProcessGroup {
   void all_gather_v(const float* in, float* out, size_t n, size_t total) {
     iall_gather_v(in, out, n, total).wait();
   }
+  void reduce(const float* in, float* out, size_t n, int root) { ireduce(in, out, n, root).wait(); }
   void broadcast(float* data, size_t n, int root) { ibroadcast(data, n, root).wait(); }
   void send(const float* data, size_t n, int peer, int tag) { isend(data, n, peer, tag).wait(); }
   void recv(float* data, size_t n, int peer, int tag) { irecv(data, n, peer, tag).wait(); }
