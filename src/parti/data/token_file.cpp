@@ -28,9 +28,9 @@ static_assert(sizeof(Header) == kHeaderBytes);
 
 }  // namespace
 
-uint64_t fnv1a64(const void* data, size_t bytes) {
+uint64_t fnv1a64(const void* data, size_t bytes, uint64_t state) {
   const auto* p = static_cast<const uint8_t*>(data);
-  uint64_t h = 0xcbf29ce484222325ULL;
+  uint64_t h = state;
   for (size_t i = 0; i < bytes; ++i) {
     h ^= p[i];
     h *= 0x100000001b3ULL;

@@ -27,6 +27,8 @@ void write_token_file(const std::string& path, const TokenFile& file);
 // Throws DataError naming the file and what is wrong.
 TokenFile read_token_file(const std::string& path);
 
-uint64_t fnv1a64(const void* data, size_t bytes);
+inline constexpr uint64_t kFnvBasis = 0xcbf29ce484222325ULL;
+// FNV-1a 64 of the bytes; `state` continues a hash over earlier bytes (streaming).
+uint64_t fnv1a64(const void* data, size_t bytes, uint64_t state = kFnvBasis);
 
 }  // namespace parti::data

@@ -3,9 +3,11 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
 
 #include "parti/core/check.h"
@@ -44,41 +46,100 @@ void write_text(const std::string& path, const std::string& text) {
   PARTI_CHECK(out.good(), CheckpointError, path, ": write failed");
 }
 
-void fill(const SafetensorsFile& file, const std::string& path, const std::string& name,
-          const model::ParamSpec& spec, float* out) {
-  auto it = file.tensors.find(name);
-  PARTI_CHECK(it != file.tensors.end(), CheckpointError, path, ": tensor ", name, " is missing");
-  PARTI_CHECK(it->second.shape == logical_shape(spec), CheckpointError, path, ": tensor ", name,
-              " has a different shape than the model's");
-  std::copy(it->second.data.begin(), it->second.data.end(), out);
+const std::map<std::string, std::string> metadata(int64_t step) {
+  return {{"format", "pt"}, {"step", std::to_string(step)}};
+}
+
+std::string tmp_dir_of(const std::string& ckpt_dir, int64_t step) {
+  return ckpt_dir + "/" + step_name(step) + ".tmp";
+}
+
+// The files' tensors: parameters in table order; moments as <name>.exp_avg, .exp_avg_sq.
+std::vector<TensorShape> model_tensors(const model::ParamTable& table) {
+  std::vector<TensorShape> out;
+  for (const model::ParamSpec& spec : table.specs()) {
+    out.push_back({spec.name, logical_shape(spec)});
+  }
+  return out;
+}
+
+std::vector<TensorShape> optim_tensors(const model::ParamTable& table) {
+  std::vector<TensorShape> out;
+  for (const model::ParamSpec& spec : table.specs()) {
+    out.push_back({spec.name + ".exp_avg", logical_shape(spec)});
+    out.push_back({spec.name + ".exp_avg_sq", logical_shape(spec)});
+  }
+  return out;
+}
+
+// Calls visit(spec, first element within the tensor, index within the slice, count) for each
+// part of the slice that a parameter's logical data covers.
+template <typename Visit>
+void for_each_part(const model::ParamTable& table, const CheckpointSlice& slice, Visit&& visit) {
+  for (const model::ParamSpec& spec : table.specs()) {
+    const size_t lo = std::max(slice.begin, spec.offset);
+    const size_t hi = std::min(slice.begin + slice.count, spec.offset + spec.logical_numel());
+    if (lo < hi) {
+      visit(spec, lo - spec.offset, lo - slice.begin, hi - lo);
+    }
+  }
 }
 
 }  // namespace
 
-std::string save_checkpoint(const std::string& ckpt_dir, int64_t step,
-                            const CheckpointBuffers& buffers, const nlohmann::json& state) {
+void begin_checkpoint(const std::string& ckpt_dir, int64_t step, const model::ParamTable& table,
+                      bool with_optim) {
   fs::create_directories(ckpt_dir);
-  const std::string final_dir = ckpt_dir + "/" + step_name(step);
-  const std::string tmp_dir = final_dir + ".tmp";
+  const std::string tmp_dir = tmp_dir_of(ckpt_dir, step);
   fs::remove_all(tmp_dir);
   fs::create_directories(tmp_dir);
-  std::vector<TensorRef> model_tensors, optim_tensors;
-  for (const model::ParamSpec& spec : buffers.table.specs()) {
-    model_tensors.push_back({spec.name, logical_shape(spec), buffers.params + spec.offset});
-    if (buffers.m != nullptr && buffers.v != nullptr) {
-      optim_tensors.push_back(
-          {spec.name + ".exp_avg", logical_shape(spec), buffers.m + spec.offset});
-      optim_tensors.push_back(
-          {spec.name + ".exp_avg_sq", logical_shape(spec), buffers.v + spec.offset});
-    }
+  create_safetensors(tmp_dir + "/model.safetensors",
+                     plan_safetensors(model_tensors(table), metadata(step)));
+  if (with_optim) {
+    create_safetensors(tmp_dir + "/optim.safetensors",
+                       plan_safetensors(optim_tensors(table), metadata(step)));
   }
-  const std::map<std::string, std::string> meta = {{"format", "pt"},
-                                                   {"step", std::to_string(step)}};
-  write_safetensors(tmp_dir + "/model.safetensors", model_tensors, meta);
-  sync_path(tmp_dir + "/model.safetensors");
-  if (!optim_tensors.empty()) {
-    write_safetensors(tmp_dir + "/optim.safetensors", optim_tensors, meta);
-    sync_path(tmp_dir + "/optim.safetensors");
+}
+
+void write_checkpoint_slices(const std::string& ckpt_dir, int64_t step,
+                             const model::ParamTable& table,
+                             const std::vector<CheckpointSlice>& slices) {
+  const std::string tmp_dir = tmp_dir_of(ckpt_dir, step);
+  const std::string model_path = tmp_dir + "/model.safetensors";
+  const std::string optim_path = tmp_dir + "/optim.safetensors";
+  const SafetensorsPlan model_plan = plan_safetensors(model_tensors(table), metadata(step));
+  const SafetensorsPlan optim_plan = plan_safetensors(optim_tensors(table), metadata(step));
+  bool optim = false;
+  for (const CheckpointSlice& slice : slices) {
+    for_each_part(
+        table, slice, [&](const model::ParamSpec& spec, size_t first, size_t at, size_t count) {
+          if (slice.params != nullptr) {
+            write_tensor_part(model_path, model_plan, spec.name, first, slice.params + at, count);
+          }
+          if (slice.m != nullptr && slice.v != nullptr) {
+            write_tensor_part(optim_path, optim_plan, spec.name + ".exp_avg", first, slice.m + at,
+                              count);
+            write_tensor_part(optim_path, optim_plan, spec.name + ".exp_avg_sq", first,
+                              slice.v + at, count);
+            optim = true;
+          }
+        });
+  }
+  sync_file(model_path);
+  if (optim) {
+    sync_file(optim_path);
+  }
+}
+
+std::string finish_checkpoint(const std::string& ckpt_dir, int64_t step,
+                              const nlohmann::json& state) {
+  const std::string final_dir = ckpt_dir + "/" + step_name(step);
+  const std::string tmp_dir = tmp_dir_of(ckpt_dir, step);
+  for (const char* file : {"/model.safetensors", "/optim.safetensors"}) {
+    if (fs::exists(tmp_dir + file)) {
+      seal_safetensors(tmp_dir + file);
+      sync_path(tmp_dir + file);
+    }
   }
   nlohmann::json full = state;
   full["step"] = step;
@@ -92,6 +153,15 @@ std::string save_checkpoint(const std::string& ckpt_dir, int64_t step,
   fs::rename(ckpt_dir + "/latest.tmp", ckpt_dir + "/latest");
   sync_path(ckpt_dir);
   return final_dir;
+}
+
+std::string save_checkpoint(const std::string& ckpt_dir, int64_t step,
+                            const CheckpointBuffers& buffers, const nlohmann::json& state) {
+  const bool with_optim = buffers.m != nullptr && buffers.v != nullptr;
+  begin_checkpoint(ckpt_dir, step, buffers.table, with_optim);
+  write_checkpoint_slices(ckpt_dir, step, buffers.table,
+                          {{0, buffers.table.total(), buffers.params, buffers.m, buffers.v}});
+  return finish_checkpoint(ckpt_dir, step, state);
 }
 
 std::string resolve_checkpoint(const std::string& path) {
@@ -121,19 +191,49 @@ nlohmann::json read_checkpoint_state(const std::string& step_dir) {
 }
 
 void load_checkpoint(const std::string& step_dir, const CheckpointBuffers& buffers) {
-  const std::string model_path = step_dir + "/model.safetensors";
-  const SafetensorsFile model = read_safetensors(model_path);
-  for (const model::ParamSpec& spec : buffers.table.specs()) {
-    fill(model, model_path, spec.name, spec, buffers.params + spec.offset);
+  load_checkpoint_slices(step_dir, buffers.table,
+                         {{0, buffers.table.total(), buffers.params, buffers.m, buffers.v}});
+}
+
+void load_checkpoint_slices(const std::string& step_dir, const model::ParamTable& table,
+                            const std::vector<CheckpointSlice>& slices) {
+  const SafetensorsReader model(step_dir + "/model.safetensors");
+  model.verify();
+  for (const model::ParamSpec& spec : table.specs()) {
+    model.expect_shape(spec.name, logical_shape(spec));
   }
-  if (buffers.m == nullptr || buffers.v == nullptr) {
-    return;
+  bool optim = false;
+  for (const CheckpointSlice& slice : slices) {
+    optim = optim || (slice.m != nullptr && slice.v != nullptr);
   }
-  const std::string optim_path = step_dir + "/optim.safetensors";
-  const SafetensorsFile optim = read_safetensors(optim_path);
-  for (const model::ParamSpec& spec : buffers.table.specs()) {
-    fill(optim, optim_path, spec.name + ".exp_avg", spec, buffers.m + spec.offset);
-    fill(optim, optim_path, spec.name + ".exp_avg_sq", spec, buffers.v + spec.offset);
+  std::unique_ptr<SafetensorsReader> moments;
+  if (optim) {
+    moments = std::make_unique<SafetensorsReader>(step_dir + "/optim.safetensors");
+    moments->verify();
+    for (const model::ParamSpec& spec : table.specs()) {
+      moments->expect_shape(spec.name + ".exp_avg", logical_shape(spec));
+      moments->expect_shape(spec.name + ".exp_avg_sq", logical_shape(spec));
+    }
+  }
+  for (const CheckpointSlice& slice : slices) {
+    const bool with_moments = slice.m != nullptr && slice.v != nullptr;
+    if (slice.params != nullptr) {
+      std::fill(slice.params, slice.params + slice.count, 0.0f);
+    }
+    if (with_moments) {
+      std::fill(slice.m, slice.m + slice.count, 0.0f);
+      std::fill(slice.v, slice.v + slice.count, 0.0f);
+    }
+    for_each_part(table, slice,
+                  [&](const model::ParamSpec& spec, size_t first, size_t at, size_t count) {
+                    if (slice.params != nullptr) {
+                      model.read(spec.name, first, slice.params + at, count);
+                    }
+                    if (with_moments) {
+                      moments->read(spec.name + ".exp_avg", first, slice.m + at, count);
+                      moments->read(spec.name + ".exp_avg_sq", first, slice.v + at, count);
+                    }
+                  });
   }
 }
 

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "parti/model/param_table.h"
 
@@ -24,9 +25,30 @@ struct CheckpointBuffers {
   float* v;       // may be null
 };
 
-// Returns the new step folder.
+// One process: the whole model from full flat buffers. Returns the new step folder.
 std::string save_checkpoint(const std::string& ckpt_dir, int64_t step,
                             const CheckpointBuffers& buffers, const nlohmann::json& state);
+
+// Several processes, none holding the whole model: each owns slices of the flat buffers (a flat
+// range with its parameters and moments, element i of the range at params[i]). In order:
+//   1. one process:   begin_checkpoint   creates the .tmp folder and the sized files
+//   2. every process: write_checkpoint_slices, its own slices (then flushes them)
+//   3. one process:   finish_checkpoint  checksums, state.json, rename, `latest`
+// The files equal those save_checkpoint writes for the same values.
+struct CheckpointSlice {
+  size_t begin;  // flat offset
+  size_t count;
+  float* params;  // may be null (moments only)
+  float* m;       // may be null (no optimizer state)
+  float* v;
+};
+void begin_checkpoint(const std::string& ckpt_dir, int64_t step, const model::ParamTable& table,
+                      bool with_optim);
+void write_checkpoint_slices(const std::string& ckpt_dir, int64_t step,
+                             const model::ParamTable& table,
+                             const std::vector<CheckpointSlice>& slices);
+std::string finish_checkpoint(const std::string& ckpt_dir, int64_t step,
+                              const nlohmann::json& state);
 
 // PATH is a step folder, or a checkpoint folder holding `latest`. Returns the step folder.
 // Throws CheckpointError when there is none.
@@ -38,5 +60,9 @@ nlohmann::json read_checkpoint_state(const std::string& step_dir);
 // Fills the buffers from a step folder; every parameter of the table must be present with its
 // logical shape. Throws CheckpointError (missing, truncated, corrupted, mismatched).
 void load_checkpoint(const std::string& step_dir, const CheckpointBuffers& buffers);
+// The same for slices only (the rest of the file is checksummed, never held); elements of a
+// slice that no parameter's logical data covers (alignment gaps, padding rows) become 0.
+void load_checkpoint_slices(const std::string& step_dir, const model::ParamTable& table,
+                            const std::vector<CheckpointSlice>& slices);
 
 }  // namespace parti::io

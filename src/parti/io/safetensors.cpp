@@ -1,5 +1,10 @@
 #include "parti/io/safetensors.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -28,31 +33,229 @@ size_t numel(const std::vector<int64_t>& shape) {
   return n;
 }
 
+// pwrite / pread of a whole buffer at an offset (retrying short transfers).
+bool write_all(int fd, const void* data, size_t bytes, size_t offset) {
+  const char* p = static_cast<const char*>(data);
+  while (bytes > 0) {
+    const ssize_t n = ::pwrite(fd, p, bytes, static_cast<off_t>(offset));
+    if (n <= 0) {
+      return false;
+    }
+    p += n;
+    bytes -= static_cast<size_t>(n);
+    offset += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+bool read_all(int fd, void* data, size_t bytes, size_t offset) {
+  char* p = static_cast<char*>(data);
+  while (bytes > 0) {
+    const ssize_t n = ::pread(fd, p, bytes, static_cast<off_t>(offset));
+    if (n <= 0) {
+      return false;
+    }
+    p += n;
+    bytes -= static_cast<size_t>(n);
+    offset += static_cast<size_t>(n);
+  }
+  return true;
+}
+
 }  // namespace
 
-void write_safetensors(const std::string& path, const std::vector<TensorRef>& tensors,
-                       const std::map<std::string, std::string>& metadata) {
+SafetensorsPlan plan_safetensors(const std::vector<TensorShape>& tensors,
+                                 const std::map<std::string, std::string>& metadata,
+                                 uint64_t checksum) {
   nlohmann::ordered_json header;
-  std::string data;
-  for (const TensorRef& t : tensors) {
+  size_t data = 0;
+  std::vector<std::pair<std::string, size_t>> starts;
+  for (const TensorShape& t : tensors) {
     const size_t bytes = numel(t.shape) * sizeof(float);
-    header[t.name] = {
-        {"dtype", "F32"}, {"shape", t.shape}, {"data_offsets", {data.size(), data.size() + bytes}}};
-    data.append(reinterpret_cast<const char*>(t.data), bytes);
+    header[t.name] = {{"dtype", "F32"}, {"shape", t.shape}, {"data_offsets", {data, data + bytes}}};
+    starts.emplace_back(t.name, data);
+    data += bytes;
   }
   nlohmann::ordered_json meta(metadata);
-  meta[kChecksumKey] = hex64(data::fnv1a64(data.data(), data.size()));
+  meta[kChecksumKey] = hex64(checksum);
   header["__metadata__"] = meta;
   std::string text = header.dump();
   text.append((8 - text.size() % 8) % 8, ' ');
   const uint64_t length = text.size();
+  SafetensorsPlan plan;
+  plan.header.assign(reinterpret_cast<const char*>(&length), sizeof(length));
+  plan.header += text;
+  for (const auto& [name, start] : starts) {
+    plan.offsets[name] = plan.header.size() + start;
+  }
+  plan.file_size = plan.header.size() + data;
+  return plan;
+}
+
+void write_safetensors(const std::string& path, const std::vector<TensorRef>& tensors,
+                       const std::map<std::string, std::string>& metadata) {
+  std::vector<TensorShape> shapes;
+  uint64_t checksum = data::kFnvBasis;
+  for (const TensorRef& t : tensors) {
+    shapes.push_back({t.name, t.shape});
+    checksum = data::fnv1a64(t.data, numel(t.shape) * sizeof(float), checksum);
+  }
+  const SafetensorsPlan plan = plan_safetensors(shapes, metadata, checksum);
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   PARTI_CHECK(out.good(), CheckpointError, path, ": cannot create");
-  out.write(reinterpret_cast<const char*>(&length), sizeof(length));
-  out.write(text.data(), static_cast<std::streamsize>(text.size()));
-  out.write(data.data(), static_cast<std::streamsize>(data.size()));
+  out.write(plan.header.data(), static_cast<std::streamsize>(plan.header.size()));
+  for (const TensorRef& t : tensors) {
+    out.write(reinterpret_cast<const char*>(t.data),
+              static_cast<std::streamsize>(numel(t.shape) * sizeof(float)));
+  }
   out.flush();
   PARTI_CHECK(out.good(), CheckpointError, path, ": write failed");
+}
+
+void create_safetensors(const std::string& path, const SafetensorsPlan& plan) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  PARTI_CHECK(fd >= 0, CheckpointError, path, ": cannot create");
+  const bool ok = write_all(fd, plan.header.data(), plan.header.size(), 0) &&
+                  ::ftruncate(fd, static_cast<off_t>(plan.file_size)) == 0;
+  ::close(fd);
+  PARTI_CHECK(ok, CheckpointError, path, ": write failed");
+}
+
+void write_tensor_part(const std::string& path, const SafetensorsPlan& plan,
+                       const std::string& name, size_t first, const float* data, size_t count) {
+  auto it = plan.offsets.find(name);
+  PARTI_ASSERT(it != plan.offsets.end(), "no tensor ", name, " in the plan of ", path);
+  const int fd = ::open(path.c_str(), O_WRONLY);
+  PARTI_CHECK(fd >= 0, CheckpointError, path, ": cannot open for writing");
+  const bool ok = write_all(fd, data, count * sizeof(float), it->second + first * sizeof(float));
+  ::close(fd);
+  PARTI_CHECK(ok, CheckpointError, path, ": write failed");
+}
+
+void sync_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  PARTI_CHECK(fd >= 0, CheckpointError, path, ": cannot open to flush");
+  const int rc = ::fsync(fd);
+  ::close(fd);
+  PARTI_CHECK(rc == 0, CheckpointError, path, ": fsync failed");
+}
+
+void seal_safetensors(const std::string& path) {
+  SafetensorsReader reader(path);  // parses the header
+  const int fd = ::open(path.c_str(), O_RDWR);
+  PARTI_CHECK(fd >= 0, CheckpointError, path, ": cannot open to seal");
+  uint64_t length = 0;
+  bool ok = read_all(fd, &length, sizeof(length), 0);
+  std::string header(ok ? length : 0, '\0');
+  ok = ok && read_all(fd, header.data(), header.size(), sizeof(length));
+  const std::string key = std::string("\"") + kChecksumKey + "\":\"";
+  const size_t at = header.find(key);
+  uint64_t checksum = data::kFnvBasis;
+  const size_t data_start = sizeof(length) + header.size();
+  struct stat st {};
+  ok = ok && at != std::string::npos && ::fstat(fd, &st) == 0;
+  std::vector<char> chunk(size_t{1} << 20);
+  for (size_t pos = data_start; ok && pos < static_cast<size_t>(st.st_size);) {
+    const size_t n = std::min(chunk.size(), static_cast<size_t>(st.st_size) - pos);
+    ok = read_all(fd, chunk.data(), n, pos);
+    checksum = data::fnv1a64(chunk.data(), n, checksum);
+    pos += n;
+  }
+  const std::string hex = hex64(checksum);
+  ok = ok && write_all(fd, hex.data(), hex.size(), sizeof(length) + at + key.size());
+  ::close(fd);
+  PARTI_CHECK(ok, CheckpointError, path, ": sealing failed");
+}
+
+SafetensorsReader::SafetensorsReader(const std::string& path) : path_(path) {
+  fd_ = ::open(path.c_str(), O_RDONLY);
+  PARTI_CHECK(fd_ >= 0, CheckpointError, path, ": cannot open");
+  struct stat st {};
+  PARTI_CHECK(::fstat(fd_, &st) == 0, CheckpointError, path, ": cannot stat");
+  const auto file_size = static_cast<size_t>(st.st_size);
+  uint64_t length = 0;
+  PARTI_CHECK(file_size >= 8 && read_all(fd_, &length, sizeof(length), 0), CheckpointError, path,
+              ": truncated (", file_size, " bytes)");
+  PARTI_CHECK(length <= file_size - 8, CheckpointError, path,
+              ": truncated or not safetensors (header of ", length, " bytes, file of ", file_size,
+              ")");
+  std::string text(length, '\0');
+  PARTI_CHECK(read_all(fd_, text.data(), length, 8), CheckpointError, path, ": read failed");
+  nlohmann::json header;
+  try {
+    header = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    throw CheckpointError(str_cat(path, ": corrupted header: ", e.what()));
+  }
+  data_start_ = 8 + length;
+  data_size_ = file_size - data_start_;
+  size_t data_end = 0;
+  for (const auto& [name, entry] : header.items()) {
+    if (name == "__metadata__") {
+      for (const auto& [key, value] : entry.items()) {
+        metadata_[key] = value.get<std::string>();
+      }
+      continue;
+    }
+    PARTI_CHECK(entry.value("dtype", "") == "F32", CheckpointError, path, ": tensor ", name,
+                " has dtype ", entry.value("dtype", "?"), ", only F32 is supported");
+    Entry e;
+    e.shape = entry.at("shape").get<std::vector<int64_t>>();
+    auto offsets = entry.at("data_offsets").get<std::vector<size_t>>();
+    PARTI_CHECK(offsets.size() == 2 && offsets[1] >= offsets[0] &&
+                    offsets[1] - offsets[0] == numel(e.shape) * sizeof(float),
+                CheckpointError, path, ": tensor ", name, " has inconsistent offsets");
+    PARTI_CHECK(offsets[1] <= data_size_, CheckpointError, path, ": truncated: tensor ", name,
+                " ends at byte ", offsets[1], " of a ", data_size_, "-byte data section");
+    e.begin = data_start_ + offsets[0];
+    e.end = data_start_ + offsets[1];
+    data_end = std::max(data_end, offsets[1]);
+    entries_.emplace(name, std::move(e));
+  }
+  if (metadata_.count(kChecksumKey) != 0) {
+    PARTI_CHECK(data_end == data_size_, CheckpointError, path, ": data section of ", data_size_,
+                " bytes, tensors need ", data_end);
+  }
+}
+
+SafetensorsReader::~SafetensorsReader() {
+  if (fd_ >= 0) {
+    ::close(fd_);
+  }
+}
+
+void SafetensorsReader::verify() const {
+  auto sum = metadata_.find(kChecksumKey);
+  if (sum == metadata_.end()) {
+    return;
+  }
+  uint64_t checksum = data::kFnvBasis;
+  std::vector<char> chunk(size_t{1} << 20);
+  for (size_t pos = 0; pos < data_size_;) {
+    const size_t n = std::min(chunk.size(), data_size_ - pos);
+    PARTI_CHECK(read_all(fd_, chunk.data(), n, data_start_ + pos), CheckpointError, path_,
+                ": read failed");
+    checksum = data::fnv1a64(chunk.data(), n, checksum);
+    pos += n;
+  }
+  PARTI_CHECK(hex64(checksum) == sum->second, CheckpointError, path_,
+              ": checksum mismatch (file corrupted)");
+}
+
+void SafetensorsReader::expect_shape(const std::string& name,
+                                     const std::vector<int64_t>& shape) const {
+  auto it = entries_.find(name);
+  PARTI_CHECK(it != entries_.end(), CheckpointError, path_, ": tensor ", name, " is missing");
+  PARTI_CHECK(it->second.shape == shape, CheckpointError, path_, ": tensor ", name,
+              " has a different shape than the model's");
+}
+
+void SafetensorsReader::read(const std::string& name, size_t first, float* out,
+                             size_t count) const {
+  const Entry& e = entries_.at(name);
+  PARTI_ASSERT(e.begin + (first + count) * sizeof(float) <= e.end, "reading past tensor ", name);
+  PARTI_CHECK(read_all(fd_, out, count * sizeof(float), e.begin + first * sizeof(float)),
+              CheckpointError, path_, ": read failed");
 }
 
 SafetensorsFile read_safetensors(const std::string& path) {

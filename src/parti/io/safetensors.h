@@ -35,4 +35,53 @@ void write_safetensors(const std::string& path, const std::vector<TensorRef>& te
 // Throws CheckpointError naming the file for a missing, truncated or corrupted file.
 SafetensorsFile read_safetensors(const std::string& path);
 
+// Writing one file from several processes, each its own parts of the tensors, without any
+// process holding them all: one process creates the file from a plan (header, full size), every
+// process writes its parts at their offsets and flushes, then one process seals it (streams the
+// data once to put its checksum into the header). The result equals write_safetensors's.
+struct TensorShape {
+  std::string name;
+  std::vector<int64_t> shape;
+};
+struct SafetensorsPlan {
+  std::string header;                     // the file's first bytes: length and JSON
+  std::map<std::string, size_t> offsets;  // tensor -> file offset of its first byte
+  size_t file_size = 0;
+};
+SafetensorsPlan plan_safetensors(const std::vector<TensorShape>& tensors,
+                                 const std::map<std::string, std::string>& metadata,
+                                 uint64_t checksum = 0);
+void create_safetensors(const std::string& path, const SafetensorsPlan& plan);
+// Elements [first, first + count) of tensor `name`.
+void write_tensor_part(const std::string& path, const SafetensorsPlan& plan,
+                       const std::string& name, size_t first, const float* data, size_t count);
+void sync_file(const std::string& path);  // fsync
+void seal_safetensors(const std::string& path);
+
+// Reading parts of tensors without loading the file: verify() streams the data once against
+// the checksum (files without one pass); read() takes elements [first, first + count).
+class SafetensorsReader {
+ public:
+  explicit SafetensorsReader(const std::string& path);
+  ~SafetensorsReader();
+  SafetensorsReader(const SafetensorsReader&) = delete;
+  SafetensorsReader& operator=(const SafetensorsReader&) = delete;
+  void verify() const;
+  // Throws CheckpointError when the tensor is missing or has another shape.
+  void expect_shape(const std::string& name, const std::vector<int64_t>& shape) const;
+  void read(const std::string& name, size_t first, float* out, size_t count) const;
+
+ private:
+  struct Entry {
+    std::vector<int64_t> shape;
+    size_t begin, end;  // file offsets
+  };
+  std::string path_;
+  int fd_ = -1;
+  size_t data_start_ = 0;
+  size_t data_size_ = 0;
+  std::map<std::string, Entry> entries_;
+  std::map<std::string, std::string> metadata_;
+};
+
 }  // namespace parti::io
