@@ -33,12 +33,16 @@ void matmul_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp,
     if (dinp != nullptr) {
       gemm<T>(Trans::no, Trans::yes, N, C, OC, T(1), dout, OC, weight, OC, T(1), dinp, C);
     }
-    gemm<T>(Trans::yes, Trans::no, C, OC, N, T(1), inp, C, dout, OC, T(1), dweight, OC);
+    if (dweight != nullptr) {
+      gemm<T>(Trans::yes, Trans::no, C, OC, N, T(1), inp, C, dout, OC, T(1), dweight, OC);
+    }
   } else {
     if (dinp != nullptr) {
       gemm<T>(Trans::no, Trans::no, N, C, OC, T(1), dout, OC, weight, C, T(1), dinp, C);
     }
-    gemm<T>(Trans::yes, Trans::no, OC, C, N, T(1), dout, OC, inp, C, T(1), dweight, C);
+    if (dweight != nullptr) {
+      gemm<T>(Trans::yes, Trans::no, OC, C, N, T(1), dout, OC, inp, C, T(1), dweight, C);
+    }
   }
   if (dbias != nullptr) {
     column_sum_accumulate<T>(dbias, dout, N, OC);

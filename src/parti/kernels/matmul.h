@@ -16,6 +16,7 @@ void matmul_forward(T* out, const T* inp, const T* weight, const T* bias, int N,
                     WeightLayout layout);
 
 // dinp (N, C) += dout W^T;  dweight += inp^T dout (in W's layout);  dbias (OC) += sum_n dout
+// (dinp, dweight and dbias may each be null: not computed)
 template <typename T>
 void matmul_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp, const T* weight,
                      int N, int C, int OC, WeightLayout layout);

@@ -1,14 +1,31 @@
 #include "parti/model/gpt.h"
 
+#include <algorithm>
 #include <string>
+#include <vector>
 
 #include "parti/kernels/embedding.h"
+#include "parti/kernels/gemm.h"
 #include "parti/kernels/matmul.h"
 #include "parti/kernels/softmax_xent.h"
 
 namespace parti::model {
 namespace {
 constexpr auto kOutIn = kernels::WeightLayout::out_in;
+constexpr int kEmbeddings = Gpt<float>::kEmbeddingUnit;
+
+// Runs `body` inside a unit's use, told to the pass's hooks (when any).
+template <typename T, typename Body>
+void in_unit(Pass<T>& pass, int unit, Use use, int next, bool final, Body&& body) {
+  if (pass.hooks != nullptr) {
+    pass.hooks->enter(pass, unit, use, next);
+  }
+  body();
+  if (pass.hooks != nullptr) {
+    pass.hooks->leave(pass, unit, use, final);
+  }
+}
+
 }  // namespace
 
 template <typename T>
@@ -16,46 +33,123 @@ Gpt<T>::Gpt(const GptConfig& cfg) : cfg_(cfg), id_(table_.add_module()) {
   const int C = cfg.dim;
   wte_ = table_.add("wte.weight", {cfg.padded_vocab(), C}, Init::normal, true, cfg.vocab);
   wpe_ = table_.add("wpe.weight", {cfg.seq_len, C}, Init::normal, true);
-  embeddings_ = {0, table_.total()};
+  units_.push_back({0, table_.total(), static_cast<size_t>(C)});
   for (int l = 0; l < cfg.layers; ++l) {
     const size_t begin = table_.total();
     blocks_.push_back(std::make_unique<Block<T>>(table_, "h." + std::to_string(l), C, cfg.heads));
-    block_ranges_.push_back({begin, table_.total()});
+    units_.push_back({begin, table_.total()});
   }
   const size_t begin = table_.total();
   ln_f_ = std::make_unique<LayerNorm<T>>(table_, "ln_f", C);
-  ln_f_range_ = {begin, table_.total()};
+  units_.push_back({begin, table_.total()});
 }
 
 template <typename T>
 const T* Gpt<T>::logits(Pass<T>& pass) {
+  return logits(pass, false);
+}
+
+template <typename T>
+const T* Gpt<T>::logits(Pass<T>& pass, bool backward_follows) {
   PARTI_ASSERT(pass.Tn <= cfg_.seq_len, "sequence of ", pass.Tn, " > seq_len ", cfg_.seq_len);
   const size_t n = pass.tokens() * static_cast<size_t>(cfg_.dim);
   const int N = static_cast<int>(pass.tokens());
+  const int L = cfg_.layers;
+  // The hooks may hand the embeddings' parameters by pieces (then they are never announced).
+  const bool pieces = pass.hooks != nullptr && pass.hooks->params_by_pieces(kEmbeddings);
+  const int embeddings_next = pieces ? -1 : kEmbeddings;
   T* x = pass.arena.template alloc<T>(n);
-  kernels::embedding_forward<T>(x, pass.record.tokens, pass.param(wte_), pass.param(wpe_), pass.B,
-                                pass.Tn, cfg_.dim);
+  if (pieces) {
+    std::fill(x, x + n, T(0));
+    pass.hooks->visit_params(pass, kEmbeddings, [&](size_t begin, size_t end, const T* values) {
+      embedding_forward_piece(pass, begin, end, values, x);
+    });
+  } else {
+    in_unit(pass, kEmbeddings, Use::forward, L > 0 ? block_unit(0) : final_unit(), false, [&] {
+      kernels::embedding_forward<T>(x, pass.record.tokens, pass.param(wte_), pass.param(wpe_),
+                                    pass.B, pass.Tn, cfg_.dim);
+    });
+  }
   pass.record.save(id_, kX0, x);
-  for (auto& block : blocks_) {
+  for (int l = 0; l < L; ++l) {
     T* next = pass.arena.template alloc<T>(n);
-    block->forward(pass, x, next);
+    const int after = l + 1 < L ? block_unit(l + 1) : final_unit();
+    in_unit(pass, block_unit(l), Use::forward, after, false,
+            [&] { blocks_[static_cast<size_t>(l)]->forward(pass, x, next); });
     x = next;
   }
   pass.record.save(id_, kXL, x);
   T* xf = pass.arena.template alloc<T>(n);
-  ln_f_->forward(pass, x, xf);
+  in_unit(pass, final_unit(), Use::forward, embeddings_next, false,
+          [&] { ln_f_->forward(pass, x, xf); });
   pass.record.save(id_, kXf, xf);
-  T* logits =
-      pass.arena.template alloc<T>(pass.tokens() * static_cast<size_t>(cfg_.padded_vocab()));
-  kernels::matmul_forward<T>(logits, xf, pass.param(wte_), nullptr, N, cfg_.dim,
-                             cfg_.padded_vocab(), kOutIn);
+  const int Vp = cfg_.padded_vocab();
+  T* logits = pass.arena.template alloc<T>(pass.tokens() * static_cast<size_t>(Vp));
+  if (pieces) {
+    // logits[:, rows] = xf wte[rows]^T, piece by piece (wte's rows tile the logits' columns).
+    pass.hooks->visit_params(pass, kEmbeddings, [&](size_t begin, size_t end, const T* values) {
+      for_wte_rows(begin, end, values, [&](size_t r0, size_t r1, const T* rows) {
+        kernels::gemm<T>(kernels::Trans::no, kernels::Trans::yes, N, static_cast<int>(r1 - r0),
+                         cfg_.dim, T(1), xf, cfg_.dim, rows, cfg_.dim, T(0), logits + r0, Vp);
+      });
+    });
+    return logits;
+  }
+  // The output projection reads wte again; backward starts with it, so it stays if one follows.
+  in_unit(pass, kEmbeddings, Use::forward, backward_follows ? kEmbeddings : -1, false, [&] {
+    kernels::matmul_forward<T>(logits, xf, pass.param(wte_), nullptr, N, cfg_.dim, Vp, kOutIn);
+  });
   return logits;
+}
+
+template <typename T>
+template <typename Rows>
+void Gpt<T>::for_wte_rows(size_t begin, size_t end, const T* values, Rows&& rows) const {
+  const ParamSpec& spec = table_.spec(wte_);
+  const auto C = static_cast<size_t>(cfg_.dim);
+  const size_t lo = std::max(begin, spec.offset);
+  const size_t hi = std::min(end, spec.offset + spec.numel);
+  if (lo >= hi) {
+    return;
+  }
+  PARTI_ASSERT((lo - spec.offset) % C == 0 && (hi - spec.offset) % C == 0,
+               "a piece of wte that is not whole rows");
+  rows((lo - spec.offset) / C, (hi - spec.offset) / C, values + (lo - begin));
+}
+
+template <typename T>
+void Gpt<T>::embedding_forward_piece(const Pass<T>& pass, size_t begin, size_t end, const T* values,
+                                     T* x) const {
+  // x = wte[token] + wpe[t] accumulated piece by piece into zeros: wte's rows come before
+  // wpe's, so every element is (0 + wte) + wpe, exactly the whole-buffer sum.
+  const auto C = static_cast<size_t>(cfg_.dim);
+  const int N = static_cast<int>(pass.tokens());
+  auto add_rows = [&](const ParamSpec& spec, auto&& row_of) {
+    const size_t lo = std::max(begin, spec.offset);
+    const size_t hi = std::min(end, spec.offset + spec.numel);
+    if (lo >= hi) {
+      return;
+    }
+#pragma omp parallel for schedule(static)
+    for (int bt = 0; bt < N; ++bt) {
+      const size_t at = spec.offset + row_of(bt) * C;  // the row's first flat element
+      if (at >= lo && at + C <= hi) {
+        const T* v = values + (at - begin);
+        T* out = x + static_cast<size_t>(bt) * C;
+        for (size_t c = 0; c < C; ++c) {
+          out[c] += v[c];
+        }
+      }
+    }
+  };
+  add_rows(table_.spec(wte_), [&](int bt) { return static_cast<size_t>(pass.record.tokens[bt]); });
+  add_rows(table_.spec(wpe_), [&](int bt) { return static_cast<size_t>(bt % pass.Tn); });
 }
 
 template <typename T>
 double Gpt<T>::forward(Pass<T>& pass) {
   PARTI_ASSERT(pass.record.targets != nullptr, "forward needs targets");
-  T* probs = const_cast<T*>(logits(pass));
+  T* probs = const_cast<T*>(logits(pass, true));
   T* losses = pass.arena.template alloc<T>(pass.tokens());
   kernels::softmax_xent_forward<T>(losses, probs, pass.record.targets,
                                    static_cast<int>(pass.tokens()), cfg_.vocab,
@@ -73,31 +167,106 @@ template <typename T>
 void Gpt<T>::backward(Pass<T>& pass, T dloss) {
   const size_t n = pass.tokens() * static_cast<size_t>(cfg_.dim);
   const int N = static_cast<int>(pass.tokens());
+  const int L = cfg_.layers;
   // The probabilities become dlogits in place: the record's buffer is ours to reuse.
   T* dlogits = const_cast<T*>(pass.record.get(id_, kProbs));
   kernels::softmax_xent_backward<T>(dlogits, pass.record.targets, dloss, N, cfg_.vocab,
                                     cfg_.padded_vocab());
   T* dxf = pass.arena.template alloc_zero<T>(n);
-  kernels::matmul_backward<T>(dxf, pass.grad(wte_), nullptr, dlogits, pass.record.get(id_, kXf),
-                              pass.param(wte_), N, cfg_.dim, cfg_.padded_vocab(), kOutIn);
+  // The hooks may take the embedding unit's gradient by pieces at the end instead.
+  const bool pieces = pass.hooks != nullptr && pass.hooks->by_pieces(kEmbeddings);
+  // wte's gradient gets its second part from the embedding backward at the end: not final yet.
+  if (pass.hooks != nullptr && pass.hooks->params_by_pieces(kEmbeddings)) {
+    // dxf = dlogits wte, piece by piece (the weight gradient is then taken by pieces too).
+    PARTI_ASSERT(pieces, "embedding parameters by pieces need their gradient by pieces");
+    const int Vp = cfg_.padded_vocab();
+    pass.hooks->visit_params(pass, kEmbeddings, [&](size_t begin, size_t end, const T* values) {
+      for_wte_rows(begin, end, values, [&](size_t r0, size_t r1, const T* rows) {
+        kernels::gemm<T>(kernels::Trans::no, kernels::Trans::no, N, cfg_.dim,
+                         static_cast<int>(r1 - r0), T(1), dlogits + r0, Vp, rows, cfg_.dim, T(1),
+                         dxf, cfg_.dim);
+      });
+    });
+  } else {
+    in_unit(pass, kEmbeddings, Use::backward, final_unit(), false, [&] {
+      kernels::matmul_backward<T>(dxf, pieces ? nullptr : pass.grad(wte_), nullptr, dlogits,
+                                  pass.record.get(id_, kXf), pass.param(wte_), N, cfg_.dim,
+                                  cfg_.padded_vocab(), kOutIn);
+    });
+  }
   T* dx = pass.arena.template alloc_zero<T>(n);
-  ln_f_->backward(pass, dxf, dx);
-  auto ready = [&](const Range& r) {
-    if (pass.grads_ready != nullptr) {
-      (*pass.grads_ready)(r.begin, r.end);
-    }
-  };
-  ready(ln_f_range_);
-  for (size_t l = blocks_.size(); l-- > 0;) {
+  in_unit(pass, final_unit(), Use::backward, L > 0 ? block_unit(L - 1) : -1, true,
+          [&] { ln_f_->backward(pass, dxf, dx); });
+  for (int l = L; l-- > 0;) {
     T* dprev = pass.arena.template alloc_zero<T>(n);
-    ready({0, 0});  // nothing new: a chance to progress started reductions
-    blocks_[l]->backward(pass, dx, dprev);
-    ready(block_ranges_[l]);
+    in_unit(pass, block_unit(l), Use::backward, l > 0 ? block_unit(l - 1) : -1, true,
+            [&] { blocks_[static_cast<size_t>(l)]->backward(pass, dx, dprev); });
     dx = dprev;
   }
-  kernels::embedding_backward<T>(pass.grad(wte_), pass.grad(wpe_), dx, pass.record.tokens, pass.B,
-                                 pass.Tn, cfg_.dim);
-  ready(embeddings_);
+  if (pieces) {
+    pass.hooks->reduce_by_pieces(pass, kEmbeddings, [&](size_t begin, size_t end, T* out) {
+      embedding_grad_piece(pass, dx, begin, end, out);
+    });
+    return;
+  }
+  in_unit(pass, kEmbeddings, Use::grads_only, -1, true, [&] {
+    kernels::embedding_backward<T>(pass.grad(wte_), pass.grad(wpe_), dx, pass.record.tokens, pass.B,
+                                   pass.Tn, cfg_.dim);
+  });
+}
+
+template <typename T>
+void Gpt<T>::embedding_grad_piece(const Pass<T>& pass, const T* dx0, size_t begin, size_t end,
+                                  T* out) const {
+  std::fill(out, out + (end - begin), T(0));  // alignment gaps and padding rows stay 0
+  const auto C = static_cast<size_t>(cfg_.dim);
+  const int N = static_cast<int>(pass.tokens());
+  const int32_t* tokens = pass.record.tokens;
+  // Rows [r0, r1) of a (rows, C) parameter at flat `offset` that [begin, end) touches, computed
+  // whole into `rows`, then the touched part copied out.
+  auto piece = [&](const ParamSpec& spec, auto&& fill_rows) {
+    const size_t lo = std::max(begin, spec.offset);
+    const size_t hi = std::min(end, spec.offset + spec.numel);
+    if (lo >= hi) {
+      return;
+    }
+    const size_t r0 = (lo - spec.offset) / C;
+    const size_t r1 = (hi - spec.offset + C - 1) / C;
+    std::vector<T> rows((r1 - r0) * C, T(0));
+    fill_rows(r0, r1, rows.data());
+    std::copy(rows.begin() + static_cast<std::ptrdiff_t>(lo - spec.offset - r0 * C),
+              rows.begin() + static_cast<std::ptrdiff_t>(hi - spec.offset - r0 * C),
+              out + (lo - begin));
+  };
+  piece(table_.spec(wte_), [&](size_t r0, size_t r1, T* rows) {
+    // Output projection: rows = dlogits[:, r0:r1]^T xf; then the embedding lookup's rows.
+    const int Vp = cfg_.padded_vocab();
+    kernels::gemm<T>(kernels::Trans::yes, kernels::Trans::no, static_cast<int>(r1 - r0), cfg_.dim,
+                     N, T(1), pass.record.get(id_, kProbs) + r0, Vp, pass.record.get(id_, kXf),
+                     cfg_.dim, T(0), rows, cfg_.dim);
+    for (int bt = 0; bt < N; ++bt) {
+      const auto id = static_cast<size_t>(tokens[bt]);
+      if (id >= r0 && id < r1) {
+        T* e = rows + (id - r0) * C;
+        const T* d = dx0 + static_cast<size_t>(bt) * C;
+        for (size_t c = 0; c < C; ++c) {
+          e[c] += d[c];
+        }
+      }
+    }
+  });
+  piece(table_.spec(wpe_), [&](size_t r0, size_t r1, T* rows) {
+    for (int bt = 0; bt < N; ++bt) {
+      const auto t = static_cast<size_t>(bt % pass.Tn);
+      if (t >= r0 && t < r1) {
+        T* p = rows + (t - r0) * C;
+        const T* d = dx0 + static_cast<size_t>(bt) * C;
+        for (size_t c = 0; c < C; ++c) {
+          p[c] += d[c];
+        }
+      }
+    }
+  });
 }
 
 template class Gpt<float>;

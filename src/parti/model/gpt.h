@@ -33,21 +33,38 @@ class Gpt {
   // Per-token losses (B*T) of the last forward.
   const T* losses(const Pass<T>& pass) const { return pass.record.get(id_, kLosses); }
 
+  // The units of pass.hooks, in flat-buffer order (they tile [0, table.total())): the
+  // embeddings (wte, wpe), then each block, then the final norm.
+  struct Range {
+    size_t begin, end;
+    size_t granule = 1;  // the embeddings: whole rows (ZeRO cuts them between rows)
+  };
+  const std::vector<Range>& units() const { return units_; }
+  static constexpr int kEmbeddingUnit = 0;
+
  private:
   enum Saved { kX0, kXL, kXf, kProbs, kLosses };
+  const T* logits(Pass<T>& pass, bool backward_follows);
+  // The embedding unit's gradient over the flat range [begin, end) into out, from this
+  // micro-batch's record (dlogits, ln_f output, tokens) and dx0, the gradient at the embedding
+  // output: wte rows get dlogits^T xf plus the looked-up rows of dx0, wpe rows their dx0 sums.
+  void embedding_grad_piece(const Pass<T>& pass, const T* dx0, size_t begin, size_t end,
+                            T* out) const;
+  // x += the lookups of the embedding rows inside the piece [begin, end) (values).
+  void embedding_forward_piece(const Pass<T>& pass, size_t begin, size_t end, const T* values,
+                               T* x) const;
+  // Calls rows(r0, r1, values of rows r0..r1) for the whole wte rows inside a piece.
+  template <typename Rows>
+  void for_wte_rows(size_t begin, size_t end, const T* values, Rows&& rows) const;
+  int block_unit(int l) const { return 1 + l; }
+  int final_unit() const { return cfg_.layers + 1; }
   GptConfig cfg_;
   ParamTable table_;
   int id_;
   int wte_, wpe_;
   std::vector<std::unique_ptr<Block<T>>> blocks_;
   std::unique_ptr<LayerNorm<T>> ln_f_;
-  // Flat ranges of each part's parameters, for pass.grads_ready: the embeddings (wte, wpe), each
-  // block, the final norm. They tile [0, table.total()) in this order.
-  struct Range {
-    size_t begin, end;
-  };
-  Range embeddings_{}, ln_f_range_{};
-  std::vector<Range> block_ranges_;
+  std::vector<Range> units_;
 };
 
 }  // namespace parti::model

@@ -44,24 +44,64 @@ class ActivationRecord {
   std::vector<std::array<const T*, kSlots>> saved_;
 };
 
+template <typename T>
+struct Pass;
+
+// How a model uses a unit of its parameters (a contiguous range of the flat buffers: the
+// embeddings, a block, the final norm; FSDP's units).
+enum class Use {
+  forward,     // reads the unit's parameters
+  backward,    // reads its parameters, accumulates into its gradients
+  grads_only,  // accumulates into its gradients, reads no parameter (embedding backward)
+};
+
+// Told when a model starts and stops using each unit, so data parallelism can reduce a unit's
+// gradients as soon as they are final and ZeRO can gather its parameters just before they are
+// needed (prefetching the next). enter() may repoint pass.params / pass.grads at buffers that
+// hold only this unit (setting params_origin / grads_origin to the unit's first flat offset).
+template <typename T>
+class UnitHooks {
+ public:
+  virtual ~UnitHooks() = default;
+  // `next`: the unit whose parameters the model reads after this one (-1: none).
+  virtual void enter(Pass<T>& pass, int unit, Use use, int next) = 0;
+  // `final`: the unit's gradients of this micro-batch are complete.
+  virtual void leave(Pass<T>& pass, int unit, Use use, bool final) = 0;
+
+  // A unit whose gradient is too large to hold whole (the tied embedding under ZeRO 2-3) can be
+  // taken by pieces: when by_pieces(unit), backward accumulates none of that unit's gradients
+  // and, once everything it needs is computed, calls reduce_by_pieces with a function that
+  // writes the unit's gradient over any flat range [begin, end) into out (end - begin).
+  using PieceFn = std::function<void(size_t begin, size_t end, T* out)>;
+  virtual bool by_pieces(int /*unit*/) const { return false; }
+  virtual void reduce_by_pieces(Pass<T>& /*pass*/, int /*unit*/, const PieceFn& /*grad*/) {}
+
+  // Likewise for parameters (the embeddings under ZeRO-3): when params_by_pieces(unit), the model
+  // reads none of that unit's parameters through pass.params (and neither enters nor announces
+  // it) but calls visit_params, which calls fn(begin, end, values) for consecutive pieces of
+  // whole rows covering the unit.
+  using ParamsFn = std::function<void(size_t begin, size_t end, const T* values)>;
+  virtual bool params_by_pieces(int /*unit*/) const { return false; }
+  virtual void visit_params(Pass<T>& /*pass*/, int /*unit*/, const ParamsFn& /*fn*/) {}
+};
+
 // Everything one forward or backward call of one micro-batch needs; no globals.
 template <typename T>
 struct Pass {
   int B;   // micro-batch rows
   int Tn;  // tokens per row
   const ParamTable& table;
-  T* params;           // flat parameter buffer (table.total())
-  T* grads;            // flat gradient buffer, same offsets
+  T* params;           // flat parameter buffer; element `offset` at params[offset - params_origin]
+  T* grads;            // flat gradient buffer, likewise
   core::Arena& arena;  // activations and scratch of this micro-batch
   ActivationRecord<T>& record;
-  // Told, during backward, each flat range [begin, end) of grads that is final (data parallelism
-  // starts reducing it; an empty range only gives it a chance to progress); null when nobody
-  // listens.
-  const std::function<void(size_t, size_t)>* grads_ready = nullptr;
+  UnitHooks<T>* hooks = nullptr;  // null: whole buffers, nobody listens
+  size_t params_origin = 0;
+  size_t grads_origin = 0;
 
   size_t tokens() const { return static_cast<size_t>(B) * static_cast<size_t>(Tn); }
-  T* param(int ref) const { return params + table.spec(ref).offset; }
-  T* grad(int ref) const { return grads + table.spec(ref).offset; }
+  T* param(int ref) const { return params + (table.spec(ref).offset - params_origin); }
+  T* grad(int ref) const { return grads + (table.spec(ref).offset - grads_origin); }
 };
 
 template <typename T>

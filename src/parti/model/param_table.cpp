@@ -1,5 +1,6 @@
 #include "parti/model/param_table.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "parti/core/check.h"
@@ -43,20 +44,33 @@ int ParamTable::find(const std::string& name) const {
 
 template <typename T>
 void ParamTable::init_values(T* buffer, uint64_t seed, int layers) const {
-  for (size_t i = 0; i < total_; ++i) {
-    buffer[i] = T(0);  // alignment gaps and padding rows
+  init_range(buffer, 0, total_, seed, layers);
+}
+
+template <typename T>
+void ParamTable::init_range(T* out, size_t begin, size_t end, uint64_t seed, int layers) const {
+  PARTI_ASSERT(begin <= end && end <= total_, "init_range [", begin, ", ", end, ") of ", total_);
+  for (size_t i = begin; i < end; ++i) {
+    out[i - begin] = T(0);  // alignment gaps and padding rows
   }
   for (const ParamSpec& spec : specs_) {
-    T* out = buffer + spec.offset;
-    const size_t logical = spec.logical_numel();
+    // The part of the parameter's logical elements inside [begin, end).
+    const size_t lo = std::max(begin, spec.offset);
+    const size_t hi = std::min(end, spec.offset + spec.logical_numel());
+    if (lo >= hi) {
+      continue;
+    }
+    T* dst = out + (lo - begin);
+    const size_t first = lo - spec.offset;
+    const size_t count = hi - lo;
     const uint64_t stream = core::name_stream(spec.name);
     double std = kInitStd;
     switch (spec.init) {
       case Init::zeros:
         continue;
       case Init::ones:
-        for (size_t i = 0; i < logical; ++i) {
-          out[i] = T(1);
+        for (size_t i = 0; i < count; ++i) {
+          dst[i] = T(1);
         }
         continue;
       case Init::residual:
@@ -66,13 +80,16 @@ void ParamTable::init_values(T* buffer, uint64_t seed, int layers) const {
         break;
     }
 #pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < static_cast<int64_t>(logical); ++i) {
-      out[i] = static_cast<T>(std * core::random_normal(seed, stream, static_cast<uint64_t>(i)));
+    for (int64_t i = 0; i < static_cast<int64_t>(count); ++i) {
+      dst[i] =
+          static_cast<T>(std * core::random_normal(seed, stream, first + static_cast<uint64_t>(i)));
     }
   }
 }
 
 template void ParamTable::init_values<float>(float*, uint64_t, int) const;
 template void ParamTable::init_values<double>(double*, uint64_t, int) const;
+template void ParamTable::init_range<float>(float*, size_t, size_t, uint64_t, int) const;
+template void ParamTable::init_range<double>(double*, size_t, size_t, uint64_t, int) const;
 
 }  // namespace parti::model

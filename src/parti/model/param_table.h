@@ -47,6 +47,10 @@ class ParamTable {
   // Fills buffer (total()) with the initial values for `seed`; L scales residual projections.
   template <typename T>
   void init_values(T* buffer, uint64_t seed, int layers) const;
+  // The same for the flat range [begin, end) only, into out (end - begin): a ZeRO-3 rank makes
+  // its shard without ever holding the whole model.
+  template <typename T>
+  void init_range(T* out, size_t begin, size_t end, uint64_t seed, int layers) const;
 
  private:
   std::vector<ParamSpec> specs_;

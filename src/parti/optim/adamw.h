@@ -1,8 +1,7 @@
 // AdamW over the parameter table: decoupled weight decay on the parameters the table marks
 // `decay` (matrices and embeddings), none on biases and LayerNorm weights. It owns the moments
-// of one contiguous range [begin, end) of the flat buffers: the whole table, or a ZeRO shard
-// (then m and v hold end - begin elements, element i of the range at i - begin; a shard may run
-// past the table's end into padding, which no parameter occupies and nothing updates).
+// of a list of flat ranges (segments): the whole table, or a rank's ZeRO shard (one block of each
+// unit). m and v hold the segments' elements one after another.
 #pragma once
 
 #include <vector>
@@ -19,27 +18,35 @@ struct AdamWConfig {
   double weight_decay = 0.1;
 };
 
+struct Segment {
+  size_t begin;  // flat offset
+  size_t count;
+};
+
 template <typename T>
 class AdamW {
  public:
   AdamW(const model::ParamTable& table, const AdamWConfig& cfg);  // the whole table
-  AdamW(const model::ParamTable& table, const AdamWConfig& cfg, size_t begin, size_t end);
-  // One update of the range with learning rate lr; params and grads are the full flat buffers.
+  AdamW(const model::ParamTable& table, const AdamWConfig& cfg, std::vector<Segment> segments);
+  // One update with learning rate lr; params and grads are the full flat buffers.
   // `step` counts completed updates (the first call uses 1).
   void update(T* params, const T* grads, double lr);
+  // The same where each segment's parameters and gradients live elsewhere: params[i] and
+  // grads[i] point at segment i's first element.
+  void update(const std::vector<T*>& params, const std::vector<const T*>& grads, double lr);
   int step() const { return step_; }
   void set_step(int step) { step_ = step; }
-  size_t begin() const { return begin_; }
-  size_t end() const { return end_; }
-  std::vector<T>& m() { return m_; }  // (end - begin)
+  const std::vector<Segment>& segments() const { return segments_; }
+  std::vector<T>& m() { return m_; }  // the segments' moments, concatenated
   std::vector<T>& v() { return v_; }
+  const std::vector<T>& m() const { return m_; }
+  const std::vector<T>& v() const { return v_; }
 
  private:
   const model::ParamTable& table_;
   AdamWConfig cfg_;
   int step_ = 0;
-  size_t begin_;
-  size_t end_;
+  std::vector<Segment> segments_;
   std::vector<T> m_;
   std::vector<T> v_;
 };

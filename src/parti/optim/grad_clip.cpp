@@ -8,6 +8,10 @@
 
 namespace parti::optim {
 
+double clip_scale(double norm, double max_norm) {
+  return max_norm <= 0.0 ? 1.0 : std::min(1.0, max_norm / (norm + 1e-6));
+}
+
 template <typename T>
 double grad_norm(const model::ParamTable& table, const T* grads) {
   double total = 0.0;
@@ -19,11 +23,8 @@ double grad_norm(const model::ParamTable& table, const T* grads) {
 
 template <typename T>
 double clip_grad_norm(const model::ParamTable& table, T* grads, double max_norm) {
-  double norm = grad_norm<T>(table, grads);
-  if (max_norm <= 0.0) {
-    return norm;
-  }
-  double scale = std::min(1.0, max_norm / (norm + 1e-6));
+  const double norm = grad_norm<T>(table, grads);
+  const double scale = clip_scale(norm, max_norm);
   if (scale < 1.0) {
     const T s = static_cast<T>(scale);
     const auto n = static_cast<int64_t>(table.total());

@@ -8,6 +8,9 @@
 
 namespace parti::optim {
 
+// min(1, max_norm / (norm + 1e-6)), or 1 when max_norm <= 0.
+double clip_scale(double norm, double max_norm);
+
 template <typename T>
 double grad_norm(const model::ParamTable& table, const T* grads);
 
