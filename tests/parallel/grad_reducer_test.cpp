@@ -28,6 +28,7 @@ class RecordingGroup : public dist::ProcessGroup {
   dist::Request iall_gather(const float*, float*, size_t) override { return {}; }
   dist::Request ireduce_scatter_v(const float*, float*, size_t, size_t) override { return {}; }
   dist::Request iall_gather_v(const float*, float*, size_t, size_t) override { return {}; }
+  dist::Request ireduce(const float*, float*, size_t, int) override { return {}; }
   dist::Request ibroadcast(float*, size_t, int) override { return {}; }
   dist::Request isend(const float*, size_t, int, int) override { return {}; }
   dist::Request irecv(float*, size_t, int, int) override { return {}; }

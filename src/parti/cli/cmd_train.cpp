@@ -108,7 +108,10 @@ void add_train(CLI::App& app, const Runtime& runtime) {
   cmd->add_option("--bucket-mb", c.layout.bucket_mb,
                   "gradient all-reduce bucket size in MB (reduced while backward runs)")
       ->capture_default_str();
-  cmd->add_option("--zero", c.layout.zero, "ZeRO stage over dp: 0, or 1 (shard AdamW moments)")
+  cmd->add_option(
+         "--zero", c.layout.zero,
+         "ZeRO stage over dp: 0 replicate, 1 shard AdamW moments, 2 also gradients, 3 also "
+         "parameters")
       ->capture_default_str();
   cmd->add_option("--comm-timeout", c.comm_timeout,
                   "seconds one collective may wait before the job ends with a report")

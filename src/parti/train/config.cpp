@@ -36,9 +36,8 @@ std::vector<std::string> validate(const TrainConfig& cfg) {
     errors.push_back(
         str_cat("--cp ", l.cp, ": context parallelism is not yet supported (issue #8)"));
   }
-  if (l.zero < 0 || l.zero > 1) {
-    errors.push_back(str_cat("--zero ", l.zero, ": ZeRO 0 and 1 are supported so far (2 and 3 ",
-                             "arrive with the rest of issue #3)"));
+  if (l.zero < 0 || l.zero > 3) {
+    errors.push_back(str_cat("--zero ", l.zero, ": the ZeRO stage is 0, 1, 2 or 3"));
   }
   if (cfg.steps <= 0) {
     errors.push_back(str_cat("--steps must be positive, got ", cfg.steps));

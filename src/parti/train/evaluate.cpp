@@ -10,7 +10,7 @@ namespace parti::train {
 
 EvalResult evaluate_windows(model::Gpt<float>& gpt, float* params, core::Arena& arena,
                             const data::TokenFile& file, int64_t max_windows, int micro_batch,
-                            int64_t first_window) {
+                            int64_t first_window, model::UnitHooks<float>* hooks) {
   const int T = gpt.config().seq_len;
   int64_t windows = data::window_count(file, T);
   PARTI_CHECK(windows > 0, DataError, "the token file holds ", file.tokens.size(),
@@ -29,6 +29,7 @@ EvalResult evaluate_windows(model::Gpt<float>& gpt, float* params, core::Arena& 
     record.tokens = inputs.data();
     record.targets = targets.data();
     model::Pass<float> pass{rows, T, gpt.table(), params, nullptr, arena, record};
+    pass.hooks = hooks;
     sum += gpt.forward(pass);
     arena.reset();
   }

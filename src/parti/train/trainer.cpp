@@ -12,8 +12,8 @@
 
 #include "parti/core/check.h"
 #include "parti/core/cpu.h"
+#include "parti/data/sampler.h"
 #include "parti/io/checkpoint.h"
-#include "parti/optim/grad_clip.h"
 #include "parti/train/evaluate.h"
 
 namespace parti::train {
@@ -34,10 +34,7 @@ void check_same_model(const model::GptConfig& ours, const model::GptConfig& thei
 
 }  // namespace
 
-Trainer::Trainer(TrainConfig cfg, dist::ProcessGroup& dp)
-    : cfg_(std::move(cfg)),
-      dp_(dp),
-      reducer_(dp, static_cast<size_t>(cfg_.layout.bucket_mb * 1024 * 1024)) {
+Trainer::Trainer(TrainConfig cfg, dist::ProcessGroup& dp) : cfg_(std::move(cfg)), dp_(dp) {
   PARTI_ASSERT(dp.size() == cfg_.layout.dp, "dp group of ", dp.size(), " for --dp ",
                cfg_.layout.dp);
   train_ = data::read_token_file(cfg_.data.dir + "/train.bin");
@@ -46,21 +43,12 @@ Trainer::Trainer(TrainConfig cfg, dist::ProcessGroup& dp)
               " is smaller than the data's vocabulary of ", train_.vocab_size, " (", cfg_.data.dir,
               "/train.bin)");
   gpt_ = std::make_unique<model::Gpt<float>>(cfg_.model);
-  const model::ParamTable& table = gpt_->table();
-  const size_t dp_size = static_cast<size_t>(dp.size());
-  const size_t padded = (table.total() + dp_size - 1) / dp_size * dp_size;
-  params_.assign(sharded() ? padded : table.total(), 0.0f);
-  grads_.assign(params_.size(), 0.0f);
-  if (sharded()) {
-    const size_t shard = padded / dp_size;
-    const size_t begin = shard * static_cast<size_t>(dp.rank());
-    adamw_ = std::make_unique<optim::AdamW<float>>(table, cfg_.optim.adamw, begin, begin + shard);
-  } else {
-    adamw_ = std::make_unique<optim::AdamW<float>>(table, cfg_.optim.adamw);
-  }
+  parallel_ = std::make_unique<parallel::DataParallel>(
+      *gpt_, dp, cfg_.layout.zero, static_cast<size_t>(cfg_.layout.bucket_mb * 1024 * 1024),
+      cfg_.optim.adamw);
   sampler_ = std::make_unique<data::Sampler>(train_, cfg_.model.seq_len, cfg_.data.global_batch,
                                              cfg_.data.seed);
-  record_ = std::make_unique<model::ActivationRecord<float>>(table.modules());
+  record_ = std::make_unique<model::ActivationRecord<float>>(gpt_->table().modules());
   const size_t rows = static_cast<size_t>(cfg_.data.micro_batch);
   inputs_.resize(rows * static_cast<size_t>(cfg_.model.seq_len));
   targets_.resize(inputs_.size());
@@ -68,16 +56,10 @@ Trainer::Trainer(TrainConfig cfg, dist::ProcessGroup& dp)
     const std::string dir = io::resolve_checkpoint(cfg_.io.ckpt_dir);
     const nlohmann::json state = io::read_checkpoint_state(dir);
     check_same_model(cfg_.model, model_from_json(state.at("config").at("model")), dir);
-    std::vector<float> m(params_.size(), 0.0f), v(params_.size(), 0.0f);
-    io::load_checkpoint(dir, {table, params_.data(), m.data(), v.data()});
-    std::copy(m.begin() + static_cast<std::ptrdiff_t>(adamw_->begin()),
-              m.begin() + static_cast<std::ptrdiff_t>(adamw_->end()), adamw_->m().begin());
-    std::copy(v.begin() + static_cast<std::ptrdiff_t>(adamw_->begin()),
-              v.begin() + static_cast<std::ptrdiff_t>(adamw_->end()), adamw_->v().begin());
+    parallel_->load(dir, state.at("optimizer_step").get<int>());
     step_ = state.at("step").get<int64_t>();
-    adamw_->set_step(state.at("optimizer_step").get<int>());
   } else {
-    table.init_values<float>(params_.data(), cfg_.data.seed, cfg_.model.layers);
+    parallel_->init(cfg_.data.seed);
   }
   if (!cfg_.io.log.empty() && is_logger()) {
     log_ = io::MetricsLog(cfg_.io.log);
@@ -92,53 +74,33 @@ StepStats Trainer::step() {
     std::this_thread::sleep_for(std::chrono::hours(1));  // a stuck rank (testing aid)
   }
   auto t0 = std::chrono::steady_clock::now();
-  const model::ParamTable& table = gpt_->table();
-  std::fill(grads_.begin(), grads_.end(), 0.0f);
+  parallel_->begin_step();
   const int B = cfg_.data.micro_batch;
   const int T = cfg_.model.seq_len;
   const double tokens = static_cast<double>(cfg_.data.global_batch) * T;
   const auto dloss = static_cast<float>(1.0 / tokens);
   double loss_sum = 0.0;
   const int dp = dp_.size();
-  const std::function<void(size_t, size_t)> on_grads_ready = [this](size_t begin, size_t end) {
-    reducer_.ready(begin, end);
-  };
   for (int micro = 0; micro < cfg_.accumulation(); ++micro) {
     sampler_->fill(step_, (micro * dp + dp_.rank()) * B, B, inputs_.data(), targets_.data());
     record_->tokens = inputs_.data();
     record_->targets = targets_.data();
-    model::Pass<float> pass{B, T, table, params_.data(), grads_.data(), arena_, *record_};
-    const bool reduce = dp > 1 && micro == cfg_.accumulation() - 1;
-    if (reduce) {
-      reducer_.begin(grads_.data());
-      pass.grads_ready = &on_grads_ready;
-    }
+    model::Pass<float> pass =
+        parallel_->pass(B, T, arena_, *record_, micro == cfg_.accumulation() - 1);
     loss_sum += gpt_->forward(pass);
     gpt_->backward(pass, dloss);
-    if (reduce) {
-      reducer_.finish();
-    }
+    parallel_->end_micro();
     arena_.reset();
   }
-  // Bytes sent per rank, ring algorithms (nccl-tests' bus convention): all-reduce of n bytes
-  // 2 (P-1)/P n, all-gather of n bytes in all (P-1)/P n.
-  const double ring = dp > 1 ? static_cast<double>(dp - 1) / dp : 0.0;
-  const double grad_bytes = static_cast<double>(grads_.size() * sizeof(float));
-  comm_bytes_ = 0;
-  if (dp > 1) {
-    if (!(dp_.rank() == cfg_.fault_skip_rank && step_ + 1 == cfg_.fault_skip_step)) {
-      dp_.all_reduce(&loss_sum, 1, dist::ReduceOp::sum);
-    }
-    comm_bytes_ += static_cast<int64_t>(2 * ring * grad_bytes + 2 * ring * sizeof(double));
+  if (dp > 1 && !(dp_.rank() == cfg_.fault_skip_rank && step_ + 1 == cfg_.fault_skip_step)) {
+    dp_.all_reduce(&loss_sum, 1, dist::ReduceOp::sum);
   }
-  const double norm = optim::clip_grad_norm<float>(table, grads_.data(), cfg_.optim.grad_clip);
+  const double norm = parallel_->clip(cfg_.optim.grad_clip);
   const double lr = cfg_.schedule().at(static_cast<int>(step_));
-  adamw_->update(params_.data(), grads_.data(), lr);
-  if (sharded()) {
-    // Every rank's shard of updated parameters back into every replica.
-    float* shard = params_.data() + adamw_->begin();
-    dp_.all_gather(shard, params_.data(), adamw_->end() - adamw_->begin());
-    comm_bytes_ += static_cast<int64_t>(ring * grad_bytes);
+  parallel_->update(lr);
+  comm_bytes_ = parallel_->comm_bytes();
+  if (dp > 1) {
+    comm_bytes_ += static_cast<int64_t>(2.0 * (dp - 1) / dp * sizeof(double));  // the loss sum
   }
   ++step_;
   const double seconds =
@@ -152,51 +114,44 @@ StepStats Trainer::step() {
 
 double Trainer::evaluate() {
   // Each dp rank evaluates its share of the micro-batches of windows; the sums are all-reduced.
+  // Under ZeRO-3 every forward gathers parameters with the whole group, so every rank runs the
+  // same number of forwards: one past the last batch evaluates batch 0 again and counts nothing.
   const int B = cfg_.data.micro_batch;
-  const int64_t batches = cfg_.data.eval_batches;
+  const int64_t windows = data::window_count(val_, cfg_.model.seq_len);
+  const int64_t batches = std::min<int64_t>(cfg_.data.eval_batches, (windows + B - 1) / B);
+  const int dp = dp_.size();
+  const parallel::DataParallel::Forward forward = parallel_->forward_only();
   double sums[2] = {0.0, 0.0};  // loss sum, tokens
-  for (int64_t b = dp_.rank(); b < batches; b += dp_.size()) {
-    EvalResult r = evaluate_windows(*gpt_, params_.data(), arena_, val_, B, B, b * B);
-    sums[0] += r.loss_sum;
-    sums[1] += static_cast<double>(r.tokens);
+  for (int64_t round = 0; round * dp < batches; ++round) {
+    const int64_t b = round * dp + dp_.rank();
+    if (b >= batches && forward.hooks == nullptr) {
+      break;
+    }
+    const EvalResult r = evaluate_windows(*gpt_, forward.params, arena_, val_, B, B,
+                                          (b < batches ? b : 0) * B, forward.hooks);
+    if (b < batches) {
+      sums[0] += r.loss_sum;
+      sums[1] += static_cast<double>(r.tokens);
+    }
+    parallel_->end_micro();
   }
-  if (dp_.size() > 1) {
+  if (dp > 1) {
     dp_.all_reduce(sums, 2, dist::ReduceOp::sum);
   }
   return sums[1] > 0 ? sums[0] / sums[1] : 0.0;
 }
 
-void Trainer::gather_moments(std::vector<float>& m, std::vector<float>& v) {
-  m.resize(params_.size());
-  v.resize(params_.size());
-  const size_t shard = adamw_->end() - adamw_->begin();
-  dp_.all_gather(adamw_->m().data(), m.data(), shard);
-  dp_.all_gather(adamw_->v().data(), v.data(), shard);
-}
-
 Trainer::Memory Trainer::memory() const {
-  return {params_.size() * sizeof(float), grads_.size() * sizeof(float),
-          (adamw_->end() - adamw_->begin()) * 2 * sizeof(float), arena_.peak_bytes()};
+  const parallel::DataParallel::Memory m = parallel_->memory();
+  return {m.params, m.grads, m.optim, arena_.peak_bytes(), m.gathered, m.staged};
 }
 
 std::string Trainer::save() {
   nlohmann::json state;
   state["config"] = to_json(cfg_);
-  state["optimizer_step"] = adamw_->step();
+  state["optimizer_step"] = parallel_->optimizer_step();
   state["data_position"] = {{"next_step", step_}, {"seed", cfg_.data.seed}};
-  std::vector<float> m_full, v_full;
-  float* m = adamw_->m().data();
-  float* v = adamw_->v().data();
-  if (sharded()) {
-    // TODO(#3): each rank writes its own slices instead of gathering the moments on every rank.
-    gather_moments(m_full, v_full);
-    m = m_full.data();
-    v = v_full.data();
-  }
-  if (!is_logger()) {
-    return "";
-  }
-  return io::save_checkpoint(cfg_.io.ckpt_dir, step_, {gpt_->table(), params_.data(), m, v}, state);
+  return parallel_->save(cfg_.io.ckpt_dir, step_, state);
 }
 
 void Trainer::run(std::ostream& all_out) {
@@ -230,13 +185,15 @@ void Trainer::run(std::ostream& all_out) {
     record["mem_grads"] = mem.grads;
     record["mem_optim"] = mem.optim;
     record["mem_activations"] = mem.activations;
+    record["mem_gathered"] = mem.gathered;
+    record["mem_staged"] = mem.staged;
     record["comm_bytes"] = comm_bytes_;
-    if (dp_.size() > 1) {
+    if (dp_.size() > 1 && parallel_->stage() <= 1) {
       size_t early = 0;
-      for (const auto& b : reducer_.buckets()) {
+      for (const auto& b : parallel_->reducer().buckets()) {
         early += b.done_in_backward ? 1 : 0;
       }
-      record["buckets"] = reducer_.buckets().size();
+      record["buckets"] = parallel_->reducer().buckets().size();
       record["buckets_done_in_backward"] = early;
     }
     std::string line = fmt::format(
@@ -257,8 +214,7 @@ void Trainer::run(std::ostream& all_out) {
         !cfg_.io.ckpt_dir.empty() &&
         ((cfg_.io.ckpt_every > 0 && s.step % cfg_.io.ckpt_every == 0) || s.step == last);
     if (ckpt_now) {
-      // The dp replicas are identical: rank 0 writes the logical checkpoint (every rank takes
-      // part in gathering sharded moments).
+      // Every rank writes its own slices of the one logical checkpoint.
       const std::string dir = save();
       out << "checkpoint: " << dir << std::endl;
     }

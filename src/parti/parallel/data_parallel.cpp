@@ -1,0 +1,545 @@
+#include "parti/parallel/data_parallel.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "parti/core/check.h"
+#include "parti/io/checkpoint.h"
+#include "parti/kernels/reduce.h"
+#include "parti/optim/grad_clip.h"
+
+namespace parti::parallel {
+
+// Buffers for gathered units or staged gradients, reused: take() hands out the smallest free one
+// that is large enough (allocating when none is). bytes() is the high-water mark.
+class DataParallel::Pool {
+ public:
+  float* take(size_t n) {
+    Buffer* best = nullptr;
+    for (auto& b : buffers_) {
+      if (!b->busy && b->data.size() >= n &&
+          (best == nullptr || b->data.size() < best->data.size())) {
+        best = b.get();
+      }
+    }
+    if (best == nullptr) {
+      buffers_.push_back(std::make_unique<Buffer>());
+      best = buffers_.back().get();
+      best->data.resize(n);
+    }
+    best->busy = true;
+    return best->data.data();
+  }
+  void give(const float* p) {
+    for (auto& b : buffers_) {
+      if (b->data.data() == p) {
+        b->busy = false;
+        return;
+      }
+    }
+    PARTI_ASSERT(false, "returning a buffer the pool does not own");
+  }
+  size_t bytes() const {
+    size_t n = 0;
+    for (const auto& b : buffers_) {
+      n += b->data.size() * sizeof(float);
+    }
+    return n;
+  }
+
+ private:
+  struct Buffer {
+    std::vector<float> data;
+    bool busy = false;
+  };
+  std::vector<std::unique_ptr<Buffer>> buffers_;
+};
+
+struct DataParallel::InFlight {
+  Kind kind;
+  int unit;
+  float* buffer;  // the staged gradients a reduce-scatter reads (back to the pool when done)
+  dist::Request request;
+};
+
+namespace {
+
+// At most this many gradient reductions overlap the backward; more would only hold buffers
+// (without a progress thread they advance when MPI is called, i.e. at the polls).
+constexpr int kInFlight = 2;
+
+std::vector<Unit> units_of(const model::Gpt<float>& gpt) {
+  std::vector<Unit> units;
+  for (const auto& r : gpt.units()) {
+    units.push_back({r.begin, r.end, r.granule});
+  }
+  return units;
+}
+
+}  // namespace
+
+DataParallel::DataParallel(const model::Gpt<float>& gpt, dist::ProcessGroup& dp, int zero,
+                           size_t bucket_bytes, const optim::AdamWConfig& adamw)
+    : gpt_(gpt),
+      table_(gpt.table()),
+      dp_(dp),
+      stage_(dp.size() > 1 ? zero : 0),
+      layout_(units_of(gpt), dp.size(), dp.rank()),
+      reducer_(dp, bucket_bytes),
+      gather_pool_(std::make_unique<Pool>()),
+      stage_pool_(std::make_unique<Pool>()) {
+  PARTI_ASSERT(zero >= 0 && zero <= 3, "ZeRO stage ", zero);
+  const auto units = static_cast<size_t>(layout_.count());
+  gathered_.assign(units, nullptr);
+  staged_.assign(units, nullptr);
+  for (int u = 0; u < layout_.count(); ++u) {
+    if (layout_.owned(u) > 0) {
+      owned_units_.push_back(u);
+    }
+    if (u != model::Gpt<float>::kEmbeddingUnit) {
+      piece_ = std::max(piece_, layout_.unit(u).size());
+    }
+  }
+  // Pieces of the embeddings are whole rows, about the size of the largest other unit.
+  const size_t row = layout_.unit(model::Gpt<float>::kEmbeddingUnit).granule;
+  piece_ = std::max(row, piece_ / row * row);
+  if (stage_ == 0) {
+    adamw_ = std::make_unique<optim::AdamW<float>>(table_, adamw);
+  } else {
+    adamw_ = std::make_unique<optim::AdamW<float>>(table_, adamw, layout_.segments());
+  }
+  if (stage_ <= 2) {
+    params_.assign(table_.total(), 0.0f);
+  } else {
+    shard_params_.assign(layout_.shard_size(), 0.0f);
+  }
+  if (stage_ <= 1) {
+    grads_.assign(table_.total(), 0.0f);
+  } else {
+    shard_grads_.assign(layout_.shard_size(), 0.0f);
+  }
+}
+
+DataParallel::~DataParallel() = default;
+
+std::vector<float>& DataParallel::params() {
+  PARTI_ASSERT(stage_ <= 2, "ZeRO-3 holds no full parameters");
+  return params_;
+}
+
+void DataParallel::init(uint64_t seed) {
+  const int layers = gpt_.config().layers;
+  if (stage_ <= 2) {
+    table_.init_values<float>(params_.data(), seed, layers);
+    return;
+  }
+  for (int u : owned_units_) {
+    const size_t begin = layout_.owned_begin(u);
+    table_.init_range<float>(shard_params_.data() + layout_.shard_offset(u), begin,
+                             begin + layout_.owned(u), seed, layers);
+  }
+}
+
+// The moments of owned unit u (stages 1-3: AdamW's segments are the owned blocks in order).
+namespace {
+size_t moment_offset(const ShardLayout& layout, const std::vector<int>& owned_units, int unit) {
+  size_t offset = 0;
+  for (int u : owned_units) {
+    if (u == unit) {
+      return offset;
+    }
+    offset += layout.owned(u);
+  }
+  PARTI_ASSERT(false, "unit ", unit, " is not owned here");
+  return 0;
+}
+}  // namespace
+
+void DataParallel::load(const std::string& step_dir, int optimizer_step) {
+  float* m = adamw_->m().data();
+  float* v = adamw_->v().data();
+  std::vector<io::CheckpointSlice> slices;
+  if (stage_ == 0) {
+    slices.push_back({0, table_.total(), params_.data(), m, v});
+  } else {
+    if (stage_ <= 2) {
+      slices.push_back({0, table_.total(), params_.data(), nullptr, nullptr});
+    }
+    for (int u : owned_units_) {
+      const size_t at = moment_offset(layout_, owned_units_, u);
+      float* p = stage_ == 3 ? shard_params_.data() + layout_.shard_offset(u) : nullptr;
+      slices.push_back({layout_.owned_begin(u), layout_.owned(u), p, m + at, v + at});
+    }
+  }
+  io::load_checkpoint_slices(step_dir, table_, slices);
+  adamw_->set_step(optimizer_step);
+}
+
+std::string DataParallel::save(const std::string& ckpt_dir, int64_t step,
+                               const nlohmann::json& state) {
+  float* m = adamw_->m().data();
+  float* v = adamw_->v().data();
+  std::vector<io::CheckpointSlice> slices;
+  for (int u : owned_units_) {
+    const size_t begin = layout_.owned_begin(u);
+    const size_t count = layout_.owned(u);
+    float* p =
+        stage_ == 3 ? shard_params_.data() + layout_.shard_offset(u) : params_.data() + begin;
+    const size_t at = stage_ == 0 ? begin : moment_offset(layout_, owned_units_, u);
+    slices.push_back({begin, count, p, m + at, v + at});
+  }
+  const bool leader = dp_.rank() == 0;
+  if (leader) {
+    io::begin_checkpoint(ckpt_dir, step, table_, true);
+  }
+  dp_.barrier();
+  io::write_checkpoint_slices(ckpt_dir, step, table_, slices);
+  dp_.barrier();
+  return leader ? io::finish_checkpoint(ckpt_dir, step, state) : "";
+}
+
+void DataParallel::begin_step() {
+  std::fill(grads_.begin(), grads_.end(), 0.0f);
+  std::fill(shard_grads_.begin(), shard_grads_.end(), 0.0f);
+  comm_bytes_ = 0;
+}
+
+model::Pass<float> DataParallel::pass(int B, int T, core::Arena& arena,
+                                      model::ActivationRecord<float>& record, bool last_micro) {
+  model::Pass<float> p{B, T, table_, params_.data(), grads_.data(), arena, record};
+  if (stage_ <= 1) {
+    reducing_ = dp_.size() > 1 && last_micro;
+    if (reducing_) {
+      reducer_.begin(grads_.data());
+      p.hooks = this;
+    }
+    return p;
+  }
+  reducing_ = true;
+  p.hooks = this;
+  p.grads = nullptr;  // each unit's staged gradients, set by enter()
+  if (stage_ == 3) {
+    p.params = nullptr;  // each unit's gathered parameters, likewise
+  }
+  return p;
+}
+
+DataParallel::Forward DataParallel::forward_only() {
+  reducing_ = false;
+  if (stage_ == 3) {
+    return {nullptr, this};
+  }
+  return {params_.data(), nullptr};
+}
+
+void DataParallel::enter(model::Pass<float>& pass, int unit, model::Use use, int next) {
+  if (stage_ <= 1) {
+    reducer_.ready(0, 0);  // progress of the buckets already started
+    return;
+  }
+  poll();
+  const Unit& u = layout_.unit(unit);
+  if (stage_ == 3 && use != model::Use::grads_only) {
+    PARTI_ASSERT(!params_by_pieces(unit), "unit ", unit, " is handed by pieces, not entered");
+    pass.params = gathered(unit);
+    pass.params_origin = u.begin;
+    if (next >= 0 && next != unit && !params_by_pieces(next) &&
+        gathered_[static_cast<size_t>(next)] == nullptr) {
+      start_gather(next);  // prefetch: it arrives while this unit computes
+    }
+    next_ = next;
+  }
+  if (use != model::Use::forward && reducing_ && !by_pieces(unit)) {
+    float*& staged = staged_[static_cast<size_t>(unit)];
+    if (staged == nullptr) {
+      while (count_in_flight(Kind::reduce) >= kInFlight) {
+        finish_oldest(Kind::reduce);
+      }
+      staged = stage_pool_->take(u.size());
+      std::fill(staged, staged + u.size(), 0.0f);
+    }
+    pass.grads = staged;
+    pass.grads_origin = u.begin;
+  }
+}
+
+void DataParallel::leave(model::Pass<float>& /*pass*/, int unit, model::Use use, bool final) {
+  const Unit& u = layout_.unit(unit);
+  if (stage_ <= 1) {
+    if (final && use != model::Use::forward) {
+      reducer_.ready(u.begin, u.end);
+    }
+    return;
+  }
+  if (stage_ == 3 && use != model::Use::grads_only && next_ != unit) {
+    release_gathered(unit);
+  }
+  if (final && use != model::Use::forward && reducing_ && !by_pieces(unit)) {
+    reduce_scatter(unit);
+  }
+  poll();
+}
+
+bool DataParallel::by_pieces(int unit) const {
+  return stage_ >= 2 && reducing_ && unit == model::Gpt<float>::kEmbeddingUnit;
+}
+
+std::vector<DataParallel::Piece> DataParallel::pieces(int unit) const {
+  const Unit& u = layout_.unit(unit);
+  const size_t block = layout_.block(unit);
+  std::vector<Piece> out;
+  for (int owner = 0; owner < dp_.size(); ++owner) {
+    const size_t first = std::min(u.end, u.begin + static_cast<size_t>(owner) * block);
+    const size_t last = std::min(u.end, first + block);
+    for (size_t lo = first; lo < last; lo += piece_) {
+      out.push_back({lo, std::min(last, lo + piece_), owner});
+    }
+  }
+  return out;
+}
+
+void DataParallel::reduce_by_pieces(model::Pass<float>& /*pass*/, int unit, const PieceFn& grad) {
+  const size_t own_first = layout_.owned_begin(unit);
+  for (const Piece& p : pieces(unit)) {
+    while (count_in_flight(Kind::reduce) >= kInFlight) {
+      finish_oldest(Kind::reduce);
+    }
+    const size_t n = p.end - p.begin;
+    float* staged = stage_pool_->take(n);
+    grad(p.begin, p.end, staged);
+    float* shard = nullptr;
+    if (p.owner == dp_.rank()) {  // the running sum joins through the owner's contribution
+      shard = shard_grads_.data() + layout_.shard_offset(unit) + (p.begin - own_first);
+      for (size_t i = 0; i < n; ++i) {
+        staged[i] += shard[i];
+      }
+    }
+    auto flight = std::make_unique<InFlight>();
+    flight->kind = Kind::reduce;
+    flight->unit = unit;
+    flight->buffer = staged;
+    flight->request = dp_.ireduce(staged, shard, n, p.owner);
+    in_flight_.push_back(std::move(flight));
+    count_ring(1.0, n);
+    poll();
+  }
+}
+
+bool DataParallel::params_by_pieces(int unit) const {
+  return stage_ == 3 && unit == model::Gpt<float>::kEmbeddingUnit;
+}
+
+void DataParallel::visit_params(model::Pass<float>& /*pass*/, int unit, const ParamsFn& fn) {
+  const std::vector<Piece> all = pieces(unit);
+  const size_t own_first = layout_.owned_begin(unit);
+  float* buffers[2] = {gather_pool_->take(piece_), gather_pool_->take(piece_)};
+  dist::Request requests[2];
+  auto start = [&](size_t i) {
+    const Piece& p = all[i];
+    float* buffer = buffers[i % 2];
+    if (p.owner == dp_.rank()) {
+      const float* shard =
+          shard_params_.data() + layout_.shard_offset(unit) + (p.begin - own_first);
+      std::copy(shard, shard + (p.end - p.begin), buffer);
+    }
+    requests[i % 2] = dp_.ibroadcast(buffer, p.end - p.begin, p.owner);
+    count_ring(1.0, p.end - p.begin);
+  };
+  if (!all.empty()) {
+    start(0);
+  }
+  for (size_t i = 0; i < all.size(); ++i) {
+    requests[i % 2].wait();
+    if (i + 1 < all.size()) {
+      start(i + 1);  // the other buffer, free since piece i - 1 was used
+    }
+    fn(all[i].begin, all[i].end, buffers[i % 2]);
+    poll();
+  }
+  gather_pool_->give(buffers[0]);
+  gather_pool_->give(buffers[1]);
+}
+
+void DataParallel::count_ring(double factor, size_t elements) {
+  const double p = dp_.size();
+  comm_bytes_ +=
+      static_cast<int64_t>(factor * (p - 1) / p * static_cast<double>(elements) * sizeof(float));
+}
+
+void DataParallel::start_gather(int unit) {
+  const Unit& u = layout_.unit(unit);
+  float* buffer = gather_pool_->take(u.size());
+  gathered_[static_cast<size_t>(unit)] = buffer;
+  auto flight = std::make_unique<InFlight>();
+  flight->kind = Kind::gather;
+  flight->unit = unit;
+  flight->buffer = buffer;
+  flight->request = dp_.iall_gather_v(shard_params_.data() + layout_.shard_offset(unit), buffer,
+                                      layout_.block(unit), u.size());
+  in_flight_.push_back(std::move(flight));
+  count_ring(1.0, u.size());
+}
+
+float* DataParallel::gathered(int unit) {
+  if (gathered_[static_cast<size_t>(unit)] == nullptr) {
+    start_gather(unit);
+  }
+  for (auto it = in_flight_.begin(); it != in_flight_.end(); ++it) {
+    if ((*it)->kind == Kind::gather && (*it)->unit == unit) {
+      (*it)->request.wait();
+      in_flight_.erase(it);
+      break;
+    }
+  }
+  return gathered_[static_cast<size_t>(unit)];
+}
+
+void DataParallel::release_gathered(int unit) {
+  float*& buffer = gathered_[static_cast<size_t>(unit)];
+  if (buffer != nullptr) {
+    gather_pool_->give(buffer);
+    buffer = nullptr;
+  }
+}
+
+void DataParallel::reduce_scatter(int unit) {
+  const Unit& u = layout_.unit(unit);
+  float*& staged = staged_[static_cast<size_t>(unit)];
+  PARTI_ASSERT(staged != nullptr, "reduce-scatter of unit ", unit, " without gradients");
+  // Earlier micro-batches' sum joins through this rank's own block of the input, so the result
+  // written over the shard is the running total.
+  float* shard = shard_grads_.data() + layout_.shard_offset(unit);
+  float* mine = staged + (layout_.owned_begin(unit) - u.begin);
+  for (size_t i = 0; i < layout_.owned(unit); ++i) {
+    mine[i] += shard[i];
+  }
+  auto flight = std::make_unique<InFlight>();
+  flight->kind = Kind::reduce;
+  flight->unit = unit;
+  flight->buffer = staged;
+  flight->request = dp_.ireduce_scatter_v(staged, shard, layout_.block(unit), u.size());
+  in_flight_.push_back(std::move(flight));
+  staged = nullptr;
+  count_ring(1.0, u.size());
+}
+
+void DataParallel::poll() {
+  for (auto it = in_flight_.begin(); it != in_flight_.end();) {
+    InFlight& f = **it;
+    if (f.kind == Kind::reduce && f.request.test()) {
+      stage_pool_->give(f.buffer);
+      it = in_flight_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+int DataParallel::count_in_flight(Kind kind) const {
+  int n = 0;
+  for (const auto& f : in_flight_) {
+    n += f->kind == kind ? 1 : 0;
+  }
+  return n;
+}
+
+void DataParallel::finish_oldest(Kind kind) {
+  for (auto it = in_flight_.begin(); it != in_flight_.end(); ++it) {
+    if ((*it)->kind == kind) {
+      (*it)->request.wait();
+      if ((*it)->kind == Kind::reduce) {
+        stage_pool_->give((*it)->buffer);
+      }
+      in_flight_.erase(it);
+      return;
+    }
+  }
+}
+
+void DataParallel::end_micro() {
+  if (stage_ <= 1) {
+    if (reducing_) {
+      reducer_.finish();
+      count_ring(2.0, grads_.size());
+    }
+    reducing_ = false;
+    return;
+  }
+  for (auto& f : in_flight_) {
+    f->request.wait();
+    if (f->kind == Kind::reduce) {
+      stage_pool_->give(f->buffer);
+    }
+  }
+  in_flight_.clear();
+  for (int u = 0; u < layout_.count(); ++u) {
+    release_gathered(u);
+  }
+  reducing_ = false;
+}
+
+double DataParallel::clip(double max_norm) {
+  if (stage_ <= 1) {
+    return optim::clip_grad_norm<float>(table_, grads_.data(), max_norm);
+  }
+  // Over the shards: each rank's sum of squares, then one all-reduce; exact up to rounding.
+  double sumsq = 0.0;
+  for (int u : owned_units_) {
+    sumsq += kernels::sum_squares<float>(shard_grads_.data() + layout_.shard_offset(u),
+                                         layout_.owned(u));
+  }
+  dp_.all_reduce(&sumsq, 1, dist::ReduceOp::sum);
+  comm_bytes_ += static_cast<int64_t>(2 * sizeof(double));
+  const double norm = std::sqrt(sumsq);
+  const double scale = optim::clip_scale(norm, max_norm);
+  if (scale < 1.0) {
+    const auto s = static_cast<float>(scale);
+    for (float& g : shard_grads_) {
+      g *= s;
+    }
+  }
+  return norm;
+}
+
+void DataParallel::update(double lr) {
+  if (stage_ == 0) {
+    adamw_->update(params_.data(), grads_.data(), lr);
+    return;
+  }
+  std::vector<float*> p;
+  std::vector<const float*> g;
+  for (int u : owned_units_) {
+    const size_t begin = layout_.owned_begin(u);
+    const size_t shard = layout_.shard_offset(u);
+    p.push_back(stage_ == 3 ? shard_params_.data() + shard : params_.data() + begin);
+    g.push_back(stage_ == 1 ? grads_.data() + begin : shard_grads_.data() + shard);
+  }
+  adamw_->update(p, g, lr);
+  if (stage_ == 3) {
+    return;  // the parameters stay sharded; forward gathers them
+  }
+  // Every rank's updated blocks back into every replica, all units at once.
+  std::vector<dist::Request> requests;
+  for (int u = 0; u < layout_.count(); ++u) {
+    const Unit& unit = layout_.unit(u);
+    requests.push_back(dp_.iall_gather_v(params_.data() + layout_.owned_begin(u),
+                                         params_.data() + unit.begin, layout_.block(u),
+                                         unit.size()));
+    count_ring(1.0, unit.size());
+  }
+  for (auto& r : requests) {
+    r.wait();
+  }
+}
+
+DataParallel::Memory DataParallel::memory() const {
+  Memory m{};
+  m.gathered = gather_pool_->bytes();
+  m.staged = stage_pool_->bytes();
+  m.params = (params_.size() + shard_params_.size()) * sizeof(float) + m.gathered;
+  m.grads = (grads_.size() + shard_grads_.size()) * sizeof(float) + m.staged;
+  m.optim = (adamw_->m().size() + adamw_->v().size()) * sizeof(float);
+  return m;
+}
+
+}  // namespace parti::parallel

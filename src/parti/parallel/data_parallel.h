@@ -1,0 +1,139 @@
+// Data parallelism with ZeRO over the dp group (issue #3), on the flat buffers, unit by unit
+// (ShardLayout): what each rank holds and what one step communicates, by stage:
+//
+//   stage  parameters              gradients                     AdamW moments  after backward
+//   0      full replica            full; all-reduced in buckets  full           all update all
+//   1      full replica            full; all-reduced in buckets  own blocks     update own blocks,
+//                                                                               all-gather them
+//   2      full replica            own blocks; each unit staged  own blocks     likewise
+//                                  whole while its backward runs,
+//                                  then reduce-scattered (the
+//                                  embeddings: by pieces)
+//   3      own blocks; a unit is   as stage 2                    own blocks     update own blocks
+//          gathered just before
+//          its forward and its
+//          backward (the next one
+//          prefetched), then freed
+//          (the embeddings: by
+//          pieces, broadcast)
+//
+// Stages 0 and 1 reduce only on the last micro-batch of an accumulation (GradReducer, buckets
+// overlapped with backward). Stages 2 and 3 reduce-scatter every micro-batch's unit gradients as
+// soon as they are final (non-blocking, overlapped with the next unit's backward) and add them
+// into the shard: gradients never exist whole, at the price of one reduce-scatter per
+// micro-batch (DeepSpeed's choice). With one rank every stage is stage 0 without communication.
+//
+// It is the model's UnitHooks: the trainer hands pass() to forward and backward.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "parti/dist/process_group.h"
+#include "parti/model/gpt.h"
+#include "parti/optim/adamw.h"
+#include "parti/parallel/grad_reducer.h"
+#include "parti/parallel/shard_layout.h"
+
+namespace parti::parallel {
+
+class DataParallel final : public model::UnitHooks<float> {
+ public:
+  DataParallel(const model::Gpt<float>& gpt, dist::ProcessGroup& dp, int zero, size_t bucket_bytes,
+               const optim::AdamWConfig& adamw);
+  ~DataParallel() override;
+  int stage() const { return stage_; }
+
+  // Initial values of this rank's parameters (a pure function of the seed: every layout agrees).
+  void init(uint64_t seed);
+  // This rank's parameters and moments from a checkpoint written at any layout.
+  void load(const std::string& step_dir, int optimizer_step);
+  // Collective: every rank writes its own slices; rank 0 creates and finishes the folder.
+  // Returns the step folder on rank 0, "" elsewhere.
+  std::string save(const std::string& ckpt_dir, int64_t step, const nlohmann::json& state);
+
+  // One step: begin_step(); per micro-batch pass() -> forward, backward -> end_micro();
+  // clip(); update().
+  void begin_step();
+  model::Pass<float> pass(int B, int T, core::Arena& arena, model::ActivationRecord<float>& record,
+                          bool last_micro);
+  void end_micro();
+  double clip(double max_norm);  // returns the global gradient norm before clipping
+  void update(double lr);
+  // What a forward-only pass (evaluation) uses: the full parameters, or (ZeRO-3) no buffer and
+  // these hooks, which gather each unit. end_micro() afterwards frees what is still gathered.
+  struct Forward {
+    float* params;
+    model::UnitHooks<float>* hooks;
+  };
+  Forward forward_only();
+
+  int optimizer_step() const { return adamw_->step(); }
+  // Full parameters (stages 0-2; stage 3 holds none).
+  std::vector<float>& params();
+
+  // Bytes this rank holds: the persistent buffers plus the high-water mark of staged units.
+  struct Memory {
+    size_t params, grads, optim;
+    size_t gathered;  // of params: gathered units (stage 3)
+    size_t staged;    // of grads: staged unit gradients (stages 2, 3)
+  };
+  Memory memory() const;
+  int64_t comm_bytes() const { return comm_bytes_; }  // sent since begin_step (ring estimate)
+  const GradReducer& reducer() const { return reducer_; }
+
+  void enter(model::Pass<float>& pass, int unit, model::Use use, int next) override;
+  void leave(model::Pass<float>& pass, int unit, model::Use use, bool final) override;
+  // ZeRO 2-3 take the embedding unit's gradient by pieces no larger than the largest other unit,
+  // each reduced straight to the rank that owns it, so it never exists whole.
+  bool by_pieces(int unit) const override;
+  void reduce_by_pieces(model::Pass<float>& pass, int unit, const PieceFn& grad) override;
+  // ZeRO-3 hands the embeddings' parameters by the same pieces, each broadcast by its owner
+  // (the next one already on its way while the model uses this one).
+  bool params_by_pieces(int unit) const override;
+  void visit_params(model::Pass<float>& pass, int unit, const ParamsFn& fn) override;
+
+ private:
+  class Pool;
+  enum class Kind { gather, reduce };  // reduce: a reduce-scatter or reduce of staged gradients
+  struct InFlight;
+  float* gathered(int unit);  // waits for (or starts and waits for) unit's gather
+  void start_gather(int unit);
+  void release_gathered(int unit);
+  void reduce_scatter(int unit);
+  void poll();
+  int count_in_flight(Kind kind) const;
+  void finish_oldest(Kind kind);
+  void count_ring(double factor, size_t elements);
+  struct Piece {
+    size_t begin, end;
+    int owner;
+  };
+  std::vector<Piece> pieces(int unit) const;  // the unit's pieces, in flat order
+
+  const model::Gpt<float>& gpt_;
+  const model::ParamTable& table_;
+  dist::ProcessGroup& dp_;
+  int stage_;
+  ShardLayout layout_;
+  std::vector<int> owned_units_;  // units with a non-empty block here, in order (AdamW segments)
+  std::unique_ptr<optim::AdamW<float>> adamw_;
+  GradReducer reducer_;
+  std::vector<float> params_;        // full (stages 0-2)
+  std::vector<float> grads_;         // full (stages 0-1)
+  std::vector<float> shard_params_;  // own blocks (stage 3)
+  std::vector<float> shard_grads_;   // own blocks (stages 2-3)
+  std::unique_ptr<Pool> gather_pool_, stage_pool_;
+  std::vector<float*> gathered_;  // per unit: its gathered parameters, or null
+  std::vector<float*> staged_;    // per unit: its staged gradients this micro-batch, or null
+  std::vector<std::unique_ptr<InFlight>> in_flight_;
+  size_t piece_ = 1;       // elements of one piece of a unit taken by pieces
+  bool reducing_ = false;  // this micro-batch's gradients are reduced (stages 0-1: last only)
+  int next_ = -1;          // the unit announced to come next
+  int64_t comm_bytes_ = 0;
+};
+
+}  // namespace parti::parallel
