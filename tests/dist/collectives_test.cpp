@@ -59,15 +59,21 @@ void check_group(ProcessGroup& g, const std::vector<int>& world_of, bool nonbloc
     expect(ok_max, tag + " all_reduce max n=" + std::to_string(n));
     // double all_reduce
     double d = static_cast<double>(g.rank()) + 0.25;
-    g.iall_reduce(&d, 1, ReduceOp::sum).wait();
+    if (nonblocking) {
+      g.iall_reduce(&d, 1, ReduceOp::sum).wait();
+    } else {
+      g.all_reduce(&d, 1, ReduceOp::sum);
+    }
     expect(d == P * (P - 1) / 2.0 + 0.25 * P, tag + " all_reduce double");
     // reduce_scatter: in (P*n) -> out (n), block r of the sum
     std::vector<float> in(static_cast<size_t>(P) * n), out(n);
     for (size_t i = 0; i < in.size(); ++i)
       in[i] = value(world_of[static_cast<size_t>(g.rank())], i);
-    auto rs = g.ireduce_scatter(in.data(), out.data(), n);
-    if (!nonblocking) rs.wait();
-    rs.wait();
+    if (nonblocking) {
+      g.ireduce_scatter(in.data(), out.data(), n).wait();
+    } else {
+      g.reduce_scatter(in.data(), out.data(), n);
+    }
     bool ok_rs = true;
     for (size_t i = 0; i < n; ++i) {
       float sum = 0;
@@ -79,7 +85,11 @@ void check_group(ProcessGroup& g, const std::vector<int>& world_of, bool nonbloc
     // all_gather: in (n) -> out (P*n), block r from rank r
     std::vector<float> mine(n), all(static_cast<size_t>(P) * n);
     for (size_t i = 0; i < n; ++i) mine[i] = value(world_of[static_cast<size_t>(g.rank())], i);
-    g.iall_gather(mine.data(), all.data(), n).wait();
+    if (nonblocking) {
+      g.iall_gather(mine.data(), all.data(), n).wait();
+    } else {
+      g.all_gather(mine.data(), all.data(), n);
+    }
     bool ok_ag = true;
     for (int r = 0; r < P; ++r)
       for (size_t i = 0; i < n; ++i)
@@ -93,8 +103,11 @@ void check_group(ProcessGroup& g, const std::vector<int>& world_of, bool nonbloc
     const size_t first = static_cast<size_t>(g.rank()) * block;
     std::vector<float> whole(n), part(block, -1.0f);
     for (size_t i = 0; i < n; ++i) whole[i] = value(world_of[static_cast<size_t>(g.rank())], i);
-    auto rsv = g.ireduce_scatter_v(whole.data(), part.data(), block, n);
-    rsv.wait();
+    if (nonblocking) {
+      g.ireduce_scatter_v(whole.data(), part.data(), block, n).wait();
+    } else {
+      g.reduce_scatter_v(whole.data(), part.data(), block, n);
+    }
     bool ok_rsv = true;
     for (size_t i = 0; i < mine_len; ++i) {
       float sum = 0;
@@ -129,8 +142,11 @@ void check_group(ProcessGroup& g, const std::vector<int>& world_of, bool nonbloc
     for (int root : {P - 1, 0}) {
       std::vector<float> contrib(n), reduced(n, -3.0f);
       for (size_t i = 0; i < n; ++i) contrib[i] = value(world_of[static_cast<size_t>(g.rank())], i);
-      auto rd = g.ireduce(contrib.data(), reduced.data(), n, root);
-      rd.wait();
+      if (nonblocking) {
+        g.ireduce(contrib.data(), reduced.data(), n, root).wait();
+      } else {
+        g.reduce(contrib.data(), reduced.data(), n, root);
+      }
       bool ok_rd = true;
       for (size_t i = 0; i < n; ++i) {
         float sum = 0;
@@ -144,7 +160,11 @@ void check_group(ProcessGroup& g, const std::vector<int>& world_of, bool nonbloc
     std::vector<float> b(n, -1.0f);
     if (g.rank() == P - 1)
       for (size_t i = 0; i < n; ++i) b[i] = value(99, i);
-    g.ibroadcast(b.data(), n, P - 1).wait();
+    if (nonblocking) {
+      g.ibroadcast(b.data(), n, P - 1).wait();
+    } else {
+      g.broadcast(b.data(), n, P - 1);
+    }
     bool ok_b = true;
     for (size_t i = 0; i < n; ++i) ok_b = ok_b && b[i] == value(99, i);
     expect(ok_b, tag + " broadcast n=" + std::to_string(n));

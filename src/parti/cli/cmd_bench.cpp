@@ -1,4 +1,5 @@
 // parti bench comm --op all_reduce|reduce_scatter|all_gather|sendrecv --min 1K --max 256M
+//                  [--iters N] [--nonblocking]
 // Under mpirun: for each size from min to max (doubling), the time of one operation through
 // Parti's ProcessGroup and of Open MPI's own blocking collective called directly, measured in the
 // same run, with nccl-tests' conventions: size is the whole buffer in bytes (float32), time the
@@ -22,6 +23,7 @@ struct BenchArgs {
   std::string min = "1K";
   std::string max = "256M";
   int iters = 0;  // 0: chosen per size
+  bool nonblocking = false;
 };
 
 size_t parse_bytes(const std::string& text) {
@@ -60,18 +62,24 @@ std::string format_bytes(size_t bytes) {
   return std::to_string(bytes);
 }
 
-// Seconds per call of `op` through the group (this rank's mean over iters, after one warm-up).
-double parti_seconds(dist::ProcessGroup& g, const std::string& op, size_t count, int iters) {
+// Seconds per call of `op` through the group (this rank's mean over iters, after one warm-up):
+// the blocking call, or the non-blocking one and its wait (what gradient buckets use).
+double parti_seconds(dist::ProcessGroup& g, const std::string& op, size_t count, int iters,
+                     bool nonblocking) {
   const auto p = static_cast<size_t>(g.size());
   const size_t block = count / p;
   std::vector<float> a(count, 1.0f), b(count, 0.0f);
   auto once = [&] {
+    float* mine = a.data() + static_cast<size_t>(g.rank()) * block;
     if (op == "all_reduce") {
-      g.all_reduce(a.data(), count, dist::ReduceOp::sum);
+      nonblocking ? g.iall_reduce(a.data(), count, dist::ReduceOp::sum).wait()
+                  : g.all_reduce(a.data(), count, dist::ReduceOp::sum);
     } else if (op == "reduce_scatter") {
-      g.reduce_scatter(a.data(), b.data(), block);
+      nonblocking ? g.ireduce_scatter(a.data(), b.data(), block).wait()
+                  : g.reduce_scatter(a.data(), b.data(), block);
     } else if (op == "all_gather") {
-      g.all_gather(a.data() + static_cast<size_t>(g.rank()) * block, a.data(), block);
+      nonblocking ? g.iall_gather(mine, a.data(), block).wait()
+                  : g.all_gather(mine, a.data(), block);
     } else if (g.size() > 1) {  // sendrecv
       const int next = (g.rank() + 1) % g.size(), prev = (g.rank() + g.size() - 1) % g.size();
       dist::Request r = g.irecv(b.data(), count, prev, 0);
@@ -107,9 +115,10 @@ void run_bench_comm(const BenchArgs& a, const Runtime& runtime) {
   const bool leader = world->rank() == 0;
   if (leader) {
     std::cout << fmt::format(
-        "# parti bench comm: {} on {} ranks, float32; time: slowest rank's mean per call; "
-        "mpi: Open MPI's own blocking call on MPI_COMM_WORLD, same run\n",
-        a.op, P);
+        "# parti bench comm: {} ({}) on {} ranks, float32; time: slowest rank's mean per call; "
+        "mpi: Open MPI's own blocking call on MPI_COMM_WORLD, same run; ratio = mpi_us / "
+        "time_us\n",
+        a.op, a.nonblocking ? "non-blocking, start and wait" : "blocking", P);
     std::cout << fmt::format("# {:>8} {:>11} {:>6} {:>10} {:>10} {:>10} {:>10} {:>10} {:>6}\n",
                              "size", "count", "iters", "time_us", "algbw_GB/s", "busbw_GB/s",
                              "mpi_us", "mpi_busbw", "ratio");
@@ -122,7 +131,7 @@ void run_bench_comm(const BenchArgs& a, const Runtime& runtime) {
     const int iters = a.iters > 0
                           ? a.iters
                           : static_cast<int>(std::clamp<size_t>((size_t{1} << 30) / size, 5, 200));
-    double times[2] = {parti_seconds(*world, a.op, count, iters),
+    double times[2] = {parti_seconds(*world, a.op, count, iters, a.nonblocking),
                        dist::raw_mpi_seconds(a.op, count, iters)};
     world->all_reduce(times, 2, dist::ReduceOp::max);
     if (leader) {
@@ -154,6 +163,8 @@ void add_bench(CLI::App& app, const Runtime& runtime) {
       ->capture_default_str();
   comm->add_option("--iters", args->iters, "timed calls per size (0: 2^30 / size, in [5, 200])")
       ->capture_default_str();
+  comm->add_flag("--nonblocking", args->nonblocking,
+                 "time the non-blocking form and its wait (as gradient buckets use it)");
   comm->callback([args, &runtime] { run_bench_comm(*args, runtime); });
 }
 

@@ -80,18 +80,24 @@ class ProcessGroup {
   virtual Request irecv(float* data, size_t n, int peer, int tag) = 0;
   virtual void barrier() = 0;
 
-  void all_reduce(float* data, size_t n, ReduceOp op) { iall_reduce(data, n, op).wait(); }
-  void all_reduce(double* data, size_t n, ReduceOp op) { iall_reduce(data, n, op).wait(); }
-  void reduce_scatter(const float* in, float* out, size_t n) { ireduce_scatter(in, out, n).wait(); }
-  void all_gather(const float* in, float* out, size_t n) { iall_gather(in, out, n).wait(); }
-  void reduce_scatter_v(const float* in, float* out, size_t n, size_t total) {
+  // Blocking forms. By default the non-blocking form and a wait; MpiGroup calls MPI's blocking
+  // collectives instead (Open MPI tunes those separately, and they skip the schedule set-up).
+  virtual void all_reduce(float* data, size_t n, ReduceOp op) { iall_reduce(data, n, op).wait(); }
+  virtual void all_reduce(double* data, size_t n, ReduceOp op) { iall_reduce(data, n, op).wait(); }
+  virtual void reduce_scatter(const float* in, float* out, size_t n) {
+    ireduce_scatter(in, out, n).wait();
+  }
+  virtual void all_gather(const float* in, float* out, size_t n) { iall_gather(in, out, n).wait(); }
+  virtual void reduce_scatter_v(const float* in, float* out, size_t n, size_t total) {
     ireduce_scatter_v(in, out, n, total).wait();
   }
-  void all_gather_v(const float* in, float* out, size_t n, size_t total) {
+  virtual void all_gather_v(const float* in, float* out, size_t n, size_t total) {
     iall_gather_v(in, out, n, total).wait();
   }
-  void reduce(const float* in, float* out, size_t n, int root) { ireduce(in, out, n, root).wait(); }
-  void broadcast(float* data, size_t n, int root) { ibroadcast(data, n, root).wait(); }
+  virtual void reduce(const float* in, float* out, size_t n, int root) {
+    ireduce(in, out, n, root).wait();
+  }
+  virtual void broadcast(float* data, size_t n, int root) { ibroadcast(data, n, root).wait(); }
   void send(const float* data, size_t n, int peer, int tag) { isend(data, n, peer, tag).wait(); }
   void recv(float* data, size_t n, int peer, int tag) { irecv(data, n, peer, tag).wait(); }
 };
