@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "cli/run.h"
@@ -170,6 +171,48 @@ TEST(Cli, DamagedCheckpointsAreDetected) {
   expect_one_line_error(parti("eval --ckpt " + ck + " --tokens " + brown() + "/val.bin"),
                         model + ": truncated");
   expect_one_line_error(parti("eval --ckpt " + work() + "/no_ckpt --tokens x"), "no checkpoint");
+}
+
+// `bench comm` under mpirun: one row per doubling size, bus bandwidth by the nccl-tests factor,
+// the ratio of Open MPI's own time to Parti's; a clear error outside mpirun and for a bad op.
+TEST(Cli, BenchCommPrintsEachSizeNextToOpenMpi) {
+  const std::string mpirun =
+      "OMP_NUM_THREADS=1 OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun "
+      "--oversubscribe -np 2 " +
+      std::string(PARTI_BINARY);
+  const std::map<std::string, double> factor = {
+      {"all_reduce", 1.0}, {"reduce_scatter", 0.5}, {"all_gather", 0.5}, {"sendrecv", 1.0}};
+  for (const auto& [op, bus] : factor) {
+    for (const char* form : {"", " --nonblocking"}) {
+      auto r = test::run(mpirun + " bench comm --op " + op + " --min 1K --max 8K --iters 3" + form);
+      ASSERT_EQ(r.status, 0) << r.output;
+      std::istringstream lines(r.output);
+      std::string line;
+      std::vector<std::string> sizes;
+      while (std::getline(lines, line)) {
+        if (line.empty() || line[0] == '#') continue;
+        std::istringstream row(line);
+        std::string size;
+        double count = 0, iters = 0, us = 0, algbw = 0, busbw = 0, mpi_us = 0, mpi_busbw = 0;
+        double ratio = 0;
+        row >> size >> count >> iters >> us >> algbw >> busbw >> mpi_us >> mpi_busbw >> ratio;
+        ASSERT_TRUE(row) << line;
+        sizes.push_back(size);
+        EXPECT_EQ(count * 4, 1024 << (sizes.size() - 1)) << line;
+        EXPECT_EQ(iters, 3) << line;
+        EXPECT_GT(us, 0) << line;
+        EXPECT_NEAR(busbw, algbw * bus, 2e-3) << line;
+        // (times print to 0.1 us)
+        EXPECT_NEAR(algbw, count * 4 / 1e3 / us, 2e-3 + algbw * 0.06 / us) << line;
+        EXPECT_NEAR(ratio, mpi_us / us, 2e-3 + ratio * (0.06 / us + 0.06 / mpi_us)) << line;
+      }
+      EXPECT_EQ(sizes, (std::vector<std::string>{"1K", "2K", "4K", "8K"})) << r.output;
+    }
+  }
+  expect_one_line_error(parti("bench comm --op all_reduce"), "run it under mpirun");
+  auto r = test::run(mpirun + " bench comm --op alltoall");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("--op alltoall: expected all_reduce"), std::string::npos) << r.output;
 }
 
 }  // namespace
