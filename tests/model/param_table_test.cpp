@@ -73,5 +73,63 @@ TEST(ParamTable, InitStatistics) {
   }
 }
 
+// Tensor parallelism: a table for tp rank r holds part r of each cut parameter; its init values
+// equal those elements of the whole, its runs cover the whole exactly once over the ranks, and a
+// parameter's padding rows (wte's) fall on the last ranks' parts.
+TEST(ParamTable, TensorParallelPartsAreSlicesOfTheWhole) {
+  auto declare = [](ParamTable& t) {
+    t.add("qkv.weight", {4, 12}, Init::normal, true, -1, {1, 3});  // column-cut q | k | v
+    t.add("qkv.bias", {12}, Init::normal, false, -1, {0, 3});
+    t.add("proj.weight", {8, 4}, Init::residual, true, -1, {0, 1});  // row-cut
+    t.add("wte.weight", {16, 4}, Init::normal, true, 10, {0, 1});    // 10 logical rows of 16
+    t.add("ln.weight", {4}, Init::ones, false);                      // replicated
+  };
+  ParamTable whole;
+  declare(whole);
+  std::vector<float> all(whole.total());
+  whole.init_values(all.data(), 7, 2);
+  for (int tp : {2, 4}) {
+    std::vector<std::vector<int>> covered(whole.specs().size());
+    for (size_t i = 0; i < whole.specs().size(); ++i)
+      covered[i].assign(whole.spec(static_cast<int>(i)).logical_numel(), 0);
+    for (int r = 0; r < tp; ++r) {
+      ParamTable part({r, tp});
+      declare(part);
+      std::vector<float> mine(part.total());
+      part.init_values(mine.data(), 7, 2);
+      for (size_t i = 0; i < part.specs().size(); ++i) {
+        const ParamSpec& s = part.spec(static_cast<int>(i));
+        const ParamSpec& w = whole.spec(static_cast<int>(i));
+        EXPECT_EQ(s.global_shape, w.global_shape) << s.name;
+        for (size_t e = 0; e < s.logical_numel(); ++e) {
+          ASSERT_EQ(mine[s.offset + e], all[w.offset + s.global_index(e)]) << s.name << " " << e;
+        }
+        for (size_t e = s.logical_numel(); e < s.numel; ++e) {
+          ASSERT_EQ(mine[s.offset + e], 0.0f) << s.name << " padding";
+        }
+        size_t seen = 0;
+        s.for_each_run(0, s.logical_numel(), [&](size_t global, size_t local, size_t n) {
+          EXPECT_EQ(local, seen);
+          seen += n;
+          for (size_t k = 0; k < n; ++k) {
+            EXPECT_EQ(s.global_index(local + k), global + k) << s.name;
+            covered[i].at(global + k) += s.split() ? 1 : (r == 0 ? 1 : 0);
+          }
+        });
+        EXPECT_EQ(seen, s.logical_numel());
+      }
+    }
+    for (size_t i = 0; i < covered.size(); ++i) {
+      for (int c : covered[i])
+        ASSERT_EQ(c, 1) << whole.spec(static_cast<int>(i)).name << " tp " << tp;
+    }
+  }
+  ParamTable last({3, 4});
+  declare(last);
+  EXPECT_EQ(last.spec(last.find("wte.weight")).shape, (std::vector<int64_t>{4, 4}));
+  EXPECT_EQ(last.spec(last.find("wte.weight")).logical_rows, 0);  // rows 12-15: all padding
+  EXPECT_EQ(last.spec(last.find("qkv.weight")).shape, (std::vector<int64_t>{4, 3}));
+}
+
 }  // namespace
 }  // namespace parti::model

@@ -52,7 +52,7 @@ void run_train(TrainArgs& a, const Runtime& runtime) {
       };
   dist::Mesh mesh(shape, runtime.rank(), runtime.size(), split);
   core::set_threads(cfg.threads);
-  train::Trainer trainer(cfg, mesh.group(dist::Axis::dp));
+  train::Trainer trainer(cfg, mesh.group(dist::Axis::dp), &mesh.group(dist::Axis::tp));
   trainer.run(std::cout);
 }
 

@@ -32,10 +32,8 @@ std::string step_name(int64_t step) {
   return buf;
 }
 
-std::vector<int64_t> logical_shape(const model::ParamSpec& spec) {
-  std::vector<int64_t> shape = spec.shape;
-  shape[0] = spec.logical_rows;
-  return shape;
+const std::vector<int64_t>& logical_shape(const model::ParamSpec& spec) {
+  return spec.global_shape;
 }
 
 void write_text(const std::string& path, const std::string& text) {
@@ -72,15 +70,23 @@ std::vector<TensorShape> optim_tensors(const model::ParamTable& table) {
   return out;
 }
 
-// Calls visit(spec, first element within the tensor, index within the slice, count) for each
-// part of the slice that a parameter's logical data covers.
+// Calls visit(spec, first element within the global tensor, index within the slice, count) for
+// each contiguous run of the global tensors that the slice's logical data covers (one per
+// parameter without tensor parallelism; a tensor-parallel part is strided in the whole).
+// `replicated`: also the parameters every tp rank holds whole.
 template <typename Visit>
-void for_each_part(const model::ParamTable& table, const CheckpointSlice& slice, Visit&& visit) {
+void for_each_part(const model::ParamTable& table, const CheckpointSlice& slice, bool replicated,
+                   Visit&& visit) {
   for (const model::ParamSpec& spec : table.specs()) {
+    if (!replicated && !spec.split()) {
+      continue;
+    }
     const size_t lo = std::max(slice.begin, spec.offset);
     const size_t hi = std::min(slice.begin + slice.count, spec.offset + spec.logical_numel());
     if (lo < hi) {
-      visit(spec, lo - spec.offset, lo - slice.begin, hi - lo);
+      spec.for_each_run(lo - spec.offset, hi - lo, [&](size_t global, size_t local, size_t n) {
+        visit(spec, global, spec.offset + local - slice.begin, n);
+      });
     }
   }
 }
@@ -110,20 +116,23 @@ void write_checkpoint_slices(const std::string& ckpt_dir, int64_t step,
   const SafetensorsPlan model_plan = plan_safetensors(model_tensors(table), metadata(step));
   const SafetensorsPlan optim_plan = plan_safetensors(optim_tensors(table), metadata(step));
   bool optim = false;
+  // Parameters every tensor-parallel rank holds whole are written by tp rank 0 alone.
+  const bool replicated = table.tp().index == 0;
   for (const CheckpointSlice& slice : slices) {
-    for_each_part(
-        table, slice, [&](const model::ParamSpec& spec, size_t first, size_t at, size_t count) {
-          if (slice.params != nullptr) {
-            write_tensor_part(model_path, model_plan, spec.name, first, slice.params + at, count);
-          }
-          if (slice.m != nullptr && slice.v != nullptr) {
-            write_tensor_part(optim_path, optim_plan, spec.name + ".exp_avg", first, slice.m + at,
-                              count);
-            write_tensor_part(optim_path, optim_plan, spec.name + ".exp_avg_sq", first,
-                              slice.v + at, count);
-            optim = true;
-          }
-        });
+    for_each_part(table, slice, replicated,
+                  [&](const model::ParamSpec& spec, size_t first, size_t at, size_t count) {
+                    if (slice.params != nullptr) {
+                      write_tensor_part(model_path, model_plan, spec.name, first, slice.params + at,
+                                        count);
+                    }
+                    if (slice.m != nullptr && slice.v != nullptr) {
+                      write_tensor_part(optim_path, optim_plan, spec.name + ".exp_avg", first,
+                                        slice.m + at, count);
+                      write_tensor_part(optim_path, optim_plan, spec.name + ".exp_avg_sq", first,
+                                        slice.v + at, count);
+                      optim = true;
+                    }
+                  });
   }
   sync_file(model_path);
   if (optim) {
@@ -224,7 +233,7 @@ void load_checkpoint_slices(const std::string& step_dir, const model::ParamTable
       std::fill(slice.m, slice.m + slice.count, 0.0f);
       std::fill(slice.v, slice.v + slice.count, 0.0f);
     }
-    for_each_part(table, slice,
+    for_each_part(table, slice, true,
                   [&](const model::ParamSpec& spec, size_t first, size_t at, size_t count) {
                     if (slice.params != nullptr) {
                       model.read(spec.name, first, slice.params + at, count);

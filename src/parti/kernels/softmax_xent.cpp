@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstddef>
+#include <limits>
 #include <type_traits>
 
 #include "parti/kernels/vec_math.h"
@@ -50,6 +51,82 @@ void softmax_xent_backward(T* probs, const int32_t* targets, T dloss, int N, int
     row[targets[n]] -= dloss;
   }
 }
+
+template <typename T>
+void softmax_xent_part_max(T* rowmax, const T* logits, int N, int valid, int Vl) {
+#pragma omp parallel for schedule(static)
+  for (int n = 0; n < N; ++n) {
+    const T* row = logits + static_cast<size_t>(n) * static_cast<size_t>(Vl);
+    T maxv = -std::numeric_limits<T>::infinity();
+    for (int j = 0; j < valid; ++j) {
+      maxv = std::max(maxv, row[j]);
+    }
+    rowmax[n] = maxv;
+  }
+}
+
+template <typename T>
+void softmax_xent_part_exp(T* stats, T* logits, const T* rowmax, const int32_t* targets, int first,
+                           int N, int valid, int Vl) {
+#pragma omp parallel for schedule(static)
+  for (int n = 0; n < N; ++n) {
+    T* row = logits + static_cast<size_t>(n) * static_cast<size_t>(Vl);
+    const int t = targets[n] - first;
+    stats[N + n] = t >= 0 && t < valid ? row[t] : T(0);
+    T sum = T(0);
+    if constexpr (std::is_same_v<T, float>) {
+      sum = exp_shifted_sum(row, valid, rowmax[n]);
+    } else {
+      for (int j = 0; j < valid; ++j) {
+        row[j] = std::exp(row[j] - rowmax[n]);
+        sum += row[j];
+      }
+    }
+    for (int j = valid; j < Vl; ++j) {
+      row[j] = T(0);
+    }
+    stats[n] = sum;
+  }
+}
+
+template <typename T>
+void softmax_xent_part_finish(T* losses, T* logits, const T* rowmax, const T* stats, int N,
+                              int Vl) {
+#pragma omp parallel for schedule(static)
+  for (int n = 0; n < N; ++n) {
+    T* row = logits + static_cast<size_t>(n) * static_cast<size_t>(Vl);
+    const T inv = T(1) / stats[n];
+    for (int j = 0; j < Vl; ++j) {
+      row[j] *= inv;
+    }
+    losses[n] = rowmax[n] + std::log(stats[n]) - stats[N + n];
+  }
+}
+
+template <typename T>
+void softmax_xent_part_backward(T* probs, const int32_t* targets, T dloss, int first, int N,
+                                int Vl) {
+#pragma omp parallel for schedule(static)
+  for (int n = 0; n < N; ++n) {
+    T* row = probs + static_cast<size_t>(n) * static_cast<size_t>(Vl);
+    for (int j = 0; j < Vl; ++j) {
+      row[j] *= dloss;
+    }
+    const int t = targets[n] - first;
+    if (t >= 0 && t < Vl) {
+      row[t] -= dloss;
+    }
+  }
+}
+
+#define PARTI_XENT_PART(T)                                                                      \
+  template void softmax_xent_part_max<T>(T*, const T*, int, int, int);                          \
+  template void softmax_xent_part_exp<T>(T*, T*, const T*, const int32_t*, int, int, int, int); \
+  template void softmax_xent_part_finish<T>(T*, T*, const T*, const T*, int, int);              \
+  template void softmax_xent_part_backward<T>(T*, const int32_t*, T, int, int, int);
+PARTI_XENT_PART(float)
+PARTI_XENT_PART(double)
+#undef PARTI_XENT_PART
 
 template void softmax_xent_forward<float>(float*, float*, const int32_t*, int, int, int);
 template void softmax_xent_forward<double>(double*, double*, const int32_t*, int, int, int);

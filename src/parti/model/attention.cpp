@@ -2,6 +2,7 @@
 
 #include "parti/kernels/attention.h"
 #include "parti/kernels/matmul.h"
+#include "parti/model/tensor_parallel.h"
 
 namespace parti::model {
 namespace {
@@ -12,27 +13,34 @@ constexpr auto kInOut = kernels::WeightLayout::in_out;
 template <typename T>
 Attention<T>::Attention(ParamTable& table, const std::string& prefix, int C, int NH)
     : C_(C),
-      NH_(NH),
+      NH_(NH / table.tp().size),
+      Cl_(C / table.tp().size),
       id_(table.add_module()),
-      qkv_weight_(table.add(prefix + ".c_attn.weight", {C, 3 * C}, Init::normal, true)),
-      qkv_bias_(table.add(prefix + ".c_attn.bias", {3 * C}, Init::zeros, false)),
-      proj_weight_(table.add(prefix + ".c_proj.weight", {C, C}, Init::residual, true)),
-      proj_bias_(table.add(prefix + ".c_proj.bias", {C}, Init::zeros, false)) {}
+      qkv_weight_(table.add(prefix + ".c_attn.weight", {C, 3 * C}, Init::normal, true, -1, {1, 3})),
+      qkv_bias_(table.add(prefix + ".c_attn.bias", {3 * C}, Init::zeros, false, -1, {0, 3})),
+      proj_weight_(table.add(prefix + ".c_proj.weight", {C, C}, Init::residual, true, -1, {0, 1})),
+      proj_bias_(table.add(prefix + ".c_proj.bias", {C}, Init::zeros, false)) {
+  PARTI_ASSERT(NH % table.tp().size == 0, prefix, ": ", NH, " heads over tp ", table.tp().size);
+}
 
 template <typename T>
 void Attention<T>::forward(Pass<T>& pass, const T* in, T* out) {
   const int N = static_cast<int>(pass.tokens());
   const size_t BT = pass.tokens();
-  T* qkv = pass.arena.template alloc<T>(BT * 3 * static_cast<size_t>(C_));
+  T* qkv = pass.arena.template alloc<T>(BT * 3 * static_cast<size_t>(Cl_));
   T* att =
       pass.arena.template alloc<T>(static_cast<size_t>(pass.B) * static_cast<size_t>(NH_) *
                                    static_cast<size_t>(pass.Tn) * static_cast<size_t>(pass.Tn));
-  T* y = pass.arena.template alloc<T>(BT * static_cast<size_t>(C_));
-  kernels::matmul_forward<T>(qkv, in, pass.param(qkv_weight_), pass.param(qkv_bias_), N, C_, 3 * C_,
-                             kInOut);
-  kernels::attention_forward<T>(y, att, qkv, pass.B, pass.Tn, C_, NH_);
-  kernels::matmul_forward<T>(out, y, pass.param(proj_weight_), pass.param(proj_bias_), N, C_, C_,
-                             kInOut);
+  T* y = pass.arena.template alloc<T>(BT * static_cast<size_t>(Cl_));
+  // Column-parallel: this rank's heads' q, k and v; then its heads' attention.
+  kernels::matmul_forward<T>(qkv, in, pass.param(qkv_weight_), pass.param(qkv_bias_), N, C_,
+                             3 * Cl_, kInOut);
+  kernels::attention_forward<T>(y, att, qkv, pass.B, pass.Tn, Cl_, NH_);
+  // Row-parallel: a partial sum of the output (the bias on tp rank 0 only), then g.
+  const bool bias = pass.table.tp().index == 0;
+  kernels::matmul_forward<T>(out, y, pass.param(proj_weight_),
+                             bias ? pass.param(proj_bias_) : nullptr, N, Cl_, C_, kInOut);
+  tp_all_reduce(pass, out, BT * static_cast<size_t>(C_));
   pass.record.save(id_, kInp, in);
   pass.record.save(id_, kQkv, qkv);
   pass.record.save(id_, kAtt, att);
@@ -44,16 +52,23 @@ void Attention<T>::backward(Pass<T>& pass, const T* dout, T* dinp) {
   const int N = static_cast<int>(pass.tokens());
   const size_t BT = pass.tokens();
   const T* qkv = pass.record.get(id_, kQkv);
-  T* dy = pass.arena.template alloc_zero<T>(BT * static_cast<size_t>(C_));
-  T* dqkv = pass.arena.template alloc_zero<T>(BT * 3 * static_cast<size_t>(C_));
+  T* dy = pass.arena.template alloc_zero<T>(BT * static_cast<size_t>(Cl_));
+  T* dqkv = pass.arena.template alloc_zero<T>(BT * 3 * static_cast<size_t>(Cl_));
   kernels::matmul_backward<T>(dy, pass.grad(proj_weight_), pass.grad(proj_bias_), dout,
-                              pass.record.get(id_, kY), pass.param(proj_weight_), N, C_, C_,
+                              pass.record.get(id_, kY), pass.param(proj_weight_), N, Cl_, C_,
                               kInOut);
-  kernels::attention_backward<T>(dqkv, dy, qkv, pass.record.get(id_, kAtt), pass.B, pass.Tn, C_,
+  kernels::attention_backward<T>(dqkv, dy, qkv, pass.record.get(id_, kAtt), pass.B, pass.Tn, Cl_,
                                  NH_);
-  kernels::matmul_backward<T>(dinp, pass.grad(qkv_weight_), pass.grad(qkv_bias_), dqkv,
-                              pass.record.get(id_, kInp), pass.param(qkv_weight_), N, C_, 3 * C_,
+  // f: the input gradient of a column-parallel product is a partial sum over the tp group.
+  const bool tp = tp_size(pass) > 1;
+  T* dx = tp ? pass.arena.template alloc_zero<T>(BT * static_cast<size_t>(C_)) : dinp;
+  kernels::matmul_backward<T>(dx, pass.grad(qkv_weight_), pass.grad(qkv_bias_), dqkv,
+                              pass.record.get(id_, kInp), pass.param(qkv_weight_), N, C_, 3 * Cl_,
                               kInOut);
+  if (tp) {
+    tp_all_reduce(pass, dx, BT * static_cast<size_t>(C_));
+    add_into(dinp, dx, BT * static_cast<size_t>(C_));
+  }
 }
 
 template class Attention<float>;

@@ -3,6 +3,9 @@
 //   y   = attention(qkv) (B, T, C)      softmax(q k^T / sqrt(HS)) v per head, causal
 //   out = y c_proj + b   (B, T, C)      c_proj.weight (C, C), residual-scaled init
 // Saves inp, qkv, att (B, NH, T, T) and y.
+// Tensor-parallel (tp ranks): each rank holds NH / tp heads: c_attn's columns of its heads' q, k
+// and v (column-parallel) and c_proj's matching rows (row-parallel); the output is all-reduced
+// over tp in forward, the input gradient in backward. qkv, att and y are then the rank's heads.
 #pragma once
 
 #include <string>
@@ -20,7 +23,8 @@ class Attention : public Module<T> {
 
  private:
   int C_;
-  int NH_;
+  int NH_;  // heads on this rank
+  int Cl_;  // their width: C / tp
   int id_;
   int qkv_weight_, qkv_bias_, proj_weight_, proj_bias_;
 };

@@ -8,6 +8,7 @@
 #include "parti/kernels/gemm.h"
 #include "parti/kernels/matmul.h"
 #include "parti/kernels/softmax_xent.h"
+#include "parti/model/tensor_parallel.h"
 
 namespace parti::model {
 namespace {
@@ -29,10 +30,14 @@ void in_unit(Pass<T>& pass, int unit, Use use, int next, bool final, Body&& body
 }  // namespace
 
 template <typename T>
-Gpt<T>::Gpt(const GptConfig& cfg) : cfg_(cfg), id_(table_.add_module()) {
+Gpt<T>::Gpt(const GptConfig& cfg, TpRank tp) : cfg_(cfg), table_(tp), id_(table_.add_module()) {
   const int C = cfg.dim;
-  wte_ = table_.add("wte.weight", {cfg.padded_vocab(), C}, Init::normal, true, cfg.vocab);
+  // Vocabulary-parallel: tp rank r holds wte rows [r Vp / tp, (r + 1) Vp / tp).
+  wte_ = table_.add("wte.weight", {cfg.padded_vocab(), C}, Init::normal, true, cfg.vocab, {0, 1});
   wpe_ = table_.add("wpe.weight", {cfg.seq_len, C}, Init::normal, true);
+  vocab_rows_ = static_cast<int>(table_.spec(wte_).shape[0]);
+  vocab_first_ = vocab_rows_ * tp.index;
+  vocab_valid_ = static_cast<int>(table_.spec(wte_).logical_rows);
   units_.push_back({0, table_.total(), static_cast<size_t>(C)});
   for (int l = 0; l < cfg.layers; ++l) {
     const size_t begin = table_.total();
@@ -66,10 +71,20 @@ const T* Gpt<T>::logits(Pass<T>& pass, bool backward_follows) {
     });
   } else {
     in_unit(pass, kEmbeddings, Use::forward, L > 0 ? block_unit(0) : final_unit(), false, [&] {
-      kernels::embedding_forward<T>(x, pass.record.tokens, pass.param(wte_), pass.param(wpe_),
-                                    pass.B, pass.Tn, cfg_.dim);
+      if (tp_size(pass) == 1) {
+        kernels::embedding_forward<T>(x, pass.record.tokens, pass.param(wte_), pass.param(wpe_),
+                                      pass.B, pass.Tn, cfg_.dim);
+      } else {
+        std::fill(x, x + n, T(0));
+        embedding_forward_piece(pass, table_.spec(wte_).offset,
+                                table_.spec(wpe_).offset + table_.spec(wpe_).numel,
+                                pass.param(wte_), x);
+      }
     });
   }
+  // Vocabulary-parallel lookup: each rank added its rows (and tp rank 0 the positions); summed,
+  // every row is wte[token] + wpe[t] again, exactly (the other terms are zeros).
+  tp_all_reduce(pass, x, n);
   pass.record.save(id_, kX0, x);
   for (int l = 0; l < L; ++l) {
     T* next = pass.arena.template alloc<T>(n);
@@ -83,7 +98,7 @@ const T* Gpt<T>::logits(Pass<T>& pass, bool backward_follows) {
   in_unit(pass, final_unit(), Use::forward, embeddings_next, false,
           [&] { ln_f_->forward(pass, x, xf); });
   pass.record.save(id_, kXf, xf);
-  const int Vp = cfg_.padded_vocab();
+  const int Vp = vocab_rows_;  // this rank's columns of the logits (all at tp = 1)
   T* logits = pass.arena.template alloc<T>(pass.tokens() * static_cast<size_t>(Vp));
   if (pieces) {
     // logits[:, rows] = xf wte[rows]^T, piece by piece (wte's rows tile the logits' columns).
@@ -132,8 +147,9 @@ void Gpt<T>::embedding_forward_piece(const Pass<T>& pass, size_t begin, size_t e
     }
 #pragma omp parallel for schedule(static)
     for (int bt = 0; bt < N; ++bt) {
-      const size_t at = spec.offset + row_of(bt) * C;  // the row's first flat element
-      if (at >= lo && at + C <= hi) {
+      const size_t row = row_of(bt);
+      const size_t at = spec.offset + row * C;  // the row's first flat element
+      if (row < static_cast<size_t>(spec.shape[0]) && at >= lo && at + C <= hi) {
         const T* v = values + (at - begin);
         T* out = x + static_cast<size_t>(bt) * C;
         for (size_t c = 0; c < C; ++c) {
@@ -142,8 +158,14 @@ void Gpt<T>::embedding_forward_piece(const Pass<T>& pass, size_t begin, size_t e
       }
     }
   };
-  add_rows(table_.spec(wte_), [&](int bt) { return static_cast<size_t>(pass.record.tokens[bt]); });
-  add_rows(table_.spec(wpe_), [&](int bt) { return static_cast<size_t>(bt % pass.Tn); });
+  // Tensor-parallel: only the tokens whose rows this rank holds (others look up nothing here),
+  // and the positions on tp rank 0 alone.
+  add_rows(table_.spec(wte_), [&](int bt) {
+    return static_cast<size_t>(pass.record.tokens[bt] - vocab_first_);  // wraps when below
+  });
+  if (table_.tp().index == 0) {
+    add_rows(table_.spec(wpe_), [&](int bt) { return static_cast<size_t>(bt % pass.Tn); });
+  }
 }
 
 template <typename T>
@@ -151,9 +173,21 @@ double Gpt<T>::forward(Pass<T>& pass) {
   PARTI_ASSERT(pass.record.targets != nullptr, "forward needs targets");
   T* probs = const_cast<T*>(logits(pass, true));
   T* losses = pass.arena.template alloc<T>(pass.tokens());
-  kernels::softmax_xent_forward<T>(losses, probs, pass.record.targets,
-                                   static_cast<int>(pass.tokens()), cfg_.vocab,
-                                   cfg_.padded_vocab());
+  const int N = static_cast<int>(pass.tokens());
+  if (tp_size(pass) == 1) {
+    kernels::softmax_xent_forward<T>(losses, probs, pass.record.targets, N, cfg_.vocab,
+                                     cfg_.padded_vocab());
+  } else {
+    // Vocabulary-parallel cross-entropy: all-reduces of N maxima and 2N sums, never whole rows.
+    T* rowmax = pass.arena.template alloc<T>(pass.tokens());
+    T* stats = pass.arena.template alloc<T>(2 * pass.tokens());
+    kernels::softmax_xent_part_max<T>(rowmax, probs, N, vocab_valid_, vocab_rows_);
+    pass.tp->all_reduce(rowmax, pass.tokens(), dist::ReduceOp::max);
+    kernels::softmax_xent_part_exp<T>(stats, probs, rowmax, pass.record.targets, vocab_first_, N,
+                                      vocab_valid_, vocab_rows_);
+    tp_all_reduce(pass, stats, 2 * pass.tokens());
+    kernels::softmax_xent_part_finish<T>(losses, probs, rowmax, stats, N, vocab_rows_);
+  }
   pass.record.save(id_, kProbs, probs);
   pass.record.save(id_, kLosses, losses);
   double sum = 0.0;
@@ -170,8 +204,13 @@ void Gpt<T>::backward(Pass<T>& pass, T dloss) {
   const int L = cfg_.layers;
   // The probabilities become dlogits in place: the record's buffer is ours to reuse.
   T* dlogits = const_cast<T*>(pass.record.get(id_, kProbs));
-  kernels::softmax_xent_backward<T>(dlogits, pass.record.targets, dloss, N, cfg_.vocab,
-                                    cfg_.padded_vocab());
+  if (tp_size(pass) == 1) {
+    kernels::softmax_xent_backward<T>(dlogits, pass.record.targets, dloss, N, cfg_.vocab,
+                                      cfg_.padded_vocab());
+  } else {
+    kernels::softmax_xent_part_backward<T>(dlogits, pass.record.targets, dloss, vocab_first_, N,
+                                           vocab_rows_);
+  }
   T* dxf = pass.arena.template alloc_zero<T>(n);
   // The hooks may take the embedding unit's gradient by pieces at the end instead.
   const bool pieces = pass.hooks != nullptr && pass.hooks->by_pieces(kEmbeddings);
@@ -179,7 +218,7 @@ void Gpt<T>::backward(Pass<T>& pass, T dloss) {
   if (pass.hooks != nullptr && pass.hooks->params_by_pieces(kEmbeddings)) {
     // dxf = dlogits wte, piece by piece (the weight gradient is then taken by pieces too).
     PARTI_ASSERT(pieces, "embedding parameters by pieces need their gradient by pieces");
-    const int Vp = cfg_.padded_vocab();
+    const int Vp = vocab_rows_;
     pass.hooks->visit_params(pass, kEmbeddings, [&](size_t begin, size_t end, const T* values) {
       for_wte_rows(begin, end, values, [&](size_t r0, size_t r1, const T* rows) {
         kernels::gemm<T>(kernels::Trans::no, kernels::Trans::no, N, cfg_.dim,
@@ -191,9 +230,11 @@ void Gpt<T>::backward(Pass<T>& pass, T dloss) {
     in_unit(pass, kEmbeddings, Use::backward, final_unit(), false, [&] {
       kernels::matmul_backward<T>(dxf, pieces ? nullptr : pass.grad(wte_), nullptr, dlogits,
                                   pass.record.get(id_, kXf), pass.param(wte_), N, cfg_.dim,
-                                  cfg_.padded_vocab(), kOutIn);
+                                  vocab_rows_, kOutIn);
     });
   }
+  // f of the vocabulary-parallel output projection: each rank's columns gave a partial dxf.
+  tp_all_reduce(pass, dxf, n);
   T* dx = pass.arena.template alloc_zero<T>(n);
   in_unit(pass, final_unit(), Use::backward, L > 0 ? block_unit(L - 1) : -1, true,
           [&] { ln_f_->backward(pass, dxf, dx); });
@@ -210,8 +251,12 @@ void Gpt<T>::backward(Pass<T>& pass, T dloss) {
     return;
   }
   in_unit(pass, kEmbeddings, Use::grads_only, -1, true, [&] {
-    kernels::embedding_backward<T>(pass.grad(wte_), pass.grad(wpe_), dx, pass.record.tokens, pass.B,
-                                   pass.Tn, cfg_.dim);
+    if (tp_size(pass) == 1) {
+      kernels::embedding_backward<T>(pass.grad(wte_), pass.grad(wpe_), dx, pass.record.tokens,
+                                     pass.B, pass.Tn, cfg_.dim);
+    } else {
+      embedding_backward_part(pass, dx);
+    }
   });
 }
 
@@ -240,12 +285,12 @@ void Gpt<T>::embedding_grad_piece(const Pass<T>& pass, const T* dx0, size_t begi
   };
   piece(table_.spec(wte_), [&](size_t r0, size_t r1, T* rows) {
     // Output projection: rows = dlogits[:, r0:r1]^T xf; then the embedding lookup's rows.
-    const int Vp = cfg_.padded_vocab();
+    const int Vp = vocab_rows_;
     kernels::gemm<T>(kernels::Trans::yes, kernels::Trans::no, static_cast<int>(r1 - r0), cfg_.dim,
                      N, T(1), pass.record.get(id_, kProbs) + r0, Vp, pass.record.get(id_, kXf),
                      cfg_.dim, T(0), rows, cfg_.dim);
     for (int bt = 0; bt < N; ++bt) {
-      const auto id = static_cast<size_t>(tokens[bt]);
+      const auto id = static_cast<size_t>(tokens[bt] - vocab_first_);  // wraps when below
       if (id >= r0 && id < r1) {
         T* e = rows + (id - r0) * C;
         const T* d = dx0 + static_cast<size_t>(bt) * C;
@@ -267,6 +312,30 @@ void Gpt<T>::embedding_grad_piece(const Pass<T>& pass, const T* dx0, size_t begi
       }
     }
   });
+}
+
+template <typename T>
+void Gpt<T>::embedding_backward_part(const Pass<T>& pass, const T* dx0) const {
+  // This rank's wte rows get the gradients of the tokens it holds; wpe (whole on every rank)
+  // gets every position's, the same on every rank.
+  const auto C = static_cast<size_t>(cfg_.dim);
+  const int N = static_cast<int>(pass.tokens());
+  T* dwte = pass.grad(wte_);
+  T* dwpe = pass.grad(wpe_);
+  for (int bt = 0; bt < N; ++bt) {
+    const int row = pass.record.tokens[bt] - vocab_first_;
+    const T* d = dx0 + static_cast<size_t>(bt) * C;
+    if (row >= 0 && row < vocab_rows_) {
+      T* e = dwte + static_cast<size_t>(row) * C;
+      for (size_t c = 0; c < C; ++c) {
+        e[c] += d[c];
+      }
+    }
+    T* p = dwpe + static_cast<size_t>(bt % pass.Tn) * C;
+    for (size_t c = 0; c < C; ++c) {
+      p[c] += d[c];
+    }
+  }
 }
 
 template class Gpt<float>;

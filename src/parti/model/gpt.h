@@ -4,6 +4,10 @@
 //   x_{l+1} = block_l(x_l)                     (B, T, C)
 //   logits = ln_f(x_L) wte^T                   (B, T, Vp)   columns V..Vp-1 masked in the loss
 // Parameter names and shapes are Hugging Face's GPT2Model ones without the "transformer." prefix.
+// Tensor parallelism (built for a TpRank, run with pass.tp): the blocks split heads and MLP
+// units (attention.h, mlp.h); wte is split by vocabulary rows, the lookup masks the other
+// ranks' ids and all-reduces, the output projection gives each rank its vocabulary columns of
+// the logits and the cross-entropy works on those (vocabulary-parallel, never whole rows).
 #pragma once
 
 #include <cstdint>
@@ -19,7 +23,7 @@ namespace parti::model {
 template <typename T>
 class Gpt {
  public:
-  explicit Gpt(const GptConfig& cfg);
+  explicit Gpt(const GptConfig& cfg, TpRank tp = {});
   const GptConfig& config() const { return cfg_; }
   const ParamTable& table() const { return table_; }
 
@@ -28,7 +32,8 @@ class Gpt {
   double forward(Pass<T>& pass);
   // Accumulates parameter gradients of (dloss * sum of token losses) into pass.grads.
   void backward(Pass<T>& pass, T dloss);
-  // Logits (B, T, Vp) of record.tokens, for generation and evaluation without backward.
+  // Logits (B, T, Vp) of record.tokens, for generation and evaluation without backward (at
+  // tp > 1 this rank's vocab_rows() columns, from vocab_first()).
   const T* logits(Pass<T>& pass);
   // Per-token losses (B*T) of the last forward.
   const T* losses(const Pass<T>& pass) const { return pass.record.get(id_, kLosses); }
@@ -41,6 +46,8 @@ class Gpt {
   };
   const std::vector<Range>& units() const { return units_; }
   static constexpr int kEmbeddingUnit = 0;
+  int vocab_first() const { return vocab_first_; }
+  int vocab_rows() const { return vocab_rows_; }
 
  private:
   enum Saved { kX0, kXL, kXf, kProbs, kLosses };
@@ -56,12 +63,15 @@ class Gpt {
   // Calls rows(r0, r1, values of rows r0..r1) for the whole wte rows inside a piece.
   template <typename Rows>
   void for_wte_rows(size_t begin, size_t end, const T* values, Rows&& rows) const;
+  // Tensor-parallel embedding backward: this rank's wte rows and all of wpe, from dx0.
+  void embedding_backward_part(const Pass<T>& pass, const T* dx0) const;
   int block_unit(int l) const { return 1 + l; }
   int final_unit() const { return cfg_.layers + 1; }
   GptConfig cfg_;
   ParamTable table_;
   int id_;
   int wte_, wpe_;
+  int vocab_first_ = 0, vocab_rows_ = 0, vocab_valid_ = 0;  // this rank's wte rows (and real)
   std::vector<std::unique_ptr<Block<T>>> blocks_;
   std::unique_ptr<LayerNorm<T>> ln_f_;
   std::vector<Range> units_;

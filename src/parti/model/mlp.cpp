@@ -2,6 +2,7 @@
 
 #include "parti/kernels/gelu.h"
 #include "parti/kernels/matmul.h"
+#include "parti/model/tensor_parallel.h"
 
 namespace parti::model {
 namespace {
@@ -12,23 +13,27 @@ constexpr auto kInOut = kernels::WeightLayout::in_out;
 template <typename T>
 Mlp<T>::Mlp(ParamTable& table, const std::string& prefix, int C)
     : C_(C),
+      H_(4 * C / table.tp().size),
       id_(table.add_module()),
-      fc_weight_(table.add(prefix + ".c_fc.weight", {C, 4 * C}, Init::normal, true)),
-      fc_bias_(table.add(prefix + ".c_fc.bias", {4 * C}, Init::zeros, false)),
-      proj_weight_(table.add(prefix + ".c_proj.weight", {4 * C, C}, Init::residual, true)),
+      fc_weight_(table.add(prefix + ".c_fc.weight", {C, 4 * C}, Init::normal, true, -1, {1, 1})),
+      fc_bias_(table.add(prefix + ".c_fc.bias", {4 * C}, Init::zeros, false, -1, {0, 1})),
+      proj_weight_(
+          table.add(prefix + ".c_proj.weight", {4 * C, C}, Init::residual, true, -1, {0, 1})),
       proj_bias_(table.add(prefix + ".c_proj.bias", {C}, Init::zeros, false)) {}
 
 template <typename T>
 void Mlp<T>::forward(Pass<T>& pass, const T* in, T* out) {
   const int N = static_cast<int>(pass.tokens());
-  const size_t hidden = pass.tokens() * 4 * static_cast<size_t>(C_);
+  const size_t hidden = pass.tokens() * static_cast<size_t>(H_);
   T* h = pass.arena.template alloc<T>(hidden);
   T* g = pass.arena.template alloc<T>(hidden);
-  kernels::matmul_forward<T>(h, in, pass.param(fc_weight_), pass.param(fc_bias_), N, C_, 4 * C_,
+  kernels::matmul_forward<T>(h, in, pass.param(fc_weight_), pass.param(fc_bias_), N, C_, H_,
                              kInOut);
   kernels::gelu_forward<T>(g, h, hidden);
-  kernels::matmul_forward<T>(out, g, pass.param(proj_weight_), pass.param(proj_bias_), N, 4 * C_,
-                             C_, kInOut);
+  const bool bias = pass.table.tp().index == 0;  // row-parallel: the bias once, then g
+  kernels::matmul_forward<T>(out, g, pass.param(proj_weight_),
+                             bias ? pass.param(proj_bias_) : nullptr, N, H_, C_, kInOut);
+  tp_all_reduce(pass, out, pass.tokens() * static_cast<size_t>(C_));
   pass.record.save(id_, kInp, in);
   pass.record.save(id_, kH, h);
   pass.record.save(id_, kG, g);
@@ -37,16 +42,23 @@ void Mlp<T>::forward(Pass<T>& pass, const T* in, T* out) {
 template <typename T>
 void Mlp<T>::backward(Pass<T>& pass, const T* dout, T* dinp) {
   const int N = static_cast<int>(pass.tokens());
-  const size_t hidden = pass.tokens() * 4 * static_cast<size_t>(C_);
+  const size_t hidden = pass.tokens() * static_cast<size_t>(H_);
+  const size_t n = pass.tokens() * static_cast<size_t>(C_);
   T* dg = pass.arena.template alloc_zero<T>(hidden);
   T* dh = pass.arena.template alloc_zero<T>(hidden);
   kernels::matmul_backward<T>(dg, pass.grad(proj_weight_), pass.grad(proj_bias_), dout,
-                              pass.record.get(id_, kG), pass.param(proj_weight_), N, 4 * C_, C_,
+                              pass.record.get(id_, kG), pass.param(proj_weight_), N, H_, C_,
                               kInOut);
   kernels::gelu_backward<T>(dh, pass.record.get(id_, kH), dg, hidden);
-  kernels::matmul_backward<T>(dinp, pass.grad(fc_weight_), pass.grad(fc_bias_), dh,
-                              pass.record.get(id_, kInp), pass.param(fc_weight_), N, C_, 4 * C_,
+  const bool tp = tp_size(pass) > 1;  // f: a partial input gradient, all-reduced
+  T* dx = tp ? pass.arena.template alloc_zero<T>(n) : dinp;
+  kernels::matmul_backward<T>(dx, pass.grad(fc_weight_), pass.grad(fc_bias_), dh,
+                              pass.record.get(id_, kInp), pass.param(fc_weight_), N, C_, H_,
                               kInOut);
+  if (tp) {
+    tp_all_reduce(pass, dx, n);
+    add_into(dinp, dx, n);
+  }
 }
 
 template class Mlp<float>;

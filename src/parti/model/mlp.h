@@ -1,5 +1,8 @@
 // MLP sublayer (GPT-2 `mlp`): h = x c_fc + b (B, T, 4C); g = gelu_tanh(h); out = g c_proj + b.
 // c_fc.weight (C, 4C), c_proj.weight (4C, C) with the residual-scaled init. Saves inp, h, g.
+// Tensor-parallel: c_fc's columns and c_proj's rows of this rank's 4C / tp hidden units (column-
+// then row-parallel); h and g are this rank's part; the output is all-reduced over tp in forward,
+// the input gradient in backward.
 #pragma once
 
 #include <string>
@@ -17,6 +20,7 @@ class Mlp : public Module<T> {
 
  private:
   int C_;
+  int H_;  // hidden units on this rank: 4C / tp
   int id_;
   int fc_weight_, fc_bias_, proj_weight_, proj_bias_;
 };

@@ -16,6 +16,7 @@
 
 #include "parti/core/arena.h"
 #include "parti/core/check.h"
+#include "parti/dist/process_group.h"
 #include "parti/model/param_table.h"
 
 namespace parti::model {
@@ -98,6 +99,8 @@ struct Pass {
   UnitHooks<T>* hooks = nullptr;  // null: whole buffers, nobody listens
   size_t params_origin = 0;
   size_t grads_origin = 0;
+  // The tensor-parallel group when the table was built for tp > 1 (then required), else null.
+  dist::ProcessGroup* tp = nullptr;
 
   size_t tokens() const { return static_cast<size_t>(B) * static_cast<size_t>(Tn); }
   T* param(int ref) const { return params + (table.spec(ref).offset - params_origin); }

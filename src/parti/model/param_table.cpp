@@ -12,6 +12,19 @@ namespace {
 constexpr double kInitStd = 0.02;
 constexpr size_t kAlignElements = 16;  // every slice starts on a 64-byte boundary (float)
 
+// Element e of a tensor of `shape` cut along `dim` as (outer, j, inner): e = (o n + j) inner + k.
+struct Coord {
+  size_t outer, j, inner_index, n, inner;
+};
+Coord coord_of(const std::vector<int64_t>& shape, int dim, size_t e) {
+  size_t inner = 1;
+  for (size_t d = static_cast<size_t>(dim) + 1; d < shape.size(); ++d) {
+    inner *= static_cast<size_t>(shape[d]);
+  }
+  const auto n = static_cast<size_t>(shape[static_cast<size_t>(dim)]);
+  return {e / (n * inner), e / inner % n, e % inner, n, inner};
+}
+
 }  // namespace
 
 size_t ParamSpec::logical_numel() const {
@@ -19,15 +32,62 @@ size_t ParamSpec::logical_numel() const {
   return row * static_cast<size_t>(logical_rows);
 }
 
+size_t ParamSpec::global_index(size_t e) const {
+  if (!split()) {
+    return e;
+  }
+  const Coord c = coord_of(shape, cut.dim, e);
+  const size_t m = c.n / static_cast<size_t>(cut.groups);  // a group's part here
+  const size_t group = c.j / m;
+  const size_t j = group * m * static_cast<size_t>(parts) + static_cast<size_t>(part) * m + c.j % m;
+  return (c.outer * c.n * static_cast<size_t>(parts) + j) * c.inner + c.inner_index;
+}
+
+size_t ParamSpec::run_length(size_t e) const {
+  if (!split()) {
+    return numel - e;
+  }
+  const Coord c = coord_of(shape, cut.dim, e);
+  const size_t m = c.n / static_cast<size_t>(cut.groups);
+  if (cut.dim == 0 && cut.groups == 1) {
+    return numel - e;  // whole rows of the global tensor
+  }
+  return (m - c.j % m) * c.inner - c.inner_index;
+}
+
 int ParamTable::add(std::string name, std::vector<int64_t> shape, Init init, bool decay,
-                    int64_t logical_rows) {
+                    int64_t logical_rows, TpCut cut) {
   PARTI_ASSERT(find(name) < 0, "parameter ", name, " declared twice");
+  ParamSpec spec;
+  spec.name = std::move(name);
+  spec.init = init;
+  spec.decay = decay;
+  spec.offset = total_;
+  spec.cut = cut;
+  spec.global_shape = shape;
+  spec.global_shape.at(0) = logical_rows >= 0 ? logical_rows : shape.at(0);
+  if (cut.dim >= 0 && tp_.size > 1) {
+    auto& d = shape.at(static_cast<size_t>(cut.dim));
+    PARTI_ASSERT(d % (static_cast<int64_t>(cut.groups) * tp_.size) == 0, "parameter ", spec.name,
+                 ": dimension ", cut.dim, " of ", d, " does not split into ", cut.groups,
+                 " groups over ", tp_.size, " tensor-parallel ranks");
+    d /= tp_.size;
+    spec.part = tp_.index;
+    spec.parts = tp_.size;
+  }
+  spec.shape = std::move(shape);
+  // Logical rows here: all, except where the global logical rows end inside or before ours
+  // (wte's padding rows sit at the end of the last ranks' parts).
+  const int64_t rows = spec.shape.at(0);
+  const int64_t first_row = spec.split() && cut.dim == 0 ? rows * spec.part : 0;
+  spec.logical_rows = std::clamp<int64_t>(spec.global_shape[0] - first_row, 0, rows);
+  PARTI_ASSERT(spec.logical_rows == rows || (cut.dim <= 0 && cut.groups == 1), "parameter ",
+               spec.name, ": padding rows only for a whole or row-cut tensor");
   size_t numel = 1;
-  for (int64_t d : shape) {
+  for (int64_t d : spec.shape) {
     numel *= static_cast<size_t>(d);
   }
-  ParamSpec spec{std::move(name), std::move(shape), 0, init, decay, total_, numel};
-  spec.logical_rows = logical_rows >= 0 ? logical_rows : spec.shape.at(0);
+  spec.numel = numel;
   total_ += (numel + kAlignElements - 1) / kAlignElements * kAlignElements;
   specs_.push_back(std::move(spec));
   return static_cast<int>(specs_.size()) - 1;
@@ -79,10 +139,11 @@ void ParamTable::init_range(T* out, size_t begin, size_t end, uint64_t seed, int
       case Init::normal:
         break;
     }
+      // Each element from its global index: a tensor-parallel part equals that slice of the whole.
 #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < static_cast<int64_t>(count); ++i) {
-      dst[i] =
-          static_cast<T>(std * core::random_normal(seed, stream, first + static_cast<uint64_t>(i)));
+      const size_t global = spec.global_index(first + static_cast<size_t>(i));
+      dst[i] = static_cast<T>(std * core::random_normal(seed, stream, global));
     }
   }
 }

@@ -8,8 +8,16 @@
 //   zeros, ones                                  biases; LayerNorm weights
 // wte is stored with Vp rows; rows V..Vp-1 are padding, zero at start and forever (no token
 // selects them and the loss masks their logits), and are left out of checkpoints.
+//
+// Tensor parallelism (Megatron): a table built for tp rank r of T holds, of each parameter
+// declared with a TpCut, the r-th of T equal parts along the cut's dimension, of each of its
+// `groups` (c_attn's q, k and v: each rank takes its heads' columns of all three). Everything is
+// declared by its global shape; the table stores the local part and maps every local element to
+// its global index (init values, checkpoint offsets), so a tensor-parallel rank initialises,
+// writes and reads exactly its elements of the one logical model.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -19,22 +27,59 @@ namespace parti::model {
 
 enum class Init { normal, residual, zeros, ones };
 
+// This process's place in its tensor-parallel group.
+struct TpRank {
+  int index = 0;
+  int size = 1;
+};
+
+// How a parameter is split over the tp group: along `dim` (-1: whole on every rank), in `groups`
+// equal groups each cut into tp.size parts.
+struct TpCut {
+  int dim = -1;
+  int groups = 1;
+};
+
 struct ParamSpec {
   std::string name;
-  std::vector<int64_t> shape;  // as stored (wte: Vp rows)
-  int64_t logical_rows;        // rows in checkpoints (wte: V); shape[0] otherwise
+  std::vector<int64_t> shape;  // this rank's part, as stored (wte: its rows of the Vp)
+  int64_t logical_rows;        // of shape[0], the rows holding logical data (wte: < V)
   Init init;
   bool decay;         // AdamW weight decay applies (matrices, not biases or norms)
   size_t offset = 0;  // into the flat buffers, in elements
   size_t numel = 0;
+  std::vector<int64_t> global_shape;  // the logical tensor, as in checkpoints (wte: V rows)
+  TpCut cut;                          // dim -1: replicated on every tp rank
+  int part = 0, parts = 1;            // this rank's part of each group along cut.dim
   size_t logical_numel() const;
+  bool split() const { return cut.dim >= 0 && parts > 1; }
+  // The global flat index (in global_shape) of local logical element e.
+  size_t global_index(size_t e) const;
+  // Calls run(global index, local element, count) for the contiguous global runs that local
+  // logical elements [first, first + count) form.
+  template <typename Run>
+  void for_each_run(size_t first, size_t count, Run&& run) const {
+    while (count > 0) {
+      const size_t n = std::min(count, run_length(first));
+      run(global_index(first), first, n);
+      first += n;
+      count -= n;
+    }
+  }
+
+ private:
+  size_t run_length(size_t e) const;  // elements from e on that stay contiguous globally
 };
 
 class ParamTable {
  public:
-  // Registers a parameter; returns its index (a ParamRef for the module that owns it).
+  explicit ParamTable(TpRank tp = {}) : tp_(tp) {}
+  // Registers a parameter by its global shape (as stored: wte with Vp rows; logical_rows = V,
+  // or -1: all) and how tensor parallelism cuts it; returns its index (a ParamRef for the module
+  // that owns it). The table keeps this rank's part.
   int add(std::string name, std::vector<int64_t> shape, Init init, bool decay,
-          int64_t logical_rows = -1);
+          int64_t logical_rows = -1, TpCut cut = {});
+  const TpRank& tp() const { return tp_; }
   // A new module slot in the activation record.
   int add_module() { return modules_++; }
 
@@ -53,6 +98,7 @@ class ParamTable {
   void init_range(T* out, size_t begin, size_t end, uint64_t seed, int layers) const;
 
  private:
+  TpRank tp_;
   std::vector<ParamSpec> specs_;
   size_t total_ = 0;
   int modules_ = 0;

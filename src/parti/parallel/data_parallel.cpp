@@ -79,16 +79,20 @@ std::vector<Unit> units_of(const model::Gpt<float>& gpt) {
 }  // namespace
 
 DataParallel::DataParallel(const model::Gpt<float>& gpt, dist::ProcessGroup& dp, int zero,
-                           size_t bucket_bytes, const optim::AdamWConfig& adamw)
+                           size_t bucket_bytes, const optim::AdamWConfig& adamw,
+                           dist::ProcessGroup* tp)
     : gpt_(gpt),
       table_(gpt.table()),
       dp_(dp),
+      tp_(tp),
       stage_(dp.size() > 1 ? zero : 0),
       layout_(units_of(gpt), dp.size(), dp.rank()),
       reducer_(dp, bucket_bytes),
       gather_pool_(std::make_unique<Pool>()),
       stage_pool_(std::make_unique<Pool>()) {
   PARTI_ASSERT(zero >= 0 && zero <= 3, "ZeRO stage ", zero);
+  PARTI_ASSERT(table_.tp().size == (tp != nullptr ? tp->size() : 1), "a model built for tp ",
+               table_.tp().size, " with a tp group of ", tp != nullptr ? tp->size() : 1);
   const auto units = static_cast<size_t>(layout_.count());
   gathered_.assign(units, nullptr);
   staged_.assign(units, nullptr);
@@ -188,12 +192,20 @@ std::string DataParallel::save(const std::string& ckpt_dir, int64_t step,
     const size_t at = stage_ == 0 ? begin : moment_offset(layout_, owned_units_, u);
     slices.push_back({begin, count, p, m + at, v + at});
   }
-  const bool leader = dp_.rank() == 0;
+  // The leader creates the files before anyone writes (its dp group waits for it, then each tp
+  // group for its member there) and finishes them after everyone wrote (each tp group first).
+  const bool leader = dp_.rank() == 0 && table_.tp().index == 0;
   if (leader) {
     io::begin_checkpoint(ckpt_dir, step, table_, true);
   }
   dp_.barrier();
+  if (tp_ != nullptr) {
+    tp_->barrier();
+  }
   io::write_checkpoint_slices(ckpt_dir, step, table_, slices);
+  if (tp_ != nullptr) {
+    tp_->barrier();
+  }
   dp_.barrier();
   return leader ? io::finish_checkpoint(ckpt_dir, step, state) : "";
 }
@@ -207,6 +219,7 @@ void DataParallel::begin_step() {
 model::Pass<float> DataParallel::pass(int B, int T, core::Arena& arena,
                                       model::ActivationRecord<float>& record, bool last_micro) {
   model::Pass<float> p{B, T, table_, params_.data(), grads_.data(), arena, record};
+  p.tp = tp_;
   if (stage_ <= 1) {
     reducing_ = dp_.size() > 1 && last_micro;
     if (reducing_) {
@@ -227,9 +240,9 @@ model::Pass<float> DataParallel::pass(int B, int T, core::Arena& arena,
 DataParallel::Forward DataParallel::forward_only() {
   reducing_ = false;
   if (stage_ == 3) {
-    return {nullptr, this};
+    return {nullptr, this, tp_};
   }
-  return {params_.data(), nullptr};
+  return {params_.data(), nullptr, tp_};
 }
 
 void DataParallel::enter(model::Pass<float>& pass, int unit, model::Use use, int next) {
@@ -479,23 +492,44 @@ void DataParallel::end_micro() {
 }
 
 double DataParallel::clip(double max_norm) {
-  if (stage_ <= 1) {
-    return optim::clip_grad_norm<float>(table_, grads_.data(), max_norm);
-  }
-  // Over the shards: each rank's sum of squares, then one all-reduce; exact up to rounding.
+  // Sum of squares of what this rank holds (ZeRO 0-1: the all-reduced gradients; 2-3: its
+  // shards), in table order; a parameter every tp rank holds whole counts on tp rank 0 only.
+  const bool whole_too = table_.tp().index == 0;
+  auto counted = [&](const model::ParamSpec& spec) { return whole_too || spec.split(); };
   double sumsq = 0.0;
-  for (int u : owned_units_) {
-    sumsq += kernels::sum_squares<float>(shard_grads_.data() + layout_.shard_offset(u),
-                                         layout_.owned(u));
+  if (stage_ <= 1) {
+    for (const model::ParamSpec& spec : table_.specs()) {
+      if (counted(spec)) {
+        sumsq += kernels::sum_squares<float>(grads_.data() + spec.offset, spec.numel);
+      }
+    }
+  } else {
+    for (int u : owned_units_) {
+      const size_t begin = layout_.owned_begin(u);
+      const size_t end = begin + layout_.owned(u);
+      const float* shard = shard_grads_.data() + layout_.shard_offset(u);
+      for (const model::ParamSpec& spec : table_.specs()) {
+        const size_t lo = std::max(begin, spec.offset);
+        const size_t hi = std::min(end, spec.offset + spec.numel);
+        if (lo < hi && counted(spec)) {
+          sumsq += kernels::sum_squares<float>(shard + (lo - begin), hi - lo);
+        }
+      }
+    }
+    dp_.all_reduce(&sumsq, 1, dist::ReduceOp::sum);
+    comm_bytes_ += static_cast<int64_t>(2 * sizeof(double));
   }
-  dp_.all_reduce(&sumsq, 1, dist::ReduceOp::sum);
-  comm_bytes_ += static_cast<int64_t>(2 * sizeof(double));
+  if (tp_ != nullptr && tp_->size() > 1) {
+    tp_->all_reduce(&sumsq, 1, dist::ReduceOp::sum);
+  }
   const double norm = std::sqrt(sumsq);
   const double scale = optim::clip_scale(norm, max_norm);
   if (scale < 1.0) {
-    const auto s = static_cast<float>(scale);
-    for (float& g : shard_grads_) {
-      g *= s;
+    const auto f = static_cast<float>(scale);
+    std::vector<float>& grads = stage_ <= 1 ? grads_ : shard_grads_;
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < grads.size(); ++i) {
+      grads[i] *= f;
     }
   }
   return norm;

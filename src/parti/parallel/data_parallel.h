@@ -42,8 +42,10 @@ namespace parti::parallel {
 
 class DataParallel final : public model::UnitHooks<float> {
  public:
+  // `tp`: the tensor-parallel group of a model built for tp > 1 (null otherwise). ZeRO shards
+  // over dp only; each tp rank's buffers are its part of the model.
   DataParallel(const model::Gpt<float>& gpt, dist::ProcessGroup& dp, int zero, size_t bucket_bytes,
-               const optim::AdamWConfig& adamw);
+               const optim::AdamWConfig& adamw, dist::ProcessGroup* tp = nullptr);
   ~DataParallel() override;
   int stage() const { return stage_; }
 
@@ -51,8 +53,9 @@ class DataParallel final : public model::UnitHooks<float> {
   void init(uint64_t seed);
   // This rank's parameters and moments from a checkpoint written at any layout.
   void load(const std::string& step_dir, int optimizer_step);
-  // Collective: every rank writes its own slices; rank 0 creates and finishes the folder.
-  // Returns the step folder on rank 0, "" elsewhere.
+  // Collective over dp and tp: every rank writes its own slices (the parameters every tp rank
+  // holds whole: tp rank 0's); dp and tp rank 0 creates and finishes the folder. Returns the
+  // step folder there, "" elsewhere.
   std::string save(const std::string& ckpt_dir, int64_t step, const nlohmann::json& state);
 
   // One step: begin_step(); per micro-batch pass() -> forward, backward -> end_micro();
@@ -61,13 +64,16 @@ class DataParallel final : public model::UnitHooks<float> {
   model::Pass<float> pass(int B, int T, core::Arena& arena, model::ActivationRecord<float>& record,
                           bool last_micro);
   void end_micro();
-  double clip(double max_norm);  // returns the global gradient norm before clipping
+  // Returns the global gradient norm before clipping (over dp shards and tp parts; a parameter
+  // every tp rank holds whole counts once).
+  double clip(double max_norm);
   void update(double lr);
   // What a forward-only pass (evaluation) uses: the full parameters, or (ZeRO-3) no buffer and
   // these hooks, which gather each unit. end_micro() afterwards frees what is still gathered.
   struct Forward {
     float* params;
     model::UnitHooks<float>* hooks;
+    dist::ProcessGroup* tp;
   };
   Forward forward_only();
 
@@ -117,6 +123,7 @@ class DataParallel final : public model::UnitHooks<float> {
   const model::Gpt<float>& gpt_;
   const model::ParamTable& table_;
   dist::ProcessGroup& dp_;
+  dist::ProcessGroup* tp_;
   int stage_;
   ShardLayout layout_;
   std::vector<int> owned_units_;  // units with a non-empty block here, in order (AdamW segments)

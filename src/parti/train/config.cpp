@@ -24,9 +24,14 @@ std::vector<std::string> validate(const TrainConfig& cfg) {
   if (l.bucket_mb <= 0) {
     errors.push_back(str_cat("--bucket-mb must be positive, got ", l.bucket_mb));
   }
-  if (l.tp > 1) {
-    errors.push_back(
-        str_cat("--tp ", l.tp, ": tensor parallelism is not yet supported (issue #4)"));
+  if (l.tp > 1 && cfg.model.heads > 0 && cfg.model.heads % l.tp != 0) {
+    errors.push_back(str_cat("--tp ", l.tp, " does not divide --heads ", cfg.model.heads,
+                             " (tensor parallelism splits the heads)"));
+  }
+  if (l.tp > 1 && cfg.model.vocab > 0 && cfg.model.padded_vocab() % l.tp != 0) {
+    errors.push_back(str_cat("--tp ", l.tp, " does not divide the padded vocabulary of ",
+                             cfg.model.padded_vocab(), " rows (a multiple of ",
+                             model::kVocabMultiple, ")"));
   }
   if (l.pp > 1) {
     errors.push_back(

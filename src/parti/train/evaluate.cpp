@@ -10,7 +10,8 @@ namespace parti::train {
 
 EvalResult evaluate_windows(model::Gpt<float>& gpt, float* params, core::Arena& arena,
                             const data::TokenFile& file, int64_t max_windows, int micro_batch,
-                            int64_t first_window, model::UnitHooks<float>* hooks) {
+                            int64_t first_window, model::UnitHooks<float>* hooks,
+                            dist::ProcessGroup* tp) {
   const int T = gpt.config().seq_len;
   int64_t windows = data::window_count(file, T);
   PARTI_CHECK(windows > 0, DataError, "the token file holds ", file.tokens.size(),
@@ -30,6 +31,7 @@ EvalResult evaluate_windows(model::Gpt<float>& gpt, float* params, core::Arena& 
     record.targets = targets.data();
     model::Pass<float> pass{rows, T, gpt.table(), params, nullptr, arena, record};
     pass.hooks = hooks;
+    pass.tp = tp;
     sum += gpt.forward(pass);
     arena.reset();
   }

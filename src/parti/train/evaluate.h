@@ -18,8 +18,10 @@ struct EvalResult {
 
 // Windows [first, first + max_windows) (to the last whole window when max_windows <= 0),
 // micro_batch at a time. With hooks (ZeRO-3), params may be null: the hooks provide each unit.
+// `tp`: the tensor-parallel group of a model built for tp > 1 (every rank of it evaluates).
 EvalResult evaluate_windows(model::Gpt<float>& gpt, float* params, core::Arena& arena,
                             const data::TokenFile& file, int64_t max_windows, int micro_batch,
-                            int64_t first = 0, model::UnitHooks<float>* hooks = nullptr);
+                            int64_t first = 0, model::UnitHooks<float>* hooks = nullptr,
+                            dist::ProcessGroup* tp = nullptr);
 
 }  // namespace parti::train

@@ -34,18 +34,22 @@ void check_same_model(const model::GptConfig& ours, const model::GptConfig& thei
 
 }  // namespace
 
-Trainer::Trainer(TrainConfig cfg, dist::ProcessGroup& dp) : cfg_(std::move(cfg)), dp_(dp) {
+Trainer::Trainer(TrainConfig cfg, dist::ProcessGroup& dp, dist::ProcessGroup* tp)
+    : cfg_(std::move(cfg)), dp_(dp), tp_(tp) {
   PARTI_ASSERT(dp.size() == cfg_.layout.dp, "dp group of ", dp.size(), " for --dp ",
                cfg_.layout.dp);
+  PARTI_ASSERT(tp_size() == cfg_.layout.tp, "tp group of ", tp_size(), " for --tp ",
+               cfg_.layout.tp);
   train_ = data::read_token_file(cfg_.data.dir + "/train.bin");
   val_ = data::read_token_file(cfg_.data.dir + "/val.bin");
   PARTI_CHECK(train_.vocab_size <= cfg_.model.vocab, ConfigError, "--vocab ", cfg_.model.vocab,
               " is smaller than the data's vocabulary of ", train_.vocab_size, " (", cfg_.data.dir,
               "/train.bin)");
-  gpt_ = std::make_unique<model::Gpt<float>>(cfg_.model);
+  const model::TpRank tp_rank{tp_ == nullptr ? 0 : tp_->rank(), tp_size()};
+  gpt_ = std::make_unique<model::Gpt<float>>(cfg_.model, tp_rank);
   parallel_ = std::make_unique<parallel::DataParallel>(
       *gpt_, dp, cfg_.layout.zero, static_cast<size_t>(cfg_.layout.bucket_mb * 1024 * 1024),
-      cfg_.optim.adamw);
+      cfg_.optim.adamw, tp_size() > 1 ? tp_ : nullptr);
   sampler_ = std::make_unique<data::Sampler>(train_, cfg_.model.seq_len, cfg_.data.global_batch,
                                              cfg_.data.seed);
   record_ = std::make_unique<model::ActivationRecord<float>>(gpt_->table().modules());
@@ -108,7 +112,7 @@ StepStats Trainer::step() {
   const double tokens_per_s = tokens / seconds;
   // Against every rank's ceiling: each rank measured its own (with its own threads) at start.
   const double mfu = model::flops_per_token(cfg_.model, T) * tokens_per_s /
-                     (peak_gflops_ * 1e9 * static_cast<double>(dp));
+                     (peak_gflops_ * 1e9 * static_cast<double>(dp * tp_size()));
   return {step_, loss_sum / tokens, lr, norm, seconds * 1e3, tokens_per_s, mfu};
 }
 
@@ -128,7 +132,7 @@ double Trainer::evaluate() {
       break;
     }
     const EvalResult r = evaluate_windows(*gpt_, forward.params, arena_, val_, B, B,
-                                          (b < batches ? b : 0) * B, forward.hooks);
+                                          (b < batches ? b : 0) * B, forward.hooks, forward.tp);
     if (b < batches) {
       sums[0] += r.loss_sum;
       sums[1] += static_cast<double>(r.tokens);

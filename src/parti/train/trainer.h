@@ -39,8 +39,9 @@ struct StepStats {
 class Trainer {
  public:
   // Loads the data and builds the model; with cfg.io.resume, continues from the checkpoint.
-  // `dp` is this rank's data-parallel group (a group of one for a single process).
-  Trainer(TrainConfig cfg, dist::ProcessGroup& dp);
+  // `dp` is this rank's data-parallel group (a group of one for a single process), `tp` its
+  // tensor-parallel group (null: none).
+  Trainer(TrainConfig cfg, dist::ProcessGroup& dp, dist::ProcessGroup* tp = nullptr);
   ~Trainer();
   StepStats step();
   double evaluate();
@@ -59,9 +60,11 @@ class Trainer {
   Memory memory() const;
 
  private:
-  bool is_logger() const { return dp_.rank() == 0; }
+  bool is_logger() const { return dp_.rank() == 0 && (tp_ == nullptr || tp_->rank() == 0); }
+  int tp_size() const { return tp_ == nullptr ? 1 : tp_->size(); }
   TrainConfig cfg_;
   dist::ProcessGroup& dp_;
+  dist::ProcessGroup* tp_;
   data::TokenFile train_;
   data::TokenFile val_;
   std::unique_ptr<model::Gpt<float>> gpt_;
