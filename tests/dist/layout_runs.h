@@ -1,0 +1,114 @@
+// Runs of `parti train` at some layout against the single-process run (issues #3, #4): per-step
+// losses within 1e-5 relative and final parameters (the checkpoint every rank wrote its slices
+// of) within 1e-5 relative (norm of the difference over the norm of all parameters, as issue #2
+// defines it). Per tensor the bound is 1e-4: tensors that start at zero (biases) have tiny norms
+// after 10 steps, so their relative error measures Adam's reaction to rounding noise (seen: up
+// to 8e-6); the key slice of c_attn.bias, whose true gradient is zero
+// (tests/oracle/gpt_oracle.py), is left out.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "cli/run.h"
+#include "parti/io/safetensors.h"
+
+namespace parti::test {
+
+namespace fs = std::filesystem;
+
+// The including test names its scratch folder under the temp directory.
+const char* work_name();
+
+inline const std::string& work() {
+  static const std::string dir = [] {
+    fs::path d = fs::temp_directory_path() / work_name();
+    fs::remove_all(d);
+    fs::create_directories(d);
+    auto r = parti("prepare --corpus brown --out " + (d / "brown").string());
+    EXPECT_EQ(r.status, 0) << r.output;
+    return d.string();
+  }();
+  return dir;
+}
+
+inline std::string train_flags(const std::string& name, int micro_batch, int steps = 10) {
+  return " train --data " + work() +
+         "/brown --model tiny --seq-len 32 --global-batch 8 "
+         "--micro-batch " +
+         std::to_string(micro_batch) + " --steps " + std::to_string(steps) +
+         " --lr 1e-3 --warmup 2 --eval-batches 0 --threads 1 --ckpt-dir " + work() + "/" + name +
+         " --log " + work() + "/" + name + ".jsonl";
+}
+
+inline std::vector<double> losses(const std::string& name) {
+  std::vector<double> out;
+  std::istringstream lines(slurp(work() + "/" + name + ".jsonl"));
+  std::string line;
+  while (std::getline(lines, line)) out.push_back(nlohmann::json::parse(line).at("loss"));
+  return out;
+}
+
+inline io::SafetensorsFile final_params(const std::string& name) {
+  return io::read_safetensors(work() + "/" + name + "/step_00000010/model.safetensors");
+}
+
+inline const std::string& reference() {
+  static const std::string name = [] {
+    auto r = parti(train_flags("single", 8));
+    EXPECT_EQ(r.status, 0) << r.output;
+    return std::string("single");
+  }();
+  return name;
+}
+
+inline std::string mpirun(int np) {
+  return "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun --oversubscribe -np " +
+         std::to_string(np) + " " + PARTI_BINARY;
+}
+
+// Compares run `name` (already done) with the single-process reference.
+inline void compare(const std::string& name) {
+  const std::vector<double> ref = losses(reference()), got = losses(name);
+  ASSERT_EQ(got.size(), ref.size());
+  for (size_t i = 0; i < ref.size(); ++i) {
+    EXPECT_LE(std::abs(got[i] - ref[i]), 1e-5 * std::abs(ref[i])) << "step " << i + 1;
+  }
+  const io::SafetensorsFile a = final_params(reference()), b = final_params(name);
+  double diff = 0, norm = 0, worst = 0;
+  std::string worst_name;
+  for (const auto& [tensor, ta] : a.tensors) {
+    const io::Tensor& tb = b.tensors.at(tensor);
+    ASSERT_EQ(ta.shape, tb.shape) << tensor;
+    const bool key_bias = tensor.ends_with("attn.c_attn.bias");
+    const size_t C = key_bias ? ta.data.size() / 3 : 0;
+    double d = 0, n = 0;
+    for (size_t i = 0; i < ta.data.size(); ++i) {
+      if (key_bias && i >= C && i < 2 * C) continue;
+      const double x = ta.data[i], y = tb.data[i];
+      d += (x - y) * (x - y);
+      n += x * x;
+    }
+    diff += d;
+    norm += n;
+    const double rel = n > 0 ? std::sqrt(d / n) : std::sqrt(d);
+    if (rel > worst) {
+      worst = rel;
+      worst_name = tensor;
+    }
+  }
+  std::cout << name << ": parameters relative error " << std::sqrt(diff / norm) << ", worst tensor "
+            << worst << " (" << worst_name << "), last loss " << got.back() << " vs " << ref.back()
+            << "\n";
+  EXPECT_LE(std::sqrt(diff / norm), 1e-5);
+  EXPECT_LE(worst, 1e-4) << worst_name;
+}
+
+}  // namespace parti::test
