@@ -26,5 +26,32 @@ TEST(Arena, GrowsWhileWarmingUpThenReusesOneBlock) {
   EXPECT_EQ(arena.alloc<float>(1), c) << "the same memory is handed out again";
 }
 
+// Scopes free their scratch (in the block or in warm-up overflow) and the peak counts the most
+// that was live at once.
+TEST(Arena, ScopesRewindAndThePeakIsTheHighWaterMark) {
+  Arena arena;
+  arena.alloc<float>(16);  // 64 bytes, kept
+  {
+    Arena::Scope scope(arena);
+    arena.alloc<float>(32);  // 128
+    {
+      Arena::Scope inner(arena);
+      arena.alloc<float>(64);  // 256
+    }
+    EXPECT_EQ(arena.used_bytes(), 64u + 128u);
+    arena.alloc<float>(16);
+  }
+  EXPECT_EQ(arena.used_bytes(), 64u);
+  EXPECT_EQ(arena.peak_bytes(), 64u + 128u + 256u);
+  arena.reset();  // one block of the peak from now on
+  float* kept = arena.alloc<float>(16);
+  {
+    Arena::Scope scope(arena);
+    arena.alloc<float>(96);
+  }
+  EXPECT_EQ(arena.alloc<float>(1), kept + 16) << "the scope's memory is handed out again";
+  EXPECT_EQ(arena.capacity_bytes(), 64u + 128u + 256u);
+}
+
 }  // namespace
 }  // namespace parti::core

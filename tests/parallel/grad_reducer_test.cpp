@@ -26,6 +26,8 @@ class RecordingGroup : public dist::ProcessGroup {
   dist::Request iall_reduce(double*, size_t, dist::ReduceOp) override { return {}; }
   dist::Request ireduce_scatter(const float*, float*, size_t) override { return {}; }
   dist::Request iall_gather(const float*, float*, size_t) override { return {}; }
+  dist::Request ireduce_scatter(const double*, double*, size_t) override { return {}; }
+  dist::Request iall_gather(const double*, double*, size_t) override { return {}; }
   dist::Request ireduce_scatter_v(const float*, float*, size_t, size_t) override { return {}; }
   dist::Request iall_gather_v(const float*, float*, size_t, size_t) override { return {}; }
   dist::Request ireduce(const float*, float*, size_t, int) override { return {}; }

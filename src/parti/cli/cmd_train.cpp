@@ -101,8 +101,12 @@ void add_train(CLI::App& app, const Runtime& runtime) {
   cmd->add_option("--threads", c.threads, "OpenMP and BLAS threads")->capture_default_str();
   cmd->add_option("--dp", c.layout.dp, "data-parallel ranks (mpirun -np = dp x tp x pp)")
       ->capture_default_str();
-  cmd->add_option("--tp", c.layout.tp, "tensor-parallel ranks (not yet supported)")
+  cmd->add_option("--tp", c.layout.tp,
+                  "tensor-parallel ranks (Megatron: heads, MLP units and vocabulary split)")
       ->capture_default_str();
+  cmd->add_flag("--sp", c.layout.sp,
+                "sequence parallelism with --tp: norms, residuals and the activations between "
+                "sublayers split by tokens over tp");
   cmd->add_option("--pp", c.layout.pp, "pipeline stages (not yet supported)")
       ->capture_default_str();
   cmd->add_option("--bucket-mb", c.layout.bucket_mb,

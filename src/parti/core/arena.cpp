@@ -31,6 +31,7 @@ void* Arena::alloc_bytes(size_t requested) {
     used_ += bytes;
   } else {
     overflow_.emplace_back(aligned_bytes(bytes));
+    overflow_sizes_.push_back(bytes);
     overflow_bytes_ += bytes;
     out = overflow_.back().get();
   }
@@ -44,10 +45,21 @@ void* Arena::alloc_zero_bytes(size_t bytes) {
   return out;
 }
 
+void Arena::rewind(const Mark& m) {
+  PARTI_ASSERT(m.used <= used_ && m.overflow <= overflow_.size(), "rewind past the arena's end");
+  while (overflow_.size() > m.overflow) {
+    overflow_bytes_ -= overflow_sizes_.back();
+    overflow_sizes_.pop_back();
+    overflow_.pop_back();
+  }
+  used_ = m.used;
+}
+
 void Arena::reset() {
   if (!overflow_.empty()) {
     // Warm-up is over for this size: one block that holds the peak.
     overflow_.clear();
+    overflow_sizes_.clear();
     overflow_bytes_ = 0;
     block_.reset(aligned_bytes(peak_));
     capacity_ = peak_;

@@ -24,6 +24,24 @@ class Arena {
   }
   // Frees every piece at once; keeps the memory (merging overflow blocks into one on next use).
   void reset();
+  // Stack discipline for scratch that lives shorter than the micro-batch: rewind(mark()) frees
+  // every piece handed out since the mark (Scope does it at the end of a block).
+  struct Mark {
+    size_t used, overflow;
+  };
+  Mark mark() const { return {used_, overflow_.size()}; }
+  void rewind(const Mark& m);
+  class Scope {
+   public:
+    explicit Scope(Arena& arena) : arena_(arena), mark_(arena.mark()) {}
+    ~Scope() { arena_.rewind(mark_); }
+    Scope(const Scope&) = delete;
+    Scope& operator=(const Scope&) = delete;
+
+   private:
+    Arena& arena_;
+    Mark mark_;
+  };
   size_t used_bytes() const { return used_ + overflow_bytes_; }
   size_t peak_bytes() const { return peak_; }
   size_t capacity_bytes() const { return capacity_; }
@@ -39,6 +57,7 @@ class Arena {
   size_t capacity_ = 0;          // bytes in block_
   size_t used_ = 0;              // bytes handed out of block_
   std::vector<Block> overflow_;  // pieces that did not fit while warming up
+  std::vector<size_t> overflow_sizes_;
   size_t overflow_bytes_ = 0;
   size_t peak_ = 0;
 };

@@ -43,6 +43,14 @@ class CountingGroup final : public ProcessGroup {
     add("all_gather", n);
     return inner_.iall_gather(in, out, n);
   }
+  Request ireduce_scatter(const double* in, double* out, size_t n) override {
+    add("reduce_scatter", n);
+    return inner_.ireduce_scatter(in, out, n);
+  }
+  Request iall_gather(const double* in, double* out, size_t n) override {
+    add("all_gather", n);
+    return inner_.iall_gather(in, out, n);
+  }
   Request ireduce_scatter_v(const float* in, float* out, size_t n, size_t total) override {
     add("reduce_scatter_v", total);
     return inner_.ireduce_scatter_v(in, out, n, total);

@@ -104,6 +104,24 @@ class MpiGroup : public ProcessGroup {
       return MPI_Iallgather(send, count_of(n), MPI_FLOAT, out, count_of(n), MPI_FLOAT, comm_, r);
     });
   }
+  Request ireduce_scatter(const double* in, double* out, size_t n) override {
+    return start(
+        "reduce_scatter", n,
+        [&](MPI_Request* r) {
+          return MPI_Ireduce_scatter_block(in, out, count_of(n), MPI_DOUBLE, MPI_SUM, comm_, r);
+        },
+        "double");
+  }
+  Request iall_gather(const double* in, double* out, size_t n) override {
+    const void* send = in == out + static_cast<size_t>(rank_) * n ? MPI_IN_PLACE : in;
+    return start(
+        "all_gather", n,
+        [&](MPI_Request* r) {
+          return MPI_Iallgather(send, count_of(n), MPI_DOUBLE, out, count_of(n), MPI_DOUBLE, comm_,
+                                r);
+        },
+        "double");
+  }
   Request ireduce_scatter_v(const float* in, float* out, size_t n, size_t total) override {
     check_blocks("reduce_scatter_v", n, total);
     return start("reduce_scatter_v", total, [&](MpiRequest& q) {
@@ -145,6 +163,8 @@ class MpiGroup : public ProcessGroup {
     run("barrier", 0, [&] { return MPI_Barrier(comm_); });
   }
 
+  using ProcessGroup::all_gather;  // the double forms: non-blocking and a wait
+  using ProcessGroup::reduce_scatter;
   void all_reduce(float* data, size_t n, ReduceOp op) override {
     run("all_reduce", n, [&] {
       return MPI_Allreduce(MPI_IN_PLACE, data, count_of(n), MPI_FLOAT, op_of(op), comm_);

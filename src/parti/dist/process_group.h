@@ -72,6 +72,9 @@ class ProcessGroup {
   virtual Request iall_reduce(double* data, size_t n, ReduceOp op) = 0;
   virtual Request ireduce_scatter(const float* in, float* out, size_t n) = 0;
   virtual Request iall_gather(const float* in, float* out, size_t n) = 0;
+  // The same in double (tensor-parallel layers are checked in double against the plain ones).
+  virtual Request ireduce_scatter(const double* in, double* out, size_t n) = 0;
+  virtual Request iall_gather(const double* in, double* out, size_t n) = 0;
   virtual Request ireduce_scatter_v(const float* in, float* out, size_t n, size_t total) = 0;
   virtual Request iall_gather_v(const float* in, float* out, size_t n, size_t total) = 0;
   virtual Request ireduce(const float* in, float* out, size_t n, int root) = 0;
@@ -88,6 +91,12 @@ class ProcessGroup {
     ireduce_scatter(in, out, n).wait();
   }
   virtual void all_gather(const float* in, float* out, size_t n) { iall_gather(in, out, n).wait(); }
+  virtual void reduce_scatter(const double* in, double* out, size_t n) {
+    ireduce_scatter(in, out, n).wait();
+  }
+  virtual void all_gather(const double* in, double* out, size_t n) {
+    iall_gather(in, out, n).wait();
+  }
   virtual void reduce_scatter_v(const float* in, float* out, size_t n, size_t total) {
     ireduce_scatter_v(in, out, n, total).wait();
   }

@@ -27,20 +27,23 @@ template <typename T>
 void Attention<T>::forward(Pass<T>& pass, const T* in, T* out) {
   const int N = static_cast<int>(pass.tokens());
   const size_t BT = pass.tokens();
+  Scratch<T> scratch(pass);
+  const T* x = tp_gather(pass, in, C_, scratch);  // every token (sequence parallel: gathered)
   T* qkv = pass.arena.template alloc<T>(BT * 3 * static_cast<size_t>(Cl_));
   T* att =
       pass.arena.template alloc<T>(static_cast<size_t>(pass.B) * static_cast<size_t>(NH_) *
                                    static_cast<size_t>(pass.Tn) * static_cast<size_t>(pass.Tn));
   T* y = pass.arena.template alloc<T>(BT * static_cast<size_t>(Cl_));
   // Column-parallel: this rank's heads' q, k and v; then its heads' attention.
-  kernels::matmul_forward<T>(qkv, in, pass.param(qkv_weight_), pass.param(qkv_bias_), N, C_,
-                             3 * Cl_, kInOut);
+  kernels::matmul_forward<T>(qkv, x, pass.param(qkv_weight_), pass.param(qkv_bias_), N, C_, 3 * Cl_,
+                             kInOut);
   kernels::attention_forward<T>(y, att, qkv, pass.B, pass.Tn, Cl_, NH_);
   // Row-parallel: a partial sum of the output (the bias on tp rank 0 only), then g.
   const bool bias = pass.table.tp().index == 0;
-  kernels::matmul_forward<T>(out, y, pass.param(proj_weight_),
+  T* partial = tp_partial_output(pass, out, C_, scratch);
+  kernels::matmul_forward<T>(partial, y, pass.param(proj_weight_),
                              bias ? pass.param(proj_bias_) : nullptr, N, Cl_, C_, kInOut);
-  tp_all_reduce(pass, out, BT * static_cast<size_t>(C_));
+  tp_reduce_output(pass, partial, out, C_, scratch);
   pass.record.save(id_, kInp, in);
   pass.record.save(id_, kQkv, qkv);
   pass.record.save(id_, kAtt, att);
@@ -54,20 +57,21 @@ void Attention<T>::backward(Pass<T>& pass, const T* dout, T* dinp) {
   const T* qkv = pass.record.get(id_, kQkv);
   T* dy = pass.arena.template alloc_zero<T>(BT * static_cast<size_t>(Cl_));
   T* dqkv = pass.arena.template alloc_zero<T>(BT * 3 * static_cast<size_t>(Cl_));
-  kernels::matmul_backward<T>(dy, pass.grad(proj_weight_), pass.grad(proj_bias_), dout,
+  Scratch<T> scratch(pass);
+  const T* d = tp_gather(pass, dout, C_, scratch);
+  kernels::matmul_backward<T>(dy, pass.grad(proj_weight_), pass.grad(proj_bias_), d,
                               pass.record.get(id_, kY), pass.param(proj_weight_), N, Cl_, C_,
                               kInOut);
   kernels::attention_backward<T>(dqkv, dy, qkv, pass.record.get(id_, kAtt), pass.B, pass.Tn, Cl_,
                                  NH_);
   // f: the input gradient of a column-parallel product is a partial sum over the tp group.
   const bool tp = tp_size(pass) > 1;
-  T* dx = tp ? pass.arena.template alloc_zero<T>(BT * static_cast<size_t>(C_)) : dinp;
-  kernels::matmul_backward<T>(dx, pass.grad(qkv_weight_), pass.grad(qkv_bias_), dqkv,
-                              pass.record.get(id_, kInp), pass.param(qkv_weight_), N, C_, 3 * Cl_,
-                              kInOut);
+  const T* x = tp_gather(pass, pass.record.get(id_, kInp), C_, scratch);
+  T* dx = tp ? scratch.alloc_zero(BT * static_cast<size_t>(C_)) : dinp;
+  kernels::matmul_backward<T>(dx, pass.grad(qkv_weight_), pass.grad(qkv_bias_), dqkv, x,
+                              pass.param(qkv_weight_), N, C_, 3 * Cl_, kInOut);
   if (tp) {
-    tp_all_reduce(pass, dx, BT * static_cast<size_t>(C_));
-    add_into(dinp, dx, BT * static_cast<size_t>(C_));
+    tp_add_input_grad(pass, dx, dinp, C_, scratch);
   }
 }
 

@@ -15,7 +15,7 @@ Block<T>::Block(ParamTable& table, const std::string& prefix, int C, int NH)
 
 template <typename T>
 void Block<T>::forward(Pass<T>& pass, const T* in, T* out) {
-  const size_t n = pass.tokens() * static_cast<size_t>(C_);
+  const size_t n = pass.local_tokens() * static_cast<size_t>(C_);
   T* a = pass.arena.template alloc<T>(n);   // ln_1(x)
   T* b = pass.arena.template alloc<T>(n);   // attn(.)
   T* x1 = pass.arena.template alloc<T>(n);  // residual stream after attention
@@ -36,7 +36,7 @@ void Block<T>::forward(Pass<T>& pass, const T* in, T* out) {
 
 template <typename T>
 void Block<T>::backward(Pass<T>& pass, const T* dout, T* dinp) {
-  const size_t n = pass.tokens() * static_cast<size_t>(C_);
+  const size_t n = pass.local_tokens() * static_cast<size_t>(C_);
   T* dc = pass.arena.template alloc_zero<T>(n);
   T* dx1 = pass.arena.template alloc<T>(n);
   T* da = pass.arena.template alloc_zero<T>(n);

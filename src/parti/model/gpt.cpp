@@ -57,34 +57,40 @@ const T* Gpt<T>::logits(Pass<T>& pass) {
 template <typename T>
 const T* Gpt<T>::logits(Pass<T>& pass, bool backward_follows) {
   PARTI_ASSERT(pass.Tn <= cfg_.seq_len, "sequence of ", pass.Tn, " > seq_len ", cfg_.seq_len);
-  const size_t n = pass.tokens() * static_cast<size_t>(cfg_.dim);
+  const size_t n = pass.local_tokens() * static_cast<size_t>(cfg_.dim);  // between sublayers
+  const size_t n_all = pass.tokens() * static_cast<size_t>(cfg_.dim);
   const int N = static_cast<int>(pass.tokens());
   const int L = cfg_.layers;
   // The hooks may hand the embeddings' parameters by pieces (then they are never announced).
   const bool pieces = pass.hooks != nullptr && pass.hooks->params_by_pieces(kEmbeddings);
   const int embeddings_next = pieces ? -1 : kEmbeddings;
   T* x = pass.arena.template alloc<T>(n);
-  if (pieces) {
-    std::fill(x, x + n, T(0));
-    pass.hooks->visit_params(pass, kEmbeddings, [&](size_t begin, size_t end, const T* values) {
-      embedding_forward_piece(pass, begin, end, values, x);
-    });
-  } else {
-    in_unit(pass, kEmbeddings, Use::forward, L > 0 ? block_unit(0) : final_unit(), false, [&] {
-      if (tp_size(pass) == 1) {
-        kernels::embedding_forward<T>(x, pass.record.tokens, pass.param(wte_), pass.param(wpe_),
-                                      pass.B, pass.Tn, cfg_.dim);
-      } else {
-        std::fill(x, x + n, T(0));
-        embedding_forward_piece(pass, table_.spec(wte_).offset,
-                                table_.spec(wpe_).offset + table_.spec(wpe_).numel,
-                                pass.param(wte_), x);
-      }
-    });
+  {
+    // Vocabulary-parallel lookup: each rank adds its rows (and tp rank 0 the positions) into
+    // zeros; summed over tp (all-reduce, or reduce-scatter of this rank's tokens) every row is
+    // wte[token] + wpe[t] again, exactly (the other terms are zeros).
+    Scratch<T> scratch(pass);
+    T* sum = tp_partial_output(pass, x, cfg_.dim, scratch);
+    if (pieces) {
+      std::fill(sum, sum + n_all, T(0));
+      pass.hooks->visit_params(pass, kEmbeddings, [&](size_t begin, size_t end, const T* values) {
+        embedding_forward_piece(pass, begin, end, values, sum);
+      });
+    } else {
+      in_unit(pass, kEmbeddings, Use::forward, L > 0 ? block_unit(0) : final_unit(), false, [&] {
+        if (tp_size(pass) == 1) {
+          kernels::embedding_forward<T>(x, pass.record.tokens, pass.param(wte_), pass.param(wpe_),
+                                        pass.B, pass.Tn, cfg_.dim);
+        } else {
+          std::fill(sum, sum + n_all, T(0));
+          embedding_forward_piece(pass, table_.spec(wte_).offset,
+                                  table_.spec(wpe_).offset + table_.spec(wpe_).numel,
+                                  pass.param(wte_), sum);
+        }
+      });
+    }
+    tp_reduce_output(pass, sum, x, cfg_.dim, scratch);
   }
-  // Vocabulary-parallel lookup: each rank added its rows (and tp rank 0 the positions); summed,
-  // every row is wte[token] + wpe[t] again, exactly (the other terms are zeros).
-  tp_all_reduce(pass, x, n);
   pass.record.save(id_, kX0, x);
   for (int l = 0; l < L; ++l) {
     T* next = pass.arena.template alloc<T>(n);
@@ -97,6 +103,11 @@ const T* Gpt<T>::logits(Pass<T>& pass, bool backward_follows) {
   T* xf = pass.arena.template alloc<T>(n);
   in_unit(pass, final_unit(), Use::forward, embeddings_next, false,
           [&] { ln_f_->forward(pass, x, xf); });
+  if (n != n_all) {  // sequence parallel: the output projection needs every token
+    T* whole = pass.arena.template alloc<T>(n_all);
+    pass.tp->all_gather(xf, whole, n);
+    xf = whole;
+  }
   pass.record.save(id_, kXf, xf);
   const int Vp = vocab_rows_;  // this rank's columns of the logits (all at tp = 1)
   T* logits = pass.arena.template alloc<T>(pass.tokens() * static_cast<size_t>(Vp));
@@ -199,7 +210,8 @@ double Gpt<T>::forward(Pass<T>& pass) {
 
 template <typename T>
 void Gpt<T>::backward(Pass<T>& pass, T dloss) {
-  const size_t n = pass.tokens() * static_cast<size_t>(cfg_.dim);
+  const size_t n = pass.local_tokens() * static_cast<size_t>(cfg_.dim);  // between sublayers
+  const size_t n_all = pass.tokens() * static_cast<size_t>(cfg_.dim);
   const int N = static_cast<int>(pass.tokens());
   const int L = cfg_.layers;
   // The probabilities become dlogits in place: the record's buffer is ours to reuse.
@@ -214,27 +226,32 @@ void Gpt<T>::backward(Pass<T>& pass, T dloss) {
   T* dxf = pass.arena.template alloc_zero<T>(n);
   // The hooks may take the embedding unit's gradient by pieces at the end instead.
   const bool pieces = pass.hooks != nullptr && pass.hooks->by_pieces(kEmbeddings);
-  // wte's gradient gets its second part from the embedding backward at the end: not final yet.
-  if (pass.hooks != nullptr && pass.hooks->params_by_pieces(kEmbeddings)) {
-    // dxf = dlogits wte, piece by piece (the weight gradient is then taken by pieces too).
-    PARTI_ASSERT(pieces, "embedding parameters by pieces need their gradient by pieces");
-    const int Vp = vocab_rows_;
-    pass.hooks->visit_params(pass, kEmbeddings, [&](size_t begin, size_t end, const T* values) {
-      for_wte_rows(begin, end, values, [&](size_t r0, size_t r1, const T* rows) {
-        kernels::gemm<T>(kernels::Trans::no, kernels::Trans::no, N, cfg_.dim,
-                         static_cast<int>(r1 - r0), T(1), dlogits + r0, Vp, rows, cfg_.dim, T(1),
-                         dxf, cfg_.dim);
+  {
+    Scratch<T> dxf_scratch(pass);
+    T* dxf_all = n == n_all ? dxf : dxf_scratch.alloc_zero(n_all);  // every token's
+    // wte's gradient gets its second part from the embedding backward at the end: not final yet.
+    if (pass.hooks != nullptr && pass.hooks->params_by_pieces(kEmbeddings)) {
+      // dxf = dlogits wte, piece by piece (the weight gradient is then taken by pieces too).
+      PARTI_ASSERT(pieces, "embedding parameters by pieces need their gradient by pieces");
+      const int Vp = vocab_rows_;
+      pass.hooks->visit_params(pass, kEmbeddings, [&](size_t begin, size_t end, const T* values) {
+        for_wte_rows(begin, end, values, [&](size_t r0, size_t r1, const T* rows) {
+          kernels::gemm<T>(kernels::Trans::no, kernels::Trans::no, N, cfg_.dim,
+                           static_cast<int>(r1 - r0), T(1), dlogits + r0, Vp, rows, cfg_.dim, T(1),
+                           dxf_all, cfg_.dim);
+        });
       });
-    });
-  } else {
-    in_unit(pass, kEmbeddings, Use::backward, final_unit(), false, [&] {
-      kernels::matmul_backward<T>(dxf, pieces ? nullptr : pass.grad(wte_), nullptr, dlogits,
-                                  pass.record.get(id_, kXf), pass.param(wte_), N, cfg_.dim,
-                                  vocab_rows_, kOutIn);
-    });
+    } else {
+      in_unit(pass, kEmbeddings, Use::backward, final_unit(), false, [&] {
+        kernels::matmul_backward<T>(dxf_all, pieces ? nullptr : pass.grad(wte_), nullptr, dlogits,
+                                    pass.record.get(id_, kXf), pass.param(wte_), N, cfg_.dim,
+                                    vocab_rows_, kOutIn);
+      });
+    }
+    // f of the vocabulary-parallel output projection: each rank's columns gave a partial dxf,
+    // summed over tp (all-reduce, or reduce-scatter of this rank's tokens).
+    tp_reduce_output(pass, dxf_all, dxf, cfg_.dim, dxf_scratch);
   }
-  // f of the vocabulary-parallel output projection: each rank's columns gave a partial dxf.
-  tp_all_reduce(pass, dxf, n);
   T* dx = pass.arena.template alloc_zero<T>(n);
   in_unit(pass, final_unit(), Use::backward, L > 0 ? block_unit(L - 1) : -1, true,
           [&] { ln_f_->backward(pass, dxf, dx); });
@@ -244,18 +261,21 @@ void Gpt<T>::backward(Pass<T>& pass, T dloss) {
             [&] { blocks_[static_cast<size_t>(l)]->backward(pass, dx, dprev); });
     dx = dprev;
   }
+  // The embedding gradient needs every token's dx0 (sequence parallel: gathered).
+  Scratch<T> scratch(pass);
+  const T* dx0 = tp_gather(pass, dx, cfg_.dim, scratch);
   if (pieces) {
     pass.hooks->reduce_by_pieces(pass, kEmbeddings, [&](size_t begin, size_t end, T* out) {
-      embedding_grad_piece(pass, dx, begin, end, out);
+      embedding_grad_piece(pass, dx0, begin, end, out);
     });
     return;
   }
   in_unit(pass, kEmbeddings, Use::grads_only, -1, true, [&] {
     if (tp_size(pass) == 1) {
-      kernels::embedding_backward<T>(pass.grad(wte_), pass.grad(wpe_), dx, pass.record.tokens,
+      kernels::embedding_backward<T>(pass.grad(wte_), pass.grad(wpe_), dx0, pass.record.tokens,
                                      pass.B, pass.Tn, cfg_.dim);
     } else {
-      embedding_backward_part(pass, dx);
+      embedding_backward_part(pass, dx0);
     }
   });
 }

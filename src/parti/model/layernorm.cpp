@@ -1,6 +1,7 @@
 #include "parti/model/layernorm.h"
 
 #include "parti/kernels/layernorm.h"
+#include "parti/model/tensor_parallel.h"
 
 namespace parti::model {
 namespace {
@@ -16,9 +17,9 @@ LayerNorm<T>::LayerNorm(ParamTable& table, const std::string& prefix, int C)
 
 template <typename T>
 void LayerNorm<T>::forward(Pass<T>& pass, const T* in, T* out) {
-  const int N = static_cast<int>(pass.tokens());
-  T* mean = pass.arena.template alloc<T>(pass.tokens());
-  T* rstd = pass.arena.template alloc<T>(pass.tokens());
+  const int N = static_cast<int>(pass.local_tokens());
+  T* mean = pass.arena.template alloc<T>(pass.local_tokens());
+  T* rstd = pass.arena.template alloc<T>(pass.local_tokens());
   kernels::layernorm_forward<T>(out, mean, rstd, in, pass.param(weight_), pass.param(bias_), N, C_);
   pass.record.save(id_, kInp, in);
   pass.record.save(id_, kMean, mean);
@@ -27,10 +28,21 @@ void LayerNorm<T>::forward(Pass<T>& pass, const T* in, T* out) {
 
 template <typename T>
 void LayerNorm<T>::backward(Pass<T>& pass, const T* dout, T* dinp) {
-  kernels::layernorm_backward<T>(dinp, pass.grad(weight_), pass.grad(bias_), dout,
-                                 pass.record.get(id_, kInp), pass.param(weight_),
-                                 pass.record.get(id_, kMean), pass.record.get(id_, kRstd),
-                                 static_cast<int>(pass.tokens()), C_);
+  const int N = static_cast<int>(pass.local_tokens());
+  const bool partial = pass.sp && tp_size(pass) > 1;
+  // Sequence parallel: this rank's tokens give a partial weight gradient, summed over tp.
+  Scratch<T> scratch(pass);
+  const auto C = static_cast<size_t>(C_);
+  T* dw = partial ? scratch.alloc_zero(2 * C) : pass.grad(weight_);
+  T* db = partial ? dw + C : pass.grad(bias_);
+  kernels::layernorm_backward<T>(dinp, dw, db, dout, pass.record.get(id_, kInp),
+                                 pass.param(weight_), pass.record.get(id_, kMean),
+                                 pass.record.get(id_, kRstd), N, C_);
+  if (partial) {
+    tp_all_reduce(pass, dw, 2 * C);
+    add_into(pass.grad(weight_), dw, C);
+    add_into(pass.grad(bias_), db, C);
+  }
 }
 
 template class LayerNorm<float>;

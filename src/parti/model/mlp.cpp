@@ -25,15 +25,17 @@ template <typename T>
 void Mlp<T>::forward(Pass<T>& pass, const T* in, T* out) {
   const int N = static_cast<int>(pass.tokens());
   const size_t hidden = pass.tokens() * static_cast<size_t>(H_);
+  Scratch<T> scratch(pass);
+  const T* x = tp_gather(pass, in, C_, scratch);
   T* h = pass.arena.template alloc<T>(hidden);
   T* g = pass.arena.template alloc<T>(hidden);
-  kernels::matmul_forward<T>(h, in, pass.param(fc_weight_), pass.param(fc_bias_), N, C_, H_,
-                             kInOut);
+  kernels::matmul_forward<T>(h, x, pass.param(fc_weight_), pass.param(fc_bias_), N, C_, H_, kInOut);
   kernels::gelu_forward<T>(g, h, hidden);
   const bool bias = pass.table.tp().index == 0;  // row-parallel: the bias once, then g
-  kernels::matmul_forward<T>(out, g, pass.param(proj_weight_),
+  T* partial = tp_partial_output(pass, out, C_, scratch);
+  kernels::matmul_forward<T>(partial, g, pass.param(proj_weight_),
                              bias ? pass.param(proj_bias_) : nullptr, N, H_, C_, kInOut);
-  tp_all_reduce(pass, out, pass.tokens() * static_cast<size_t>(C_));
+  tp_reduce_output(pass, partial, out, C_, scratch);
   pass.record.save(id_, kInp, in);
   pass.record.save(id_, kH, h);
   pass.record.save(id_, kG, g);
@@ -46,18 +48,19 @@ void Mlp<T>::backward(Pass<T>& pass, const T* dout, T* dinp) {
   const size_t n = pass.tokens() * static_cast<size_t>(C_);
   T* dg = pass.arena.template alloc_zero<T>(hidden);
   T* dh = pass.arena.template alloc_zero<T>(hidden);
-  kernels::matmul_backward<T>(dg, pass.grad(proj_weight_), pass.grad(proj_bias_), dout,
+  Scratch<T> scratch(pass);
+  const T* d = tp_gather(pass, dout, C_, scratch);
+  kernels::matmul_backward<T>(dg, pass.grad(proj_weight_), pass.grad(proj_bias_), d,
                               pass.record.get(id_, kG), pass.param(proj_weight_), N, H_, C_,
                               kInOut);
   kernels::gelu_backward<T>(dh, pass.record.get(id_, kH), dg, hidden);
-  const bool tp = tp_size(pass) > 1;  // f: a partial input gradient, all-reduced
-  T* dx = tp ? pass.arena.template alloc_zero<T>(n) : dinp;
-  kernels::matmul_backward<T>(dx, pass.grad(fc_weight_), pass.grad(fc_bias_), dh,
-                              pass.record.get(id_, kInp), pass.param(fc_weight_), N, C_, H_,
-                              kInOut);
+  const bool tp = tp_size(pass) > 1;  // f: a partial input gradient, summed over tp
+  const T* x = tp_gather(pass, pass.record.get(id_, kInp), C_, scratch);
+  T* dx = tp ? scratch.alloc_zero(n) : dinp;
+  kernels::matmul_backward<T>(dx, pass.grad(fc_weight_), pass.grad(fc_bias_), dh, x,
+                              pass.param(fc_weight_), N, C_, H_, kInOut);
   if (tp) {
-    tp_all_reduce(pass, dx, n);
-    add_into(dinp, dx, n);
+    tp_add_input_grad(pass, dx, dinp, C_, scratch);
   }
 }
 

@@ -101,8 +101,17 @@ struct Pass {
   size_t grads_origin = 0;
   // The tensor-parallel group when the table was built for tp > 1 (then required), else null.
   dist::ProcessGroup* tp = nullptr;
+  // Sequence parallelism (with tp > 1): between sublayers each tp rank holds local_tokens() of
+  // the B*T tokens, the r-th contiguous chunk in (B, T) order.
+  bool sp = false;
+  // Scratch for what lives only inside one sublayer (gathered inputs, partial sums before their
+  // reduction), taken and released in stack order; null: taken from `arena` for the micro-batch.
+  core::Arena* workspace = nullptr;
 
   size_t tokens() const { return static_cast<size_t>(B) * static_cast<size_t>(Tn); }
+  size_t local_tokens() const {
+    return sp ? tokens() / static_cast<size_t>(table.tp().size) : tokens();
+  }
   T* param(int ref) const { return params + (table.spec(ref).offset - params_origin); }
   T* grad(int ref) const { return grads + (table.spec(ref).offset - grads_origin); }
 };

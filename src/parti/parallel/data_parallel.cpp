@@ -80,11 +80,12 @@ std::vector<Unit> units_of(const model::Gpt<float>& gpt) {
 
 DataParallel::DataParallel(const model::Gpt<float>& gpt, dist::ProcessGroup& dp, int zero,
                            size_t bucket_bytes, const optim::AdamWConfig& adamw,
-                           dist::ProcessGroup* tp)
+                           dist::ProcessGroup* tp, bool sp)
     : gpt_(gpt),
       table_(gpt.table()),
       dp_(dp),
       tp_(tp),
+      sp_(sp && tp != nullptr && tp->size() > 1),
       stage_(dp.size() > 1 ? zero : 0),
       layout_(units_of(gpt), dp.size(), dp.rank()),
       reducer_(dp, bucket_bytes),
@@ -220,6 +221,7 @@ model::Pass<float> DataParallel::pass(int B, int T, core::Arena& arena,
                                       model::ActivationRecord<float>& record, bool last_micro) {
   model::Pass<float> p{B, T, table_, params_.data(), grads_.data(), arena, record};
   p.tp = tp_;
+  p.sp = sp_;
   if (stage_ <= 1) {
     reducing_ = dp_.size() > 1 && last_micro;
     if (reducing_) {
@@ -240,9 +242,9 @@ model::Pass<float> DataParallel::pass(int B, int T, core::Arena& arena,
 DataParallel::Forward DataParallel::forward_only() {
   reducing_ = false;
   if (stage_ == 3) {
-    return {nullptr, this, tp_};
+    return {nullptr, this, tp_, sp_};
   }
-  return {params_.data(), nullptr, tp_};
+  return {params_.data(), nullptr, tp_, sp_};
 }
 
 void DataParallel::enter(model::Pass<float>& pass, int unit, model::Use use, int next) {

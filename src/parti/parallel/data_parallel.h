@@ -44,8 +44,9 @@ class DataParallel final : public model::UnitHooks<float> {
  public:
   // `tp`: the tensor-parallel group of a model built for tp > 1 (null otherwise). ZeRO shards
   // over dp only; each tp rank's buffers are its part of the model.
+  // `sp`: sequence parallelism over tp in every pass.
   DataParallel(const model::Gpt<float>& gpt, dist::ProcessGroup& dp, int zero, size_t bucket_bytes,
-               const optim::AdamWConfig& adamw, dist::ProcessGroup* tp = nullptr);
+               const optim::AdamWConfig& adamw, dist::ProcessGroup* tp = nullptr, bool sp = false);
   ~DataParallel() override;
   int stage() const { return stage_; }
 
@@ -74,6 +75,7 @@ class DataParallel final : public model::UnitHooks<float> {
     float* params;
     model::UnitHooks<float>* hooks;
     dist::ProcessGroup* tp;
+    bool sp;
   };
   Forward forward_only();
 
@@ -124,6 +126,7 @@ class DataParallel final : public model::UnitHooks<float> {
   const model::ParamTable& table_;
   dist::ProcessGroup& dp_;
   dist::ProcessGroup* tp_;
+  bool sp_;
   int stage_;
   ShardLayout layout_;
   std::vector<int> owned_units_;  // units with a non-empty block here, in order (AdamW segments)

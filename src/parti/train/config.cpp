@@ -33,6 +33,13 @@ std::vector<std::string> validate(const TrainConfig& cfg) {
                              cfg.model.padded_vocab(), " rows (a multiple of ",
                              model::kVocabMultiple, ")"));
   }
+  if (l.sp && l.tp < 2) {
+    errors.push_back("--sp needs --tp of at least 2 (it splits the tokens over the tp group)");
+  }
+  if (l.sp && l.tp > 1 && cfg.model.seq_len > 0 && cfg.model.seq_len % l.tp != 0) {
+    errors.push_back(str_cat("--tp ", l.tp, " does not divide --seq-len ", cfg.model.seq_len,
+                             " (--sp splits the sequence over tp)"));
+  }
   if (l.pp > 1) {
     errors.push_back(
         str_cat("--pp ", l.pp, ": pipeline parallelism is not yet supported (issue #5)"));
@@ -107,6 +114,7 @@ nlohmann::ordered_json to_json(const TrainConfig& cfg) {
           {"accumulation", cfg.accumulation()},
           {"dp", cfg.layout.dp},
           {"tp", cfg.layout.tp},
+          {"sp", cfg.layout.sp},
           {"pp", cfg.layout.pp},
           {"cp", cfg.layout.cp},
           {"zero", cfg.layout.zero},

@@ -45,6 +45,7 @@ struct IoConfig {
 struct LayoutConfig {
   int dp = 1;
   int tp = 1;
+  bool sp = false;  // sequence parallelism over the tp group
   int pp = 1;
   int cp = 1;
   int zero = 0;

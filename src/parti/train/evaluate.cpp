@@ -11,7 +11,7 @@ namespace parti::train {
 EvalResult evaluate_windows(model::Gpt<float>& gpt, float* params, core::Arena& arena,
                             const data::TokenFile& file, int64_t max_windows, int micro_batch,
                             int64_t first_window, model::UnitHooks<float>* hooks,
-                            dist::ProcessGroup* tp) {
+                            dist::ProcessGroup* tp, bool sp, core::Arena* workspace) {
   const int T = gpt.config().seq_len;
   int64_t windows = data::window_count(file, T);
   PARTI_CHECK(windows > 0, DataError, "the token file holds ", file.tokens.size(),
@@ -32,6 +32,8 @@ EvalResult evaluate_windows(model::Gpt<float>& gpt, float* params, core::Arena& 
     model::Pass<float> pass{rows, T, gpt.table(), params, nullptr, arena, record};
     pass.hooks = hooks;
     pass.tp = tp;
+    pass.sp = sp;
+    pass.workspace = workspace;
     sum += gpt.forward(pass);
     arena.reset();
   }

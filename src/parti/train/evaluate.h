@@ -22,6 +22,7 @@ struct EvalResult {
 EvalResult evaluate_windows(model::Gpt<float>& gpt, float* params, core::Arena& arena,
                             const data::TokenFile& file, int64_t max_windows, int micro_batch,
                             int64_t first = 0, model::UnitHooks<float>* hooks = nullptr,
-                            dist::ProcessGroup* tp = nullptr);
+                            dist::ProcessGroup* tp = nullptr, bool sp = false,
+                            core::Arena* workspace = nullptr);
 
 }  // namespace parti::train

@@ -49,7 +49,7 @@ Trainer::Trainer(TrainConfig cfg, dist::ProcessGroup& dp, dist::ProcessGroup* tp
   gpt_ = std::make_unique<model::Gpt<float>>(cfg_.model, tp_rank);
   parallel_ = std::make_unique<parallel::DataParallel>(
       *gpt_, dp, cfg_.layout.zero, static_cast<size_t>(cfg_.layout.bucket_mb * 1024 * 1024),
-      cfg_.optim.adamw, tp_size() > 1 ? tp_ : nullptr);
+      cfg_.optim.adamw, tp_size() > 1 ? tp_ : nullptr, cfg_.layout.sp);
   sampler_ = std::make_unique<data::Sampler>(train_, cfg_.model.seq_len, cfg_.data.global_batch,
                                              cfg_.data.seed);
   record_ = std::make_unique<model::ActivationRecord<float>>(gpt_->table().modules());
@@ -91,6 +91,7 @@ StepStats Trainer::step() {
     record_->targets = targets_.data();
     model::Pass<float> pass =
         parallel_->pass(B, T, arena_, *record_, micro == cfg_.accumulation() - 1);
+    pass.workspace = &workspace_;
     loss_sum += gpt_->forward(pass);
     gpt_->backward(pass, dloss);
     parallel_->end_micro();
@@ -131,8 +132,9 @@ double Trainer::evaluate() {
     if (b >= batches && forward.hooks == nullptr) {
       break;
     }
-    const EvalResult r = evaluate_windows(*gpt_, forward.params, arena_, val_, B, B,
-                                          (b < batches ? b : 0) * B, forward.hooks, forward.tp);
+    const EvalResult r =
+        evaluate_windows(*gpt_, forward.params, arena_, val_, B, B, (b < batches ? b : 0) * B,
+                         forward.hooks, forward.tp, forward.sp, &workspace_);
     if (b < batches) {
       sums[0] += r.loss_sum;
       sums[1] += static_cast<double>(r.tokens);
@@ -147,7 +149,13 @@ double Trainer::evaluate() {
 
 Trainer::Memory Trainer::memory() const {
   const parallel::DataParallel::Memory m = parallel_->memory();
-  return {m.params, m.grads, m.optim, arena_.peak_bytes(), m.gathered, m.staged};
+  return {m.params,
+          m.grads,
+          m.optim,
+          arena_.peak_bytes(),
+          m.gathered,
+          m.staged,
+          workspace_.peak_bytes()};
 }
 
 std::string Trainer::save() {
@@ -191,6 +199,7 @@ void Trainer::run(std::ostream& all_out) {
     record["mem_activations"] = mem.activations;
     record["mem_gathered"] = mem.gathered;
     record["mem_staged"] = mem.staged;
+    record["mem_workspace"] = mem.workspace;
     record["comm_bytes"] = comm_bytes_;
     if (dp_.size() > 1 && parallel_->stage() <= 1) {
       size_t early = 0;

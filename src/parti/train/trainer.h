@@ -56,6 +56,7 @@ class Trainer {
   struct Memory {
     size_t params, grads, optim, activations;
     size_t gathered, staged;  // of params and grads: transient unit buffers (ZeRO-2/3)
+    size_t workspace;         // scratch inside one sublayer (gathered inputs, partial sums)
   };
   Memory memory() const;
 
@@ -71,6 +72,7 @@ class Trainer {
   std::unique_ptr<parallel::DataParallel> parallel_;
   std::unique_ptr<data::Sampler> sampler_;
   core::Arena arena_;
+  core::Arena workspace_;  // scratch inside one sublayer (tensor and sequence parallelism)
   std::unique_ptr<model::ActivationRecord<float>> record_;
   std::vector<int32_t> inputs_;
   std::vector<int32_t> targets_;
