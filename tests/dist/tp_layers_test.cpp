@@ -1,11 +1,11 @@
-// Issue #4: each tensor-parallel layer alone against the plain layer (acceptance 1), its
-// communication against Megatron's count (acceptance 2), and no rank holding a whole vocab x dim
-// matrix or tokens x vocab logits (acceptance 3). Run under mpirun by ctest with tp = the world
-// size; in double, so the only differences are summation orders (bound 1e-10 relative).
-// Every rank builds the plain layer (tp 1) and its part (tp rank r of P) from the same seed, runs
-// forward and backward of the same input and output gradient, and compares the output, the input
-// gradient and every parameter gradient (its part's elements against the whole's, by global
-// index). Exit status 1 on any mismatch.
+// Issue #4: each tensor-parallel layer alone against the plain layer, with and without sequence
+// parallelism (acceptance 1), its communication against Megatron's count (acceptance 2), and no
+// rank holding a whole vocab x dim matrix or tokens x vocab logits (acceptance 3). Run under mpirun
+// by ctest with tp = the world size; in double, so the only differences are summation orders (bound
+// 1e-10 relative). Every rank builds the plain layer (tp 1) and its part (tp rank r of P) from the
+// same seed, runs forward and backward of the same input and output gradient, and compares the
+// output, the input gradient and every parameter gradient (its part's elements against the whole's,
+// by global index). Exit status 1 on any mismatch.
 #include <cmath>
 #include <cstdio>
 #include <functional>
@@ -137,8 +137,57 @@ void check_module(const std::string& what, const MakeModule& make, CountingGroup
   compare_grads(whole, part, what);
 }
 
+// The same under sequence parallelism: the layer takes and gives this rank's chunk of the tokens
+// (and so its input gradient); its communication is all-gathers and reduce-scatters of those
+// chunks: per sublayer, forward one all-gather of the input and one reduce-scatter of the output
+// (an all-reduce's bytes), backward one all-gather of the output gradient, one of the input
+// again (for the weight gradient, instead of keeping it whole) and one reduce-scatter of the
+// input gradient; plus, per LayerNorm, one all-reduce of its 2C weight gradients.
+void check_module_sp(const std::string& what, const MakeModule& make, CountingGroup& tp, int C,
+                     int sublayers, int norms) {
+  const int B = 2, T = 8;
+  const size_t n = static_cast<size_t>(B * T * C);
+  const size_t chunk = n / static_cast<size_t>(tp.size());
+  const size_t first = chunk * static_cast<size_t>(tp.rank());
+  ParamTable whole_table, part_table({tp.rank(), tp.size()});
+  auto whole_module = make(whole_table, "h.0");
+  auto part_module = make(part_table, "h.0");
+  Run whole(whole_table), part(part_table);
+  whole.record = std::make_unique<ActivationRecord<double>>(whole_table.modules());
+  part.record = std::make_unique<ActivationRecord<double>>(part_table.modules());
+  const std::vector<double> x = random_vector(n, 1), dout = random_vector(n, 2);
+  std::vector<double> y_whole(n), y_part(chunk), dx_whole(n, 0.0), dx_part(chunk, 0.0);
+  Pass<double> pw = whole.pass(B, T, nullptr), pp = part.pass(B, T, &tp);
+  pp.sp = true;
+  whole_module->forward(pw, x.data(), y_whole.data());
+  tp.clear();
+  part_module->forward(pp, x.data() + first, y_part.data());
+  const auto k = static_cast<long long>(sublayers);
+  const auto c = static_cast<long long>(chunk);
+  auto expect_counts = [&](const char* phase, long long gathers, long long scatters,
+                           long long reduces) {
+    const CountingGroup::Count ag = tp.count("all_gather"), rs = tp.count("reduce_scatter"),
+                               ar = tp.count("all_reduce");
+    expect(ag.calls == gathers && ag.elements == gathers * c && rs.calls == scatters &&
+               rs.elements == scatters * c && ar.calls == reduces &&
+               ar.elements == reduces * 2 * C && tp.counts().size() == (reduces > 0 ? 3u : 2u),
+           what + " (sp): " + phase + " calls: all_gather " + std::to_string(ag.calls) +
+               ", reduce_scatter " + std::to_string(rs.calls) + ", all_reduce " +
+               std::to_string(ar.calls));
+  };
+  expect_counts("forward", k, k, 0);
+  expect(rel_diff(y_whole.data() + first, y_part.data(), chunk) <= 1e-10, what + " (sp): output");
+  whole_module->backward(pw, dout.data(), dx_whole.data());
+  tp.clear();
+  part_module->backward(pp, dout.data() + first, dx_part.data());
+  expect_counts("backward", 2 * k, k, norms);
+  expect(rel_diff(dx_whole.data() + first, dx_part.data(), chunk) <= 1e-10,
+         what + " (sp): input gradient");
+  compare_grads(whole, part, what + " (sp)");
+}
+
 // The whole model: loss, every gradient, the communication of a step, and the sizes it holds.
-void check_gpt(CountingGroup& tp) {
+void check_gpt(CountingGroup& tp, bool sp) {
   parti::model::GptConfig cfg;
   cfg.layers = 2;
   cfg.heads = 4;
@@ -165,6 +214,7 @@ void check_gpt(CountingGroup& tp) {
     r->record->targets = targets.data();
   }
   Pass<double> pw = whole.pass(B, T, nullptr), pp = part.pass(B, T, &tp);
+  pp.sp = sp;
   const double loss_whole = whole_gpt.forward(pw);
   tp.clear();
   const double loss_part = part_gpt.forward(pp);
@@ -172,21 +222,42 @@ void check_gpt(CountingGroup& tp) {
          "gpt: loss " + std::to_string(loss_part) + " vs " + std::to_string(loss_whole));
   // Forward: per layer 2 all-reduces of N x C; the lookup one more; the cross-entropy one max of
   // N and one sum of 2N.
+  // Under sequence parallelism the lookup's all-reduce is a reduce-scatter, each layer's 2 are
+  // all-gathers and reduce-scatters, and the output projection all-gathers the final norm's
+  // output.
   const auto L = static_cast<long long>(cfg.layers);
+  const auto NC = static_cast<long long>(N * C);
+  const long long chunk = NC / tp.size();
   const CountingGroup::Count fwd = tp.count("all_reduce");
-  expect(fwd.calls == 2 * L + 3 && fwd.elements == (2 * L + 1) * static_cast<long long>(N * C) +
-                                                       3 * static_cast<long long>(N),
-         "gpt: forward all-reduces " + std::to_string(fwd.calls) + " of " +
-             std::to_string(fwd.elements));
+  if (!sp) {
+    expect(
+        fwd.calls == 2 * L + 3 && fwd.elements == (2 * L + 1) * NC + 3 * static_cast<long long>(N),
+        "gpt: forward all-reduces " + std::to_string(fwd.calls) + " of " +
+            std::to_string(fwd.elements));
+  } else {
+    expect(fwd.calls == 2 && fwd.elements == 3 * static_cast<long long>(N) &&
+               tp.count("all_gather").elements == (2 * L + 1) * chunk &&
+               tp.count("reduce_scatter").elements == (2 * L + 1) * chunk,
+           "gpt (sp): forward communication");
+  }
   const double dloss = 1.0 / static_cast<double>(N);
   whole_gpt.backward(pw, dloss);
   tp.clear();
   part_gpt.backward(pp, dloss);
   // Backward: per layer 2 of N x C, and the output projection's input gradient.
   const CountingGroup::Count bwd = tp.count("all_reduce");
-  expect(bwd.calls == 2 * L + 1 && bwd.elements == (2 * L + 1) * static_cast<long long>(N * C),
-         "gpt: backward all-reduces " + std::to_string(bwd.calls) + " of " +
-             std::to_string(bwd.elements));
+  if (!sp) {
+    expect(bwd.calls == 2 * L + 1 && bwd.elements == (2 * L + 1) * NC,
+           "gpt: backward all-reduces " + std::to_string(bwd.calls) + " of " +
+               std::to_string(bwd.elements));
+  } else {
+    // Per layer 4 all-gathers and 2 reduce-scatters, the norms' weight gradients (2 per layer
+    // and the final one), dxf's reduce-scatter and dx0's all-gather for the embeddings.
+    expect(bwd.calls == 2 * L + 1 && bwd.elements == (2 * L + 1) * 2 * static_cast<long long>(C) &&
+               tp.count("all_gather").elements == (4 * L + 1) * chunk &&
+               tp.count("reduce_scatter").elements == (2 * L + 1) * chunk,
+           "gpt (sp): backward communication");
+  }
   compare_grads(whole, part, "gpt");
   // No whole vocab x dim matrix nor tokens x vocab logits on any rank at tp > 1.
   const int Vp = cfg.padded_vocab();
@@ -199,8 +270,8 @@ void check_gpt(CountingGroup& tp) {
          "gpt: logits are this rank's columns");
   if (tp.rank() == 0) {
     std::printf(
-        "gpt tp %d: loss %.12f (one process %.12f); wte %lld x %lld here; logits %zu x %d\n",
-        tp.size(), loss_part, loss_whole,
+        "gpt tp %d%s: loss %.12f (one process %.12f); wte %lld x %lld here; logits %zu x %d\n",
+        tp.size(), sp ? " sp" : "", loss_part, loss_whole,
         static_cast<long long>(part.table.spec(part.table.find("wte.weight")).shape[0]),
         static_cast<long long>(C), N, part_gpt.vocab_rows());
   }
@@ -233,7 +304,26 @@ int main(int argc, char** argv) {
         return std::make_unique<parti::model::Block<double>>(t, p, C, NH);
       },
       tp, C, 2, 2);
-  check_gpt(tp);
+  check_module_sp(
+      "attention",
+      [&](ParamTable& t, const std::string& p) {
+        return std::make_unique<parti::model::Attention<double>>(t, p + ".attn", C, NH);
+      },
+      tp, C, 1, 0);
+  check_module_sp(
+      "mlp",
+      [&](ParamTable& t, const std::string& p) {
+        return std::make_unique<parti::model::Mlp<double>>(t, p + ".mlp", C);
+      },
+      tp, C, 1, 0);
+  check_module_sp(
+      "block",
+      [&](ParamTable& t, const std::string& p) {
+        return std::make_unique<parti::model::Block<double>>(t, p, C, NH);
+      },
+      tp, C, 2, 2);
+  check_gpt(tp, false);
+  check_gpt(tp, true);
   double total = failures;
   world->all_reduce(&total, 1, parti::dist::ReduceOp::sum);
   if (env.rank() == 0) {
