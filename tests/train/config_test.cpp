@@ -22,6 +22,29 @@ TEST(TrainConfig, ValidateCollectsEveryViolation) {
   EXPECT_EQ(errors[3], "--resume needs --ckpt-dir (the folder to resume from)");
 }
 
+// Tensor and sequence parallelism name their rules.
+TEST(TrainConfig, TensorParallelRulesAreNamed) {
+  TrainConfig cfg;
+  cfg.model = model::preset("tiny");  // 4 heads, seq-len 64, vocabulary padded to 50304
+  cfg.model.vocab = 50257;
+  cfg.data.dir = "d";
+  cfg.layout.tp = 5;
+  cfg.layout.sp = true;
+  cfg.model.seq_len = 64;
+  std::vector<std::string> errors = validate(cfg);
+  ASSERT_EQ(errors.size(), 3u);
+  EXPECT_EQ(errors[0], "--tp 5 does not divide --heads 4 (tensor parallelism splits the heads)");
+  EXPECT_EQ(errors[1],
+            "--tp 5 does not divide the padded vocabulary of 50304 rows (a multiple of 128)");
+  EXPECT_EQ(errors[2], "--tp 5 does not divide --seq-len 64 (--sp splits the sequence over tp)");
+  cfg.layout.tp = 1;
+  errors = validate(cfg);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0], "--sp needs --tp of at least 2 (it splits the tokens over the tp group)");
+  cfg.layout.tp = 4;
+  EXPECT_TRUE(validate(cfg).empty());
+}
+
 TEST(TrainConfig, JsonHasTheResolvedFields) {
   TrainConfig cfg;
   cfg.model = model::preset("small");
