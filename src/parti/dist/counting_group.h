@@ -1,10 +1,14 @@
-// A ProcessGroup that forwards every call to another and counts them: calls and elements per
-// operation kind (blocking calls count as their non-blocking form). Tests check a parallel
-// layer's communication against its formula with it (Megatron's per-layer all-reduce count).
+// A ProcessGroup that forwards every call to another and counts them: calls, elements and
+// seconds (blocking calls, and non-blocking starts plus their waits) per operation kind. Tests
+// check a parallel layer's communication against its formula with it (Megatron's per-layer
+// all-reduce count); the trainer reports the tensor-parallel group's share of a step with it.
 #pragma once
 
+#include <chrono>
 #include <map>
+#include <memory>
 #include <string>
+#include <utility>
 
 #include "parti/dist/process_group.h"
 
@@ -15,6 +19,7 @@ class CountingGroup final : public ProcessGroup {
   struct Count {
     long long calls = 0;
     long long elements = 0;  // of the op's `n` (all_reduce: the buffer; reduce_scatter: a block)
+    double seconds = 0.0;
   };
   explicit CountingGroup(ProcessGroup& inner) : inner_(inner) {}
   const std::map<std::string, Count>& counts() const { return counts_; }
@@ -22,69 +27,119 @@ class CountingGroup final : public ProcessGroup {
     auto it = counts_.find(op);
     return it == counts_.end() ? Count{} : it->second;
   }
-  void clear() { counts_.clear(); }
+  void clear() { counts_.clear(); }  // with no non-blocking operation of this group pending
+  double seconds() const {
+    double total = 0.0;
+    for (const auto& [op, c] : counts_) {
+      total += c.seconds;
+    }
+    return total;
+  }
+
+  // Blocking forms: the inner group's blocking calls, timed.
+  void all_reduce(float* data, size_t n, ReduceOp op) override {
+    timed("all_reduce", n, [&] { inner_.all_reduce(data, n, op); });
+  }
+  void all_reduce(double* data, size_t n, ReduceOp op) override {
+    timed("all_reduce", n, [&] { inner_.all_reduce(data, n, op); });
+  }
+  void reduce_scatter(const float* in, float* out, size_t n) override {
+    timed("reduce_scatter", n, [&] { inner_.reduce_scatter(in, out, n); });
+  }
+  void reduce_scatter(const double* in, double* out, size_t n) override {
+    timed("reduce_scatter", n, [&] { inner_.reduce_scatter(in, out, n); });
+  }
+  void all_gather(const float* in, float* out, size_t n) override {
+    timed("all_gather", n, [&] { inner_.all_gather(in, out, n); });
+  }
+  void all_gather(const double* in, double* out, size_t n) override {
+    timed("all_gather", n, [&] { inner_.all_gather(in, out, n); });
+  }
 
   int rank() const override { return inner_.rank(); }
   int size() const override { return inner_.size(); }
   const std::string& name() const override { return inner_.name(); }
   Request iall_reduce(float* data, size_t n, ReduceOp op) override {
-    add("all_reduce", n);
-    return inner_.iall_reduce(data, n, op);
+    return start("all_reduce", n, [&] { return inner_.iall_reduce(data, n, op); });
   }
   Request iall_reduce(double* data, size_t n, ReduceOp op) override {
-    add("all_reduce", n);
-    return inner_.iall_reduce(data, n, op);
+    return start("all_reduce", n, [&] { return inner_.iall_reduce(data, n, op); });
   }
   Request ireduce_scatter(const float* in, float* out, size_t n) override {
-    add("reduce_scatter", n);
-    return inner_.ireduce_scatter(in, out, n);
+    return start("reduce_scatter", n, [&] { return inner_.ireduce_scatter(in, out, n); });
   }
   Request iall_gather(const float* in, float* out, size_t n) override {
-    add("all_gather", n);
-    return inner_.iall_gather(in, out, n);
+    return start("all_gather", n, [&] { return inner_.iall_gather(in, out, n); });
   }
   Request ireduce_scatter(const double* in, double* out, size_t n) override {
-    add("reduce_scatter", n);
-    return inner_.ireduce_scatter(in, out, n);
+    return start("reduce_scatter", n, [&] { return inner_.ireduce_scatter(in, out, n); });
   }
   Request iall_gather(const double* in, double* out, size_t n) override {
-    add("all_gather", n);
-    return inner_.iall_gather(in, out, n);
+    return start("all_gather", n, [&] { return inner_.iall_gather(in, out, n); });
   }
   Request ireduce_scatter_v(const float* in, float* out, size_t n, size_t total) override {
-    add("reduce_scatter_v", total);
-    return inner_.ireduce_scatter_v(in, out, n, total);
+    return start("reduce_scatter_v", total,
+                 [&] { return inner_.ireduce_scatter_v(in, out, n, total); });
   }
   Request iall_gather_v(const float* in, float* out, size_t n, size_t total) override {
-    add("all_gather_v", total);
-    return inner_.iall_gather_v(in, out, n, total);
+    return start("all_gather_v", total, [&] { return inner_.iall_gather_v(in, out, n, total); });
   }
   Request ireduce(const float* in, float* out, size_t n, int root) override {
-    add("reduce", n);
-    return inner_.ireduce(in, out, n, root);
+    return start("reduce", n, [&] { return inner_.ireduce(in, out, n, root); });
   }
   Request ibroadcast(float* data, size_t n, int root) override {
-    add("broadcast", n);
-    return inner_.ibroadcast(data, n, root);
+    return start("broadcast", n, [&] { return inner_.ibroadcast(data, n, root); });
   }
   Request isend(const float* data, size_t n, int peer, int tag) override {
-    add("send", n);
-    return inner_.isend(data, n, peer, tag);
+    return start("send", n, [&] { return inner_.isend(data, n, peer, tag); });
   }
   Request irecv(float* data, size_t n, int peer, int tag) override {
-    add("recv", n);
-    return inner_.irecv(data, n, peer, tag);
+    return start("recv", n, [&] { return inner_.irecv(data, n, peer, tag); });
   }
   void barrier() override {
-    add("barrier", 0);
-    inner_.barrier();
+    timed("barrier", 0, [&] { inner_.barrier(); });
   }
 
  private:
-  void add(const char* op, size_t n) {
+  using Clock = std::chrono::steady_clock;
+  static double since(Clock::time_point t0) {
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+  }
+  Count& add(const char* op, size_t n) {
     Count& c = counts_[op];
     ++c.calls;
     c.elements += static_cast<long long>(n);
+    return c;
+  }
+  template <typename Call>
+  void timed(const char* op, size_t n, Call&& call) {
+    Count& c = add(op, n);
+    const Clock::time_point t0 = Clock::now();
+    call();
+    c.seconds += since(t0);
+  }
+  // A started operation whose wait is timed too.
+  class TimedRequest final : public Request::Impl {
+   public:
+    TimedRequest(Request inner, double* seconds) : inner_(std::move(inner)), seconds_(seconds) {}
+    void wait() override {
+      const Clock::time_point t0 = Clock::now();
+      inner_.wait();
+      *seconds_ += since(t0);
+    }
+    bool test() override { return inner_.test(); }
+
+   private:
+    Request inner_;
+    double* seconds_;
+  };
+  template <typename Start>
+  Request start(const char* op, size_t n, Start&& begin) {
+    Count& c = add(op, n);
+    const Clock::time_point t0 = Clock::now();
+    Request inner = begin();
+    c.seconds += since(t0);
+    return Request(std::make_unique<TimedRequest>(std::move(inner), &c.seconds));
   }
   ProcessGroup& inner_;
   std::map<std::string, Count> counts_;

@@ -46,10 +46,13 @@ Trainer::Trainer(TrainConfig cfg, dist::ProcessGroup& dp, dist::ProcessGroup* tp
               " is smaller than the data's vocabulary of ", train_.vocab_size, " (", cfg_.data.dir,
               "/train.bin)");
   const model::TpRank tp_rank{tp_ == nullptr ? 0 : tp_->rank(), tp_size()};
+  if (tp_size() > 1) {
+    tp_counted_ = std::make_unique<dist::CountingGroup>(*tp_);
+  }
   gpt_ = std::make_unique<model::Gpt<float>>(cfg_.model, tp_rank);
   parallel_ = std::make_unique<parallel::DataParallel>(
       *gpt_, dp, cfg_.layout.zero, static_cast<size_t>(cfg_.layout.bucket_mb * 1024 * 1024),
-      cfg_.optim.adamw, tp_size() > 1 ? tp_ : nullptr, cfg_.layout.sp);
+      cfg_.optim.adamw, tp_counted_.get(), cfg_.layout.sp);
   sampler_ = std::make_unique<data::Sampler>(train_, cfg_.model.seq_len, cfg_.data.global_batch,
                                              cfg_.data.seed);
   record_ = std::make_unique<model::ActivationRecord<float>>(gpt_->table().modules());
@@ -78,6 +81,9 @@ StepStats Trainer::step() {
     std::this_thread::sleep_for(std::chrono::hours(1));  // a stuck rank (testing aid)
   }
   auto t0 = std::chrono::steady_clock::now();
+  if (tp_counted_) {
+    tp_counted_->clear();
+  }
   parallel_->begin_step();
   const int B = cfg_.data.micro_batch;
   const int T = cfg_.model.seq_len;
@@ -104,6 +110,7 @@ StepStats Trainer::step() {
   const double lr = cfg_.schedule().at(static_cast<int>(step_));
   parallel_->update(lr);
   comm_bytes_ = parallel_->comm_bytes();
+  tp_comm_ms_ = tp_counted_ ? tp_counted_->seconds() * 1e3 : 0.0;
   if (dp > 1) {
     comm_bytes_ += static_cast<int64_t>(2.0 * (dp - 1) / dp * sizeof(double));  // the loss sum
   }
@@ -201,6 +208,9 @@ void Trainer::run(std::ostream& all_out) {
     record["mem_staged"] = mem.staged;
     record["mem_workspace"] = mem.workspace;
     record["comm_bytes"] = comm_bytes_;
+    if (tp_size() > 1) {
+      record["tp_comm_ms"] = tp_comm_ms_;
+    }
     if (dp_.size() > 1 && parallel_->stage() <= 1) {
       size_t early = 0;
       for (const auto& b : parallel_->reducer().buckets()) {

@@ -18,6 +18,7 @@
 #include "parti/core/arena.h"
 #include "parti/data/sampler.h"
 #include "parti/data/token_file.h"
+#include "parti/dist/counting_group.h"
 #include "parti/dist/process_group.h"
 #include "parti/io/metrics.h"
 #include "parti/model/gpt.h"
@@ -66,6 +67,7 @@ class Trainer {
   TrainConfig cfg_;
   dist::ProcessGroup& dp_;
   dist::ProcessGroup* tp_;
+  std::unique_ptr<dist::CountingGroup> tp_counted_;  // tp_, timed (tp > 1)
   data::TokenFile train_;
   data::TokenFile val_;
   std::unique_ptr<model::Gpt<float>> gpt_;
@@ -78,7 +80,8 @@ class Trainer {
   std::vector<int32_t> targets_;
   io::MetricsLog log_;
   int64_t step_ = 0;
-  int64_t comm_bytes_ = 0;  // sent by this rank in the last step's collectives (ring estimate)
+  int64_t comm_bytes_ = 0;   // sent by this rank in the last step's collectives (ring estimate)
+  double tp_comm_ms_ = 0.0;  // in tensor-parallel collectives in the last step
   double peak_gflops_ = 0.0;
 };
 
