@@ -47,7 +47,8 @@ INSTANTIATE_TEST_SUITE_P(TensorParallel, TpLayouts,
                          ::testing::Values(std::tuple{1, 2, 0, false}, std::tuple{1, 2, 0, true},
                                            std::tuple{1, 4, 0, false}, std::tuple{1, 4, 0, true},
                                            std::tuple{2, 2, 0, false}, std::tuple{2, 2, 1, false},
-                                           std::tuple{2, 2, 3, false}, std::tuple{2, 2, 3, true}),
+                                           std::tuple{2, 2, 2, false}, std::tuple{2, 2, 3, false},
+                                           std::tuple{2, 2, 3, true}),
                          [](const auto& param_info) {
                            return "Dp" + std::to_string(std::get<0>(param_info.param)) + "Tp" +
                                   std::to_string(std::get<1>(param_info.param)) + "Zero" +
