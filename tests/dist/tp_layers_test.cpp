@@ -99,56 +99,21 @@ void compare_grads(const Run& whole, const Run& part, const std::string& what) {
 using MakeModule =
     std::function<std::unique_ptr<Module<double>>(ParamTable& table, const std::string& prefix)>;
 
-void check_module(const std::string& what, const MakeModule& make, CountingGroup& tp, int C,
-                  int forward_all_reduces, int backward_all_reduces) {
+// One layer (`sublayers` attention or MLP parts, `norms` LayerNorms) against the plain one.
+// Tensor parallel: Megatron's count, per sublayer one all-reduce of B T C in forward and one in
+// backward, and nothing else. Sequence parallel: the layer takes and gives this rank's chunk of
+// the tokens (and so its input gradient) and communicates all-gathers and reduce-scatters of
+// those chunks: per sublayer, forward one all-gather of the input and one reduce-scatter of the
+// output (an all-reduce's bytes), backward one all-gather of the output gradient, one of the
+// input again (for the weight gradient, instead of keeping it whole) and one reduce-scatter of
+// the input gradient; plus, per LayerNorm, one all-reduce of its 2C weight gradients.
+void check_module(const std::string& name, const MakeModule& make, CountingGroup& tp, int C,
+                  bool sp, int sublayers, int norms) {
+  const std::string what = name + (sp ? " (sp)" : "");
   const int B = 2, T = 8;
   const size_t n = static_cast<size_t>(B * T * C);
-  ParamTable whole_table, part_table({tp.rank(), tp.size()});
-  auto whole_module = make(whole_table, "h.0");
-  auto part_module = make(part_table, "h.0");
-  Run whole(whole_table), part(part_table);
-  whole.record = std::make_unique<ActivationRecord<double>>(whole_table.modules());
-  part.record = std::make_unique<ActivationRecord<double>>(part_table.modules());
-  const std::vector<double> x = random_vector(n, 1), dout = random_vector(n, 2);
-  std::vector<double> y_whole(n), y_part(n), dx_whole(n, 0.0), dx_part(n, 0.0);
-  Pass<double> pw = whole.pass(B, T, nullptr), pp = part.pass(B, T, &tp);
-  whole_module->forward(pw, x.data(), y_whole.data());
-  tp.clear();
-  part_module->forward(pp, x.data(), y_part.data());
-  const CountingGroup::Count fwd = tp.count("all_reduce");
-  expect(fwd.calls == forward_all_reduces &&
-             fwd.elements == forward_all_reduces * static_cast<long long>(n) &&
-             tp.counts().size() == 1,
-         what + ": forward all-reduces " + std::to_string(fwd.calls) + " of " +
-             std::to_string(fwd.elements) + " floats, expected " +
-             std::to_string(forward_all_reduces) + " of B T C each, nothing else");
-  expect(rel_diff(y_whole.data(), y_part.data(), n) <= 1e-10, what + ": output");
-  whole_module->backward(pw, dout.data(), dx_whole.data());
-  tp.clear();
-  part_module->backward(pp, dout.data(), dx_part.data());
-  const CountingGroup::Count bwd = tp.count("all_reduce");
-  expect(bwd.calls == backward_all_reduces &&
-             bwd.elements == backward_all_reduces * static_cast<long long>(n) &&
-             tp.counts().size() == 1,
-         what + ": backward all-reduces " + std::to_string(bwd.calls) + " of " +
-             std::to_string(bwd.elements) + " floats, expected " +
-             std::to_string(backward_all_reduces) + " of B T C each, nothing else");
-  expect(rel_diff(dx_whole.data(), dx_part.data(), n) <= 1e-10, what + ": input gradient");
-  compare_grads(whole, part, what);
-}
-
-// The same under sequence parallelism: the layer takes and gives this rank's chunk of the tokens
-// (and so its input gradient); its communication is all-gathers and reduce-scatters of those
-// chunks: per sublayer, forward one all-gather of the input and one reduce-scatter of the output
-// (an all-reduce's bytes), backward one all-gather of the output gradient, one of the input
-// again (for the weight gradient, instead of keeping it whole) and one reduce-scatter of the
-// input gradient; plus, per LayerNorm, one all-reduce of its 2C weight gradients.
-void check_module_sp(const std::string& what, const MakeModule& make, CountingGroup& tp, int C,
-                     int sublayers, int norms) {
-  const int B = 2, T = 8;
-  const size_t n = static_cast<size_t>(B * T * C);
-  const size_t chunk = n / static_cast<size_t>(tp.size());
-  const size_t first = chunk * static_cast<size_t>(tp.rank());
+  const size_t chunk = sp ? n / static_cast<size_t>(tp.size()) : n;  // this rank's tokens
+  const size_t first = sp ? chunk * static_cast<size_t>(tp.rank()) : 0;
   ParamTable whole_table, part_table({tp.rank(), tp.size()});
   auto whole_module = make(whole_table, "h.0");
   auto part_module = make(part_table, "h.0");
@@ -158,32 +123,42 @@ void check_module_sp(const std::string& what, const MakeModule& make, CountingGr
   const std::vector<double> x = random_vector(n, 1), dout = random_vector(n, 2);
   std::vector<double> y_whole(n), y_part(chunk), dx_whole(n, 0.0), dx_part(chunk, 0.0);
   Pass<double> pw = whole.pass(B, T, nullptr), pp = part.pass(B, T, &tp);
-  pp.sp = true;
+  pp.sp = sp;
+  const auto k = static_cast<long long>(sublayers);
+  auto expect_counts = [&](const char* phase, long long gathers, long long scatters,
+                           long long reduces, long long reduced) {
+    const CountingGroup::Count ag = tp.count("all_gather"), rs = tp.count("reduce_scatter"),
+                               ar = tp.count("all_reduce");
+    const auto c = static_cast<long long>(chunk);
+    const size_t kinds =
+        (gathers > 0 ? 1u : 0u) + (scatters > 0 ? 1u : 0u) + (reduces > 0 ? 1u : 0u);
+    expect(ag.calls == gathers && ag.elements == gathers * c && rs.calls == scatters &&
+               rs.elements == scatters * c && ar.calls == reduces && ar.elements == reduced &&
+               tp.counts().size() == kinds,
+           what + ": " + phase + " calls: all_gather " + std::to_string(ag.calls) +
+               ", reduce_scatter " + std::to_string(rs.calls) + ", all_reduce " +
+               std::to_string(ar.calls) + " of " + std::to_string(ar.elements));
+  };
   whole_module->forward(pw, x.data(), y_whole.data());
   tp.clear();
   part_module->forward(pp, x.data() + first, y_part.data());
-  const auto k = static_cast<long long>(sublayers);
-  const auto c = static_cast<long long>(chunk);
-  auto expect_counts = [&](const char* phase, long long gathers, long long scatters,
-                           long long reduces) {
-    const CountingGroup::Count ag = tp.count("all_gather"), rs = tp.count("reduce_scatter"),
-                               ar = tp.count("all_reduce");
-    expect(ag.calls == gathers && ag.elements == gathers * c && rs.calls == scatters &&
-               rs.elements == scatters * c && ar.calls == reduces &&
-               ar.elements == reduces * 2 * C && tp.counts().size() == (reduces > 0 ? 3u : 2u),
-           what + " (sp): " + phase + " calls: all_gather " + std::to_string(ag.calls) +
-               ", reduce_scatter " + std::to_string(rs.calls) + ", all_reduce " +
-               std::to_string(ar.calls));
-  };
-  expect_counts("forward", k, k, 0);
-  expect(rel_diff(y_whole.data() + first, y_part.data(), chunk) <= 1e-10, what + " (sp): output");
+  if (sp) {
+    expect_counts("forward", k, k, 0, 0);
+  } else {
+    expect_counts("forward", 0, 0, k, k * static_cast<long long>(n));
+  }
+  expect(rel_diff(y_whole.data() + first, y_part.data(), chunk) <= 1e-10, what + ": output");
   whole_module->backward(pw, dout.data(), dx_whole.data());
   tp.clear();
   part_module->backward(pp, dout.data() + first, dx_part.data());
-  expect_counts("backward", 2 * k, k, norms);
+  if (sp) {
+    expect_counts("backward", 2 * k, k, norms, norms * 2LL * C);
+  } else {
+    expect_counts("backward", 0, 0, k, k * static_cast<long long>(n));
+  }
   expect(rel_diff(dx_whole.data() + first, dx_part.data(), chunk) <= 1e-10,
-         what + " (sp): input gradient");
-  compare_grads(whole, part, what + " (sp)");
+         what + ": input gradient");
+  compare_grads(whole, part, what);
 }
 
 // The whole model: loss, every gradient, the communication of a step, and the sizes it holds.
@@ -285,43 +260,23 @@ int main(int argc, char** argv) {
   auto world = env.world();
   CountingGroup tp(*world);
   const int C = 32, NH = 4;
-  check_module(
-      "attention",
-      [&](ParamTable& t, const std::string& p) {
-        return std::make_unique<parti::model::Attention<double>>(t, p + ".attn", C, NH);
-      },
-      tp, C, 1, 1);
-  check_module(
-      "mlp",
-      [&](ParamTable& t, const std::string& p) {
-        return std::make_unique<parti::model::Mlp<double>>(t, p + ".mlp", C);
-      },
-      tp, C, 1, 1);
-  // A block: Megatron's 2 all-reduces forward and 2 backward per layer.
-  check_module(
-      "block",
-      [&](ParamTable& t, const std::string& p) {
-        return std::make_unique<parti::model::Block<double>>(t, p, C, NH);
-      },
-      tp, C, 2, 2);
-  check_module_sp(
-      "attention",
-      [&](ParamTable& t, const std::string& p) {
-        return std::make_unique<parti::model::Attention<double>>(t, p + ".attn", C, NH);
-      },
-      tp, C, 1, 0);
-  check_module_sp(
-      "mlp",
-      [&](ParamTable& t, const std::string& p) {
-        return std::make_unique<parti::model::Mlp<double>>(t, p + ".mlp", C);
-      },
-      tp, C, 1, 0);
-  check_module_sp(
-      "block",
-      [&](ParamTable& t, const std::string& p) {
-        return std::make_unique<parti::model::Block<double>>(t, p, C, NH);
-      },
-      tp, C, 2, 2);
+  using parti::model::Attention;
+  using parti::model::Block;
+  using parti::model::Mlp;
+  const MakeModule attention = [&](ParamTable& t, const std::string& p) {
+    return std::make_unique<Attention<double>>(t, p + ".attn", C, NH);
+  };
+  const MakeModule mlp = [&](ParamTable& t, const std::string& p) {
+    return std::make_unique<Mlp<double>>(t, p + ".mlp", C);
+  };
+  const MakeModule block = [&](ParamTable& t, const std::string& p) {
+    return std::make_unique<Block<double>>(t, p, C, NH);
+  };
+  for (bool sp : {false, true}) {
+    check_module("attention", attention, tp, C, sp, 1, 0);
+    check_module("mlp", mlp, tp, C, sp, 1, 0);
+    check_module("block", block, tp, C, sp, 2, 2);  // Megatron: 2 per layer each way
+  }
   check_gpt(tp, false);
   check_gpt(tp, true);
   double total = failures;
