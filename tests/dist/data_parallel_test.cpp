@@ -141,12 +141,7 @@ TEST(DataParallel, BucketsReduceWhileBackwardRuns) {
 TEST(DataParallel, SaveAtDp4Zero3ResumeAtDp2Zero1AndOnOneProcess) {
   auto r = test::run(mpirun(4) + train_flags("z3save", 1) + " --dp 4 --zero 3 --stop-after 5");
   ASSERT_EQ(r.status, 0) << r.output;
-  for (const std::string target : {"from_z3_dp2", "from_z3_one"}) {
-    fs::remove_all(work() + "/" + target);
-    fs::copy(work() + "/z3save", work() + "/" + target, fs::copy_options::recursive);
-    fs::copy_file(work() + "/z3save.jsonl", work() + "/" + target + ".jsonl",
-                  fs::copy_options::overwrite_existing);
-  }
+  for (const std::string target : {"from_z3_dp2", "from_z3_one"}) test::copy_run("z3save", target);
   r = test::run(mpirun(2) + train_flags("from_z3_dp2", 2) + " --dp 2 --zero 1 --resume");
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("resumed at step 5"), std::string::npos) << r.output;

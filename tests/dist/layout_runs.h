@@ -111,4 +111,12 @@ inline void compare(const std::string& name) {
   EXPECT_LE(worst, 1e-4) << worst_name;
 }
 
+// A copy of run `from` (its checkpoints and log) as run `to`, to resume it at another layout.
+inline void copy_run(const std::string& from, const std::string& to) {
+  fs::remove_all(work() + "/" + to);
+  fs::copy(work() + "/" + from, work() + "/" + to, fs::copy_options::recursive);
+  fs::copy_file(work() + "/" + from + ".jsonl", work() + "/" + to + ".jsonl",
+                fs::copy_options::overwrite_existing);
+}
+
 }  // namespace parti::test

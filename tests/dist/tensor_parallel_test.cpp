@@ -105,12 +105,7 @@ TEST(TensorParallel, SaveAtDp2Tp2Zero3ResumeAtTp4AndOnOneProcess) {
   auto r = test::run(mpirun(4) + train_flags("tpsave", 2, 10) + layout_flags(2, 2, 3) +
                      " --stop-after 5");
   ASSERT_EQ(r.status, 0) << r.output;
-  for (const std::string target : {"from_tp_tp4", "from_tp_one"}) {
-    fs::remove_all(work() + "/" + target);
-    fs::copy(work() + "/tpsave", work() + "/" + target, fs::copy_options::recursive);
-    fs::copy_file(work() + "/tpsave.jsonl", work() + "/" + target + ".jsonl",
-                  fs::copy_options::overwrite_existing);
-  }
+  for (const std::string target : {"from_tp_tp4", "from_tp_one"}) test::copy_run("tpsave", target);
   r = test::run(mpirun(4) + train_flags("from_tp_tp4", 2) + layout_flags(1, 4, 0) + " --resume");
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("resumed at step 5"), std::string::npos) << r.output;
