@@ -18,7 +18,6 @@ const char* work_name() { return "parti_dp_test"; }
 }  // namespace test
 namespace {
 
-namespace fs = std::filesystem;
 using test::compare;       // NOLINT
 using test::final_params;  // NOLINT
 using test::losses;        // NOLINT

@@ -18,7 +18,6 @@ const char* work_name() { return "parti_tp_test"; }
 }  // namespace test
 namespace {
 
-namespace fs = std::filesystem;
 using test::compare;      // NOLINT
 using test::mpirun;       // NOLINT
 using test::train_flags;  // NOLINT
