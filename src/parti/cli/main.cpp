@@ -1,4 +1,5 @@
-// parti: prepare data, train, evaluate, sample, tokenize, benchmark. See README.md.
+// parti: prepare data, train, evaluate, sample, tokenize, benchmark, print
+// pipeline schedules. See README.md.
 #include <CLI/CLI.hpp>
 #include <iostream>
 #include <memory>
@@ -34,6 +35,7 @@ int main(int argc, char** argv) {
   parti::cli::add_eval(app);
   parti::cli::add_tokenize(app);
   parti::cli::add_bench(app, runtime);
+  parti::cli::add_schedule(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
