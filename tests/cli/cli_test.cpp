@@ -215,5 +215,28 @@ TEST(Cli, BenchCommPrintsEachSizeNextToOpenMpi) {
   EXPECT_NE(r.output.find("--op alltoall: expected all_reduce"), std::string::npos) << r.output;
 }
 
+// `parti schedule`: the grid, the checker's verdict, the bubble beside its formula, the peak
+// in-flight micro-batches; clear errors for impossible combinations.
+TEST(Cli, SchedulePrintsTheTimelineBubbleAndMemory) {
+  auto r = parti("schedule --pp 4 --micro-batches 8 --schedule 1f1b");
+  ASSERT_EQ(r.status, 0) << r.output;
+  for (const char* needle :
+       {"1f1b schedule, 4 stages, 8 micro-batches, 1 virtual stage: valid",
+        "stage 3 | .  .  .  F0 B0 B0 F1", "bubble fraction 0.2727 ((P-1)/(M+P-1) = 0.2727)",
+        "peak in-flight micro-batch-chunks per stage: 4 3 2 1"}) {
+    EXPECT_NE(r.output.find(needle), std::string::npos) << needle << " in\n" << r.output;
+  }
+  r = parti("schedule --pp 2 --micro-batches 4 --schedule interleaved --virtual-stages 2 --list");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("bubble fraction 0.1111 ((P-1)/(V M+P-1) = 0.1111)"), std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("stage 1: RA0.c1<0 F0.c1 SA0.c1>0"), std::string::npos) << r.output;
+  expect_one_line_error(parti("schedule --pp 4 --micro-batches 6 --schedule interleaved "
+                              "--virtual-stages 2"),
+                        "needs the 6 micro-batches per step to be a multiple of --pp 4");
+  expect_one_line_error(parti("schedule --schedule pipedream"),
+                        "--schedule pipedream: expected gpipe, 1f1b, interleaved or zb");
+}
+
 }  // namespace
 }  // namespace parti
