@@ -78,6 +78,10 @@ void add_train(CLI::App& app, const Runtime& runtime) {
       ->capture_default_str();
   cmd->add_option("--steps", c.steps, "optimizer steps (the LR schedule spans them)")
       ->capture_default_str();
+  cmd->add_option("--recompute", c.recompute,
+                  "activation recomputation: none; full (keep each block's input, run its "
+                  "forward again in backward); selective (recompute the attention core)")
+      ->capture_default_str();
   cmd->add_option("--stop-after", c.stop_after,
                   "stop this run after N steps and checkpoint (resume later); 0: run to --steps")
       ->capture_default_str();

@@ -30,9 +30,10 @@ void Attention<T>::forward(Pass<T>& pass, const T* in, T* out) {
   Scratch<T> scratch(pass);
   const T* x = tp_gather(pass, in, C_, scratch);  // every token (sequence parallel: gathered)
   T* qkv = pass.arena.template alloc<T>(BT * 3 * static_cast<size_t>(Cl_));
-  T* att =
-      pass.arena.template alloc<T>(static_cast<size_t>(pass.B) * static_cast<size_t>(NH_) *
-                                   static_cast<size_t>(pass.Tn) * static_cast<size_t>(pass.Tn));
+  // Selective recomputation drops the attention probabilities (B, NH, T, T): backward makes
+  // them again from qkv.
+  const bool keep_att = pass.recompute != Recompute::selective;
+  T* att = keep_att ? pass.arena.template alloc<T>(att_size(pass)) : scratch.alloc(att_size(pass));
   T* y = pass.arena.template alloc<T>(BT * static_cast<size_t>(Cl_));
   // Column-parallel: this rank's heads' q, k and v; then its heads' attention.
   kernels::matmul_forward<T>(qkv, x, pass.param(qkv_weight_), pass.param(qkv_bias_), N, C_, 3 * Cl_,
@@ -46,7 +47,9 @@ void Attention<T>::forward(Pass<T>& pass, const T* in, T* out) {
   tp_reduce_output(pass, partial, out, C_, scratch);
   pass.record.save(id_, kInp, in);
   pass.record.save(id_, kQkv, qkv);
-  pass.record.save(id_, kAtt, att);
+  if (keep_att) {
+    pass.record.save(id_, kAtt, att);
+  }
   pass.record.save(id_, kY, y);
 }
 
@@ -62,8 +65,16 @@ void Attention<T>::backward(Pass<T>& pass, const T* dout, T* dinp) {
   kernels::matmul_backward<T>(dy, pass.grad(proj_weight_), pass.grad(proj_bias_), d,
                               pass.record.get(id_, kY), pass.param(proj_weight_), N, Cl_, C_,
                               kInOut);
-  kernels::attention_backward<T>(dqkv, dy, qkv, pass.record.get(id_, kAtt), pass.B, pass.Tn, Cl_,
-                                 NH_);
+  const T* att = nullptr;
+  if (pass.recompute == Recompute::selective) {
+    T* again = scratch.alloc(att_size(pass));
+    T* y = scratch.alloc(BT * static_cast<size_t>(Cl_));  // the same y; only att is needed
+    kernels::attention_forward<T>(y, again, qkv, pass.B, pass.Tn, Cl_, NH_);
+    att = again;
+  } else {
+    att = pass.record.get(id_, kAtt);
+  }
+  kernels::attention_backward<T>(dqkv, dy, qkv, att, pass.B, pass.Tn, Cl_, NH_);
   // f: the input gradient of a column-parallel product is a partial sum over the tp group.
   const bool tp = tp_size(pass) > 1;
   const T* x = tp_gather(pass, pass.record.get(id_, kInp), C_, scratch);
@@ -73,6 +84,12 @@ void Attention<T>::backward(Pass<T>& pass, const T* dout, T* dinp) {
   if (tp) {
     tp_add_input_grad(pass, dx, dinp, C_, scratch);
   }
+}
+
+template <typename T>
+size_t Attention<T>::att_size(const Pass<T>& pass) const {
+  return static_cast<size_t>(pass.B) * static_cast<size_t>(NH_) * static_cast<size_t>(pass.Tn) *
+         static_cast<size_t>(pass.Tn);
 }
 
 template class Attention<float>;

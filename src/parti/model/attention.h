@@ -2,7 +2,8 @@
 //   qkv = x c_attn + b   (B, T, 3C)     c_attn.weight (C, 3C)
 //   y   = attention(qkv) (B, T, C)      softmax(q k^T / sqrt(HS)) v per head, causal
 //   out = y c_proj + b   (B, T, C)      c_proj.weight (C, C), residual-scaled init
-// Saves inp, qkv, att (B, NH, T, T) and y.
+// Saves inp, qkv, att (B, NH, T, T) and y (att not under selective recomputation: backward
+// recomputes it from qkv).
 // Tensor-parallel (tp ranks): each rank holds NH / tp heads: c_attn's columns of its heads' q, k
 // and v (column-parallel) and c_proj's matching rows (row-parallel); the output is all-reduced
 // over tp in forward, the input gradient in backward. qkv, att and y are then the rank's heads.
@@ -22,6 +23,7 @@ class Attention : public Module<T> {
   void backward(Pass<T>& pass, const T* dout, T* dinp) override;
 
  private:
+  size_t att_size(const Pass<T>& pass) const;  // elements of the probabilities (B, NH, T, T)
   int C_;
   int NH_;  // heads on this rank
   int Cl_;  // their width: C / tp

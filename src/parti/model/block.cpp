@@ -8,6 +8,7 @@ namespace parti::model {
 template <typename T>
 Block<T>::Block(ParamTable& table, const std::string& prefix, int C, int NH)
     : C_(C),
+      id_(table.add_module()),
       ln_1_(table, prefix + ".ln_1", C),
       attn_(table, prefix + ".attn", C, NH),
       ln_2_(table, prefix + ".ln_2", C),
@@ -15,6 +16,29 @@ Block<T>::Block(ParamTable& table, const std::string& prefix, int C, int NH)
 
 template <typename T>
 void Block<T>::forward(Pass<T>& pass, const T* in, T* out) {
+  pass.record.save(id_, 0, in);
+  if (pass.recompute == Recompute::full) {
+    core::Arena::Scope dropped(pass.arena);  // backward runs forward again
+    forward_body(pass, in, out);
+    return;
+  }
+  forward_body(pass, in, out);
+}
+
+template <typename T>
+void Block<T>::backward(Pass<T>& pass, const T* dout, T* dinp) {
+  if (pass.recompute == Recompute::full) {
+    core::Arena::Scope recomputed(pass.arena);  // freed once this block's backward is done
+    T* out = pass.arena.template alloc<T>(pass.local_tokens() * static_cast<size_t>(C_));
+    forward_body(pass, pass.record.get(id_, 0), out);
+    backward_body(pass, dout, dinp);
+    return;
+  }
+  backward_body(pass, dout, dinp);
+}
+
+template <typename T>
+void Block<T>::forward_body(Pass<T>& pass, const T* in, T* out) {
   const size_t n = pass.local_tokens() * static_cast<size_t>(C_);
   T* a = pass.arena.template alloc<T>(n);   // ln_1(x)
   T* b = pass.arena.template alloc<T>(n);   // attn(.)
@@ -35,7 +59,7 @@ void Block<T>::forward(Pass<T>& pass, const T* in, T* out) {
 }
 
 template <typename T>
-void Block<T>::backward(Pass<T>& pass, const T* dout, T* dinp) {
+void Block<T>::backward_body(Pass<T>& pass, const T* dout, T* dinp) {
   const size_t n = pass.local_tokens() * static_cast<size_t>(C_);
   T* dc = pass.arena.template alloc_zero<T>(n);
   T* dx1 = pass.arena.template alloc<T>(n);

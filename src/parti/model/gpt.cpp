@@ -252,11 +252,15 @@ void Gpt<T>::backward(Pass<T>& pass, T dloss) {
     // summed over tp (all-reduce, or reduce-scatter of this rank's tokens).
     tp_reduce_output(pass, dxf_all, dxf, cfg_.dim, dxf_scratch);
   }
-  T* dx = pass.arena.template alloc_zero<T>(n);
+  // The gradient flowing down the blocks lives in two buffers, used in turn (a block's input
+  // gradient is the next one's output gradient; the one before is dead).
+  T* flow[2] = {pass.arena.template alloc_zero<T>(n), pass.arena.template alloc<T>(n)};
+  T* dx = flow[0];
   in_unit(pass, final_unit(), Use::backward, L > 0 ? block_unit(L - 1) : -1, true,
           [&] { ln_f_->backward(pass, dxf, dx); });
   for (int l = L; l-- > 0;) {
-    T* dprev = pass.arena.template alloc_zero<T>(n);
+    T* dprev = dx == flow[0] ? flow[1] : flow[0];
+    std::fill(dprev, dprev + n, T(0));
     in_unit(pass, block_unit(l), Use::backward, l > 0 ? block_unit(l - 1) : -1, true,
             [&] { blocks_[static_cast<size_t>(l)]->backward(pass, dx, dprev); });
     dx = dprev;

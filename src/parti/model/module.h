@@ -48,6 +48,11 @@ class ActivationRecord {
 template <typename T>
 struct Pass;
 
+// Activation recomputation: none keeps everything backward needs; full keeps only each block's
+// input and runs the block's forward again just before its backward; selective keeps the
+// products and recomputes the attention core (softmax(q k^T) per head, the T x T part).
+enum class Recompute { none, full, selective };
+
 // How a model uses a unit of its parameters (a contiguous range of the flat buffers: the
 // embeddings, a block, the final norm; FSDP's units).
 enum class Use {
@@ -107,6 +112,7 @@ struct Pass {
   // Scratch for what lives only inside one sublayer (gathered inputs, partial sums before their
   // reduction), taken and released in stack order; null: taken from `arena` for the micro-batch.
   core::Arena* workspace = nullptr;
+  Recompute recompute = Recompute::none;
 
   size_t tokens() const { return static_cast<size_t>(B) * static_cast<size_t>(Tn); }
   size_t local_tokens() const {

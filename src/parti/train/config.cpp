@@ -54,6 +54,9 @@ std::vector<std::string> validate(const TrainConfig& cfg) {
   if (cfg.steps <= 0) {
     errors.push_back(str_cat("--steps must be positive, got ", cfg.steps));
   }
+  if (cfg.recompute != "none" && cfg.recompute != "full" && cfg.recompute != "selective") {
+    errors.push_back(str_cat("--recompute ", cfg.recompute, ": expected none, full or selective"));
+  }
   if (cfg.stop_after < 0) {
     errors.push_back(str_cat("--stop-after must not be negative, got ", cfg.stop_after));
   }
@@ -119,6 +122,7 @@ nlohmann::ordered_json to_json(const TrainConfig& cfg) {
           {"cp", cfg.layout.cp},
           {"zero", cfg.layout.zero},
           {"bucket_mb", cfg.layout.bucket_mb},
+          {"recompute", cfg.recompute},
           {"lr", o.lr},
           {"min_lr", o.min_lr},
           {"warmup", o.warmup},
@@ -138,6 +142,13 @@ nlohmann::ordered_json to_json(const TrainConfig& cfg) {
           {"comm_timeout", cfg.comm_timeout},
           {"check_collectives", cfg.check_collectives},
           {"threads", cfg.threads}};
+}
+
+model::Recompute TrainConfig::recompute_mode() const {
+  if (recompute == "full") {
+    return model::Recompute::full;
+  }
+  return recompute == "selective" ? model::Recompute::selective : model::Recompute::none;
 }
 
 }  // namespace parti::train

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "parti/model/config.h"
+#include "parti/model/module.h"
 #include "parti/optim/adamw.h"
 #include "parti/optim/lr_schedule.h"
 
@@ -60,7 +61,9 @@ struct TrainConfig {
   DataConfig data;
   IoConfig io;
   int steps = 10;
-  int stop_after = 0;         // stop this run after so many steps (0: run to --steps)
+  int stop_after = 0;              // stop this run after so many steps (0: run to --steps)
+  std::string recompute = "none";  // none, full, selective (activation recomputation)
+  model::Recompute recompute_mode() const;
   double comm_timeout = 600;  // seconds a rank may wait in one collective before the job ends
   // Testing aid: dp rank `fault_hang_rank` stops responding at the start of step
   // `fault_hang_step` (1-based), as a stuck rank would (-1: never).

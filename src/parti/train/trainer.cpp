@@ -98,6 +98,7 @@ StepStats Trainer::step() {
     model::Pass<float> pass =
         parallel_->pass(B, T, arena_, *record_, micro == cfg_.accumulation() - 1);
     pass.workspace = &workspace_;
+    pass.recompute = cfg_.recompute_mode();
     loss_sum += gpt_->forward(pass);
     gpt_->backward(pass, dloss);
     parallel_->end_micro();
