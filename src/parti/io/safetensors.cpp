@@ -258,56 +258,25 @@ void SafetensorsReader::read(const std::string& name, size_t first, float* out,
               CheckpointError, path_, ": read failed");
 }
 
+std::map<std::string, std::vector<int64_t>> SafetensorsReader::shapes() const {
+  std::map<std::string, std::vector<int64_t>> out;
+  for (const auto& [name, e] : entries_) {
+    out.emplace(name, e.shape);
+  }
+  return out;
+}
+
 SafetensorsFile read_safetensors(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  PARTI_CHECK(in.good(), CheckpointError, path, ": cannot open");
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  const std::string bytes = buffer.str();
-  PARTI_CHECK(bytes.size() >= 8, CheckpointError, path, ": truncated (", bytes.size(), " bytes)");
-  uint64_t length = 0;
-  std::memcpy(&length, bytes.data(), sizeof(length));
-  PARTI_CHECK(length <= bytes.size() - 8, CheckpointError, path,
-              ": truncated or not safetensors (header of ", length, " bytes, file of ",
-              bytes.size(), ")");
-  nlohmann::json header;
-  try {
-    header = nlohmann::json::parse(bytes.substr(8, length));
-  } catch (const nlohmann::json::exception& e) {
-    throw CheckpointError(str_cat(path, ": corrupted header: ", e.what()));
-  }
-  const size_t data_start = 8 + length;
-  const size_t data_size = bytes.size() - data_start;
+  const SafetensorsReader reader(path);
+  reader.verify();
   SafetensorsFile file;
-  size_t data_end = 0;
-  for (const auto& [name, entry] : header.items()) {
-    if (name == "__metadata__") {
-      for (const auto& [key, value] : entry.items()) {
-        file.metadata[key] = value.get<std::string>();
-      }
-      continue;
-    }
-    PARTI_CHECK(entry.value("dtype", "") == "F32", CheckpointError, path, ": tensor ", name,
-                " has dtype ", entry.value("dtype", "?"), ", only F32 is supported");
+  file.metadata = reader.metadata();
+  for (const auto& [name, shape] : reader.shapes()) {
     Tensor t;
-    t.shape = entry.at("shape").get<std::vector<int64_t>>();
-    auto offsets = entry.at("data_offsets").get<std::vector<size_t>>();
-    PARTI_CHECK(offsets.size() == 2 && offsets[1] >= offsets[0] &&
-                    offsets[1] - offsets[0] == numel(t.shape) * sizeof(float),
-                CheckpointError, path, ": tensor ", name, " has inconsistent offsets");
-    PARTI_CHECK(offsets[1] <= data_size, CheckpointError, path, ": truncated: tensor ", name,
-                " ends at byte ", offsets[1], " of a ", data_size, "-byte data section");
-    t.data.resize(numel(t.shape));
-    std::memcpy(t.data.data(), bytes.data() + data_start + offsets[0], offsets[1] - offsets[0]);
-    data_end = std::max(data_end, offsets[1]);
+    t.shape = shape;
+    t.data.resize(numel(shape));
+    reader.read(name, 0, t.data.data(), t.data.size());
     file.tensors.emplace(name, std::move(t));
-  }
-  auto sum = file.metadata.find(kChecksumKey);
-  if (sum != file.metadata.end()) {
-    PARTI_CHECK(data_end == data_size, CheckpointError, path, ": data section of ", data_size,
-                " bytes, tensors need ", data_end);
-    PARTI_CHECK(hex64(data::fnv1a64(bytes.data() + data_start, data_size)) == sum->second,
-                CheckpointError, path, ": checksum mismatch (file corrupted)");
   }
   return file;
 }

@@ -70,6 +70,8 @@ class SafetensorsReader {
   // Throws CheckpointError when the tensor is missing or has another shape.
   void expect_shape(const std::string& name, const std::vector<int64_t>& shape) const;
   void read(const std::string& name, size_t first, float* out, size_t count) const;
+  const std::map<std::string, std::string>& metadata() const { return metadata_; }
+  std::map<std::string, std::vector<int64_t>> shapes() const;  // of every tensor, by name
 
  private:
   struct Entry {
