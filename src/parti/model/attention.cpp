@@ -44,7 +44,7 @@ void Attention<T>::forward(Pass<T>& pass, const T* in, T* out) {
   T* partial = tp_partial_output(pass, out, C_, scratch);
   kernels::matmul_forward<T>(partial, y, pass.param(proj_weight_),
                              bias ? pass.param(proj_bias_) : nullptr, N, Cl_, C_, kInOut);
-  tp_reduce_output(pass, partial, out, C_, scratch);
+  tp_reduce_output(pass, partial, out, C_);
   pass.record.save(id_, kInp, in);
   pass.record.save(id_, kQkv, qkv);
   if (keep_att) {

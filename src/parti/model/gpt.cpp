@@ -89,7 +89,7 @@ const T* Gpt<T>::logits(Pass<T>& pass, bool backward_follows) {
         }
       });
     }
-    tp_reduce_output(pass, sum, x, cfg_.dim, scratch);
+    tp_reduce_output(pass, sum, x, cfg_.dim);
   }
   pass.record.save(id_, kX0, x);
   for (int l = 0; l < L; ++l) {
@@ -250,7 +250,7 @@ void Gpt<T>::backward(Pass<T>& pass, T dloss) {
     }
     // f of the vocabulary-parallel output projection: each rank's columns gave a partial dxf,
     // summed over tp (all-reduce, or reduce-scatter of this rank's tokens).
-    tp_reduce_output(pass, dxf_all, dxf, cfg_.dim, dxf_scratch);
+    tp_reduce_output(pass, dxf_all, dxf, cfg_.dim);
   }
   // The gradient flowing down the blocks lives in two buffers, used in turn (a block's input
   // gradient is the next one's output gradient; the one before is dead).

@@ -37,7 +37,7 @@ T* tp_partial_output(const Pass<T>& pass, T* out, int width, Scratch<T>& scratch
 }
 
 template <typename T>
-void tp_reduce_output(const Pass<T>& pass, T* partial, T* out, int width, Scratch<T>& /*scratch*/) {
+void tp_reduce_output(const Pass<T>& pass, T* partial, T* out, int width) {
   if (tp_size(pass) == 1) {
     return;
   }
@@ -84,10 +84,10 @@ template int tp_size<float>(const Pass<float>&);
 template int tp_size<double>(const Pass<double>&);
 template void tp_all_reduce<float>(const Pass<float>&, float*, size_t);
 template void tp_all_reduce<double>(const Pass<double>&, double*, size_t);
-#define PARTI_TP_FORMS(T)                                                      \
-  template const T* tp_gather<T>(const Pass<T>&, const T*, int, Scratch<T>&);  \
-  template T* tp_partial_output<T>(const Pass<T>&, T*, int, Scratch<T>&);      \
-  template void tp_reduce_output<T>(const Pass<T>&, T*, T*, int, Scratch<T>&); \
+#define PARTI_TP_FORMS(T)                                                     \
+  template const T* tp_gather<T>(const Pass<T>&, const T*, int, Scratch<T>&); \
+  template T* tp_partial_output<T>(const Pass<T>&, T*, int, Scratch<T>&);     \
+  template void tp_reduce_output<T>(const Pass<T>&, T*, T*, int);             \
   template void tp_add_input_grad<T>(const Pass<T>&, T*, T*, int, Scratch<T>&);
 PARTI_TP_FORMS(float)
 PARTI_TP_FORMS(double)

@@ -60,7 +60,7 @@ const T* tp_gather(const Pass<T>& pass, const T* in, int width, Scratch<T>& scra
 template <typename T>
 T* tp_partial_output(const Pass<T>& pass, T* out, int width, Scratch<T>& scratch);
 template <typename T>
-void tp_reduce_output(const Pass<T>& pass, T* partial, T* out, int width, Scratch<T>& scratch);
+void tp_reduce_output(const Pass<T>& pass, T* partial, T* out, int width);
 
 // A column-parallel input gradient: dinp (local tokens, width) += the sum over tp of `partial`
 // (all tokens), by all-reduce or (sequence parallel) reduce-scatter.
