@@ -52,7 +52,10 @@ void run_train(TrainArgs& a, const Runtime& runtime) {
       };
   dist::Mesh mesh(shape, runtime.rank(), runtime.size(), split);
   core::set_threads(cfg.threads);
-  train::Trainer trainer(cfg, mesh.group(dist::Axis::dp), &mesh.group(dist::Axis::tp));
+  std::unique_ptr<dist::ProcessGroup> world =
+      runtime.mpi != nullptr ? runtime.mpi->world() : dist::make_self_group("world");
+  train::Trainer trainer(cfg, mesh.group(dist::Axis::dp), &mesh.group(dist::Axis::tp),
+                         &mesh.group(dist::Axis::pp), world.get());
   trainer.run(std::cout);
 }
 
@@ -111,8 +114,24 @@ void add_train(CLI::App& app, const Runtime& runtime) {
   cmd->add_flag("--sp", c.layout.sp,
                 "sequence parallelism with --tp: norms, residuals and the activations between "
                 "sublayers split by tokens over tp");
-  cmd->add_option("--pp", c.layout.pp, "pipeline stages (not yet supported)")
+  cmd->add_option("--pp", c.layout.pp,
+                  "pipeline stages (the embedding on the first, the final norm, logits and loss "
+                  "on the last)")
       ->capture_default_str();
+  cmd->add_option("--pp-layers", c.layout.pp_layers,
+                  "blocks per chunk, comma-separated (--pp x --virtual-stages entries); default: "
+                  "balanced by estimated compute")
+      ->delimiter(',');
+  cmd->add_option("--schedule", c.layout.schedule,
+                  "pipeline schedule: gpipe, 1f1b, interleaved (with --virtual-stages), zb "
+                  "(zero-bubble ZB-H1: weight gradients deferred into the bubbles)")
+      ->capture_default_str();
+  cmd->add_option("--virtual-stages", c.layout.virtual_stages,
+                  "chunks of layers per stage (--schedule interleaved)")
+      ->capture_default_str();
+  cmd->add_option("--trace", c.io.trace,
+                  "write a Chrome/Perfetto trace (JSON) of every rank's forward, backward, "
+                  "send/recv and collectives");
   cmd->add_option("--bucket-mb", c.layout.bucket_mb,
                   "gradient all-reduce bucket size in MB (reduced while backward runs)")
       ->capture_default_str();

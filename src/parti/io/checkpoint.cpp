@@ -109,12 +109,14 @@ void begin_checkpoint(const std::string& ckpt_dir, int64_t step, const model::Pa
 
 void write_checkpoint_slices(const std::string& ckpt_dir, int64_t step,
                              const model::ParamTable& table,
-                             const std::vector<CheckpointSlice>& slices) {
+                             const std::vector<CheckpointSlice>& slices,
+                             const model::ParamTable* file_table) {
   const std::string tmp_dir = tmp_dir_of(ckpt_dir, step);
   const std::string model_path = tmp_dir + "/model.safetensors";
   const std::string optim_path = tmp_dir + "/optim.safetensors";
-  const SafetensorsPlan model_plan = plan_safetensors(model_tensors(table), metadata(step));
-  const SafetensorsPlan optim_plan = plan_safetensors(optim_tensors(table), metadata(step));
+  const model::ParamTable& files = file_table != nullptr ? *file_table : table;
+  const SafetensorsPlan model_plan = plan_safetensors(model_tensors(files), metadata(step));
+  const SafetensorsPlan optim_plan = plan_safetensors(optim_tensors(files), metadata(step));
   bool optim = false;
   // Parameters every tensor-parallel rank holds whole are written by tp rank 0 alone.
   const bool replicated = table.tp().index == 0;

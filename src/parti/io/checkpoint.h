@@ -44,9 +44,12 @@ struct CheckpointSlice {
 };
 void begin_checkpoint(const std::string& ckpt_dir, int64_t step, const model::ParamTable& table,
                       bool with_optim);
+// `table` maps the slices' flat offsets to tensors; `file_table` is the one begin_checkpoint got
+// (null: `table`), the whole model's when `table` holds a pipeline stage's part of it.
 void write_checkpoint_slices(const std::string& ckpt_dir, int64_t step,
                              const model::ParamTable& table,
-                             const std::vector<CheckpointSlice>& slices);
+                             const std::vector<CheckpointSlice>& slices,
+                             const model::ParamTable* file_table = nullptr);
 std::string finish_checkpoint(const std::string& ckpt_dir, int64_t step,
                               const nlohmann::json& state);
 

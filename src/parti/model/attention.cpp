@@ -2,6 +2,7 @@
 
 #include "parti/kernels/attention.h"
 #include "parti/kernels/matmul.h"
+#include "parti/model/deferred_grads.h"
 #include "parti/model/tensor_parallel.h"
 
 namespace parti::model {
@@ -62,9 +63,8 @@ void Attention<T>::backward(Pass<T>& pass, const T* dout, T* dinp) {
   T* dqkv = pass.arena.template alloc_zero<T>(BT * 3 * static_cast<size_t>(Cl_));
   Scratch<T> scratch(pass);
   const T* d = tp_gather(pass, dout, C_, scratch);
-  kernels::matmul_backward<T>(dy, pass.grad(proj_weight_), pass.grad(proj_bias_), d,
-                              pass.record.get(id_, kY), pass.param(proj_weight_), N, Cl_, C_,
-                              kInOut);
+  linear_backward(pass, dy, proj_weight_, proj_bias_, d, pass.record.get(id_, kY), N, Cl_, C_,
+                  kInOut);
   const T* att = nullptr;
   if (pass.recompute == Recompute::selective) {
     T* again = scratch.alloc(att_size(pass));
@@ -79,8 +79,7 @@ void Attention<T>::backward(Pass<T>& pass, const T* dout, T* dinp) {
   const bool tp = tp_size(pass) > 1;
   const T* x = tp_gather(pass, pass.record.get(id_, kInp), C_, scratch);
   T* dx = tp ? scratch.alloc_zero(BT * static_cast<size_t>(C_)) : dinp;
-  kernels::matmul_backward<T>(dx, pass.grad(qkv_weight_), pass.grad(qkv_bias_), dqkv, x,
-                              pass.param(qkv_weight_), N, C_, 3 * Cl_, kInOut);
+  linear_backward(pass, dx, qkv_weight_, qkv_bias_, dqkv, x, N, C_, 3 * Cl_, kInOut);
   if (tp) {
     tp_add_input_grad(pass, dx, dinp, C_, scratch);
   }

@@ -29,41 +29,71 @@ void in_unit(Pass<T>& pass, int unit, Use use, int next, bool final, Body&& body
 
 }  // namespace
 
+std::vector<GptChunk> chunks_of(const std::vector<int>& split) {
+  std::vector<GptChunk> chunks;
+  int first = 0;
+  for (size_t c = 0; c < split.size(); ++c) {
+    chunks.push_back({first, split[c], c == 0, c + 1 == split.size()});
+    first += split[c];
+  }
+  return chunks;
+}
+
 template <typename T>
-Gpt<T>::Gpt(const GptConfig& cfg, TpRank tp) : cfg_(cfg), table_(tp), id_(table_.add_module()) {
+Gpt<T>::Gpt(const GptConfig& cfg, TpRank tp, std::vector<GptChunk> chunks)
+    : cfg_(cfg),
+      chunks_(chunks.empty() ? std::vector<GptChunk>{{0, cfg.layers, true, true}}
+                             : std::move(chunks)),
+      table_(tp),
+      id_(table_.add_module()) {
   const int C = cfg.dim;
-  // Vocabulary-parallel: tp rank r holds wte rows [r Vp / tp, (r + 1) Vp / tp).
-  wte_ = table_.add("wte.weight", {cfg.padded_vocab(), C}, Init::normal, true, cfg.vocab, {0, 1});
-  wpe_ = table_.add("wpe.weight", {cfg.seq_len, C}, Init::normal, true);
-  vocab_rows_ = static_cast<int>(table_.spec(wte_).shape[0]);
-  vocab_first_ = vocab_rows_ * tp.index;
-  vocab_valid_ = static_cast<int>(table_.spec(wte_).logical_rows);
-  units_.push_back({0, table_.total(), static_cast<size_t>(C)});
-  for (int l = 0; l < cfg.layers; ++l) {
+  bool embedding = false, head = false;
+  for (const GptChunk& c : chunks_) {
+    embedding = embedding || c.embedding;
+    head = head || c.head;
+  }
+  if (embedding || head) {
+    // Vocabulary-parallel: tp rank r holds wte rows [r Vp / tp, (r + 1) Vp / tp).
+    wte_ = table_.add("wte.weight", {cfg.padded_vocab(), C}, Init::normal, true, cfg.vocab, {0, 1});
+    vocab_rows_ = static_cast<int>(table_.spec(wte_).shape[0]);
+    vocab_first_ = vocab_rows_ * tp.index;
+    vocab_valid_ = static_cast<int>(table_.spec(wte_).logical_rows);
+  }
+  if (embedding) {
+    wpe_ = table_.add("wpe.weight", {cfg.seq_len, C}, Init::normal, true);
+  }
+  if (wte_ >= 0) {
+    units_.push_back({0, table_.total(), static_cast<size_t>(C)});
+  }
+  for (const GptChunk& chunk : chunks_) {
+    chunk_block_.push_back(static_cast<int>(blocks_.size()));
+    for (int l = chunk.first_layer; l < chunk.first_layer + chunk.layers; ++l) {
+      const size_t begin = table_.total();
+      blocks_.push_back(std::make_unique<Block<T>>(table_, "h." + std::to_string(l), C, cfg.heads));
+      units_.push_back({begin, table_.total()});
+    }
+  }
+  if (head) {
     const size_t begin = table_.total();
-    blocks_.push_back(std::make_unique<Block<T>>(table_, "h." + std::to_string(l), C, cfg.heads));
+    ln_f_ = std::make_unique<LayerNorm<T>>(table_, "ln_f", C);
     units_.push_back({begin, table_.total()});
   }
-  const size_t begin = table_.total();
-  ln_f_ = std::make_unique<LayerNorm<T>>(table_, "ln_f", C);
-  units_.push_back({begin, table_.total()});
 }
 
 template <typename T>
 const T* Gpt<T>::logits(Pass<T>& pass) {
-  return logits(pass, false);
+  PARTI_ASSERT(whole(), "logits of a model cut into pipeline chunks");
+  T* x0 = embed(pass, chunks_[0].layers > 0 ? block_unit(0) : final_unit());
+  return head_logits(pass, run_blocks(pass, 0, x0), false);
 }
 
 template <typename T>
-const T* Gpt<T>::logits(Pass<T>& pass, bool backward_follows) {
+T* Gpt<T>::embed(Pass<T>& pass, int next) {
   PARTI_ASSERT(pass.Tn <= cfg_.seq_len, "sequence of ", pass.Tn, " > seq_len ", cfg_.seq_len);
   const size_t n = pass.local_tokens() * static_cast<size_t>(cfg_.dim);  // between sublayers
   const size_t n_all = pass.tokens() * static_cast<size_t>(cfg_.dim);
-  const int N = static_cast<int>(pass.tokens());
-  const int L = cfg_.layers;
   // The hooks may hand the embeddings' parameters by pieces (then they are never announced).
   const bool pieces = pass.hooks != nullptr && pass.hooks->params_by_pieces(kEmbeddings);
-  const int embeddings_next = pieces ? -1 : kEmbeddings;
   T* x = pass.arena.template alloc<T>(n);
   {
     // Vocabulary-parallel lookup: each rank adds its rows (and tp rank 0 the positions) into
@@ -77,7 +107,7 @@ const T* Gpt<T>::logits(Pass<T>& pass, bool backward_follows) {
         embedding_forward_piece(pass, begin, end, values, sum);
       });
     } else {
-      in_unit(pass, kEmbeddings, Use::forward, L > 0 ? block_unit(0) : final_unit(), false, [&] {
+      in_unit(pass, kEmbeddings, Use::forward, next, false, [&] {
         if (tp_size(pass) == 1) {
           kernels::embedding_forward<T>(x, pass.record.tokens, pass.param(wte_), pass.param(wpe_),
                                         pass.B, pass.Tn, cfg_.dim);
@@ -92,13 +122,31 @@ const T* Gpt<T>::logits(Pass<T>& pass, bool backward_follows) {
     tp_reduce_output(pass, sum, x, cfg_.dim);
   }
   pass.record.save(id_, kX0, x);
-  for (int l = 0; l < L; ++l) {
+  return x;
+}
+
+template <typename T>
+const T* Gpt<T>::run_blocks(Pass<T>& pass, int chunk, const T* x) {
+  const size_t n = pass.local_tokens() * static_cast<size_t>(cfg_.dim);
+  const GptChunk& ch = chunks_[static_cast<size_t>(chunk)];
+  for (int i = 0; i < ch.layers; ++i) {
+    const int b = first_block(chunk) + i;
     T* next = pass.arena.template alloc<T>(n);
-    const int after = l + 1 < L ? block_unit(l + 1) : final_unit();
-    in_unit(pass, block_unit(l), Use::forward, after, false,
-            [&] { blocks_[static_cast<size_t>(l)]->forward(pass, x, next); });
+    const int after = i + 1 < ch.layers ? block_unit(b + 1) : ch.head ? final_unit() : -1;
+    in_unit(pass, block_unit(b), Use::forward, after, false,
+            [&] { blocks_[static_cast<size_t>(b)]->forward(pass, x, next); });
     x = next;
   }
+  return x;
+}
+
+template <typename T>
+const T* Gpt<T>::head_logits(Pass<T>& pass, const T* x, bool backward_follows) {
+  const size_t n = pass.local_tokens() * static_cast<size_t>(cfg_.dim);  // between sublayers
+  const size_t n_all = pass.tokens() * static_cast<size_t>(cfg_.dim);
+  const int N = static_cast<int>(pass.tokens());
+  const bool pieces = pass.hooks != nullptr && pass.hooks->params_by_pieces(kEmbeddings);
+  const int embeddings_next = pieces ? -1 : kEmbeddings;
   pass.record.save(id_, kXL, x);
   T* xf = pass.arena.template alloc<T>(n);
   in_unit(pass, final_unit(), Use::forward, embeddings_next, false,
@@ -181,8 +229,28 @@ void Gpt<T>::embedding_forward_piece(const Pass<T>& pass, size_t begin, size_t e
 
 template <typename T>
 double Gpt<T>::forward(Pass<T>& pass) {
+  PARTI_ASSERT(whole(), "forward of a model cut into pipeline chunks: use forward_chunk");
+  double sum = 0.0;
+  forward_chunk(pass, 0, nullptr, &sum);
+  return sum;
+}
+
+template <typename T>
+const T* Gpt<T>::forward_chunk(Pass<T>& pass, int chunk, const T* in, double* loss) {
+  const GptChunk& ch = chunks_.at(static_cast<size_t>(chunk));
+  const int first = ch.layers > 0 ? block_unit(first_block(chunk)) : final_unit();
+  const T* x = ch.embedding ? embed(pass, first) : in;
+  x = run_blocks(pass, chunk, x);
+  if (!ch.head) {
+    return x;
+  }
   PARTI_ASSERT(pass.record.targets != nullptr, "forward needs targets");
-  T* probs = const_cast<T*>(logits(pass, true));
+  *loss += cross_entropy(pass, const_cast<T*>(head_logits(pass, x, true)));
+  return nullptr;
+}
+
+template <typename T>
+double Gpt<T>::cross_entropy(Pass<T>& pass, T* probs) {
   T* losses = pass.arena.template alloc<T>(pass.tokens());
   const int N = static_cast<int>(pass.tokens());
   if (tp_size(pass) == 1) {
@@ -210,10 +278,52 @@ double Gpt<T>::forward(Pass<T>& pass) {
 
 template <typename T>
 void Gpt<T>::backward(Pass<T>& pass, T dloss) {
+  PARTI_ASSERT(whole(), "backward of a model cut into pipeline chunks: use backward_chunk");
+  backward_chunk(pass, 0, nullptr, dloss);
+}
+
+template <typename T>
+const T* Gpt<T>::backward_chunk(Pass<T>& pass, int chunk, const T* dout, T dloss) {
+  PARTI_ASSERT(pass.deferred == nullptr || pass.hooks == nullptr,
+               "deferred weight gradients are for passes without unit hooks");
+  const GptChunk& ch = chunks_.at(static_cast<size_t>(chunk));
+  const size_t n = pass.local_tokens() * static_cast<size_t>(cfg_.dim);  // between sublayers
+  // The gradient flowing down the blocks lives in two buffers, used in turn (a block's input
+  // gradient is the next one's output gradient; the one before is dead).
+  T* flow[2] = {nullptr, nullptr};
+  const T* dx = dout;
+  if (ch.head) {
+    dx = head_backward(pass, dloss, flow);
+  } else {
+    flow[0] = pass.arena.template alloc<T>(n);
+    flow[1] = pass.arena.template alloc<T>(n);
+  }
+  for (int i = ch.layers; i-- > 0;) {
+    const int b = first_block(chunk) + i;
+    T* dprev = dx == flow[0] ? flow[1] : flow[0];
+    std::fill(dprev, dprev + n, T(0));
+    in_unit(pass, block_unit(b), Use::backward, i > 0 ? block_unit(b - 1) : -1, true,
+            [&] { blocks_[static_cast<size_t>(b)]->backward(pass, dx, dprev); });
+    dx = dprev;
+  }
+  if (!ch.embedding) {
+    return dx;
+  }
+  embedding_backward(pass, dx);
+  return nullptr;
+}
+
+template <typename T>
+void Gpt<T>::backward_weight(Pass<T>& pass, DeferredGrads<T>& deferred) {
+  PARTI_ASSERT(pass.hooks == nullptr, "deferred weight gradients with unit hooks");
+  deferred.run(pass);
+}
+
+template <typename T>
+T* Gpt<T>::head_backward(Pass<T>& pass, T dloss, T* flow[2]) {
   const size_t n = pass.local_tokens() * static_cast<size_t>(cfg_.dim);  // between sublayers
   const size_t n_all = pass.tokens() * static_cast<size_t>(cfg_.dim);
   const int N = static_cast<int>(pass.tokens());
-  const int L = cfg_.layers;
   // The probabilities become dlogits in place: the record's buffer is ours to reuse.
   T* dlogits = const_cast<T*>(pass.record.get(id_, kProbs));
   if (tp_size(pass) == 1) {
@@ -243,31 +353,35 @@ void Gpt<T>::backward(Pass<T>& pass, T dloss) {
       });
     } else {
       in_unit(pass, kEmbeddings, Use::backward, final_unit(), false, [&] {
-        kernels::matmul_backward<T>(dxf_all, pieces ? nullptr : pass.grad(wte_), nullptr, dlogits,
-                                    pass.record.get(id_, kXf), pass.param(wte_), N, cfg_.dim,
-                                    vocab_rows_, kOutIn);
+        if (pieces) {
+          kernels::matmul_backward<T>(dxf_all, nullptr, nullptr, dlogits, pass.record.get(id_, kXf),
+                                      pass.param(wte_), N, cfg_.dim, vocab_rows_, kOutIn);
+        } else {
+          // dlogits and xf live in the micro-batch's arena: a deferred product keeps them.
+          linear_backward(pass, dxf_all, wte_, -1, dlogits, pass.record.get(id_, kXf), N, cfg_.dim,
+                          vocab_rows_, kOutIn, true);
+        }
       });
     }
     // f of the vocabulary-parallel output projection: each rank's columns gave a partial dxf,
     // summed over tp (all-reduce, or reduce-scatter of this rank's tokens).
     tp_reduce_output(pass, dxf_all, dxf, cfg_.dim);
   }
-  // The gradient flowing down the blocks lives in two buffers, used in turn (a block's input
-  // gradient is the next one's output gradient; the one before is dead).
-  T* flow[2] = {pass.arena.template alloc_zero<T>(n), pass.arena.template alloc<T>(n)};
-  T* dx = flow[0];
-  in_unit(pass, final_unit(), Use::backward, L > 0 ? block_unit(L - 1) : -1, true,
-          [&] { ln_f_->backward(pass, dxf, dx); });
-  for (int l = L; l-- > 0;) {
-    T* dprev = dx == flow[0] ? flow[1] : flow[0];
-    std::fill(dprev, dprev + n, T(0));
-    in_unit(pass, block_unit(l), Use::backward, l > 0 ? block_unit(l - 1) : -1, true,
-            [&] { blocks_[static_cast<size_t>(l)]->backward(pass, dx, dprev); });
-    dx = dprev;
-  }
+  flow[0] = pass.arena.template alloc_zero<T>(n);
+  flow[1] = pass.arena.template alloc<T>(n);
+  const int before =
+      chunks_.back().layers > 0 ? block_unit(static_cast<int>(blocks_.size()) - 1) : -1;
+  in_unit(pass, final_unit(), Use::backward, before, true,
+          [&] { ln_f_->backward(pass, dxf, flow[0]); });
+  return flow[0];
+}
+
+template <typename T>
+void Gpt<T>::embedding_backward(Pass<T>& pass, const T* dx) {
   // The embedding gradient needs every token's dx0 (sequence parallel: gathered).
   Scratch<T> scratch(pass);
   const T* dx0 = tp_gather(pass, dx, cfg_.dim, scratch);
+  const bool pieces = pass.hooks != nullptr && pass.hooks->by_pieces(kEmbeddings);
   if (pieces) {
     pass.hooks->reduce_by_pieces(pass, kEmbeddings, [&](size_t begin, size_t end, T* out) {
       embedding_grad_piece(pass, dx0, begin, end, out);

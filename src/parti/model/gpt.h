@@ -8,6 +8,10 @@
 // units (attention.h, mlp.h); wte is split by vocabulary rows, the lookup masks the other
 // ranks' ids and all-reduces, the output projection gives each rank its vocabulary columns of
 // the logits and the cross-entropy works on those (vocabulary-parallel, never whole rows).
+// Pipeline parallelism (built for a list of chunks, run chunk by chunk): a process holds only its
+// chunks' blocks; the one holding chunk 0 also the lookup (wte, wpe), the one holding the last
+// chunk the final norm and the tied output projection (its own copy of wte, whose gradient the
+// pipeline all-reduces with the first stage's). Parameter names stay the global ones ("h.7").
 #pragma once
 
 #include <cstdint>
@@ -16,14 +20,27 @@
 
 #include "parti/model/block.h"
 #include "parti/model/config.h"
+#include "parti/model/deferred_grads.h"
 #include "parti/model/layernorm.h"
 
 namespace parti::model {
 
+// Consecutive layers [first_layer, first_layer + layers) of the model, run as one piece.
+struct GptChunk {
+  int first_layer = 0;
+  int layers = 0;
+  bool embedding = false;  // the model's first chunk: starts with the lookup
+  bool head = false;       // the last: ends with the final norm, logits and loss
+};
+
+// The chunks of a split (blocks per chunk, summing to the layers), in model order.
+std::vector<GptChunk> chunks_of(const std::vector<int>& split);
+
 template <typename T>
 class Gpt {
  public:
-  explicit Gpt(const GptConfig& cfg, TpRank tp = {});
+  // `chunks`: the model's chunks this process holds, in model order (empty: the whole model).
+  explicit Gpt(const GptConfig& cfg, TpRank tp = {}, std::vector<GptChunk> chunks = {});
   const GptConfig& config() const { return cfg_; }
   const ParamTable& table() const { return table_; }
 
@@ -38,6 +55,20 @@ class Gpt {
   // Per-token losses (B*T) of the last forward.
   const T* losses(const Pass<T>& pass) const { return pass.record.get(id_, kLosses); }
 
+  // One chunk (an index into chunks()) of one micro-batch, each with its own record:
+  // forward_chunk reads `in` (local tokens x C; ignored by the embedding chunk, which reads
+  // record.tokens) and returns its output in the arena (null for the head chunk, which adds its
+  // loss sum to *loss instead). backward_chunk reads `dout` (ignored by the head chunk, which
+  // starts from dloss) and returns the gradient at the chunk's input (null for the embedding
+  // chunk). With pass.deferred, linear layers leave their weight gradients queued there, and the
+  // units are not final until backward_weight runs the queue.
+  const std::vector<GptChunk>& chunks() const { return chunks_; }
+  const T* forward_chunk(Pass<T>& pass, int chunk, const T* in, double* loss);
+  const T* backward_chunk(Pass<T>& pass, int chunk, const T* dout, T dloss);
+  void backward_weight(Pass<T>& pass, DeferredGrads<T>& deferred);
+  // The tied embedding's index in the table (-1 when no chunk here needs it).
+  int wte() const { return wte_; }
+
   // The units of pass.hooks, in flat-buffer order (they tile [0, table.total())): the
   // embeddings (wte, wpe), then each block, then the final norm.
   struct Range {
@@ -45,13 +76,20 @@ class Gpt {
     size_t granule = 1;  // the embeddings: whole rows (ZeRO cuts them between rows)
   };
   const std::vector<Range>& units() const { return units_; }
-  static constexpr int kEmbeddingUnit = 0;
+  static constexpr int kEmbeddingUnit = 0;  // when the process holds wte
   int vocab_first() const { return vocab_first_; }
   int vocab_rows() const { return vocab_rows_; }
 
  private:
   enum Saved { kX0, kXL, kXf, kProbs, kLosses };
-  const T* logits(Pass<T>& pass, bool backward_follows);
+  // The pieces of forward and backward (the head: from the last block's output to the loss).
+  T* embed(Pass<T>& pass, int next);
+  const T* run_blocks(Pass<T>& pass, int chunk, const T* x);
+  const T* head_logits(Pass<T>& pass, const T* x, bool backward_follows);
+  double cross_entropy(Pass<T>& pass, T* probs);
+  T* head_backward(Pass<T>& pass, T dloss, T* flow[2]);  // allocates flow; returns flow[0]
+  void embedding_backward(Pass<T>& pass, const T* dx);
+  bool whole() const { return chunks_.size() == 1 && chunks_[0].embedding && chunks_[0].head; }
   // The embedding unit's gradient over the flat range [begin, end) into out, from this
   // micro-batch's record (dlogits, ln_f output, tokens) and dx0, the gradient at the embedding
   // output: wte rows get dlogits^T xf plus the looked-up rows of dx0, wpe rows their dx0 sums.
@@ -65,12 +103,16 @@ class Gpt {
   void for_wte_rows(size_t begin, size_t end, const T* values, Rows&& rows) const;
   // Tensor-parallel embedding backward: this rank's wte rows and all of wpe, from dx0.
   void embedding_backward_part(const Pass<T>& pass, const T* dx0) const;
-  int block_unit(int l) const { return 1 + l; }
-  int final_unit() const { return cfg_.layers + 1; }
+  // Units: the embeddings (when wte is here), the local blocks, the final norm (head).
+  int block_unit(int b) const { return (wte_ >= 0 ? 1 : 0) + b; }
+  int final_unit() const { return static_cast<int>(units_.size()) - 1; }
+  int first_block(int chunk) const { return chunk_block_[static_cast<size_t>(chunk)]; }
   GptConfig cfg_;
+  std::vector<GptChunk> chunks_;
+  std::vector<int> chunk_block_;  // per chunk, its first local block
   ParamTable table_;
   int id_;
-  int wte_, wpe_;
+  int wte_ = -1, wpe_ = -1;
   int vocab_first_ = 0, vocab_rows_ = 0, vocab_valid_ = 0;  // this rank's wte rows (and real)
   std::vector<std::unique_ptr<Block<T>>> blocks_;
   std::unique_ptr<LayerNorm<T>> ln_f_;

@@ -2,6 +2,7 @@
 
 #include "parti/kernels/gelu.h"
 #include "parti/kernels/matmul.h"
+#include "parti/model/deferred_grads.h"
 #include "parti/model/tensor_parallel.h"
 
 namespace parti::model {
@@ -50,15 +51,13 @@ void Mlp<T>::backward(Pass<T>& pass, const T* dout, T* dinp) {
   T* dh = pass.arena.template alloc_zero<T>(hidden);
   Scratch<T> scratch(pass);
   const T* d = tp_gather(pass, dout, C_, scratch);
-  kernels::matmul_backward<T>(dg, pass.grad(proj_weight_), pass.grad(proj_bias_), d,
-                              pass.record.get(id_, kG), pass.param(proj_weight_), N, H_, C_,
-                              kInOut);
+  linear_backward(pass, dg, proj_weight_, proj_bias_, d, pass.record.get(id_, kG), N, H_, C_,
+                  kInOut);
   kernels::gelu_backward<T>(dh, pass.record.get(id_, kH), dg, hidden);
   const bool tp = tp_size(pass) > 1;  // f: a partial input gradient, summed over tp
   const T* x = tp_gather(pass, pass.record.get(id_, kInp), C_, scratch);
   T* dx = tp ? scratch.alloc_zero(n) : dinp;
-  kernels::matmul_backward<T>(dx, pass.grad(fc_weight_), pass.grad(fc_bias_), dh, x,
-                              pass.param(fc_weight_), N, C_, H_, kInOut);
+  linear_backward(pass, dx, fc_weight_, fc_bias_, dh, x, N, C_, H_, kInOut);
   if (tp) {
     tp_add_input_grad(pass, dx, dinp, C_, scratch);
   }

@@ -47,6 +47,8 @@ class ActivationRecord {
 
 template <typename T>
 struct Pass;
+template <typename T>
+class DeferredGrads;  // deferred_grads.h
 
 // Activation recomputation: none keeps everything backward needs; full keeps only each block's
 // input and runs the block's forward again just before its backward; selective keeps the
@@ -113,6 +115,9 @@ struct Pass {
   // reduction), taken and released in stack order; null: taken from `arena` for the micro-batch.
   core::Arena* workspace = nullptr;
   Recompute recompute = Recompute::none;
+  // Zero-bubble schedules: linear layers queue their weight gradients here instead of computing
+  // them (deferred_grads.h); null: computed in backward.
+  DeferredGrads<T>* deferred = nullptr;
 
   size_t tokens() const { return static_cast<size_t>(B) * static_cast<size_t>(Tn); }
   size_t local_tokens() const {

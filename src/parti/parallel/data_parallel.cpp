@@ -191,24 +191,91 @@ std::string DataParallel::save(const std::string& ckpt_dir, int64_t step,
     float* p =
         stage_ == 3 ? shard_params_.data() + layout_.shard_offset(u) : params_.data() + begin;
     const size_t at = stage_ == 0 ? begin : moment_offset(layout_, owned_units_, u);
-    slices.push_back({begin, count, p, m + at, v + at});
+    // A pipeline's second copy of wte is left to the first stage: the parts around it only.
+    size_t hole = 0, hole_end = 0;
+    if (!tied_owner_) {
+      hole = table_.spec(gpt_.wte()).offset;
+      hole_end = hole + table_.spec(gpt_.wte()).numel;
+    }
+    const size_t end = begin + count;
+    const size_t cut = std::clamp(hole, begin, end);
+    const size_t cut_end = std::clamp(hole_end, begin, end);
+    if (cut_end <= cut) {
+      slices.push_back({begin, count, p, m + at, v + at});
+      continue;
+    }
+    if (cut > begin) {
+      slices.push_back({begin, cut - begin, p, m + at, v + at});
+    }
+    if (end > cut_end) {
+      const size_t skip = cut_end - begin;
+      slices.push_back({cut_end, end - cut_end, p + skip, m + at + skip, v + at + skip});
+    }
   }
-  // The leader creates the files before anyone writes (its dp group waits for it, then each tp
-  // group for its member there) and finishes them after everyone wrote (each tp group first).
-  const bool leader = dp_.rank() == 0 && table_.tp().index == 0;
+  // The leader (pipeline stage 0 of dp and tp rank 0) creates the files before anyone writes
+  // (its dp group waits for it, then each tp group for its member there, then each pipeline
+  // group) and finishes them after everyone wrote (the same groups in reverse).
+  const bool first_stage = pp_ == nullptr || pp_->rank() == 0;
+  const bool leader = dp_.rank() == 0 && table_.tp().index == 0 && first_stage;
+  const model::ParamTable& files = whole_ != nullptr ? *whole_ : table_;
   if (leader) {
-    io::begin_checkpoint(ckpt_dir, step, table_, true);
+    io::begin_checkpoint(ckpt_dir, step, files, true);
   }
   dp_.barrier();
   if (tp_ != nullptr) {
     tp_->barrier();
   }
-  io::write_checkpoint_slices(ckpt_dir, step, table_, slices);
+  if (pp_ != nullptr) {
+    pp_->barrier();
+  }
+  io::write_checkpoint_slices(ckpt_dir, step, table_, slices, &files);
+  if (pp_ != nullptr) {
+    pp_->barrier();
+  }
   if (tp_ != nullptr) {
     tp_->barrier();
   }
   dp_.barrier();
   return leader ? io::finish_checkpoint(ckpt_dir, step, state) : "";
+}
+
+void DataParallel::set_pipeline(dist::ProcessGroup& pp, const model::ParamTable& whole,
+                                int tied_peer, bool tied_owner) {
+  PARTI_CHECK(stage_ <= 1, ConfigError, "--zero ", stage_,
+              " with --pp: ZeRO-2/3 reduce-scatter and gather unit by unit as backward runs, "
+              "which the pipeline's interleaved micro-batches of several chunks do not allow; "
+              "use --zero 0 or 1");
+  pp_ = &pp;
+  whole_ = &whole;
+  tied_peer_ = tied_peer;
+  tied_owner_ = tied_owner;
+}
+
+void DataParallel::reduce() {
+  if (dp_.size() > 1) {
+    reducer_.begin(grads_.data());
+    reducer_.ready(0, grads_.size());
+    reducer_.finish();
+    count_ring(2.0, grads_.size());
+  }
+  if (tied_peer_ >= 0) {
+    // Both copies end as (first stage's + last stage's): the same sum, bit for bit, on both.
+    const model::ParamSpec& wte = table_.spec(gpt_.wte());
+    tied_.resize(wte.numel);
+    float* mine = grads_.data() + wte.offset;
+    dist::Request recv = pp_->irecv(tied_.data(), wte.numel, tied_peer_, 0);
+    dist::Request send = pp_->isend(mine, wte.numel, tied_peer_, 0);
+    recv.wait();
+    send.wait();
+    const float* first = tied_owner_ ? mine : tied_.data();
+    const float* last = tied_owner_ ? tied_.data() : mine;
+    // Sum into a copy first: `mine` is what the send reads until it completes.
+    for (size_t i = 0; i < wte.numel; ++i) {
+      tied_[i] = first[i] + last[i];
+    }
+    std::copy(tied_.begin(), tied_.end(), mine);
+    comm_bytes_ += static_cast<int64_t>(wte.numel * sizeof(float));
+  }
 }
 
 void DataParallel::begin_step() {
@@ -497,7 +564,10 @@ double DataParallel::clip(double max_norm) {
   // Sum of squares of what this rank holds (ZeRO 0-1: the all-reduced gradients; 2-3: its
   // shards), in table order; a parameter every tp rank holds whole counts on tp rank 0 only.
   const bool whole_too = table_.tp().index == 0;
-  auto counted = [&](const model::ParamSpec& spec) { return whole_too || spec.split(); };
+  const int copy = tied_owner_ ? -1 : gpt_.wte();  // a pipeline's second wte counts once
+  auto counted = [&](const model::ParamSpec& spec) {
+    return (whole_too || spec.split()) && !(copy >= 0 && &spec == &table_.spec(copy));
+  };
   double sumsq = 0.0;
   if (stage_ <= 1) {
     for (const model::ParamSpec& spec : table_.specs()) {
@@ -523,6 +593,9 @@ double DataParallel::clip(double max_norm) {
   }
   if (tp_ != nullptr && tp_->size() > 1) {
     tp_->all_reduce(&sumsq, 1, dist::ReduceOp::sum);
+  }
+  if (pp_ != nullptr && pp_->size() > 1) {
+    pp_->all_reduce(&sumsq, 1, dist::ReduceOp::sum);
   }
   const double norm = std::sqrt(sumsq);
   const double scale = optim::clip_scale(norm, max_norm);

@@ -50,6 +50,18 @@ class DataParallel final : public model::UnitHooks<float> {
   ~DataParallel() override;
   int stage() const { return stage_; }
 
+  // Pipeline parallelism (ZeRO 0-1 only): this rank holds one stage's part of the model, `whole`
+  // is the whole model's table (the checkpoint files' layout) and `pp` the pipeline group. With
+  // `tied_peer` >= 0 this stage holds a copy of the tied embedding (wte) that the stage
+  // `tied_peer` holds too: reduce() adds their gradients (the first stage's copy is the one
+  // checkpoints hold and the norm counts). Gradients are then reduced after the schedule, not
+  // overlapped with backward: pass() never installs hooks.
+  void set_pipeline(dist::ProcessGroup& pp, const model::ParamTable& whole, int tied_peer,
+                    bool tied_owner);
+  // Pipeline parallelism: the dp all-reduce of the whole gradient buffer (in buckets), then the
+  // tied embedding's gradient exchange.
+  void reduce();
+
   // Initial values of this rank's parameters (a pure function of the seed: every layout agrees).
   void init(uint64_t seed);
   // This rank's parameters and moments from a checkpoint written at any layout.
@@ -144,6 +156,11 @@ class DataParallel final : public model::UnitHooks<float> {
   bool reducing_ = false;  // this micro-batch's gradients are reduced (stages 0-1: last only)
   int next_ = -1;          // the unit announced to come next
   int64_t comm_bytes_ = 0;
+  dist::ProcessGroup* pp_ = nullptr;
+  const model::ParamTable* whole_ = nullptr;
+  int tied_peer_ = -1;       // the other stage holding wte
+  bool tied_owner_ = true;   // this stage's wte is written and counted
+  std::vector<float> tied_;  // the peer's wte gradient
 };
 
 }  // namespace parti::parallel

@@ -1,6 +1,10 @@
 #include "parti/train/config.h"
 
+#include <algorithm>
+
 #include "parti/core/check.h"
+#include "parti/parallel/pipeline/schedule.h"
+#include "parti/parallel/pipeline/stage.h"
 
 namespace parti::train {
 
@@ -40,9 +44,34 @@ std::vector<std::string> validate(const TrainConfig& cfg) {
     errors.push_back(str_cat("--tp ", l.tp, " does not divide --seq-len ", cfg.model.seq_len,
                              " (--sp splits the sequence over tp)"));
   }
-  if (l.pp > 1) {
+  if (l.schedule != "gpipe" && l.schedule != "1f1b" && l.schedule != "interleaved" &&
+      l.schedule != "zb") {
     errors.push_back(
-        str_cat("--pp ", l.pp, ": pipeline parallelism is not yet supported (issue #5)"));
+        str_cat("--schedule ", l.schedule, ": expected gpipe, 1f1b, interleaved or zb"));
+  } else if (l.pp > 1 && d.micro_batch > 0 && l.dp > 0 && d.global_batch > 0) {
+    try {
+      const int micro_batches = cfg.accumulation();
+      parallel::pipeline::make_schedule(l.schedule, l.pp, std::max(micro_batches, 1),
+                                        l.virtual_stages);
+    } catch (const ConfigError& e) {
+      errors.push_back(e.what());
+    }
+  }
+  if (l.pp == 1 && (!l.pp_layers.empty() || l.virtual_stages != 1)) {
+    errors.push_back("--pp-layers and --virtual-stages need --pp of at least 2");
+  }
+  if (l.pp > 1 && l.virtual_stages >= 1 && cfg.model.layers > 0) {
+    try {
+      parallel::pipeline::split_layers(cfg.model, l.pp * l.virtual_stages, l.pp_layers);
+    } catch (const ConfigError& e) {
+      errors.push_back(e.what());
+    }
+  }
+  if (l.pp > 1 && l.zero >= 2) {
+    errors.push_back(str_cat("--zero ", l.zero,
+                             " with --pp: ZeRO-2/3 reduce-scatter and gather each unit as backward "
+                             "reaches it, which a pipeline's interleaved micro-batches do not "
+                             "allow; use --zero 0 or 1 (Megatron's choice with pipelines too)"));
   }
   if (l.cp > 1) {
     errors.push_back(
@@ -119,6 +148,9 @@ nlohmann::ordered_json to_json(const TrainConfig& cfg) {
           {"tp", cfg.layout.tp},
           {"sp", cfg.layout.sp},
           {"pp", cfg.layout.pp},
+          {"pp_layers", cfg.layout.pp_layers},
+          {"schedule", cfg.layout.schedule},
+          {"virtual_stages", cfg.layout.virtual_stages},
           {"cp", cfg.layout.cp},
           {"zero", cfg.layout.zero},
           {"bucket_mb", cfg.layout.bucket_mb},
@@ -139,6 +171,7 @@ nlohmann::ordered_json to_json(const TrainConfig& cfg) {
           {"ckpt_dir", cfg.io.ckpt_dir},
           {"ckpt_every", cfg.io.ckpt_every},
           {"log", cfg.io.log},
+          {"trace", cfg.io.trace},
           {"comm_timeout", cfg.comm_timeout},
           {"check_collectives", cfg.check_collectives},
           {"threads", cfg.threads}};

@@ -37,17 +37,20 @@ struct IoConfig {
   std::string ckpt_dir;
   int ckpt_every = 0;  // steps; 0: only at the end
   bool resume = false;
-  std::string log;  // JSONL path
+  std::string log;    // JSONL path
+  std::string trace;  // Chrome/Perfetto trace of the pipeline's instructions (JSON)
 };
 
-// How the ranks are arranged (dist/mesh.h). This step of issue #3 runs data parallelism with
-// ZeRO 0 (replicated optimizer state) or 1 (moments sharded over dp); tp, pp, cp and ZeRO 2-3
-// are rejected by validate().
+// How the ranks are arranged (dist/mesh.h): world = pp x dp x tp (cp is not built yet). ZeRO
+// 2-3 with pp > 1 are rejected by validate().
 struct LayoutConfig {
   int dp = 1;
   int tp = 1;
   bool sp = false;  // sequence parallelism over the tp group
   int pp = 1;
+  std::vector<int> pp_layers;     // blocks per chunk (empty: balanced by estimated compute)
+  std::string schedule = "1f1b";  // gpipe, 1f1b, interleaved, zb
+  int virtual_stages = 1;         // chunks per stage (interleaved)
   int cp = 1;
   int zero = 0;
   double bucket_mb = 25.0;  // gradient all-reduce bucket size (MB), overlapped with backward

@@ -13,7 +13,9 @@
 #include "parti/core/check.h"
 #include "parti/core/cpu.h"
 #include "parti/data/sampler.h"
+#include "parti/dist/mesh.h"
 #include "parti/io/checkpoint.h"
+#include "parti/parallel/pipeline/stage.h"
 #include "parti/train/evaluate.h"
 
 namespace parti::train {
@@ -34,12 +36,15 @@ void check_same_model(const model::GptConfig& ours, const model::GptConfig& thei
 
 }  // namespace
 
-Trainer::Trainer(TrainConfig cfg, dist::ProcessGroup& dp, dist::ProcessGroup* tp)
-    : cfg_(std::move(cfg)), dp_(dp), tp_(tp) {
+Trainer::Trainer(TrainConfig cfg, dist::ProcessGroup& dp, dist::ProcessGroup* tp,
+                 dist::ProcessGroup* pp, dist::ProcessGroup* world)
+    : cfg_(std::move(cfg)), dp_(dp), tp_(tp), pp_(pp), world_(world) {
   PARTI_ASSERT(dp.size() == cfg_.layout.dp, "dp group of ", dp.size(), " for --dp ",
                cfg_.layout.dp);
   PARTI_ASSERT(tp_size() == cfg_.layout.tp, "tp group of ", tp_size(), " for --tp ",
                cfg_.layout.tp);
+  PARTI_ASSERT(pp_size() == cfg_.layout.pp, "pp group of ", pp_size(), " for --pp ",
+               cfg_.layout.pp);
   train_ = data::read_token_file(cfg_.data.dir + "/train.bin");
   val_ = data::read_token_file(cfg_.data.dir + "/val.bin");
   PARTI_CHECK(train_.vocab_size <= cfg_.model.vocab, ConfigError, "--vocab ", cfg_.model.vocab,
@@ -49,10 +54,14 @@ Trainer::Trainer(TrainConfig cfg, dist::ProcessGroup& dp, dist::ProcessGroup* tp
   if (tp_size() > 1) {
     tp_counted_ = std::make_unique<dist::CountingGroup>(*tp_);
   }
-  gpt_ = std::make_unique<model::Gpt<float>>(cfg_.model, tp_rank);
-  parallel_ = std::make_unique<parallel::DataParallel>(
-      *gpt_, dp, cfg_.layout.zero, static_cast<size_t>(cfg_.layout.bucket_mb * 1024 * 1024),
-      cfg_.optim.adamw, tp_counted_.get(), cfg_.layout.sp);
+  if (pp_size() > 1) {
+    build_pipeline();
+  } else {
+    gpt_ = std::make_unique<model::Gpt<float>>(cfg_.model, tp_rank);
+    parallel_ = std::make_unique<parallel::DataParallel>(
+        *gpt_, dp, cfg_.layout.zero, static_cast<size_t>(cfg_.layout.bucket_mb * 1024 * 1024),
+        cfg_.optim.adamw, tp_counted_.get(), cfg_.layout.sp);
+  }
   sampler_ = std::make_unique<data::Sampler>(train_, cfg_.model.seq_len, cfg_.data.global_batch,
                                              cfg_.data.seed);
   record_ = std::make_unique<model::ActivationRecord<float>>(gpt_->table().modules());
@@ -76,6 +85,164 @@ Trainer::Trainer(TrainConfig cfg, dist::ProcessGroup& dp, dist::ProcessGroup* tp
 
 Trainer::~Trainer() = default;
 
+void Trainer::build_pipeline() {
+  namespace pipeline = parallel::pipeline;
+  const int P = pp_size();
+  const int V = cfg_.layout.virtual_stages;
+  const int stage = pp_->rank();
+  const model::TpRank tp_rank{tp_ == nullptr ? 0 : tp_->rank(), tp_size()};
+  // Chunk c of the P V lives on stage c mod P (Megatron's interleaving; V = 1: one each).
+  const std::vector<model::GptChunk> all =
+      model::chunks_of(pipeline::split_layers(cfg_.model, P * V, cfg_.layout.pp_layers));
+  std::vector<model::GptChunk> mine;
+  for (int c = stage; c < P * V; c += P) {
+    mine.push_back(all[static_cast<size_t>(c)]);
+  }
+  gpt_ = std::make_unique<model::Gpt<float>>(cfg_.model, tp_rank, mine);
+  whole_ = std::make_unique<model::Gpt<float>>(cfg_.model, tp_rank);
+  parallel_ = std::make_unique<parallel::DataParallel>(
+      *gpt_, dp_, cfg_.layout.zero, static_cast<size_t>(cfg_.layout.bucket_mb * 1024 * 1024),
+      cfg_.optim.adamw, tp_counted_.get(), cfg_.layout.sp);
+  // The first stage (lookup) and the last (output projection) each hold wte; the first's copy
+  // is the one checkpoints and the norm count.
+  const bool first = stage == 0;
+  const bool last = stage == P - 1;
+  parallel_->set_pipeline(*pp_, whole_->table(), first ? P - 1 : last ? 0 : -1, !last);
+  const int B = cfg_.data.micro_batch;
+  const int T = cfg_.model.seq_len;
+  const size_t tokens = static_cast<size_t>(B) * static_cast<size_t>(T) /
+                        static_cast<size_t>(cfg_.layout.sp ? tp_size() : 1);
+  executor_ = std::make_unique<pipeline::Executor>(
+      *gpt_, pipeline::make_schedule(cfg_.layout.schedule, P, cfg_.accumulation(), V), *pp_, B, T,
+      tokens * static_cast<size_t>(cfg_.model.dim));
+}
+
+double Trainer::pipeline_step(float dloss, double* norm, double lr) {
+  const int B = cfg_.data.micro_batch;
+  const int T = cfg_.model.seq_len;
+  const int dp = dp_.size();
+  parallel::pipeline::Executor::Env env;
+  env.pass = [&](core::Arena& arena, model::ActivationRecord<float>& record) {
+    model::Pass<float> pass = parallel_->pass(B, T, arena, record, false);
+    pass.workspace = &workspace_;
+    pass.recompute = cfg_.recompute_mode();
+    return pass;
+  };
+  env.sample = [&](int m, int32_t* tokens, int32_t* targets) {
+    sampler_->fill(step_, (m * dp + dp_.rank()) * B, B, tokens, targets);
+  };
+  env.reduce = [&] { parallel_->reduce(); };
+  env.step = [&] {
+    *norm = parallel_->clip(cfg_.optim.grad_clip);
+    parallel_->update(lr);
+  };
+  double loss = executor_->run(env, dloss);
+  pp_->all_reduce(&loss, 1, dist::ReduceOp::sum);  // the last stage's
+  double idle = executor_->idle_share();
+  pp_idle_.assign(static_cast<size_t>(pp_size()), 0.0);
+  pp_->all_gather(&idle, pp_idle_.data(), 1);
+  const double t0 = executor_->start_time();
+  for (const parallel::pipeline::Event& e : executor_->events()) {
+    trace(t0 + e.start, t0 + e.end, e.what);
+  }
+  return loss;
+}
+
+void Trainer::trace(double start, double end, parallel::pipeline::Instruction what) {
+  if (!cfg_.io.trace.empty()) {
+    trace_.push_back({start, end, what, step_ + 1});
+  }
+}
+
+void Trainer::write_trace() const {
+  // Rows of (start, end, op, chunk, micro-batch, peer, step), gathered from every rank.
+  constexpr size_t kRow = 7;
+  std::vector<double> rows;
+  for (const TraceEvent& e : trace_) {
+    rows.insert(rows.end(),
+                {e.start, e.end, static_cast<double>(e.what.op), static_cast<double>(e.what.chunk),
+                 static_cast<double>(e.what.micro_batch), static_cast<double>(e.what.peer),
+                 static_cast<double>(e.step)});
+  }
+  const int ranks = world_ == nullptr ? 1 : world_->size();
+  const int me = world_ == nullptr ? 0 : world_->rank();
+  double longest = static_cast<double>(trace_.size());
+  if (world_ != nullptr) {
+    world_->all_reduce(&longest, 1, dist::ReduceOp::max);
+  }
+  const auto per_rank = static_cast<size_t>(longest) * kRow;
+  rows.resize(per_rank, -1.0);  // padding rows: step -1
+  std::vector<double> all(per_rank * static_cast<size_t>(ranks));
+  if (world_ != nullptr) {
+    world_->all_gather(rows.data(), all.data(), per_rank);
+  } else {
+    all = rows;
+  }
+  if (me != 0) {
+    return;
+  }
+  double origin = 1e300;
+  for (size_t i = 0; i < all.size(); i += kRow) {
+    if (all[i + 6] >= 0) {
+      origin = std::min(origin, all[i]);
+    }
+  }
+  dist::MeshShape shape;
+  shape.sizes = {cfg_.layout.tp, cfg_.layout.cp, cfg_.layout.dp, cfg_.layout.pp};
+  std::ofstream out(cfg_.io.trace);
+  PARTI_CHECK(out.good(), ConfigError, "--trace ", cfg_.io.trace, ": cannot write");
+  out << "{\"displayTimeUnit\": \"ms\", \"traceEvents\": [\n";
+  bool first = true;
+  auto emit = [&](const std::string& event) {
+    out << (first ? "" : ",\n") << event;
+    first = false;
+  };
+  for (int r = 0; r < ranks; ++r) {
+    emit(fmt::format(
+        R"({{"name": "thread_name", "ph": "M", "pid": 0, "tid": {}, "args": {{"name": "{}"}}}})", r,
+        shape.describe(r)));
+  }
+  for (int r = 0; r < ranks; ++r) {
+    for (size_t i = 0; i < per_rank; i += kRow) {
+      const double* row = &all[static_cast<size_t>(r) * per_rank + i];
+      if (row[6] < 0) {
+        continue;
+      }
+      const parallel::pipeline::Instruction what{static_cast<parallel::pipeline::Op>(row[2]),
+                                                 static_cast<int>(row[3]), static_cast<int>(row[4]),
+                                                 static_cast<int>(row[5])};
+      std::string name = parallel::pipeline::format(what);
+      std::string category = "compute";
+      switch (what.op) {
+        case parallel::pipeline::Op::recv_act:
+        case parallel::pipeline::Op::recv_grad:
+          name = "wait " + name;
+          category = "p2p";
+          break;
+        case parallel::pipeline::Op::send_act:
+        case parallel::pipeline::Op::send_grad:
+          category = "p2p";
+          break;
+        case parallel::pipeline::Op::reduce_grads:
+          name = "REDUCE (dp all-reduce, tied wte)";
+          category = "collective";
+          break;
+        case parallel::pipeline::Op::optimizer_step:
+          name = "STEP (clip all-reduce, AdamW, ZeRO-1 all-gather)";
+          category = "collective";
+          break;
+        default:
+          break;
+      }
+      emit(fmt::format(
+          R"({{"name": "{}", "cat": "{}", "ph": "X", "pid": 0, "tid": {}, "ts": {:.3f}, "dur": {:.3f}, "args": {{"step": {}}}}})",
+          name, category, r, (row[0] - origin) * 1e6, (row[1] - row[0]) * 1e6,
+          static_cast<int64_t>(row[6])));
+    }
+  }
+  out << "\n]}\n";
+}
+
 StepStats Trainer::step() {
   if (dp_.rank() == cfg_.fault_hang_rank && step_ + 1 == cfg_.fault_hang_step) {
     std::this_thread::sleep_for(std::chrono::hours(1));  // a stuck rank (testing aid)
@@ -91,7 +258,17 @@ StepStats Trainer::step() {
   const auto dloss = static_cast<float>(1.0 / tokens);
   double loss_sum = 0.0;
   const int dp = dp_.size();
-  for (int micro = 0; micro < cfg_.accumulation(); ++micro) {
+  double norm = 0.0;
+  const double lr = cfg_.schedule().at(static_cast<int>(step_));
+  const auto seconds_now = [] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  };
+  if (executor_) {
+    loss_sum = pipeline_step(dloss, &norm, lr);
+  }
+  for (int micro = 0; !executor_ && micro < cfg_.accumulation(); ++micro) {
+    const double start = seconds_now();
     sampler_->fill(step_, (micro * dp + dp_.rank()) * B, B, inputs_.data(), targets_.data());
     record_->tokens = inputs_.data();
     record_->targets = targets_.data();
@@ -100,16 +277,22 @@ StepStats Trainer::step() {
     pass.workspace = &workspace_;
     pass.recompute = cfg_.recompute_mode();
     loss_sum += gpt_->forward(pass);
+    const double middle = seconds_now();
     gpt_->backward(pass, dloss);
     parallel_->end_micro();
     arena_.reset();
+    trace(start, middle, {parallel::pipeline::Op::forward, 0, micro});
+    trace(middle, seconds_now(), {parallel::pipeline::Op::backward, 0, micro});
   }
   if (dp > 1 && !(dp_.rank() == cfg_.fault_skip_rank && step_ + 1 == cfg_.fault_skip_step)) {
     dp_.all_reduce(&loss_sum, 1, dist::ReduceOp::sum);
   }
-  const double norm = parallel_->clip(cfg_.optim.grad_clip);
-  const double lr = cfg_.schedule().at(static_cast<int>(step_));
-  parallel_->update(lr);
+  if (!executor_) {
+    const double start = seconds_now();
+    norm = parallel_->clip(cfg_.optim.grad_clip);
+    parallel_->update(lr);
+    trace(start, seconds_now(), {parallel::pipeline::Op::optimizer_step});
+  }
   comm_bytes_ = parallel_->comm_bytes();
   tp_comm_ms_ = tp_counted_ ? tp_counted_->seconds() * 1e3 : 0.0;
   if (dp > 1) {
@@ -121,7 +304,7 @@ StepStats Trainer::step() {
   const double tokens_per_s = tokens / seconds;
   // Against every rank's ceiling: each rank measured its own (with its own threads) at start.
   const double mfu = model::flops_per_token(cfg_.model, T) * tokens_per_s /
-                     (peak_gflops_ * 1e9 * static_cast<double>(dp * tp_size()));
+                     (peak_gflops_ * 1e9 * static_cast<double>(dp * tp_size() * pp_size()));
   return {step_, loss_sum / tokens, lr, norm, seconds * 1e3, tokens_per_s, mfu};
 }
 
@@ -140,6 +323,25 @@ double Trainer::evaluate() {
     if (b >= batches && forward.hooks == nullptr) {
       break;
     }
+    if (executor_) {
+      // Through the stages: the last one's loss; summed over pp below.
+      const int T = cfg_.model.seq_len;
+      const int rows = static_cast<int>(std::min<int64_t>(B, windows - b * B));
+      inputs_.resize(static_cast<size_t>(B) * static_cast<size_t>(T));
+      targets_.resize(inputs_.size());
+      data::fill_windows(val_, T, b * B, rows, inputs_.data(), targets_.data());
+      sums[0] += executor_->forward_only(
+          [&](core::Arena& arena, model::ActivationRecord<float>& record) {
+            model::Pass<float> pass{rows, T, gpt_->table(), forward.params, nullptr, arena, record};
+            pass.tp = forward.tp;
+            pass.sp = forward.sp;
+            pass.workspace = &workspace_;
+            return pass;
+          },
+          rows, inputs_.data(), targets_.data());
+      sums[1] += static_cast<double>(rows) * T;
+      continue;
+    }
     const EvalResult r =
         evaluate_windows(*gpt_, forward.params, arena_, val_, B, B, (b < batches ? b : 0) * B,
                          forward.hooks, forward.tp, forward.sp, &workspace_);
@@ -148,6 +350,9 @@ double Trainer::evaluate() {
       sums[1] += static_cast<double>(r.tokens);
     }
     parallel_->end_micro();
+  }
+  if (executor_) {
+    pp_->all_reduce(sums, 1, dist::ReduceOp::sum);
   }
   if (dp > 1) {
     dp_.all_reduce(sums, 2, dist::ReduceOp::sum);
@@ -160,7 +365,7 @@ Trainer::Memory Trainer::memory() const {
   return {m.params,
           m.grads,
           m.optim,
-          arena_.peak_bytes(),
+          executor_ ? executor_->activation_bytes() : arena_.peak_bytes(),
           m.gathered,
           m.staged,
           workspace_.peak_bytes()};
@@ -192,6 +397,23 @@ void Trainer::run(std::ostream& all_out) {
   if (step_ > 0) {
     out << "resumed at step " << step_ << " from " << cfg_.io.ckpt_dir << "\n";
   }
+  if (executor_) {
+    namespace pipeline = parallel::pipeline;
+    const pipeline::Schedule& schedule = executor_->schedule();
+    const pipeline::Simulation sim = pipeline::simulate(schedule);
+    const std::vector<int> split =
+        pipeline::split_layers(cfg_.model, schedule.chunks, cfg_.layout.pp_layers);
+    std::string layers;
+    for (int n : split) {
+      layers += (layers.empty() ? "" : ",") + std::to_string(n);
+    }
+    out << fmt::format(
+        "pipeline: --schedule {} over {} stages x {} chunks, {} micro-batches per step, blocks "
+        "per chunk {}; simulated bubble {:.3f} (unit costs)\n",
+        schedule.name, schedule.stages, schedule.virtual_stages(), schedule.micro_batches, layers,
+        sim.bubble());
+    out << pipeline::render(schedule, sim);
+  }
   const int64_t last =
       cfg_.stop_after > 0 ? std::min<int64_t>(cfg_.steps, step_ + cfg_.stop_after) : cfg_.steps;
   while (step_ < last) {
@@ -211,6 +433,10 @@ void Trainer::run(std::ostream& all_out) {
     record["comm_bytes"] = comm_bytes_;
     if (tp_size() > 1) {
       record["tp_comm_ms"] = tp_comm_ms_;
+    }
+    if (executor_) {
+      record["pp_idle"] = pp_idle_;
+      record["pp_peak_in_flight"] = executor_->peak_in_flight();
     }
     if (dp_.size() > 1 && parallel_->stage() <= 1) {
       size_t early = 0;
@@ -242,6 +468,10 @@ void Trainer::run(std::ostream& all_out) {
       const std::string dir = save();
       out << "checkpoint: " << dir << std::endl;
     }
+  }
+  if (!cfg_.io.trace.empty()) {
+    write_trace();
+    out << "trace: " << cfg_.io.trace << " (open in ui.perfetto.dev)" << std::endl;
   }
 }
 

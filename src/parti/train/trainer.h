@@ -23,6 +23,7 @@
 #include "parti/io/metrics.h"
 #include "parti/model/gpt.h"
 #include "parti/parallel/data_parallel.h"
+#include "parti/parallel/pipeline/executor.h"
 #include "parti/train/config.h"
 
 namespace parti::train {
@@ -41,14 +42,20 @@ class Trainer {
  public:
   // Loads the data and builds the model; with cfg.io.resume, continues from the checkpoint.
   // `dp` is this rank's data-parallel group (a group of one for a single process), `tp` its
-  // tensor-parallel group (null: none).
-  Trainer(TrainConfig cfg, dist::ProcessGroup& dp, dist::ProcessGroup* tp = nullptr);
+  // tensor-parallel group, `pp` its pipeline group (null: none), `world` every rank (for the
+  // trace; null: this rank's events only).
+  Trainer(TrainConfig cfg, dist::ProcessGroup& dp, dist::ProcessGroup* tp = nullptr,
+          dist::ProcessGroup* pp = nullptr, dist::ProcessGroup* world = nullptr);
   ~Trainer();
   StepStats step();
   double evaluate();
   // The whole run: prints the resolved config, then a line per step; returns the last stats.
   void run(std::ostream& out);
   std::string save();  // checkpoint of the current state; returns its folder
+  // The pipeline's executor (pp > 1), else null.
+  const parallel::pipeline::Executor* pipeline() const { return executor_.get(); }
+  // Idle share of each pipeline stage in the last step (pp > 1; every rank has all of them).
+  const std::vector<double>& pipeline_idle() const { return pp_idle_; }
 
   const TrainConfig& config() const { return cfg_; }
   const model::Gpt<float>& gpt() const { return *gpt_; }
@@ -62,15 +69,35 @@ class Trainer {
   Memory memory() const;
 
  private:
-  bool is_logger() const { return dp_.rank() == 0 && (tp_ == nullptr || tp_->rank() == 0); }
+  bool is_logger() const {
+    return dp_.rank() == 0 && (tp_ == nullptr || tp_->rank() == 0) &&
+           (pp_ == nullptr || pp_->rank() == 0);
+  }
   int tp_size() const { return tp_ == nullptr ? 1 : tp_->size(); }
+  int pp_size() const { return pp_ == nullptr ? 1 : pp_->size(); }
+  void build_pipeline();
+  double pipeline_step(float dloss, double* norm, double lr);
+  // Appends this step's events to the trace (the pipeline's, or one process's F/B/STEP).
+  struct TraceEvent {
+    double start, end;  // seconds on the steady clock
+    parallel::pipeline::Instruction what;
+    int64_t step;
+  };
+  void trace(double start, double end, parallel::pipeline::Instruction what);
+  void write_trace() const;
   TrainConfig cfg_;
   dist::ProcessGroup& dp_;
   dist::ProcessGroup* tp_;
+  dist::ProcessGroup* pp_;
+  dist::ProcessGroup* world_;
   std::unique_ptr<dist::CountingGroup> tp_counted_;  // tp_, timed (tp > 1)
   data::TokenFile train_;
   data::TokenFile val_;
   std::unique_ptr<model::Gpt<float>> gpt_;
+  std::unique_ptr<model::Gpt<float>> whole_;  // pp > 1: the whole model's table (checkpoints)
+  std::unique_ptr<parallel::pipeline::Executor> executor_;
+  std::vector<double> pp_idle_;
+  std::vector<TraceEvent> trace_;
   std::unique_ptr<parallel::DataParallel> parallel_;
   std::unique_ptr<data::Sampler> sampler_;
   core::Arena arena_;

@@ -1,0 +1,291 @@
+#include "parti/parallel/pipeline/executor.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "parti/core/check.h"
+
+namespace parti::parallel::pipeline {
+
+struct Executor::Slot {
+  explicit Slot(int modules) : record(modules) {}
+  core::Arena arena;
+  model::ActivationRecord<float> record;
+  model::DeferredGrads<float> deferred;
+  std::vector<int32_t> tokens, targets;
+  float* act_in = nullptr;   // the received input (chunks after the first)
+  float* grad_in = nullptr;  // the received output gradient (chunks before the last)
+  dist::Request act_request, grad_request;
+  const float* out = nullptr;   // the forward's output, sent on
+  const float* dinp = nullptr;  // the backward's input gradient, sent back
+  std::vector<dist::Request> sends;
+  int micro_batch = -1, chunk = -1;
+  bool done = false;         // its last compute ran
+  bool grad_posted = false;  // its input gradient's send is posted (or there is none)
+};
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+bool is_receive(Op op) { return op == Op::recv_act || op == Op::recv_grad; }
+
+}  // namespace
+
+Executor::Executor(model::Gpt<float>& gpt, Schedule schedule, dist::ProcessGroup& pp, int B, int T,
+                   size_t message)
+    : gpt_(gpt),
+      schedule_(std::move(schedule)),
+      pp_(pp),
+      stage_(pp.rank()),
+      B_(B),
+      T_(T),
+      message_(message) {
+  PARTI_ASSERT(pp.size() == schedule_.stages, "a pipeline group of ", pp.size(), " for ",
+               schedule_.stages, " stages");
+  PARTI_ASSERT(static_cast<int>(gpt.chunks().size()) == schedule_.virtual_stages(), "a model of ",
+               gpt.chunks().size(), " chunks for ", schedule_.virtual_stages(), " virtual stages");
+  // Tags must stay below MPI's guaranteed 32767.
+  PARTI_CHECK(2 * schedule_.chunks * schedule_.micro_batches < 32767, ConfigError,
+              "--pp x --virtual-stages x micro-batches per step is too large for message tags (",
+              schedule_.chunks, " chunks x ", schedule_.micro_batches, " micro-batches)");
+  slots_.assign(static_cast<size_t>(schedule_.chunks * schedule_.micro_batches), nullptr);
+}
+
+Executor::~Executor() {
+  for (Slot* s : retiring_) {
+    for (auto& r : s->sends) {
+      r.wait();
+    }
+  }
+}
+
+int Executor::tag(int producer_chunk, int micro_batch, bool grad) const {
+  return 2 * (micro_batch * schedule_.chunks + producer_chunk) + (grad ? 1 : 0);
+}
+
+Executor::Slot& Executor::slot(int micro_batch, int chunk) {
+  Slot*& s = slots_[static_cast<size_t>(micro_batch * schedule_.chunks + chunk)];
+  if (s == nullptr) {
+    retire_sends(false);
+    if (free_.empty()) {
+      pool_.push_back(std::make_unique<Slot>(gpt_.table().modules()));
+      free_.push_back(pool_.back().get());
+    }
+    s = free_.back();
+    free_.pop_back();
+    s->micro_batch = micro_batch;
+    s->chunk = chunk;
+    s->done = false;
+    s->grad_posted = chunk == 0;
+    s->act_in = s->grad_in = nullptr;
+    s->out = s->dinp = nullptr;
+    in_flight_ += 1;
+    peak_in_flight_ = std::max(peak_in_flight_, in_flight_);
+  }
+  return *s;
+}
+
+void Executor::release(int micro_batch, int chunk) {
+  Slot*& s = slots_[static_cast<size_t>(micro_batch * schedule_.chunks + chunk)];
+  if (!s->done || !s->grad_posted) {
+    return;  // the other of the two comes later
+  }
+  retiring_.push_back(s);
+  s = nullptr;
+  in_flight_ -= 1;
+  retire_sends(false);
+}
+
+void Executor::retire_sends(bool wait) {
+  for (size_t i = 0; i < retiring_.size();) {
+    Slot* s = retiring_[i];
+    bool complete = true;
+    for (auto& r : s->sends) {
+      if (wait) {
+        r.wait();
+      } else {
+        complete = r.test() && complete;
+      }
+    }
+    if (!complete) {
+      ++i;
+      continue;
+    }
+    s->sends.clear();
+    s->arena.reset();
+    free_.push_back(s);
+    retiring_.erase(retiring_.begin() + static_cast<std::ptrdiff_t>(i));
+  }
+}
+
+void Executor::post_receive(const Instruction& in) {
+  Slot& s = slot(in.micro_batch, in.chunk);
+  const size_t n = message_;
+  if (in.op == Op::recv_act) {
+    s.act_in = s.arena.alloc<float>(n);
+    s.act_request = pp_.irecv(s.act_in, n, in.peer, tag(in.chunk - 1, in.micro_batch, false));
+  } else {
+    s.grad_in = s.arena.alloc<float>(n);
+    s.grad_request = pp_.irecv(s.grad_in, n, in.peer, tag(in.chunk + 1, in.micro_batch, true));
+  }
+}
+
+double Executor::run(const Env& env, float dloss) {
+  events_.clear();
+  if (pp_.size() > 1) {
+    pp_.barrier();  // a common start: the idle shares and the trace compare stages
+  }
+  const Clock::time_point t0 = Clock::now();
+  start_time_ = std::chrono::duration<double>(t0.time_since_epoch()).count();
+  const auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - t0).count(); };
+  const std::vector<Instruction>& list = schedule_.per_rank[static_cast<size_t>(stage_)];
+  const int P = schedule_.stages;
+  const int last_chunk = schedule_.chunks - 1;
+  const size_t n = message_;
+  // list[0, posted) have had their receives posted: before each instruction, those of the
+  // instructions up to the second compute from here (the next compute's inputs arrive while
+  // this one runs).
+  size_t posted = 0;
+  const auto post_ahead = [&](size_t i) {
+    size_t j = i;
+    for (int computes = 0; j < list.size(); ++j) {
+      if (is_compute(list[j].op) && ++computes == 2) {
+        break;
+      }
+    }
+    for (; posted < j; ++posted) {
+      if (is_receive(list[posted].op)) {
+        post_receive(list[posted]);
+      }
+    }
+  };
+  double loss = 0.0;
+  busy_ = 0.0;
+  double compute_end = 0.0;
+  for (size_t i = 0; i < list.size(); ++i) {
+    const Instruction& in = list[i];
+    post_ahead(i);
+    const double start = elapsed();
+    const int m = in.micro_batch;
+    const int local = in.chunk / P;  // the chunk's index among this stage's
+    switch (in.op) {
+      case Op::recv_act:
+        slot(m, in.chunk).act_request.wait();
+        break;
+      case Op::recv_grad:
+        slot(m, in.chunk).grad_request.wait();
+        break;
+      case Op::forward: {
+        Slot& s = slot(m, in.chunk);
+        const model::GptChunk& chunk = gpt_.chunks()[static_cast<size_t>(local)];
+        if (chunk.embedding || chunk.head) {
+          const size_t tokens = static_cast<size_t>(B_) * static_cast<size_t>(T_);
+          s.tokens.resize(tokens);
+          s.targets.resize(tokens);
+          env.sample(m, s.tokens.data(), s.targets.data());
+          s.record.tokens = s.tokens.data();
+          s.record.targets = s.targets.data();
+        }
+        model::Pass<float> pass = env.pass(s.arena, s.record);
+        PARTI_ASSERT(chunk.embedding || s.act_in != nullptr, "forward of micro-batch ", m,
+                     " chunk ", in.chunk, " before its input arrived");
+        s.out = gpt_.forward_chunk(pass, local, s.act_in, &loss);
+        break;
+      }
+      case Op::backward:
+      case Op::backward_input: {
+        Slot& s = slot(m, in.chunk);
+        PARTI_ASSERT(in.chunk == last_chunk || s.grad_in != nullptr, "backward of micro-batch ", m,
+                     " chunk ", in.chunk, " before its gradient arrived");
+        model::Pass<float> pass = env.pass(s.arena, s.record);
+        pass.deferred = in.op == Op::backward_input ? &s.deferred : nullptr;
+        s.dinp = gpt_.backward_chunk(pass, local, s.grad_in, dloss);
+        if (in.op == Op::backward) {
+          s.done = true;
+          release(m, in.chunk);
+        }
+        break;
+      }
+      case Op::backward_weight: {
+        Slot& s = slot(m, in.chunk);
+        model::Pass<float> pass = env.pass(s.arena, s.record);
+        gpt_.backward_weight(pass, s.deferred);
+        s.done = true;
+        release(m, in.chunk);
+        break;
+      }
+      case Op::send_act: {
+        Slot& s = slot(m, in.chunk);
+        s.sends.push_back(pp_.isend(s.out, n, in.peer, tag(in.chunk, m, false)));
+        break;
+      }
+      case Op::send_grad: {
+        Slot& s = slot(m, in.chunk);
+        s.sends.push_back(pp_.isend(s.dinp, n, in.peer, tag(in.chunk, m, true)));
+        s.grad_posted = true;
+        release(m, in.chunk);
+        break;
+      }
+      case Op::reduce_grads:
+        retire_sends(true);
+        env.reduce();
+        break;
+      case Op::optimizer_step:
+        env.step();
+        break;
+    }
+    const double end = elapsed();
+    if (is_compute(in.op)) {
+      busy_ += end - start;
+      compute_end = end;
+    }
+    events_.push_back({in, start, end});
+  }
+  PARTI_ASSERT(in_flight_ == 0 && retiring_.empty(), "a pipeline step ended with ", in_flight_,
+               " micro-batches in flight");
+  span_ = compute_end;
+  if (pp_.size() > 1) {
+    pp_.all_reduce(&span_, 1, dist::ReduceOp::max);
+  }
+  return loss;
+}
+
+size_t Executor::activation_bytes() const {
+  size_t bytes = forward_arena_.peak_bytes();
+  for (const auto& s : pool_) {
+    bytes += s->arena.peak_bytes() + s->deferred.peak_bytes();
+  }
+  return bytes;
+}
+
+double Executor::forward_only(
+    const std::function<model::Pass<float>(core::Arena&, model::ActivationRecord<float>&)>& pass,
+    int rows, const int32_t* tokens, const int32_t* targets) {
+  model::ActivationRecord<float> record(gpt_.table().modules());
+  record.tokens = tokens;
+  record.targets = targets;
+  const int P = schedule_.stages;
+  const size_t n = message_ / static_cast<size_t>(B_) * static_cast<size_t>(rows);
+  double loss = 0.0;
+  const float* x = nullptr;
+  for (int c = 0; c < schedule_.chunks; ++c) {
+    if (schedule_.stage_of(c) != stage_) {
+      continue;
+    }
+    if (c > 0) {
+      float* in = forward_arena_.alloc<float>(n);
+      pp_.recv(in, n, schedule_.stage_of(c - 1), tag(c - 1, 0, false));
+      x = in;
+    }
+    model::Pass<float> p = pass(forward_arena_, record);
+    x = gpt_.forward_chunk(p, c / P, x, &loss);
+    if (c + 1 < schedule_.chunks) {
+      pp_.send(x, n, schedule_.stage_of(c + 1), tag(c, 0, false));
+    }
+  }
+  forward_arena_.reset();
+  return loss;
+}
+
+}  // namespace parti::parallel::pipeline

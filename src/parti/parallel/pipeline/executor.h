@@ -1,0 +1,99 @@
+// The executor: runs one stage's lowered instruction list (schedule.h) for one optimizer step.
+//   F / B / I / W   forward, backward, input-gradient and weight-gradient parts of one
+//                   micro-batch's chunk (model::Gpt's forward_chunk, backward_chunk with the
+//                   weight gradients deferred, backward_weight)
+//   RA / RG         waits for a receive; every receive is posted (non-blocking, into the
+//                   micro-batch's arena) one compute instruction ahead, so the transfer overlaps
+//                   the compute before the one that needs it
+//   SA / SG         posts a non-blocking send of the output (or input gradient) just made; sends
+//                   are completed lazily, never waited on while a receive could be pending
+//   REDUCE / STEP   the callbacks (gradient reduction; clipping and the optimizer)
+// Each micro-batch's chunk has its own activation record and arena, taken from a pool when its
+// forward starts and given back when its backward (W, under zero-bubble schedules) is done, so
+// the pool's arenas hold exactly the activations of the micro-batches in flight.
+// Messages are tagged by (producing chunk, micro-batch, kind), so any order of posting matches.
+// Every instruction is timed (since the start of the step, after a pipeline barrier): the
+// trace's events and the idle share (1 - compute time / the pipeline's span) come from them.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "parti/core/arena.h"
+#include "parti/dist/process_group.h"
+#include "parti/model/gpt.h"
+#include "parti/parallel/pipeline/schedule.h"
+
+namespace parti::parallel::pipeline {
+
+struct Event {
+  Instruction what;
+  double start, end;  // seconds since the step's start
+};
+
+class Executor {
+ public:
+  struct Env {
+    // A training pass over the given arena and record (the trainer's buffers and options).
+    std::function<model::Pass<float>(core::Arena&, model::ActivationRecord<float>&)> pass;
+    // Tokens and targets (B x T each) of micro-batch m of this step.
+    std::function<void(int m, int32_t* tokens, int32_t* targets)> sample;
+    std::function<void()> reduce;  // REDUCE
+    std::function<void()> step;    // STEP
+  };
+  // `gpt` holds chunks stage, stage + P, ... of the schedule's P V chunks; `pp` is the pipeline
+  // group (rank = stage); micro-batches are B x T tokens; `message` is the floats of one
+  // activation between chunks (this rank's tokens x C: a tp rank's share under --sp).
+  Executor(model::Gpt<float>& gpt, Schedule schedule, dist::ProcessGroup& pp, int B, int T,
+           size_t message);
+  ~Executor();
+  const Schedule& schedule() const { return schedule_; }
+  int stage() const { return stage_; }
+
+  // Runs this stage's list; returns the sum of the token losses it computed (last stage: the
+  // micro-batches' losses; others 0). dloss scales every micro-batch's loss gradient.
+  double run(const Env& env, float dloss);
+  // This step's events, in execution order.
+  const std::vector<Event>& events() const { return events_; }
+  // The pipeline's span (the first stage's start to the last compute anywhere, collective over
+  // pp) and this stage's compute time in it, of the last run.
+  double span() const { return span_; }
+  double busy() const { return busy_; }
+  double idle_share() const { return span_ > 0 ? 1.0 - busy_ / span_ : 0.0; }
+  // Peak bytes of the arenas that held in-flight micro-batches (and their deferred products).
+  size_t activation_bytes() const;
+  int peak_in_flight() const { return peak_in_flight_; }
+
+  // Forward only of one micro-batch of `rows` rows through the stages (evaluation): its loss sum
+  // on the last stage (0 elsewhere). `pass` makes a forward-only pass over the arena and record.
+  double forward_only(
+      const std::function<model::Pass<float>(core::Arena&, model::ActivationRecord<float>&)>& pass,
+      int rows, const int32_t* tokens, const int32_t* targets);
+  // When the last run started (seconds on the steady clock: common to the ranks of one machine).
+  double start_time() const { return start_time_; }
+
+ private:
+  struct Slot;
+  Slot& slot(int micro_batch, int chunk);  // taken from the pool on first use
+  void release(int micro_batch, int chunk);
+  void post_receive(const Instruction& in);
+  void retire_sends(bool wait);
+  int tag(int producer_chunk, int micro_batch, bool grad) const;
+  model::Gpt<float>& gpt_;
+  Schedule schedule_;
+  dist::ProcessGroup& pp_;
+  int stage_, B_, T_;
+  size_t message_;
+  std::vector<std::unique_ptr<Slot>> pool_;  // every slot ever made (their arenas: the memory)
+  std::vector<Slot*> slots_;                 // [micro-batch * chunks + chunk], or null
+  std::vector<Slot*> free_;                  // done, ready for reuse
+  std::vector<Slot*> retiring_;              // done, sends still in flight
+  std::vector<Event> events_;
+  core::Arena forward_arena_;
+  double span_ = 0.0, busy_ = 0.0, start_time_ = 0.0;
+  int in_flight_ = 0, peak_in_flight_ = 0;
+};
+
+}  // namespace parti::parallel::pipeline
