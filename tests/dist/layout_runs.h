@@ -69,19 +69,29 @@ inline const std::string& reference() {
   return name;
 }
 
+// A single-process reference of another model (`extra`: flags after train_flags), run once.
+inline std::string reference_of(const std::string& name, const std::string& extra) {
+  if (!fs::exists(work() + "/" + name + ".jsonl")) {
+    auto r = parti(train_flags(name, 8) + " " + extra);
+    EXPECT_EQ(r.status, 0) << r.output;
+  }
+  return name;
+}
+
 inline std::string mpirun(int np) {
   return "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun --oversubscribe -np " +
          std::to_string(np) + " " + PARTI_BINARY;
 }
 
-// Compares run `name` (already done) with the single-process reference.
-inline void compare(const std::string& name) {
-  const std::vector<double> ref = losses(reference()), got = losses(name);
+// Compares run `name` (already done) with the single-process reference (`ref`: another one).
+inline void compare(const std::string& name, const std::string& ref_name = "") {
+  const std::string& against = ref_name.empty() ? reference() : ref_name;
+  const std::vector<double> ref = losses(against), got = losses(name);
   ASSERT_EQ(got.size(), ref.size());
   for (size_t i = 0; i < ref.size(); ++i) {
     EXPECT_LE(std::abs(got[i] - ref[i]), 1e-5 * std::abs(ref[i])) << "step " << i + 1;
   }
-  const io::SafetensorsFile a = final_params(reference()), b = final_params(name);
+  const io::SafetensorsFile a = final_params(against), b = final_params(name);
   double diff = 0, norm = 0, worst = 0;
   std::string worst_name;
   for (const auto& [tensor, ta] : a.tensors) {

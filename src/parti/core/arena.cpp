@@ -36,6 +36,7 @@ void* Arena::alloc_bytes(size_t requested) {
     out = overflow_.back().get();
   }
   peak_ = std::max(peak_, used_ + overflow_bytes_);
+  window_peak_ = std::max(window_peak_, used_ + overflow_bytes_);
   return out;
 }
 

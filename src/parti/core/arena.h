@@ -44,6 +44,9 @@ class Arena {
   };
   size_t used_bytes() const { return used_ + overflow_bytes_; }
   size_t peak_bytes() const { return peak_; }
+  // The peak since open_window() (a pipeline adds up its arenas' peaks over one instruction).
+  void open_window() { window_peak_ = used_bytes(); }
+  size_t window_peak() const { return window_peak_; }
   size_t capacity_bytes() const { return capacity_; }
 
  private:
@@ -60,6 +63,7 @@ class Arena {
   std::vector<size_t> overflow_sizes_;
   size_t overflow_bytes_ = 0;
   size_t peak_ = 0;
+  size_t window_peak_ = 0;
 };
 
 }  // namespace parti::core

@@ -51,6 +51,8 @@ class DeferredGrads {
     arena_.reset();
   }
   size_t peak_bytes() const { return arena_.peak_bytes(); }
+  void open_window() { arena_.open_window(); }
+  size_t window_peak() const { return arena_.window_peak(); }
 
  private:
   struct Job {

@@ -166,6 +166,12 @@ double Executor::run(const Env& env, float dloss) {
   for (size_t i = 0; i < list.size(); ++i) {
     const Instruction& in = list[i];
     post_ahead(i);
+    if (is_compute(in.op)) {
+      for_each_live([](Slot& s) {
+        s.arena.open_window();
+        s.deferred.open_window();
+      });
+    }
     const double start = elapsed();
     const int m = in.micro_batch;
     const int local = in.chunk / P;  // the chunk's index among this stage's
@@ -239,6 +245,10 @@ double Executor::run(const Env& env, float dloss) {
     if (is_compute(in.op)) {
       busy_ += end - start;
       compute_end = end;
+      // The activations alive at once: every live micro-batch's, at the peak of this one.
+      size_t live = 0;
+      for_each_live([&](Slot& s) { live += s.arena.window_peak() + s.deferred.window_peak(); });
+      peak_live_ = std::max(peak_live_, live);
     }
     events_.push_back({in, start, end});
   }
@@ -252,11 +262,19 @@ double Executor::run(const Env& env, float dloss) {
 }
 
 size_t Executor::activation_bytes() const {
-  size_t bytes = forward_arena_.peak_bytes();
-  for (const auto& s : pool_) {
-    bytes += s->arena.peak_bytes() + s->deferred.peak_bytes();
+  return std::max(peak_live_, forward_arena_.peak_bytes());
+}
+
+template <typename Fn>
+void Executor::for_each_live(Fn&& fn) {
+  for (Slot* s : slots_) {
+    if (s != nullptr) {
+      fn(*s);
+    }
   }
-  return bytes;
+  for (Slot* s : retiring_) {
+    fn(*s);
+  }
 }
 
 double Executor::forward_only(

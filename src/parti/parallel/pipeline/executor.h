@@ -62,7 +62,8 @@ class Executor {
   double span() const { return span_; }
   double busy() const { return busy_; }
   double idle_share() const { return span_ > 0 ? 1.0 - busy_ / span_ : 0.0; }
-  // Peak bytes of the arenas that held in-flight micro-batches (and their deferred products).
+  // The peak of the activations alive at once (every in-flight micro-batch's arena and deferred
+  // products, measured at each compute instruction's own peak), or of evaluation's forward.
   size_t activation_bytes() const;
   int peak_in_flight() const { return peak_in_flight_; }
 
@@ -80,6 +81,8 @@ class Executor {
   void release(int micro_batch, int chunk);
   void post_receive(const Instruction& in);
   void retire_sends(bool wait);
+  template <typename Fn>
+  void for_each_live(Fn&& fn);  // the slots holding activations (in flight or retiring)
   int tag(int producer_chunk, int micro_batch, bool grad) const;
   model::Gpt<float>& gpt_;
   Schedule schedule_;
@@ -94,6 +97,7 @@ class Executor {
   core::Arena forward_arena_;
   double span_ = 0.0, busy_ = 0.0, start_time_ = 0.0;
   int in_flight_ = 0, peak_in_flight_ = 0;
+  size_t peak_live_ = 0;
 };
 
 }  // namespace parti::parallel::pipeline
