@@ -23,6 +23,7 @@ struct ScheduleArgs {
   int virtual_stages = 1;
   std::string schedule = "1f1b";
   bool list = false;
+  std::vector<double> costs;  // F, I, W (empty: unit costs only)
 };
 
 void run_schedule(const ScheduleArgs& a) {
@@ -50,7 +51,23 @@ void run_schedule(const ScheduleArgs& a) {
   for (int p : sim.peak_in_flight) {
     std::cout << " " << p;
   }
+  std::cout << "\nidle share per stage:";
+  for (double busy : sim.busy) {
+    std::cout << fmt::format(" {:.4f}", 1.0 - busy / sim.makespan);
+  }
   std::cout << "\n";
+  if (!a.costs.empty()) {
+    PARTI_CHECK(a.costs.size() == 3 && a.costs[0] > 0 && a.costs[1] > 0 && a.costs[2] > 0,
+                ConfigError, "--costs takes three positive numbers F,I,W");
+    const pipeline::Simulation costed = pipeline::simulate(s, {a.costs[0], a.costs[1], a.costs[2]});
+    std::cout << fmt::format("with costs F {} I {} W {}: bubble fraction {:.4f}\n", a.costs[0],
+                             a.costs[1], a.costs[2], costed.bubble());
+    std::cout << "idle share per stage (costs):";
+    for (double busy : costed.busy) {
+      std::cout << fmt::format(" {:.4f}", 1.0 - busy / costed.makespan);
+    }
+    std::cout << "\n";
+  }
   if (a.list) {
     for (size_t r = 0; r < s.per_rank.size(); ++r) {
       std::cout << "stage " << r << ":";
@@ -76,6 +93,10 @@ void add_schedule(CLI::App& app) {
   cmd->add_option("--virtual-stages", args->virtual_stages, "model chunks per stage (interleaved)")
       ->capture_default_str();
   cmd->add_flag("--list", args->list, "also print each stage's instructions");
+  cmd->add_option("--costs", args->costs,
+                  "simulate again with these costs of a forward, an input-gradient backward and "
+                  "a weight-gradient backward (a full backward: I + W), e.g. 36,40,26")
+      ->delimiter(',');
   cmd->callback([args] { run_schedule(*args); });
 }
 

@@ -437,6 +437,18 @@ void Trainer::run(std::ostream& all_out) {
     if (executor_) {
       record["pp_idle"] = pp_idle_;
       record["pp_peak_in_flight"] = executor_->peak_in_flight();
+      // Mean milliseconds of this stage's F, B, I, W (the costs `parti schedule --costs` takes).
+      nlohmann::ordered_json costs;
+      namespace pipeline = parallel::pipeline;
+      for (const auto& [op, key] : {std::pair{pipeline::Op::forward, "F"},
+                                    {pipeline::Op::backward, "B"},
+                                    {pipeline::Op::backward_input, "I"},
+                                    {pipeline::Op::backward_weight, "W"}}) {
+        if (executor_->mean_seconds(op) > 0) {
+          costs[key] = executor_->mean_seconds(op) * 1e3;
+        }
+      }
+      record["pp_cost_ms"] = costs;
     }
     if (dp_.size() > 1 && parallel_->stage() <= 1) {
       size_t early = 0;

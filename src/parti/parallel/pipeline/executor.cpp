@@ -261,6 +261,18 @@ double Executor::run(const Env& env, float dloss) {
   return loss;
 }
 
+double Executor::mean_seconds(Op op) const {
+  double total = 0.0;
+  int count = 0;
+  for (const Event& e : events_) {
+    if (e.what.op == op) {
+      total += e.end - e.start;
+      ++count;
+    }
+  }
+  return count > 0 ? total / count : 0.0;
+}
+
 size_t Executor::activation_bytes() const {
   return std::max(peak_live_, forward_arena_.peak_bytes());
 }

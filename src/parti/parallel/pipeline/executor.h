@@ -66,6 +66,8 @@ class Executor {
   // products, measured at each compute instruction's own peak), or of evaluation's forward.
   size_t activation_bytes() const;
   int peak_in_flight() const { return peak_in_flight_; }
+  // Mean seconds of this stage's instructions of kind `op` in the last run (0: none ran).
+  double mean_seconds(Op op) const;
 
   // Forward only of one micro-batch of `rows` rows through the stages (evaluation): its loss sum
   // on the last stage (0 elsewhere). `pass` makes a forward-only pass over the arena and record.
