@@ -53,10 +53,7 @@ INSTANTIATE_TEST_SUITE_P(DataParallel, Layouts,
                          });
 
 nlohmann::json first_record(const std::string& name) {
-  std::istringstream lines(test::slurp(work() + "/" + name + ".jsonl"));
-  std::string first;
-  std::getline(lines, first);
-  return nlohmann::json::parse(first);
+  return test::first_record(work() + "/" + name + ".jsonl");
 }
 
 // Issue #3, acceptance 3, at dp=4 on `tiny` (JSONL mem_* fields, bytes per rank, from the

@@ -56,6 +56,14 @@ inline std::vector<double> losses(const std::string& name) {
   return out;
 }
 
+// The first JSONL record of a log file.
+inline nlohmann::json first_record(const std::string& log) {
+  std::istringstream lines(slurp(log));
+  std::string line;
+  std::getline(lines, line);
+  return nlohmann::json::parse(line);
+}
+
 inline io::SafetensorsFile final_params(const std::string& name) {
   return io::read_safetensors(work() + "/" + name + "/step_00000010/model.safetensors");
 }

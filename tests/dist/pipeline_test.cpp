@@ -21,10 +21,11 @@ const char* work_name() { return "parti_pp_test"; }
 }  // namespace test
 namespace {
 
-using test::compare;      // NOLINT
-using test::mpirun;       // NOLINT
-using test::train_flags;  // NOLINT
-using test::work;         // NOLINT
+using test::compare;       // NOLINT
+using test::first_record;  // NOLINT
+using test::mpirun;        // NOLINT
+using test::train_flags;   // NOLINT
+using test::work;          // NOLINT
 
 struct Layout {
   const char* name;
@@ -84,13 +85,6 @@ TEST(Pipeline, SaveAtDp2Pp2ResumeAtPp4AndOnOneProcess) {
   r = test::parti(train_flags("from_pp_one", 4) + " --resume");
   ASSERT_EQ(r.status, 0) << r.output;
   compare("from_pp_one");
-}
-
-nlohmann::json first_record(const std::string& log) {
-  std::istringstream lines(test::slurp(log));
-  std::string line;
-  std::getline(lines, line);
-  return nlohmann::json::parse(line);
 }
 
 // Acceptance 4: the activations alive at once on stage 0 (the JSONL's mem_activations, the

@@ -56,10 +56,7 @@ INSTANTIATE_TEST_SUITE_P(TensorParallel, TpLayouts,
                          });
 
 double first_value(const std::string& log, const char* key) {
-  std::istringstream lines(test::slurp(log));
-  std::string line;
-  std::getline(lines, line);
-  return nlohmann::json::parse(line).at(key).get<double>();
+  return test::first_record(log).at(key).get<double>();
 }
 
 // Issue #4, acceptance 4: per-rank activation memory (the activation arena's peak over a step,

@@ -142,7 +142,8 @@ double Trainer::pipeline_step(float dloss, double* norm, double lr) {
   pp_idle_.assign(static_cast<size_t>(pp_size()), 0.0);
   pp_->all_gather(&idle, pp_idle_.data(), 1);
   const double t0 = executor_->start_time();
-  for (const parallel::pipeline::Event& e : executor_->events()) {
+  for (size_t i = 0; !cfg_.io.trace.empty() && i < executor_->events().size(); ++i) {
+    const parallel::pipeline::Event& e = executor_->events()[i];
     trace(t0 + e.start, t0 + e.end, e.what);
   }
   return loss;
@@ -155,92 +156,10 @@ void Trainer::trace(double start, double end, parallel::pipeline::Instruction wh
 }
 
 void Trainer::write_trace() const {
-  // Rows of (start, end, op, chunk, micro-batch, peer, step), gathered from every rank.
-  constexpr size_t kRow = 7;
-  std::vector<double> rows;
-  for (const TraceEvent& e : trace_) {
-    rows.insert(rows.end(),
-                {e.start, e.end, static_cast<double>(e.what.op), static_cast<double>(e.what.chunk),
-                 static_cast<double>(e.what.micro_batch), static_cast<double>(e.what.peer),
-                 static_cast<double>(e.step)});
-  }
-  const int ranks = world_ == nullptr ? 1 : world_->size();
-  const int me = world_ == nullptr ? 0 : world_->rank();
-  double longest = static_cast<double>(trace_.size());
-  if (world_ != nullptr) {
-    world_->all_reduce(&longest, 1, dist::ReduceOp::max);
-  }
-  const auto per_rank = static_cast<size_t>(longest) * kRow;
-  rows.resize(per_rank, -1.0);  // padding rows: step -1
-  std::vector<double> all(per_rank * static_cast<size_t>(ranks));
-  if (world_ != nullptr) {
-    world_->all_gather(rows.data(), all.data(), per_rank);
-  } else {
-    all = rows;
-  }
-  if (me != 0) {
-    return;
-  }
-  double origin = 1e300;
-  for (size_t i = 0; i < all.size(); i += kRow) {
-    if (all[i + 6] >= 0) {
-      origin = std::min(origin, all[i]);
-    }
-  }
   dist::MeshShape shape;
   shape.sizes = {cfg_.layout.tp, cfg_.layout.cp, cfg_.layout.dp, cfg_.layout.pp};
-  std::ofstream out(cfg_.io.trace);
-  PARTI_CHECK(out.good(), ConfigError, "--trace ", cfg_.io.trace, ": cannot write");
-  out << "{\"displayTimeUnit\": \"ms\", \"traceEvents\": [\n";
-  bool first = true;
-  auto emit = [&](const std::string& event) {
-    out << (first ? "" : ",\n") << event;
-    first = false;
-  };
-  for (int r = 0; r < ranks; ++r) {
-    emit(fmt::format(
-        R"({{"name": "thread_name", "ph": "M", "pid": 0, "tid": {}, "args": {{"name": "{}"}}}})", r,
-        shape.describe(r)));
-  }
-  for (int r = 0; r < ranks; ++r) {
-    for (size_t i = 0; i < per_rank; i += kRow) {
-      const double* row = &all[static_cast<size_t>(r) * per_rank + i];
-      if (row[6] < 0) {
-        continue;
-      }
-      const parallel::pipeline::Instruction what{static_cast<parallel::pipeline::Op>(row[2]),
-                                                 static_cast<int>(row[3]), static_cast<int>(row[4]),
-                                                 static_cast<int>(row[5])};
-      std::string name = parallel::pipeline::format(what);
-      std::string category = "compute";
-      switch (what.op) {
-        case parallel::pipeline::Op::recv_act:
-        case parallel::pipeline::Op::recv_grad:
-          name = "wait " + name;
-          category = "p2p";
-          break;
-        case parallel::pipeline::Op::send_act:
-        case parallel::pipeline::Op::send_grad:
-          category = "p2p";
-          break;
-        case parallel::pipeline::Op::reduce_grads:
-          name = "REDUCE (dp all-reduce, tied wte)";
-          category = "collective";
-          break;
-        case parallel::pipeline::Op::optimizer_step:
-          name = "STEP (clip all-reduce, AdamW, ZeRO-1 all-gather)";
-          category = "collective";
-          break;
-        default:
-          break;
-      }
-      emit(fmt::format(
-          R"({{"name": "{}", "cat": "{}", "ph": "X", "pid": 0, "tid": {}, "ts": {:.3f}, "dur": {:.3f}, "args": {{"step": {}}}}})",
-          name, category, r, (row[0] - origin) * 1e6, (row[1] - row[0]) * 1e6,
-          static_cast<int64_t>(row[6])));
-    }
-  }
-  out << "\n]}\n";
+  parallel::pipeline::write_trace(cfg_.io.trace, trace_, world_,
+                                  [&](int rank) { return shape.describe(rank); });
 }
 
 StepStats Trainer::step() {
@@ -327,8 +246,6 @@ double Trainer::evaluate() {
       // Through the stages: the last one's loss; summed over pp below.
       const int T = cfg_.model.seq_len;
       const int rows = static_cast<int>(std::min<int64_t>(B, windows - b * B));
-      inputs_.resize(static_cast<size_t>(B) * static_cast<size_t>(T));
-      targets_.resize(inputs_.size());
       data::fill_windows(val_, T, b * B, rows, inputs_.data(), targets_.data());
       sums[0] += executor_->forward_only(
           [&](core::Arena& arena, model::ActivationRecord<float>& record) {

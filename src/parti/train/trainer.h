@@ -24,6 +24,7 @@
 #include "parti/model/gpt.h"
 #include "parti/parallel/data_parallel.h"
 #include "parti/parallel/pipeline/executor.h"
+#include "parti/parallel/pipeline/trace.h"
 #include "parti/train/config.h"
 
 namespace parti::train {
@@ -78,11 +79,6 @@ class Trainer {
   void build_pipeline();
   double pipeline_step(float dloss, double* norm, double lr);
   // Appends this step's events to the trace (the pipeline's, or one process's F/B/STEP).
-  struct TraceEvent {
-    double start, end;  // seconds on the steady clock
-    parallel::pipeline::Instruction what;
-    int64_t step;
-  };
   void trace(double start, double end, parallel::pipeline::Instruction what);
   void write_trace() const;
   TrainConfig cfg_;
@@ -97,7 +93,7 @@ class Trainer {
   std::unique_ptr<model::Gpt<float>> whole_;  // pp > 1: the whole model's table (checkpoints)
   std::unique_ptr<parallel::pipeline::Executor> executor_;
   std::vector<double> pp_idle_;
-  std::vector<TraceEvent> trace_;
+  std::vector<parallel::pipeline::TraceEvent> trace_;
   std::unique_ptr<parallel::DataParallel> parallel_;
   std::unique_ptr<data::Sampler> sampler_;
   core::Arena arena_;

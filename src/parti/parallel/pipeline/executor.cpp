@@ -19,7 +19,6 @@ struct Executor::Slot {
   const float* out = nullptr;   // the forward's output, sent on
   const float* dinp = nullptr;  // the backward's input gradient, sent back
   std::vector<dist::Request> sends;
-  int micro_batch = -1, chunk = -1;
   bool done = false;         // its last compute ran
   bool grad_posted = false;  // its input gradient's send is posted (or there is none)
 };
@@ -74,8 +73,6 @@ Executor::Slot& Executor::slot(int micro_batch, int chunk) {
     }
     s = free_.back();
     free_.pop_back();
-    s->micro_batch = micro_batch;
-    s->chunk = chunk;
     s->done = false;
     s->grad_posted = chunk == 0;
     s->act_in = s->grad_in = nullptr;
