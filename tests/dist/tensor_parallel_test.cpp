@@ -65,10 +65,11 @@ double first_value(const std::string& log, const char* key) {
 // vocabulary: a quarter. Without it, Korthikanti et al.'s accounting: what LayerNorm and the
 // residual stream hold stays whole on every rank, the rest is divided by tp. Whole, for this
 // model: per layer the two norm outputs, the attention output, the residual after it, the block
-// output (5 N x C floats), three gradients in backward (of the norm outputs and the residual:
-// 3 N x C) and the norms' mean and rstd (4 N); for the model the embedding output, the final
-// norm's output and its gradient, and the two buffers the gradient flows down the blocks in
-// (5 N x C) and per-token losses and cross-entropy statistics (N at tp 1, 4 N at tp > 1). The
+// output (5 N x C floats) and the norms' mean and rstd (4 N); once, the three gradients one
+// block's backward takes and frees (of the norm outputs and the residual: 3 N x C); for the
+// model the embedding output, the final norm's output and its gradient, and the two buffers the
+// gradient flows down the blocks in (5 N x C) and per-token losses and cross-entropy statistics
+// (N at tp 1, 4 N at tp > 1). The
 // sublayers' scratch (gathered inputs, partial sums before their reduction) is in the separate
 // workspace (mem_workspace), not among the activations.
 TEST(TensorParallel, ActivationMemoryFollowsKorthikanti) {
@@ -86,7 +87,7 @@ TEST(TensorParallel, ActivationMemoryFollowsKorthikanti) {
   const double one = run(1, false), tp4 = run(4, false), tp4_sp = run(4, true);
   const double f = sizeof(float), NC = static_cast<double>(N) * C;
   auto whole = [&](int tp) {
-    return f * (layers * (8 * NC + 4.0 * N) + 5 * NC + (tp > 1 ? 4.0 : 1.0) * N);
+    return f * (layers * (5 * NC + 4.0 * N) + 3 * NC + 5 * NC + (tp > 1 ? 4.0 : 1.0) * N);
   };
   const double predicted = whole(4) + (one - whole(1)) / 4;
   std::cout << "activation bytes per rank: tp 1 " << one << "; tp 4 " << tp4

@@ -27,12 +27,12 @@ void Block<T>::forward(Pass<T>& pass, const T* in, T* out) {
 
 template <typename T>
 void Block<T>::backward(Pass<T>& pass, const T* dout, T* dinp) {
+  // The block's gradients of its intermediate tensors are dead once dinp is complete: freed at
+  // the end (recomputed activations with them), so backward holds one block's at a time.
+  core::Arena::Scope block_backward(pass.arena);
   if (pass.recompute == Recompute::full) {
-    core::Arena::Scope recomputed(pass.arena);  // freed once this block's backward is done
     T* out = pass.arena.template alloc<T>(pass.local_tokens() * static_cast<size_t>(C_));
     forward_body(pass, pass.record.get(id_, 0), out);
-    backward_body(pass, dout, dinp);
-    return;
   }
   backward_body(pass, dout, dinp);
 }

@@ -17,8 +17,13 @@ struct Executor::Slot {
   float* grad_in = nullptr;  // the received output gradient (chunks before the last)
   dist::Request act_request, grad_request;
   const float* out = nullptr;   // the forward's output, sent on
-  const float* dinp = nullptr;  // the backward's input gradient, sent back
-  std::vector<dist::Request> sends;
+  const float* dinp = nullptr;  // the backward's input gradient (in the arena)
+  // The input gradient as sent back: a copy outside the arena, so that the arena is free as
+  // soon as the micro-batch-chunk is done, while the send may still be in flight.
+  std::vector<float> outgoing;
+  std::vector<dist::Request> sends;  // of the activation (complete once the gradient is back)
+  dist::Request grad_send;           // of `outgoing`
+  bool grad_sending = false;
   bool done = false;         // its last compute ran
   bool grad_posted = false;  // its input gradient's send is posted (or there is none)
 };
@@ -26,8 +31,6 @@ struct Executor::Slot {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-bool is_receive(Op op) { return op == Op::recv_act || op == Op::recv_grad; }
 
 }  // namespace
 
@@ -51,13 +54,7 @@ Executor::Executor(model::Gpt<float>& gpt, Schedule schedule, dist::ProcessGroup
   slots_.assign(static_cast<size_t>(schedule_.chunks * schedule_.micro_batches), nullptr);
 }
 
-Executor::~Executor() {
-  for (Slot* s : retiring_) {
-    for (auto& r : s->sends) {
-      r.wait();
-    }
-  }
-}
+Executor::~Executor() { retire_sends(true); }
 
 int Executor::tag(int producer_chunk, int micro_batch, bool grad) const {
   return 2 * (micro_batch * schedule_.chunks + producer_chunk) + (grad ? 1 : 0);
@@ -88,6 +85,13 @@ void Executor::release(int micro_batch, int chunk) {
   if (!s->done || !s->grad_posted) {
     return;  // the other of the two comes later
   }
+  // The activation was received (its gradient came back), so its send is complete: the arena
+  // is free now. Only the gradient's copy may still be on its way.
+  for (auto& r : s->sends) {
+    r.wait();
+  }
+  s->sends.clear();
+  s->arena.reset();
   retiring_.push_back(s);
   s = nullptr;
   in_flight_ -= 1;
@@ -97,20 +101,15 @@ void Executor::release(int micro_batch, int chunk) {
 void Executor::retire_sends(bool wait) {
   for (size_t i = 0; i < retiring_.size();) {
     Slot* s = retiring_[i];
-    bool complete = true;
-    for (auto& r : s->sends) {
+    if (s->grad_sending) {
       if (wait) {
-        r.wait();
-      } else {
-        complete = r.test() && complete;
+        s->grad_send.wait();
+      } else if (!s->grad_send.test()) {
+        ++i;
+        continue;
       }
+      s->grad_sending = false;
     }
-    if (!complete) {
-      ++i;
-      continue;
-    }
-    s->sends.clear();
-    s->arena.reset();
     free_.push_back(s);
     retiring_.erase(retiring_.begin() + static_cast<std::ptrdiff_t>(i));
   }
@@ -163,7 +162,9 @@ double Executor::run(const Env& env, float dloss) {
   for (size_t i = 0; i < list.size(); ++i) {
     const Instruction& in = list[i];
     post_ahead(i);
+    Slot* current = nullptr;  // the compute's slot (released by it when it is the last use)
     if (is_compute(in.op)) {
+      current = &slot(in.micro_batch, in.chunk);
       for_each_live([](Slot& s) {
         s.arena.open_window();
         s.deferred.open_window();
@@ -225,7 +226,9 @@ double Executor::run(const Env& env, float dloss) {
       }
       case Op::send_grad: {
         Slot& s = slot(m, in.chunk);
-        s.sends.push_back(pp_.isend(s.dinp, n, in.peer, tag(in.chunk, m, true)));
+        s.outgoing.assign(s.dinp, s.dinp + n);
+        s.grad_send = pp_.isend(s.outgoing.data(), n, in.peer, tag(in.chunk, m, true));
+        s.grad_sending = true;
         s.grad_posted = true;
         release(m, in.chunk);
         break;
@@ -244,7 +247,15 @@ double Executor::run(const Env& env, float dloss) {
       compute_end = end;
       // The activations alive at once: every live micro-batch's, at the peak of this one.
       size_t live = 0;
-      for_each_live([&](Slot& s) { live += s.arena.window_peak() + s.deferred.window_peak(); });
+      bool counted = false;
+      for_each_live([&](Slot& s) {
+        live += s.arena.window_peak() + s.deferred.window_peak() +
+                (s.grad_sending ? s.outgoing.size() * sizeof(float) : 0);
+        counted = counted || &s == current;
+      });
+      if (!counted) {  // released at the end of this backward: its peak was still during it
+        live += current->arena.window_peak() + current->deferred.window_peak();
+      }
       peak_live_ = std::max(peak_live_, live);
     }
     events_.push_back({in, start, end});
