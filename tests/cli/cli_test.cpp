@@ -238,5 +238,45 @@ TEST(Cli, SchedulePrintsTheTimelineBubbleAndMemory) {
                         "--schedule pipedream: expected gpipe, 1f1b, interleaved or zb");
 }
 
+// Issue #6: `parti plan` prints the best layouts and the first tries; --json ends with the
+// candidates; layout flags fix their dimension; bad input is one clear line.
+TEST(Cli, PlanPrintsRankedLayoutsAndJson) {
+  auto r = parti(
+      "plan --model gpt2 --global-batch 64 --gpus 16 --gpus-per-node 8 "
+      "--hardware a100-80gb --top 3 --json");
+  ASSERT_EQ(r.status, 0) << r.output;
+  for (const char* needle :
+       {"searched ", "legal", "rank    dp   tp", "first tries:", "data parallel alone (ZeRO-0)"}) {
+    EXPECT_NE(r.output.find(needle), std::string::npos) << needle << " in\n" << r.output;
+  }
+  const auto all = nlohmann::json::parse(r.last_line());
+  ASSERT_EQ(all.size(), 3u);
+  for (const char* key :
+       {"dp", "tp", "pp", "sp", "zero", "micro_batch", "virtual_stages", "recompute", "schedule",
+        "step_time_s", "tokens_per_s", "model_tflops_per_device", "mfu", "memory_bytes"}) {
+    EXPECT_TRUE(all[0].contains(key)) << key;
+  }
+  EXPECT_EQ(all[0]["dp"].get<int>() * all[0]["tp"].get<int>() * all[0]["pp"].get<int>(), 16);
+  r = parti(
+      "plan --model gpt2 --global-batch 64 --gpus 16 --hardware a100-80gb --tp 4 --pp 2 "
+      "--no-sp --zero 1 --recompute full --top 2 --json");
+  ASSERT_EQ(r.status, 0) << r.output;
+  for (const auto& c : nlohmann::json::parse(r.last_line())) {
+    EXPECT_EQ(c["tp"], 4);
+    EXPECT_EQ(c["pp"], 2);
+    EXPECT_EQ(c["sp"], false);
+    EXPECT_EQ(c["zero"], 1);
+    EXPECT_EQ(c["recompute"], "full");
+  }
+  expect_one_line_error(parti("plan --model gpt2 --global-batch 8 --gpus 2 --hardware tpu-v9"),
+                        "--hardware tpu-v9: no profile");
+  // A fixed layout that does not fit: the verdicts, then the error.
+  r = parti(
+      "plan --model gpt2-xl --global-batch 8 --gpus 1 --hardware a100-40gb --zero 0 "
+      "--recompute none --micro-batch 8");
+  EXPECT_NE(r.status, 0) << r.output;
+  EXPECT_EQ(r.last_line().rfind("parti: error: no layout fits", 0), 0u) << r.output;
+}
+
 }  // namespace
 }  // namespace parti

@@ -9,11 +9,15 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <vector>
 
 #include "parti/cli/commands.h"
 #include "parti/core/check.h"
+#include "parti/core/cpu.h"
+#include "parti/plan/calibrate.h"
 
 namespace parti::cli {
 namespace {
@@ -147,6 +151,28 @@ void run_bench_comm(const BenchArgs& a, const Runtime& runtime) {
   }
 }
 
+struct CalibrateArgs {
+  std::string out;
+  plan::CalibrateOptions options;
+};
+
+void run_calibrate(const CalibrateArgs& a, const Runtime& runtime) {
+  core::set_threads(1);
+  std::unique_ptr<dist::ProcessGroup> world =
+      runtime.mpi != nullptr ? runtime.mpi->world() : dist::make_self_group("world");
+  const plan::Hardware h = plan::calibrate(*world, a.options, std::cout);
+  if (world->rank() == 0) {
+    const std::string tmp = a.out + ".tmp";
+    {
+      std::ofstream out(tmp);
+      PARTI_CHECK(out.good(), ConfigError, "--out ", a.out, ": cannot write");
+      out << plan::to_json(h).dump(2) << "\n";
+    }
+    std::filesystem::rename(tmp, a.out);
+    std::cout << "wrote " << a.out << "\n";
+  }
+}
+
 }  // namespace
 
 void add_bench(CLI::App& app, const Runtime& runtime) {
@@ -166,6 +192,18 @@ void add_bench(CLI::App& app, const Runtime& runtime) {
   comm->add_flag("--nonblocking", args->nonblocking,
                  "time the non-blocking form and its wait (as gradient buckets use it)");
   comm->callback([args, &runtime] { run_bench_comm(*args, runtime); });
+
+  CLI::App* cal = bench->add_subcommand(
+      "calibrate",
+      "measure this machine into a hardware profile for `parti plan` (run under mpirun with one "
+      "rank per core: mpirun -np $(nproc) parti bench calibrate --out FILE)");
+  auto cal_args = std::make_shared<CalibrateArgs>();
+  cal->add_option("--out", cal_args->out, "where to write the profile (JSON)")->required();
+  cal->add_option("--name", cal_args->options.name, "the profile's name")->capture_default_str();
+  cal->add_option("--seconds", cal_args->options.seconds_per_point,
+                  "time spent on each measurement at least")
+      ->capture_default_str();
+  cal->callback([cal_args, &runtime] { run_calibrate(*cal_args, runtime); });
 }
 
 }  // namespace parti::cli

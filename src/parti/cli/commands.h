@@ -26,6 +26,7 @@ void add_eval(CLI::App& app);
 void add_tokenize(CLI::App& app);
 void add_bench(CLI::App& app, const Runtime& runtime);
 void add_schedule(CLI::App& app);
+void add_plan(CLI::App& app);
 
 // A model loaded from a checkpoint (`--ckpt` of generate and eval).
 struct LoadedModel {

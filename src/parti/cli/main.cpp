@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
   parti::cli::add_tokenize(app);
   parti::cli::add_bench(app, runtime);
   parti::cli::add_schedule(app);
+  parti::cli::add_plan(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

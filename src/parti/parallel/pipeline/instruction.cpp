@@ -29,9 +29,10 @@ const char* name_of(Op op) {
 }
 
 bool is_send(Op op) { return op == Op::send_act || op == Op::send_grad; }
-bool is_recv(Op op) { return op == Op::recv_act || op == Op::recv_grad; }
 
 }  // namespace
+
+bool is_receive(Op op) { return op == Op::recv_act || op == Op::recv_grad; }
 
 bool is_compute(Op op) {
   return op == Op::forward || op == Op::backward || op == Op::backward_input ||
@@ -45,7 +46,7 @@ std::string format(const Instruction& in) {
   std::string out = str_cat(name_of(in.op), in.micro_batch, ".c", in.chunk);
   if (is_send(in.op)) {
     out += str_cat(">", in.peer);
-  } else if (is_recv(in.op)) {
+  } else if (is_receive(in.op)) {
     out += str_cat("<", in.peer);
   }
   return out;
@@ -70,7 +71,7 @@ Instruction parse_instruction(const std::string& text) {
     bool ok = false;
     if (is_send(n.op)) {
       ok = std::sscanf(r, "%d.c%d>%d%n", &micro, &chunk, &peer, &used) == 3;
-    } else if (is_recv(n.op)) {
+    } else if (is_receive(n.op)) {
       ok = std::sscanf(r, "%d.c%d<%d%n", &micro, &chunk, &peer, &used) == 3;
     } else {
       ok = std::sscanf(r, "%d.c%d%n", &micro, &chunk, &used) == 2;

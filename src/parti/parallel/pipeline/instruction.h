@@ -37,6 +37,7 @@ struct Instruction {
 };
 
 bool is_compute(Op op);
+bool is_receive(Op op);
 std::string format(const Instruction& instruction);
 // The inverse of format; throws ConfigError naming the text when it is not an instruction.
 Instruction parse_instruction(const std::string& text);

@@ -18,6 +18,7 @@
 // 1f1b; (P - 1) / (V M + P - 1) for interleaved (each chunk costs 1/V of a stage).
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -83,6 +84,9 @@ struct Simulation {
 // Runs the lists as the executor would (a receive waits for its send; sends do not wait;
 // communication takes no time).
 Simulation simulate(const Schedule& schedule, const Costs& costs = {});
+// The same with any cost per compute instruction (the planner's: each chunk its own).
+Simulation simulate(const Schedule& schedule,
+                    const std::function<double(const Instruction&)>& cost);
 
 // A stage x time grid, one cell per 1/V time unit: "F3", "B3", "I3", "W3" (with ".c" and the
 // chunk when V > 1) over the cells an instruction takes, "." where the stage idles.

@@ -1,6 +1,7 @@
 // simulate: the lists run as the executor runs them, with costs; render: the stage x time grid.
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <map>
 #include <set>
 #include <tuple>
@@ -53,8 +54,12 @@ double Simulation::bubble() const {
 }
 
 Simulation simulate(const Schedule& s, const Costs& costs) {
-  const auto P = static_cast<size_t>(s.stages);
   const int V = s.virtual_stages();
+  return simulate(s, [&](const Instruction& in) { return cost_of(in, costs, V); });
+}
+
+Simulation simulate(const Schedule& s, const std::function<double(const Instruction&)>& cost) {
+  const auto P = static_cast<size_t>(s.stages);
   Simulation sim;
   sim.spans.resize(P);
   sim.busy.assign(P, 0.0);
@@ -69,7 +74,7 @@ Simulation simulate(const Schedule& s, const Costs& costs) {
       const auto& list = s.per_rank[r];
       while (next[r] < list.size()) {
         const Instruction& in = list[next[r]];
-        if (in.op == Op::recv_act || in.op == Op::recv_grad) {
+        if (is_receive(in.op)) {
           auto it = sent.find(awaited_key(in));
           if (it == sent.end()) {
             break;  // blocked until the peer sends
@@ -78,7 +83,7 @@ Simulation simulate(const Schedule& s, const Costs& costs) {
         } else if (in.op == Op::send_act || in.op == Op::send_grad) {
           sent[sent_key(in)] = clock[r];
         } else if (is_compute(in.op)) {
-          const double d = cost_of(in, costs, V);
+          const double d = cost(in);
           sim.spans[r].push_back({clock[r], clock[r] + d, in});
           clock[r] += d;
           sim.busy[r] += d;

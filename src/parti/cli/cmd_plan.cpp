@@ -1,0 +1,207 @@
+// parti plan --model PRESET | --layers --heads --dim --seq-len --vocab  --global-batch B
+//            --gpus N --gpus-per-node G --hardware PROFILE [--precision fp32|bf16] [--top K]
+//            [--json] [--dp --tp --pp --sp/--no-sp --zero --micro-batch --recompute --schedule
+//            --virtual-stages]
+// The K best layouts with predicted step time, tokens/s, model TFLOP/s per device, MFU, memory
+// per device by kind, bubble and communication, then what became of the layouts a user tries
+// first. A layout flag fixes that dimension. With --json the last line is a JSON array of the
+// candidates, best first.
+#include <fmt/core.h>
+
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "parti/cli/commands.h"
+#include "parti/core/check.h"
+#include "parti/plan/search.h"
+
+namespace parti::cli {
+namespace {
+
+struct PlanArgs {
+  std::string preset;
+  model::GptConfig overrides;
+  std::vector<CLI::Option*> model_flags;
+  int global_batch = 0;
+  int gpus = 0;
+  int gpus_per_node = 0;  // 0: the profile's
+  std::string hardware;
+  std::string precision;  // empty: the profile's
+  int top = 5;
+  bool json = false;
+  int dp = 0, tp = 0, pp = 0, zero = -1, micro_batch = 0, virtual_stages = 0;
+  bool sp = false;
+  CLI::Option* sp_flag = nullptr;
+  std::string recompute, schedule;
+};
+
+double gib(double bytes) { return bytes / 1073741824.0; }
+
+nlohmann::ordered_json to_json(const plan::Candidate& c) {
+  const plan::Layout& l = c.layout;
+  const plan::StepTime& t = c.time;
+  nlohmann::ordered_json j;
+  j["dp"] = l.dp;
+  j["tp"] = l.tp;
+  j["pp"] = l.pp;
+  j["sp"] = l.sp;
+  j["zero"] = l.zero;
+  j["micro_batch"] = l.micro_batch;
+  j["virtual_stages"] = l.virtual_stages;
+  j["recompute"] = l.recompute;
+  j["schedule"] = l.pp > 1 ? l.schedule : "none";
+  j["step_time_s"] = t.step_s;
+  j["tokens_per_s"] = t.tokens_per_s;
+  j["model_tflops_per_device"] = t.model_tflops_per_device;
+  j["mfu"] = t.mfu;
+  j["memory_bytes"] = c.memory.total();
+  j["memory"] = {{"params", c.memory.params},
+                 {"grads", c.memory.grads},
+                 {"optim", c.memory.optim},
+                 {"activations", c.memory.activations},
+                 {"buffers", c.memory.buffers}};
+  j["bubble"] = t.bubble;
+  j["comm_s"] = {{"tp", t.tp_comm_s},
+                 {"pp", t.pp_comm_s},
+                 {"dp", t.dp_comm_s},
+                 {"dp_exposed", t.dp_exposed_s}};
+  j["exact"] = c.exact;
+  return j;
+}
+
+void run_plan(PlanArgs& a) {
+  plan::Query q;
+  PARTI_CHECK(!a.preset.empty() || a.model_flags[0]->count() > 0, ConfigError,
+              "parti plan needs --model PRESET or --layers --heads --dim --seq-len --vocab");
+  model::GptConfig m =
+      a.preset.empty() ? model::GptConfig{0, 0, 0, 0, model::kGpt2Vocab} : model::preset(a.preset);
+  int* fields[] = {&m.layers, &m.heads, &m.dim, &m.seq_len, &m.vocab};
+  const int values[] = {a.overrides.layers, a.overrides.heads, a.overrides.dim, a.overrides.seq_len,
+                        a.overrides.vocab};
+  for (size_t i = 0; i < a.model_flags.size(); ++i) {
+    if (a.model_flags[i]->count() > 0) {
+      *fields[i] = values[i];
+    }
+  }
+  q.workload = {m, a.global_batch};
+  q.hardware = plan::load_hardware(a.hardware);
+  q.precision = plan::precision_of(a.precision.empty() ? q.hardware.precision : a.precision);
+  q.cluster.devices = a.gpus;
+  q.cluster.devices_per_node = a.gpus_per_node > 0 ? a.gpus_per_node : q.hardware.devices_per_node;
+  q.top = a.top;
+  PARTI_CHECK(a.top >= 1, ConfigError, "--top must be at least 1");
+  plan::Fixed& f = q.fixed;
+  auto fix = [](int value, std::optional<int>& slot) {
+    if (value > 0) {
+      slot = value;
+    }
+  };
+  fix(a.dp, f.dp);
+  fix(a.tp, f.tp);
+  fix(a.pp, f.pp);
+  fix(a.micro_batch, f.micro_batch);
+  fix(a.virtual_stages, f.virtual_stages);
+  if (a.zero >= 0) {
+    f.zero = a.zero;
+  }
+  if (a.sp_flag->count() > 0) {
+    f.sp = a.sp;
+  }
+  if (!a.recompute.empty()) {
+    f.recompute = a.recompute;
+  }
+  if (!a.schedule.empty()) {
+    f.schedule = a.schedule;
+  }
+  const plan::PlanResult r = plan::plan(q);
+  const double params = static_cast<double>(model::parameter_count(m));
+  std::cout << fmt::format(
+      "parti plan: {} layers x {} wide, {} heads, seq {} ({:.3g}B parameters); global batch {} "
+      "sequences; {} devices, {} per node; {} ({}), {}\n",
+      m.layers, m.dim, m.heads, m.seq_len, params / 1e9, a.global_batch, q.cluster.devices,
+      q.cluster.devices_per_node, q.hardware.name, q.hardware.source, q.precision.name);
+  std::cout << fmt::format(
+      "searched {} layouts in {:.3f} s: {} legal, {} within {:.0f}% of {:.0f} GiB\n", r.enumerated,
+      r.seconds, r.legal, r.fitting, 100 * q.memory_headroom, q.hardware.memory_gb);
+  if (!r.best.empty()) {
+    std::cout << fmt::format(
+        "{:>4} {:>5} {:>4} {:>3} {:>4} {:>11} {:>4} {:>4} {:>3} {:>9} {:>9} {:>10} {:>8} "
+        "{:>6} {:>8}  {:<34} {:>6} {:>8} {:>8} {:>8}\n",
+        "rank", "dp", "tp", "sp", "pp", "schedule", "V", "zero", "mb", "recompute", "step_s",
+        "tokens/s", "TFLOP/s", "MFU", "mem_GiB", "(params grads optim act buffers)", "bubble",
+        "tp_s", "pp_s", "dp_s");
+  }
+  for (size_t i = 0; i < r.best.size(); ++i) {
+    const plan::Candidate& c = r.best[i];
+    const plan::Layout& l = c.layout;
+    const plan::Memory& mem = c.memory;
+    std::cout << fmt::format(
+        "{:>4} {:>5} {:>4} {:>3} {:>4} {:>11} {:>4} {:>4} {:>3} {:>9} {:>9.4g} {:>10.4g} "
+        "{:>8.4g} {:>6.3f} {:>8.3g}  ({:<6.3g} {:<6.3g} {:<6.3g} {:<6.3g} {:<6.3g}) {:>6.3f} "
+        "{:>8.3g} {:>8.3g} {:>8.3g}{}\n",
+        i + 1, l.dp, l.tp, l.sp ? "yes" : "no", l.pp, l.pp > 1 ? l.schedule : "-", l.virtual_stages,
+        l.zero, l.micro_batch, l.recompute, c.time.step_s, c.time.tokens_per_s,
+        c.time.model_tflops_per_device, c.time.mfu, gib(mem.total()), gib(mem.params),
+        gib(mem.grads), gib(mem.optim), gib(mem.activations), gib(mem.buffers), c.time.bubble,
+        c.time.tp_comm_s, c.time.pp_comm_s, c.time.dp_exposed_s, c.exact ? "" : " (closed forms)");
+  }
+  std::cout << "first tries:\n";
+  for (const plan::Verdict& v : r.verdicts) {
+    std::cout << "  " << v.what << ": " << v.outcome << "\n";
+  }
+  if (r.best.empty()) {
+    std::cout << "no legal layout fits this model on this cluster\n";
+  }
+  if (a.json) {
+    nlohmann::ordered_json all = nlohmann::ordered_json::array();
+    for (const plan::Candidate& c : r.best) {
+      all.push_back(to_json(c));
+    }
+    std::cout << all.dump() << "\n";
+  }
+  PARTI_CHECK(!r.best.empty(), ConfigError,
+              "no layout fits: more devices, --precision bf16, or a smaller model");
+}
+
+}  // namespace
+
+void add_plan(CLI::App& app) {
+  auto args = std::make_shared<PlanArgs>();
+  PlanArgs& a = *args;
+  CLI::App* cmd =
+      app.add_subcommand("plan", "the fastest layouts for a model on a cluster, predicted");
+  cmd->add_option("--model", a.preset,
+                  "preset: tiny, small, gpt2, gpt2-medium, gpt2-large, gpt2-xl");
+  model::GptConfig& o = a.overrides;
+  a.model_flags = {cmd->add_option("--layers", o.layers, "transformer blocks (L)"),
+                   cmd->add_option("--heads", o.heads, "attention heads (NH)"),
+                   cmd->add_option("--dim", o.dim, "model width (C)"),
+                   cmd->add_option("--seq-len", o.seq_len, "context length (T)"),
+                   cmd->add_option("--vocab", o.vocab, "vocabulary (default 50257)")};
+  cmd->add_option("--global-batch", a.global_batch, "sequences per optimizer step")->required();
+  cmd->add_option("--gpus", a.gpus, "devices (ranks) in all")->required();
+  cmd->add_option("--gpus-per-node", a.gpus_per_node, "devices per node (default: the profile's)");
+  cmd->add_option("--hardware", a.hardware,
+                  "profile: a100-40gb, a100-80gb, h100-sxm, h200, a name in configs/hardware or a "
+                  "path to a .json (parti bench calibrate writes one)")
+      ->required();
+  cmd->add_option("--precision", a.precision,
+                  "fp32 (Parti's CPU trainer) or bf16 (mixed precision: bf16 weights and "
+                  "activations, fp32 gradients, master weights and moments); default: the "
+                  "profile's");
+  cmd->add_option("--top", a.top, "how many layouts to print")->capture_default_str();
+  cmd->add_flag("--json", a.json, "end with one line: a JSON array of the layouts, best first");
+  cmd->add_option("--dp", a.dp, "fix data-parallel ranks");
+  cmd->add_option("--tp", a.tp, "fix tensor-parallel ranks");
+  cmd->add_option("--pp", a.pp, "fix pipeline stages");
+  a.sp_flag = cmd->add_flag("--sp,!--no-sp", a.sp, "fix sequence parallelism on (or off)");
+  cmd->add_option("--zero", a.zero, "fix the ZeRO stage");
+  cmd->add_option("--micro-batch", a.micro_batch, "fix sequences per micro-batch");
+  cmd->add_option("--recompute", a.recompute, "fix recomputation: none, selective, full");
+  cmd->add_option("--schedule", a.schedule,
+                  "fix the pipeline schedule: gpipe, 1f1b, interleaved, zb");
+  cmd->add_option("--virtual-stages", a.virtual_stages, "fix chunks per stage (interleaved)");
+  cmd->callback([args] { run_plan(*args); });
+}
+
+}  // namespace parti::cli

@@ -1,0 +1,208 @@
+#include "parti/plan/activations.h"
+
+#include <algorithm>
+#include <map>
+
+#include "parti/parallel/pipeline/schedule.h"
+
+namespace parti::plan {
+namespace {
+
+namespace pipeline = parallel::pipeline;
+using pipeline::Op;
+
+// What chunk c (global index) of a split keeps and takes, in elements.
+struct ChunkSizes {
+  double saved, forward_extra, kept, scratch, deferred;
+};
+
+ChunkSizes chunk_sizes(const Shapes& sh, const std::vector<int>& split, int c) {
+  const int blocks = split[static_cast<size_t>(c)];
+  const bool head = c + 1 == static_cast<int>(split.size());
+  ChunkSizes z{};
+  z.saved = (c == 0 ? sh.embedding_saved() : 0) + blocks * sh.block_saved() +
+            (head ? sh.head_saved() : 0);
+  z.forward_extra = blocks > 0 ? sh.block_forward_extra() : 0;
+  z.kept = sh.backward_kept(head);
+  z.scratch = blocks > 0 ? sh.block_backward_scratch() : 0;
+  z.deferred = blocks * sh.block_deferred();
+  return z;
+}
+
+// The executor's accounting (parallel/pipeline/executor.cpp), replayed on the stage's list: one
+// slot per micro-batch-chunk from its first use (a posted receive or its forward) until both its
+// backward (W under zb) is done and its input gradient is sent; receives are posted before the
+// instruction up to the second compute from here; at each compute, the live slots' bytes plus
+// this compute's peak.
+double walk(const Shapes& sh, const std::vector<int>& split, const pipeline::Schedule& schedule,
+            int stage) {
+  struct Slot {
+    double used = 0, deferred = 0, outgoing = 0;
+    bool done = false, grad_posted = false;
+  };
+  // Released slots whose gradient copy may still be on its way: counted through the next
+  // compute (the executor frees them when the send is seen complete).
+  double retiring = 0, retired_now = 0;
+  std::map<std::pair<int, int>, Slot> live;
+  const auto slot = [&](const pipeline::Instruction& in) -> Slot& {
+    auto [it, fresh] = live.try_emplace({in.micro_batch, in.chunk});
+    if (fresh) {
+      it->second.grad_posted = in.chunk == 0;
+    }
+    return it->second;
+  };
+  const auto release = [&](const pipeline::Instruction& in) {
+    auto it = live.find({in.micro_batch, in.chunk});
+    if (it != live.end() && it->second.done && it->second.grad_posted) {
+      retired_now += it->second.outgoing;
+      live.erase(it);
+    }
+  };
+  const std::vector<pipeline::Instruction>& list = schedule.per_rank[static_cast<size_t>(stage)];
+  size_t posted = 0;
+  double peak = 0;
+  for (size_t i = 0; i < list.size(); ++i) {
+    size_t j = i;
+    for (int computes = 0; j < list.size(); ++j) {
+      if (pipeline::is_compute(list[j].op) && ++computes == 2) {
+        break;
+      }
+    }
+    for (; posted < j; ++posted) {
+      if (pipeline::is_receive(list[posted].op)) {
+        slot(list[posted]).used += sh.n;
+      }
+    }
+    const pipeline::Instruction& in = list[i];
+    if (in.op == Op::send_grad) {
+      Slot& s = slot(in);
+      s.grad_posted = true;
+      s.outgoing = sh.n;
+      release(in);
+      continue;
+    }
+    if (!pipeline::is_compute(in.op)) {
+      continue;
+    }
+    Slot& s = slot(in);
+    retiring += retired_now;
+    retired_now = 0;
+    double sum = retiring;
+    for (const auto& [key, other] : live) {
+      sum += other.used + other.deferred + other.outgoing;
+    }
+    const ChunkSizes z = chunk_sizes(sh, split, in.chunk);
+    switch (in.op) {
+      case Op::forward:
+        peak = std::max(peak, sum + z.saved + z.forward_extra);
+        s.used += z.saved;
+        break;
+      case Op::backward:
+      case Op::backward_input: {
+        const double deferred = in.op == Op::backward_input ? z.deferred : 0;
+        peak = std::max(peak, sum + z.kept + z.scratch + deferred);
+        s.used += z.kept;
+        s.deferred += deferred;
+        s.done = in.op == Op::backward;
+        break;
+      }
+      case Op::backward_weight:
+        peak = std::max(peak, sum);
+        s.deferred = 0;
+        s.done = true;
+        break;
+      default:
+        break;
+    }
+    release(in);
+    retiring = 0;
+  }
+  return peak;
+}
+
+}  // namespace
+
+Shapes::Shapes(const model::GptConfig& m, const Layout& l)
+    : tp(l.tp), sp(l.sp && l.tp > 1), recompute(l.recompute) {
+  const double B = l.micro_batch, T = m.seq_len;
+  N = B * T;
+  C = m.dim;
+  lt = sp ? N / tp : N;
+  n = lt * C;
+  NC = N * C;
+  Cl = C / tp;
+  H = 4 * C / tp;
+  A = B * (m.heads / tp) * T * T;
+  Vl = static_cast<double>(m.padded_vocab()) / tp;
+}
+
+double Shapes::block_forward_extra() const {
+  // Full recomputation drops the block's body at the end of its forward: its peak is above.
+  return recompute == "full" ? 4 * n + 4 * lt + 4 * N * Cl + A + 2 * N * H : 0;
+}
+
+double Shapes::block_saved() const {
+  if (recompute == "full") {
+    return n;  // the block's output (the next one's input)
+  }
+  // The output, ln_1(x), attn(.), x + attn, ln_2(x1); the norms' mean and rstd; q k v, the
+  // attention output and (unless selective) its probabilities; the MLP's pre- and post-GELU.
+  return 5 * n + 4 * lt + 4 * N * Cl + (recompute == "selective" ? 0 : A) + 2 * N * H;
+}
+
+double Shapes::block_backward_scratch() const {
+  // Gradients of ln_2's output, the residual and ln_1's output; of the GELU's input and output;
+  // of the attention output and of q k v. Full recomputation runs the block's forward first.
+  const double grads = 3 * n + 2 * N * H + 4 * N * Cl;
+  return recompute == "full" ? grads + n + block_forward_extra() : grads;
+}
+
+double Shapes::block_deferred() const {
+  // Each linear layer's output gradient and input: qkv (3 N Cl, N C), attn proj (N C, N Cl),
+  // fc (N H, N C), mlp proj (N C, N H).
+  return 4 * NC + 4 * N * Cl + 2 * N * H;
+}
+
+double Shapes::head_saved() const {
+  // ln_f's output (gathered whole under sp), mean and rstd, the logits (probabilities, then their
+  // gradient), per-token losses, and at tp > 1 the row maxima and the two sums.
+  return n + 2 * lt + (sp ? NC : 0) + N * Vl + N + (tp > 1 ? 3 * N : 0);
+}
+
+double Shapes::workspace() const {
+  // Inside one sublayer's backward: without sp the tp partial input gradient (N C); with sp the
+  // gathered output gradient and input, the partial input gradient and this rank's part of it;
+  // selective recomputation adds the probabilities made again and an unused output.
+  double ws = tp > 1 ? (sp ? 3 * NC + n : NC) : 0;
+  if (recompute == "selective") {
+    ws += A + N * Cl;
+  }
+  return ws;
+}
+
+double activation_elements(const Shapes& sh, const Workload& w, const Layout& l,
+                           const std::vector<int>& split, int s, bool exact) {
+  if (l.pp == 1) {
+    const ChunkSizes z = chunk_sizes(sh, split, 0);
+    return z.saved + z.kept + z.scratch;
+  }
+  const int M = l.micro_batches(w), V = l.virtual_stages, P = l.pp;
+  if (exact) {
+    return walk(sh, split, pipeline::make_schedule(l.schedule, P, M, V), s);
+  }
+  // Closed form: the in-flight micro-batch-chunks each hold their input and what their forward
+  // saved (this stage's chunks on average), one backward's kept buffers and scratch on top.
+  double saved = 0, scratch = 0, deferred = 0, kept = 0;
+  for (int c = s; c < P * V; c += P) {
+    const ChunkSizes z = chunk_sizes(sh, split, c);
+    saved += z.saved / V;
+    scratch = std::max(scratch, z.scratch);
+    deferred = std::max(deferred, z.deferred);
+    kept = std::max(kept, z.kept);
+  }
+  const int k = in_flight(l.schedule, P, M, V, s);
+  return k * (saved + (s > 0 ? sh.n : 0)) + kept + scratch + sh.n +
+         (l.schedule == "zb" ? deferred : 0);
+}
+
+}  // namespace parti::plan

@@ -1,0 +1,41 @@
+// Activation elements of one micro-batch, module by module, as the model allocates them from the
+// micro-batch's arena (model/*.cpp): what forward saves, what backward keeps, the scratch one
+// block's backward takes and frees. For a rank of tensor group size t with sequence parallelism
+// or not: N = B T tokens, n = (sp ? N / t : N) C the residual stream, Cl = C / t, H = 4 C / t,
+// A = B (NH / t) T T the attention probabilities, Vl = Vp / t the vocabulary columns.
+#pragma once
+
+#include <vector>
+
+#include "parti/plan/memory.h"
+
+namespace parti::plan {
+
+struct Shapes {
+  Shapes(const model::GptConfig& m, const Layout& l);
+  double N, lt, n, C, Cl, H, A, Vl, NC;
+  int tp;
+  bool sp;
+  std::string recompute;
+  // Saved by one block's forward (kept until its backward), and its forward's peak above that.
+  double block_saved() const;
+  double block_forward_extra() const;
+  // Taken and freed by one block's backward (scoped), including a full recomputation.
+  double block_backward_scratch() const;
+  // Copies queued for the deferred weight gradients of one block (zero-bubble I until W).
+  double block_deferred() const;
+  double embedding_saved() const { return n; }
+  double head_saved() const;
+  // Kept by a chunk's backward until the micro-batch is done: the gradient flow buffers (and the
+  // head's final-norm gradient).
+  double backward_kept(bool head) const { return (head ? 3 : 2) * n; }
+  // The sublayer workspace's peak (tp gathers and partial sums, selective recomputation).
+  double workspace() const;
+};
+
+// Peak activation elements of pipeline stage `s` (pp = 1: the whole model, one micro-batch).
+// `exact`: walk the stage's lowered list as the executor does; else closed forms.
+double activation_elements(const Shapes& shapes, const Workload& w, const Layout& l,
+                           const std::vector<int>& split, int s, bool exact);
+
+}  // namespace parti::plan

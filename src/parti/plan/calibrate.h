@@ -1,0 +1,35 @@
+// `parti bench calibrate`: a hardware profile of this machine, measured with the kernels and the
+// process groups the trainer uses. Run under mpirun with one rank per compute slot (a CPU: one
+// per core, one thread each): every rank measures at once, as in training, and rank 0's profile
+// takes the slowest rank's times.
+//   GEMM       sgemm rates over shapes (m, n, k) from 64 to 2048, fitted to
+//              rate = R / (1 + h/m + h/n + h/k) (least squares in log rate over h)
+//   attention  the causal attention kernel, forward and backward, rated on the full-square FLOP
+//              count (4 B T^2 C forward, twice that backward)
+//   elementwise LayerNorm and GELU forward and backward: the bytes the time model counts for
+//              them (11 accesses per element) over their time
+//   optimizer  AdamW over 4M parameters: 7 fp32 accesses per parameter over its time
+//   links      all-reduce over the world from 4 KiB to 64 MiB, fitted to the ring alpha-beta
+//              model 2 (p - 1) alpha + 2 (p - 1) / p bytes / bandwidth (one node: intra = inter)
+//   overlap    a non-blocking all-reduce started before sgemm work of about its own length
+//              (tested between products, as backward tests its buckets): the share of the
+//              shorter of the two that disappeared from their sum
+#pragma once
+
+#include <iosfwd>
+
+#include "parti/dist/process_group.h"
+#include "parti/plan/hardware.h"
+
+namespace parti::plan {
+
+struct CalibrateOptions {
+  std::string name = "local";
+  double seconds_per_point = 0.05;  // time spent on each measurement at least
+};
+
+// Collective over `world`; every rank returns the same profile. Progress lines go to `log` (rank
+// 0's).
+Hardware calibrate(dist::ProcessGroup& world, const CalibrateOptions& options, std::ostream& log);
+
+}  // namespace parti::plan

@@ -1,0 +1,64 @@
+// A hardware profile: what the planner's time and memory models know of a cluster, one JSON file
+// in configs/hardware/ (a100-40gb, a100-80gb, h100-sxm, h200 from datasheets and typical
+// clusters; `parti bench calibrate` writes one measured on this machine).
+//
+//   device.matmul_tflops[dtype]   dense matmul peak per device (fp32, bf16)
+//   device.gemm_efficiency        the best fraction of that peak a large GEMM reaches
+//   device.gemm_half_dim          a GEMM (m, n, k) reaches efficiency / (1 + h/m + h/n + h/k)
+//   device.attention_tflops[dtype] causal attention core (QK^T, softmax, AV) achieved rate
+//   device.memory_bandwidth_gbs   what elementwise kernels (norms, GELU, softmax, AdamW) stream
+//   device.optimizer_gbs          what AdamW streams (7 fp32 accesses per parameter); default:
+//                                 the memory bandwidth
+//   device.memory_gb              memory per device (GiB)
+//   node.devices                  devices (ranks) per node
+//   node.compute_slots            ranks that compute at once at full speed (CPU: cores); more
+//                                 ranks on a node share them (time x ranks / slots)
+//   intra, inter                  link bandwidth (GB/s, per device, one direction) and latency
+//                                 (us) inside a node and across nodes (alpha-beta model)
+//   overlap                       share of a collective that non-blocking calls hide behind
+//                                 compute (NCCL on its own stream: ~1; MPI without a progress
+//                                 thread: measured)
+//   precision                     default: fp32 (Parti's CPU trainer) or bf16 (mixed precision)
+#pragma once
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace parti::plan {
+
+struct Link {
+  double bandwidth_gbs = 0.0;
+  double latency_us = 0.0;
+};
+
+struct Hardware {
+  std::string name;
+  std::string source;  // where the numbers come from
+  std::map<std::string, double> matmul_tflops;
+  std::map<std::string, double> attention_tflops;
+  double gemm_efficiency = 0.8;
+  double gemm_half_dim = 64.0;
+  double memory_bandwidth_gbs = 0.0;
+  double optimizer_gbs = 0.0;
+  double memory_gb = 0.0;
+  int devices_per_node = 1;
+  int compute_slots = 1;
+  Link intra, inter;
+  double overlap = 1.0;
+  std::string precision = "fp32";
+
+  // Achieved matmul rate (FLOP/s) of an (m x k) (k x n) product in `dtype`.
+  double gemm_flops(double m, double n, double k, const std::string& dtype) const;
+  double attention_flops(const std::string& dtype) const;  // FLOP/s
+  double peak_flops(const std::string& dtype) const;       // FLOP/s, matmul peak
+};
+
+// By name (configs/hardware/NAME.json of the source tree, or a path to a .json file).
+Hardware load_hardware(const std::string& name_or_path);
+Hardware hardware_from_json(const nlohmann::json& j, const std::string& where);
+nlohmann::ordered_json to_json(const Hardware& h);
+std::vector<std::string> hardware_names();  // the shipped profiles
+
+}  // namespace parti::plan

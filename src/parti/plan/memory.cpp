@@ -1,0 +1,198 @@
+#include "parti/plan/memory.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "parti/core/check.h"
+#include "parti/parallel/pipeline/schedule.h"
+#include "parti/parallel/pipeline/stage.h"
+#include "parti/plan/activations.h"
+
+namespace parti::plan {
+namespace {
+
+namespace pipeline = parallel::pipeline;
+
+constexpr double kAlign = 16;  // a flat-buffer slice starts on 64 bytes (16 floats)
+
+double aligned(double elements) { return std::ceil(elements / kAlign) * kAlign; }
+
+// Flat-buffer units of one stage (ParamTable order): the embeddings (when the stage holds wte),
+// its blocks (all of one size), the final norm (the head). Elements, aligned as the table does.
+struct Units {
+  double embedding = 0;  // 0: not here
+  double block = 0;
+  int blocks = 0;
+  double norm = 0;  // 0: not here
+  double total() const { return embedding + blocks * block + norm; }
+  double largest() const { return std::max(block, norm); }  // of the units cut by elements
+  // ShardLayout's shard: each unit's block of ceil(size / (ranks granule)) granules.
+  double shard(int ranks, double C) const {
+    const auto cut = [&](double size, double granule) {
+      return std::ceil(size / (ranks * granule)) * granule;
+    };
+    return (embedding > 0 ? cut(embedding, C) : 0) + blocks * cut(block, 1) +
+           (norm > 0 ? cut(norm, 1) : 0);
+  }
+};
+
+Units stage_units(const Workload& w, const Layout& l, const std::vector<int>& split, int stage) {
+  const double C = w.model.dim, t = l.tp;
+  const int chunks = static_cast<int>(split.size());
+  bool embedding = false, head = false;
+  Units u;
+  for (int c = stage; c < chunks; c += l.pp) {
+    embedding = embedding || c == 0;
+    head = head || c == chunks - 1;
+    u.blocks += split[static_cast<size_t>(c)];
+  }
+  if (embedding || head) {
+    u.embedding =
+        aligned(w.model.padded_vocab() / t * C) + (embedding ? aligned(w.model.seq_len * C) : 0);
+  }
+  u.block = 4 * aligned(C) + aligned(C * 3 * C / t) + aligned(3 * C / t) + aligned(C / t * C) +
+            aligned(C) + aligned(C * 4 * C / t) + aligned(4 * C / t) + aligned(4 * C / t * C) +
+            aligned(C);
+  u.norm = head ? 2 * aligned(C) : 0;
+  return u;
+}
+
+}  // namespace
+
+Precision precision_of(const std::string& name) {
+  if (name == "fp32") {
+    return {};
+  }
+  PARTI_CHECK(name == "bf16", ConfigError, "--precision ", name, ": expected fp32 or bf16");
+  return {"bf16", 2, 4, 4, 8, 2};
+}
+
+std::vector<std::string> check_layout(const Workload& w, const Layout& l) {
+  std::vector<std::string> errors;
+  const model::GptConfig& m = w.model;
+  if (l.dp < 1 || l.tp < 1 || l.pp < 1 || l.micro_batch < 1 || l.virtual_stages < 1) {
+    errors.push_back("--dp, --tp, --pp, --micro-batch and --virtual-stages must be at least 1");
+    return errors;
+  }
+  if (w.global_batch % (l.micro_batch * l.dp) != 0) {
+    errors.push_back(str_cat("--global-batch ", w.global_batch,
+                             " is not a multiple of --micro-batch ", l.micro_batch, " x --dp ",
+                             l.dp));
+  }
+  if (m.heads % l.tp != 0) {
+    errors.push_back(str_cat("--tp ", l.tp, " does not divide --heads ", m.heads));
+  }
+  if (m.padded_vocab() % l.tp != 0) {
+    errors.push_back(
+        str_cat("--tp ", l.tp, " does not divide the padded vocabulary of ", m.padded_vocab()));
+  }
+  if (l.sp && (l.tp < 2 || m.seq_len % l.tp != 0)) {
+    errors.push_back(str_cat("--sp needs --tp >= 2 dividing --seq-len ", m.seq_len));
+  }
+  if (l.zero < 0 || l.zero > 3) {
+    errors.push_back(str_cat("--zero ", l.zero, ": the ZeRO stage is 0, 1, 2 or 3"));
+  }
+  if (l.recompute != "none" && l.recompute != "selective" && l.recompute != "full") {
+    errors.push_back(str_cat("--recompute ", l.recompute, ": expected none, full or selective"));
+  }
+  if (l.pp == 1) {
+    if (l.virtual_stages != 1 || !l.pp_layers.empty()) {
+      errors.push_back("--pp-layers and --virtual-stages need --pp of at least 2");
+    }
+    return errors;
+  }
+  if (l.zero >= 2) {
+    errors.push_back(str_cat("--zero ", l.zero, " with --pp: use --zero 0 or 1"));
+  }
+  const int M = w.global_batch / (l.micro_batch * l.dp);
+  if (l.schedule == "interleaved") {
+    if (l.virtual_stages < 2 || M % l.pp != 0 || M < 1) {
+      errors.push_back(
+          str_cat("--schedule interleaved needs --virtual-stages >= 2 and micro-batches ", M,
+                  " a multiple of --pp ", l.pp));
+    }
+  } else if (l.schedule == "gpipe" || l.schedule == "1f1b" || l.schedule == "zb") {
+    if (l.virtual_stages != 1) {
+      errors.push_back(
+          str_cat("--virtual-stages ", l.virtual_stages, " needs --schedule interleaved"));
+    }
+  } else {
+    errors.push_back(
+        str_cat("--schedule ", l.schedule, ": expected gpipe, 1f1b, interleaved or zb"));
+  }
+  if (m.layers < l.pp * l.virtual_stages) {
+    errors.push_back(str_cat("--layers ", m.layers, " cannot fill ", l.pp * l.virtual_stages,
+                             " pipeline chunks with a block each"));
+  }
+  return errors;
+}
+
+std::vector<int> chunk_layers(const Workload& w, const Layout& l) {
+  return pipeline::split_layers(w.model, l.pp * l.virtual_stages, l.pp_layers);
+}
+
+int in_flight(const std::string& schedule, int P, int M, int V, int s) {
+  if (P == 1) {
+    return 1;
+  }
+  if (schedule == "gpipe") {
+    return M;
+  }
+  if (schedule == "interleaved") {
+    // Megatron's warm-up: (P - s - 1) 2 + (V - 1) P forwards before the first backward, which
+    // comes after one more; never more than all M V.
+    return std::min(M * V, (P - s - 1) * 2 + (V - 1) * P + 1);
+  }
+  return std::min(M, P - s);  // 1f1b, zb (W keeps 1F1B's bound)
+}
+
+std::vector<Memory> stage_memory(const Workload& w, const Layout& l, const Precision& p,
+                                 bool exact) {
+  const std::vector<int> split = l.pp > 1 ? chunk_layers(w, l) : std::vector<int>{w.model.layers};
+  const Shapes shapes(w.model, l);
+  std::vector<Memory> out;
+  for (int s = 0; s < l.pp; ++s) {
+    if (!exact && s > 0 && s < l.pp - 1) {
+      continue;  // the closed forms: the first stage (most in flight) and the last (the head)
+    }
+    const Units units = stage_units(w, l, split, s);
+    const double total = units.total(), shard = units.shard(l.dp, w.model.dim);
+    const double largest = units.largest();
+    const int zero = l.dp > 1 ? l.zero : 0;
+    Memory m;
+    // Parameters: whole (stages 0-2) or the shard (3) plus the gathered units (the one in use
+    // and the one prefetched; the embeddings come by pieces of the largest unit's size).
+    m.params = (zero <= 2 ? total : shard + 2 * largest) * p.param;
+    m.params += (zero >= 1 ? shard : total) * p.master;
+    // Gradients: whole (0-1) or the shard (2-3) plus the staged units (the one in backward and
+    // the one whose reduce-scatter is in flight; the pool reuses their buffers).
+    m.grads = (zero <= 1 ? total : shard + 2 * largest) * p.grad;
+    m.optim = (zero >= 1 ? shard : total) * p.moments;
+    m.activations = activation_elements(shapes, w, l, split, s, exact) * p.activation;
+    m.buffers = shapes.workspace() * p.activation;
+    out.push_back(m);
+  }
+  return out;
+}
+
+std::vector<double> stage_parameters(const Workload& w, const Layout& l) {
+  const std::vector<int> split = l.pp > 1 ? chunk_layers(w, l) : std::vector<int>{w.model.layers};
+  std::vector<double> out;
+  for (int s = 0; s < l.pp; ++s) {
+    out.push_back(stage_units(w, l, split, s).total());
+  }
+  return out;
+}
+
+Memory peak_memory(const std::vector<Memory>& stages) {
+  Memory best;
+  for (const Memory& m : stages) {
+    if (m.total() > best.total()) {
+      best = m;
+    }
+  }
+  return best;
+}
+
+}  // namespace parti::plan

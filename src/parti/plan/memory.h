@@ -1,0 +1,76 @@
+// The planner's memory model: the bytes one rank holds, by kind, for a model, a layout and a
+// precision. It mirrors what the trainer allocates (docs/planner.md has the formulas):
+//   parameters, gradients, moments   the stage's tensors (tp parts, 64-byte aligned slices),
+//                                    whole or as ZeRO shards over dp (unit by unit), plus the
+//                                    units ZeRO-3 gathers and ZeRO-2/3 stage for a reduction
+//   activations                      what forward saves per micro-batch (per module, by recompute
+//                                    mode, split by tp and sp), times the micro-batch-chunks in
+//                                    flight on the stage, plus one block's backward scratch;
+//                                    with pipelining, a walk of the stage's real instruction list
+//                                    as the executor runs it (receives posted a compute ahead,
+//                                    zero-bubble weight gradients queued until W)
+//   buffers                          the sublayer workspace (tp gathers, partial sums)
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "parti/model/config.h"
+
+namespace parti::plan {
+
+// Bytes per element of each kind. fp32: Parti's trainer. bf16: mixed precision as Megatron-LM
+// runs it (bf16 weights and activations, fp32 gradient buffers, fp32 master weights and moments).
+struct Precision {
+  std::string name = "fp32";
+  double param = 4, grad = 4, master = 0, moments = 8, activation = 4;
+  std::string dtype() const { return name; }  // the matmul rate to use
+};
+Precision precision_of(const std::string& name);  // fp32 | bf16
+
+struct Workload {
+  model::GptConfig model;
+  int global_batch = 8;  // sequences per optimizer step
+};
+
+struct Layout {
+  int dp = 1, tp = 1, pp = 1;
+  bool sp = false;
+  int zero = 0;
+  int micro_batch = 1;
+  int virtual_stages = 1;
+  std::string schedule = "1f1b";   // gpipe, 1f1b, interleaved, zb (pp > 1)
+  std::string recompute = "none";  // none, selective, full
+  std::vector<int> pp_layers;      // blocks per chunk (empty: the trainer's balanced split)
+  int ranks() const { return dp * tp * pp; }
+  int micro_batches(const Workload& w) const { return w.global_batch / (dp * micro_batch); }
+};
+
+// What is wrong with a layout for a workload on `ranks` ranks (the trainer's rules). Empty: legal.
+std::vector<std::string> check_layout(const Workload& w, const Layout& l);
+
+struct Memory {
+  double params = 0, grads = 0, optim = 0, activations = 0, buffers = 0;
+  double total() const { return params + grads + optim + activations + buffers; }
+};
+
+// Per pipeline stage (dp rank 0, tp rank 0, as the trainer's JSONL reports it). `exact`: every
+// stage, walking the schedule's lowered instruction lists; otherwise (the search's fast path) the
+// first stage (the most in flight, the extra blocks of an uneven split) and the last (the head)
+// only, with closed forms for the micro-batch-chunks in flight (see in_flight()).
+std::vector<Memory> stage_memory(const Workload& w, const Layout& l, const Precision& p,
+                                 bool exact = true);
+// The stage with the most bytes.
+Memory peak_memory(const std::vector<Memory>& stages);
+
+// Micro-batch-chunks forwarded and not yet finished (weight gradient included) on stage s at
+// once, at most: the closed form for each schedule (the ctest checks it against simulate()).
+int in_flight(const std::string& schedule, int P, int M, int V, int s);
+
+// Parameter elements each pipeline stage holds (one tp rank's part, before ZeRO sharding).
+std::vector<double> stage_parameters(const Workload& w, const Layout& l);
+
+// The blocks of each chunk (P V chunks, model order), as the trainer splits them.
+std::vector<int> chunk_layers(const Workload& w, const Layout& l);
+
+}  // namespace parti::plan

@@ -1,0 +1,237 @@
+#include "parti/plan/search.h"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "parti/core/check.h"
+
+namespace parti::plan {
+namespace {
+
+// Exact evaluation walks and simulates lists of about P x M x V instructions per stage: kept for
+// the lists this size or smaller.
+constexpr long kExactLimit = 20000;
+// Step times closer than this (relative) are ranked by their bubble instead.
+constexpr double kTie = 0.01;
+
+std::vector<int> divisors(int n) {
+  std::vector<int> out;
+  for (int d = 1; d <= n; ++d) {
+    if (n % d == 0) {
+      out.push_back(d);
+    }
+  }
+  return out;
+}
+
+template <typename T>
+std::vector<T> choices(const std::optional<T>& fixed, std::vector<T> all) {
+  if (fixed) {
+    return {*fixed};
+  }
+  return all;
+}
+
+double capacity(const Query& q) { return q.memory_headroom * q.hardware.memory_gb * 1073741824.0; }
+
+bool exact_affordable(const Workload& w, const Layout& l) {
+  return static_cast<long>(l.pp) * l.micro_batches(w) * l.virtual_stages <= kExactLimit;
+}
+
+std::string describe(const Layout& l) {
+  std::string s = fmt::format("dp {} tp {}{} pp {} zero {} mb {}", l.dp, l.tp, l.sp ? " sp" : "",
+                              l.pp, l.zero, l.micro_batch);
+  if (l.pp > 1) {
+    s += " " + l.schedule + (l.virtual_stages > 1 ? fmt::format(" V{}", l.virtual_stages) : "");
+  }
+  if (l.recompute != "none") {
+    s += " recompute " + l.recompute;
+  }
+  return s;
+}
+
+}  // namespace
+
+Candidate evaluate(const Query& q, const Layout& l, bool exact) {
+  const bool lists = exact && exact_affordable(q.workload, l);
+  Candidate c;
+  c.layout = l;
+  c.memory = peak_memory(stage_memory(q.workload, l, q.precision, lists));
+  c.time = step_time(q.workload, l, q.hardware, q.precision, q.cluster, lists);
+  c.exact = lists || l.pp == 1;
+  return c;
+}
+
+PlanResult plan(const Query& q) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const Workload& w = q.workload;
+  const int N = q.cluster.devices;
+  PARTI_CHECK(N >= 1 && q.cluster.devices_per_node >= 1, ConfigError,
+              "--gpus and --gpus-per-node must be positive");
+  const std::vector<std::string> model_errors = model::validate(w.model);
+  PARTI_CHECK(model_errors.empty(), ConfigError, model_errors.empty() ? "" : model_errors.front());
+  PARTI_CHECK(w.global_batch >= 1, ConfigError, "--global-batch must be positive");
+  const double limit = capacity(q);
+  PlanResult r;
+  std::vector<Candidate> found;
+  const std::vector<std::string> recomputes =
+      choices<std::string>(q.fixed.recompute, {"none", "selective", "full"});
+  for (int tp : choices(q.fixed.tp, divisors(N))) {
+    for (int pp : choices(q.fixed.pp, divisors(N / std::max(tp, 1)))) {
+      if (N % (tp * pp) != 0) {
+        continue;
+      }
+      const int dp = N / (tp * pp);
+      if (q.fixed.dp && *q.fixed.dp != dp) {
+        continue;
+      }
+      if (w.global_batch % dp != 0) {
+        ++r.enumerated;
+        continue;
+      }
+      for (int mb : choices(q.fixed.micro_batch, divisors(w.global_batch / dp))) {
+        // Schedules (and V) for this pipeline.
+        std::vector<std::pair<std::string, int>> schedules;
+        if (pp == 1) {
+          schedules.push_back({q.fixed.schedule.value_or("1f1b"), 1});
+        } else {
+          for (const std::string& s :
+               choices<std::string>(q.fixed.schedule, {"gpipe", "1f1b", "zb", "interleaved"})) {
+            if (s != "interleaved") {
+              schedules.push_back({s, 1});
+              continue;
+            }
+            for (int v = 2; v <= 8 && pp * v <= w.model.layers; ++v) {
+              if (!q.fixed.virtual_stages || *q.fixed.virtual_stages == v) {
+                schedules.push_back({s, v});
+              }
+            }
+          }
+        }
+        for (const auto& [schedule, V] : schedules) {
+          // The trainer's split of the layers, once per chunk count.
+          std::vector<int> split;
+          if (pp > 1 && pp * V <= w.model.layers) {
+            split = chunk_layers(w, Layout{1, 1, pp, false, 0, 1, V, schedule, "none", {}});
+          }
+          for (bool sp : choices(q.fixed.sp, tp > 1 ? std::vector<bool>{false, true}
+                                                    : std::vector<bool>{false})) {
+            // The memory savers from cheapest: per ZeRO stage, the first recomputation mode that
+            // fits is the fastest of the three; once a stage fits without recomputation, the
+            // higher stages (more communication) cannot be faster.
+            bool done = false;
+            for (int zero : choices(q.fixed.zero,
+                                    dp > 1 ? std::vector<int>{0, 1, 2, 3} : std::vector<int>{0})) {
+              bool fitted = false;
+              for (const std::string& rc : recomputes) {
+                if (fitted || done) {
+                  break;
+                }
+                Layout l;
+                l.dp = dp;
+                l.tp = tp;
+                l.pp = pp;
+                l.sp = sp;
+                l.zero = zero;
+                l.micro_batch = mb;
+                l.schedule = schedule;
+                l.virtual_stages = V;
+                l.recompute = rc;
+                l.pp_layers = split;
+                ++r.enumerated;
+                if (!check_layout(w, l).empty()) {
+                  continue;
+                }
+                ++r.legal;
+                const Memory m = peak_memory(stage_memory(w, l, q.precision, false));
+                if (m.total() > limit) {
+                  continue;
+                }
+                ++r.fitting;
+                fitted = true;
+                done = rc == "none";
+                Candidate c;
+                c.layout = l;
+                c.memory = m;
+                c.time = step_time(w, l, q.hardware, q.precision, q.cluster, false);
+                found.push_back(c);
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  // The best few again, on the real lists; ranked by the exact numbers.
+  std::sort(found.begin(), found.end(),
+            [](const Candidate& a, const Candidate& b) { return a.time.step_s < b.time.step_s; });
+  const size_t again = std::min(found.size(), static_cast<size_t>(std::max(4 * q.top, 16)));
+  std::vector<Candidate> best;
+  for (size_t i = 0; i < again; ++i) {
+    Candidate c = evaluate(q, found[i].layout, true);
+    if (c.memory.total() <= limit) {
+      best.push_back(c);
+    }
+  }
+  std::sort(best.begin(), best.end(),
+            [](const Candidate& a, const Candidate& b) { return a.time.step_s < b.time.step_s; });
+  // Predictions closer than the model's resolution are a tie: within each run of layouts within
+  // kTie of the run's fastest, the smaller pipeline bubble first (idle time the model can only
+  // estimate; fewer micro-batches in flight also leave less to overlap the rest with).
+  for (size_t i = 0; i < best.size();) {
+    size_t j = i + 1;
+    while (j < best.size() && best[j].time.step_s <= best[i].time.step_s * (1 + kTie)) {
+      ++j;
+    }
+    std::stable_sort(
+        best.begin() + static_cast<std::ptrdiff_t>(i),
+        best.begin() + static_cast<std::ptrdiff_t>(j),
+        [](const Candidate& a, const Candidate& b) { return a.time.bubble < b.time.bubble; });
+    i = j;
+  }
+  if (best.size() > static_cast<size_t>(q.top)) {
+    best.resize(static_cast<size_t>(q.top));
+  }
+  r.best = best;
+  // What a user would try first: data parallelism alone, with ZeRO-3, and tensor parallelism
+  // over a node with data parallelism across nodes (micro-batch 1, no recomputation).
+  const double best_s = best.empty() ? 0.0 : best.front().time.step_s;
+  const int node_tp = std::min(q.cluster.devices_per_node, N);
+  std::vector<std::pair<std::string, Layout>> tries;
+  Layout pure;
+  pure.dp = N;
+  tries.push_back({"data parallel alone (ZeRO-0)", pure});
+  pure.zero = 3;
+  tries.push_back({"data parallel alone (ZeRO-3)", pure});
+  Layout megatron;
+  megatron.tp = node_tp;
+  megatron.dp = N / node_tp;
+  megatron.sp = node_tp > 1;
+  megatron.zero = megatron.dp > 1 ? 1 : 0;
+  tries.push_back({fmt::format("tp {} inside a node, dp across", node_tp), megatron});
+  for (auto& [what, l] : tries) {
+    Verdict v{what, l, ""};
+    const std::vector<std::string> errors = check_layout(w, l);
+    if (!errors.empty()) {
+      v.outcome = "not possible: " + errors.front();
+    } else {
+      const Candidate c = evaluate(q, l, true);
+      if (c.memory.total() > limit) {
+        v.outcome = fmt::format("does not fit: {:.1f} GiB per device of {:.1f} GiB usable",
+                                c.memory.total() / 1073741824.0, limit / 1073741824.0);
+      } else {
+        v.outcome = fmt::format("fits ({:.1f} GiB); step {:.3g} s, {:.2f}x the best's",
+                                c.memory.total() / 1073741824.0, c.time.step_s,
+                                best_s > 0 ? c.time.step_s / best_s : 0.0);
+      }
+    }
+    v.what += " [" + describe(l) + "]";
+    r.verdicts.push_back(v);
+  }
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return r;
+}
+
+}  // namespace parti::plan

@@ -1,0 +1,275 @@
+#include "parti/plan/time.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "parti/parallel/pipeline/schedule.h"
+#include "parti/plan/activations.h"
+
+namespace parti::plan {
+namespace {
+
+namespace pipeline = parallel::pipeline;
+
+// Ranks in a group of size g whose members are `stride` ranks apart span one node when
+// stride * g <= devices per node (the mesh: tp fastest, then dp, then pp).
+const Link& link_for(int stride, int g, const Hardware& hw, const Cluster& c) {
+  return static_cast<long>(stride) * g <= c.devices_per_node ? hw.intra : hw.inter;
+}
+
+double gb(double bytes) { return bytes / 1e9; }
+
+// Seconds of one micro-batch's work on one rank, by part.
+struct Work {
+  double forward = 0, input = 0, weight = 0;  // backward = input + weight
+  double tp_comm_forward = 0, tp_comm_backward = 0;
+};
+
+struct Model {
+  const Shapes& sh;
+  const Hardware& hw;
+  const Precision& p;
+  const Link& tp_link;
+  int tp;
+
+  double gemm(double m, double n, double k) const {
+    return 2 * m * n * k / hw.gemm_flops(m, n, k, p.dtype());
+  }
+  double stream(double elements) const {
+    return elements * p.activation / (hw.memory_bandwidth_gbs * 1e9);
+  }
+  double ar(double elements) const { return all_reduce_s(elements * p.activation, tp, tp_link); }
+  double ag(double elements) const { return all_gather_s(elements * p.activation, tp, tp_link); }
+
+  // One transformer block.
+  Work block(const model::GptConfig& m, int B) const {
+    const double N = sh.N, C = sh.C, Cl = sh.Cl, H = sh.H, n = sh.n;
+    Work w;
+    const double att_fwd =
+        4.0 * B * m.seq_len * static_cast<double>(m.seq_len) * Cl / hw.attention_flops(p.dtype());
+    w.forward = gemm(N, 3 * Cl, C) + gemm(N, C, Cl) + gemm(N, H, C) + gemm(N, C, H) + att_fwd +
+                stream(10 * n + 2 * N * H);
+    // dinp = dout W^T: (N, OC) (OC, C); dW = inp^T dout: (C, N) (N, OC).
+    w.input = gemm(N, C, 3 * Cl) + gemm(N, Cl, C) + gemm(N, C, H) + gemm(N, H, C) + 2 * att_fwd +
+              stream(20 * n + 7 * N * H + 8 * N * Cl);
+    w.weight = gemm(C, 3 * Cl, N) + gemm(Cl, C, N) + gemm(C, H, N) + gemm(H, C, N);
+    if (sh.recompute == "full") {
+      w.input += w.forward;
+    } else if (sh.recompute == "selective") {
+      w.input += att_fwd;
+    }
+    if (tp > 1) {
+      // No sp: an all-reduce after each row-parallel product (forward) and of each
+      // column-parallel input gradient (backward). sp: all-gather before each sublayer,
+      // reduce-scatter after it; backward gathers the output gradient and the input again.
+      w.tp_comm_forward = sh.sp ? 2 * ag(sh.NC) + 2 * ag(sh.NC) : 2 * ar(sh.NC);
+      w.tp_comm_backward = sh.sp ? 4 * ag(sh.NC) + 2 * ag(sh.NC) : 2 * ar(sh.NC);
+      if (sh.recompute == "full") {
+        w.tp_comm_backward += w.tp_comm_forward;
+      }
+    }
+    return w;
+  }
+
+  // The final norm, the output projection over this rank's vocabulary columns, the loss.
+  Work head() const {
+    const double N = sh.N, C = sh.C, V = sh.Vl;
+    Work w;
+    w.forward = gemm(N, V, C) + stream(3 * N * V + 2 * sh.n);
+    w.input = gemm(N, C, V) + stream(2 * N * V + 4 * sh.n);
+    w.weight = gemm(C, V, N);
+    if (tp > 1) {
+      w.tp_comm_forward = 3 * ar(N) + (sh.sp ? ag(sh.NC) : 0);
+      w.tp_comm_backward = sh.sp ? ag(sh.NC) : ar(sh.NC);
+    }
+    return w;
+  }
+
+  Work embedding() const {
+    Work w;
+    w.forward = stream(3 * sh.NC);
+    w.weight = stream(3 * sh.NC);
+    if (tp > 1) {
+      w.tp_comm_forward = sh.sp ? ag(sh.NC) : ar(sh.NC);
+      w.tp_comm_backward = sh.sp ? ag(sh.NC) : 0;
+    }
+    return w;
+  }
+};
+
+}  // namespace
+
+double all_reduce_s(double bytes, int g, const Link& link) {
+  if (g <= 1) {
+    return 0;
+  }
+  return 2.0 * (g - 1) * link.latency_us * 1e-6 +
+         2.0 * (g - 1) / g * gb(bytes) / link.bandwidth_gbs;
+}
+
+double all_gather_s(double bytes, int g, const Link& link) {
+  if (g <= 1) {
+    return 0;
+  }
+  return (g - 1) * link.latency_us * 1e-6 + 1.0 * (g - 1) / g * gb(bytes) / link.bandwidth_gbs;
+}
+
+StepTime step_time(const Workload& w, const Layout& l, const Hardware& hw, const Precision& p,
+                   const Cluster& cluster, bool exact) {
+  const Shapes sh(w.model, l);
+  const int on_node = std::min(cluster.devices, cluster.devices_per_node);
+  const double slow = std::max(1.0, static_cast<double>(on_node) / hw.compute_slots);
+  const Link& tp_link = link_for(1, l.tp, hw, cluster);
+  const Link& dp_link = link_for(l.tp, l.dp, hw, cluster);
+  const Link& pp_link = link_for(l.tp * l.dp, l.pp, hw, cluster);
+  const Model model{sh, hw, p, tp_link, l.tp};
+  const std::vector<int> split = l.pp > 1 ? chunk_layers(w, l) : std::vector<int>{w.model.layers};
+  const int chunks = static_cast<int>(split.size());
+  const int M = l.micro_batches(w);
+  const Work block = model.block(w.model, l.micro_batch);
+  const Work head = model.head(), embedding = model.embedding();
+  const double p2p =
+      l.pp > 1 ? pp_link.latency_us * 1e-6 + gb(sh.n * p.activation) / pp_link.bandwidth_gbs : 0.0;
+  // Per chunk: forward, input gradient, weight gradient (seconds, tp collectives and the
+  // activation send included).
+  struct ChunkCost {
+    double f, i, w, tp;  // tp: of f and i, the tensor-parallel collectives
+  };
+  std::vector<ChunkCost> cost(static_cast<size_t>(chunks));
+  StepTime t;
+  for (int c = 0; c < chunks; ++c) {
+    const double k = split[static_cast<size_t>(c)];
+    ChunkCost& z = cost[static_cast<size_t>(c)];
+    z.f = k * (block.forward + block.tp_comm_forward);
+    z.i = k * (block.input + block.tp_comm_backward);
+    z.w = k * block.weight;
+    z.tp = k * (block.tp_comm_forward + block.tp_comm_backward);
+    if (c == 0) {
+      z.tp += embedding.tp_comm_forward + embedding.tp_comm_backward;
+      z.f += embedding.forward + embedding.tp_comm_forward;
+      z.i += embedding.tp_comm_backward;
+      z.w += embedding.weight;
+    }
+    if (c == chunks - 1) {
+      z.tp += head.tp_comm_forward + head.tp_comm_backward;
+      z.f += head.forward + head.tp_comm_forward;
+      z.i += head.input + head.tp_comm_backward;
+      z.w += head.weight;
+    } else {
+      z.f += p2p;
+    }
+    if (c > 0) {
+      z.i += p2p;
+    }
+  }
+  // Per stage and micro-batch.
+  std::vector<double> stage_f(static_cast<size_t>(l.pp), 0.0), stage_b = stage_f, stage_w = stage_f,
+                                                               stage_tp = stage_f;
+  for (int c = 0; c < chunks; ++c) {
+    const auto s = static_cast<size_t>(c % l.pp);
+    stage_f[s] += cost[static_cast<size_t>(c)].f;
+    stage_b[s] += cost[static_cast<size_t>(c)].i + cost[static_cast<size_t>(c)].w;
+    stage_w[s] += cost[static_cast<size_t>(c)].w;
+    stage_tp[s] += cost[static_cast<size_t>(c)].tp;
+  }
+  size_t busiest = 0;
+  for (size_t s = 0; s < stage_f.size(); ++s) {
+    if (stage_f[s] + stage_b[s] > stage_f[busiest] + stage_b[busiest]) {
+      busiest = s;
+    }
+  }
+  t.forward_s = stage_f[busiest];
+  t.backward_s = stage_b[busiest];
+  t.weight_s = stage_w[busiest];
+  t.compute_s = M * (t.forward_s + t.backward_s);
+  t.tp_comm_s = M * stage_tp[busiest];
+  t.pp_comm_s = l.pp > 1 ? 2.0 * M * l.virtual_stages * p2p : 0.0;
+  double schedule_s = t.compute_s;
+  if (l.pp > 1) {
+    if (exact) {
+      const pipeline::Schedule s = pipeline::make_schedule(l.schedule, l.pp, M, l.virtual_stages);
+      const pipeline::Simulation sim = pipeline::simulate(s, [&](const pipeline::Instruction& in) {
+        const ChunkCost& z = cost[static_cast<size_t>(in.chunk)];
+        switch (in.op) {
+          case pipeline::Op::forward:
+            return z.f;
+          case pipeline::Op::backward:
+            return z.i + z.w;
+          case pipeline::Op::backward_input:
+            return z.i;
+          case pipeline::Op::backward_weight:
+            return z.w;
+          default:
+            return 0.0;
+        }
+      });
+      schedule_s = sim.makespan;
+      t.bubble = sim.bubble();
+    } else {
+      // The bubble formulas with the busiest stage's costs: (P - 1) stage-slots of fill and
+      // drain, 1/V of that interleaved; zero-bubble fills them with W down to F + I - W.
+      const double stage = t.forward_s + t.backward_s;
+      double fill = (l.pp - 1) * stage / l.virtual_stages;
+      if (l.schedule == "zb") {
+        fill = (l.pp - 1) * std::max(t.forward_s + t.backward_s - 2 * t.weight_s, stage / 3);
+      }
+      schedule_s = t.compute_s + fill;
+      t.bubble = fill / schedule_s;
+    }
+  }
+  // Data parallelism over the busiest stage's parameters.
+  double whole = 0;  // the largest stage's parameter elements (this tp rank's part)
+  for (double e : stage_parameters(w, l)) {
+    whole = std::max(whole, e);
+  }
+  const int zero = l.dp > 1 ? l.zero : 0;
+  const double grad_bytes = whole * p.grad;
+  const double param_bytes = whole * p.param;
+  double dp_hidden_window = 0;
+  if (l.dp > 1) {
+    if (zero <= 1) {
+      const double buckets = std::max(1.0, std::ceil(grad_bytes / (25.0 * 1024 * 1024)));
+      t.dp_comm_s = all_reduce_s(grad_bytes / buckets, l.dp, dp_link) * buckets;
+      dp_hidden_window = l.pp == 1 ? t.backward_s : 0.0;  // the last micro-batch's backward
+    } else {
+      // A reduce-scatter of every micro-batch's gradients, overlapped with its backward.
+      t.dp_comm_s = M * all_gather_s(grad_bytes, l.dp, dp_link);
+      dp_hidden_window = M * t.backward_s;
+      if (zero == 3) {  // parameters gathered for forward and again for backward
+        const double gathers = 2.0 * M * all_gather_s(param_bytes, l.dp, dp_link);
+        t.dp_comm_s += gathers;
+        dp_hidden_window += M * t.forward_s;
+      }
+    }
+    const double hidden = std::min(t.dp_comm_s, hw.overlap * dp_hidden_window);
+    t.dp_exposed_s = t.dp_comm_s - hidden;
+    if (zero == 1 || zero == 2) {  // the updated shards gathered back (not overlapped)
+      const double gather = all_gather_s(param_bytes, l.dp, dp_link);
+      t.dp_comm_s += gather;
+      t.dp_exposed_s += gather;
+    }
+  }
+  // AdamW: read p, g, m, v and write p, m, v (fp32) over this rank's share.
+  const double owned = zero >= 1 ? whole / l.dp : whole;
+  t.optimizer_s = slow * owned * 7 * 4 / (hw.optimizer_gbs * 1e9);
+  // Ranks sharing a node's compute slots (a CPU's cores): the node cannot do more than `slots`
+  // ranks' work at once, so the step takes at least the node's total compute over its slots
+  // (a pipeline's idle stages leave their slot to the others; tp and dp ranks all compute).
+  if (slow > 1) {
+    double busy = 0;  // mean over stages of a rank's compute per step
+    for (size_t s = 0; s < stage_f.size(); ++s) {
+      busy += M * (stage_f[s] + stage_b[s]) / static_cast<double>(stage_f.size());
+    }
+    schedule_s = std::max(schedule_s, busy * on_node / hw.compute_slots);
+  }
+  t.step_s = schedule_s + t.dp_exposed_s + t.optimizer_s;
+  const double tokens = static_cast<double>(w.global_batch) * w.model.seq_len;
+  t.tokens_per_s = tokens / t.step_s;
+  const double devices = l.ranks();
+  t.model_tflops_per_device =
+      model::flops_per_token(w.model, w.model.seq_len) * t.tokens_per_s / devices / 1e12;
+  t.mfu = t.model_tflops_per_device * 1e12 / hw.peak_flops(p.dtype());
+  return t;
+}
+
+}  // namespace parti::plan

@@ -1,0 +1,252 @@
+// Issue #6: the planner's models checked for internal consistency (the comparison with measured
+// runs is plan_memory_test for memory and bench/planner for time).
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "parti/core/check.h"
+#include "parti/parallel/pipeline/schedule.h"
+#include "parti/plan/search.h"
+#include "parti/train/config.h"
+
+namespace parti::plan {
+namespace {
+
+namespace pipeline = parallel::pipeline;
+
+Layout layout(int dp, int tp, int pp, int mb, const std::string& schedule = "1f1b", int V = 1) {
+  Layout l;
+  l.dp = dp;
+  l.tp = tp;
+  l.pp = pp;
+  l.micro_batch = mb;
+  l.schedule = schedule;
+  l.virtual_stages = V;
+  return l;
+}
+
+// Ideal links and no slow-down: what remains is compute.
+Hardware ideal() {
+  Hardware h = load_hardware("a100-80gb");
+  h.intra = h.inter = {1e9, 0.0};
+  h.overlap = 1.0;
+  return h;
+}
+
+TEST(PlanModel, InFlightClosedFormsEqualTheScheduleLists) {
+  int checked = 0;
+  for (const std::string name : {"gpipe", "1f1b", "zb", "interleaved"}) {
+    for (int P : {2, 3, 4, 8}) {
+      for (int V : name == "interleaved" ? std::vector<int>{2, 3} : std::vector<int>{1}) {
+        for (int M = 1; M <= 24; ++M) {
+          if (name == "interleaved" && M % P != 0) continue;
+          const pipeline::Simulation sim =
+              pipeline::simulate(pipeline::make_schedule(name, P, M, V));
+          for (int s = 0; s < P; ++s) {
+            EXPECT_EQ(in_flight(name, P, M, V, s), sim.peak_in_flight[static_cast<size_t>(s)])
+                << name << " P " << P << " M " << M << " V " << V << " stage " << s;
+            ++checked;
+          }
+        }
+      }
+    }
+  }
+  std::cout << checked << " (schedule, P, M, V, stage) in-flight counts checked\n";
+}
+
+TEST(PlanModel, LayoutRulesAgreeWithTheTrainers) {
+  const model::GptConfig tiny = model::preset("tiny");
+  int checked = 0, legal = 0;
+  for (int dp : {1, 2, 3}) {
+    for (int tp : {1, 2, 3, 4}) {
+      for (int pp : {1, 2, 4, 8}) {
+        for (int mb : {1, 2, 3}) {
+          for (const std::string schedule : {"1f1b", "interleaved", "zb"}) {
+            for (int V : {1, 2}) {
+              for (int zero : {0, 2}) {
+                for (bool sp : {false, true}) {
+                  Layout l = layout(dp, tp, pp, mb, schedule, V);
+                  l.zero = zero;
+                  l.sp = sp;
+                  train::TrainConfig cfg;
+                  cfg.model = tiny;
+                  cfg.data.dir = "data";
+                  cfg.data.global_batch = 12;
+                  cfg.data.micro_batch = mb;
+                  cfg.layout.dp = dp;
+                  cfg.layout.tp = tp;
+                  cfg.layout.pp = pp;
+                  cfg.layout.sp = sp;
+                  cfg.layout.zero = zero;
+                  cfg.layout.schedule = schedule;
+                  cfg.layout.virtual_stages = V;
+                  const bool ours = check_layout({tiny, 12}, l).empty();
+                  const bool theirs = train::validate(cfg).empty();
+                  EXPECT_EQ(ours, theirs)
+                      << "dp " << dp << " tp " << tp << " pp " << pp << " mb " << mb << " "
+                      << schedule << " V " << V << " zero " << zero << " sp " << sp;
+                  ++checked;
+                  legal += ours ? 1 : 0;
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  std::cout << checked << " layouts, " << legal << " legal by both\n";
+  EXPECT_GT(legal, 20);
+}
+
+TEST(PlanModel, ShippedProfilesLoadAndBadOnesAreNamed) {
+  for (const std::string name : {"a100-40gb", "a100-80gb", "h100-sxm", "h200"}) {
+    const Hardware h = load_hardware(name);
+    EXPECT_EQ(h.name, name);
+    EXPECT_GT(h.peak_flops("bf16"), h.peak_flops("fp32"));
+    EXPECT_EQ(h.precision, "bf16");
+    EXPECT_GT(h.intra.bandwidth_gbs, h.inter.bandwidth_gbs);
+  }
+  try {
+    load_hardware("no-such-gpu");
+    FAIL() << "no error";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("h100-sxm"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(hardware_from_json(nlohmann::json::parse(R"({"name": "x"})"), "x.json"),
+               ConfigError);
+}
+
+TEST(PlanModel, MemoryByPrecisionAndZeroStage) {
+  const Workload w{model::preset("gpt2"), 64};
+  // One device, bf16 mixed precision: 2 + 4 + 4 + 8 = 18 bytes per parameter.
+  const Memory one = stage_memory(w, layout(1, 1, 1, 1), precision_of("bf16"))[0];
+  const double params = stage_parameters(w, layout(1, 1, 1, 1))[0];
+  EXPECT_NEAR((one.params + one.grads + one.optim) / params, 18.0, 1e-9);
+  // ZeRO over 8: each stage holds less of what it shards.
+  Memory last = one;
+  for (int zero = 0; zero <= 3; ++zero) {
+    Layout l = layout(8, 1, 1, 1);
+    l.zero = zero;
+    const Memory m = stage_memory(w, l, precision_of("fp32"))[0];
+    EXPECT_LE(m.params + m.grads + m.optim, last.params + last.grads + last.optim) << zero;
+    if (zero == 1) {
+      EXPECT_NEAR(m.optim, 8 * params / 8, 8 * params * 0.01);
+    }
+    last = m;
+  }
+  // Activations: recomputation and sp only ever take less.
+  Layout l = layout(1, 4, 1, 2);
+  const double none = stage_memory(w, l, precision_of("fp32"))[0].activations;
+  l.sp = true;
+  const double sp = stage_memory(w, l, precision_of("fp32"))[0].activations;
+  l.recompute = "selective";
+  const double selective = stage_memory(w, l, precision_of("fp32"))[0].activations;
+  l.recompute = "full";
+  const double full = stage_memory(w, l, precision_of("fp32"))[0].activations;
+  EXPECT_LT(sp, none);
+  EXPECT_LT(selective, sp);
+  EXPECT_LT(full, selective);
+}
+
+TEST(PlanModel, TimeModelIsConsistent) {
+  const Workload w{model::preset("gpt2"), 64};
+  const Hardware h = ideal();
+  const Precision p = precision_of("bf16");
+  // One device: no communication; the step is its compute plus the optimizer.
+  const StepTime one = step_time(w, layout(1, 1, 1, 4), h, p, {1, 8});
+  EXPECT_EQ(one.tp_comm_s + one.pp_comm_s + one.dp_comm_s, 0.0);
+  EXPECT_NEAR(one.step_s, one.compute_s + one.optimizer_s, 1e-12);
+  EXPECT_NEAR(one.tokens_per_s, 64.0 * 1024 / one.step_s, 1e-6);
+  EXPECT_NEAR(one.mfu, one.model_tflops_per_device * 1e12 / h.peak_flops("bf16"), 1e-12);
+  // Data parallelism on ideal links divides the compute.
+  const StepTime dp8 = step_time(w, layout(8, 1, 1, 4), h, p, {8, 8});
+  EXPECT_NEAR(dp8.compute_s, one.compute_s / 8, one.compute_s * 1e-9);
+  // Recomputation costs time: none < selective < full.
+  Layout l = layout(1, 1, 1, 4);
+  l.recompute = "selective";
+  const double selective = step_time(w, l, h, p, {1, 8}).step_s;
+  l.recompute = "full";
+  const double full = step_time(w, l, h, p, {1, 8}).step_s;
+  EXPECT_LT(one.step_s, selective);
+  EXPECT_LT(selective, full);
+  // A pipeline: the simulated lists and the bubble formula agree on equal stages (1f1b), and
+  // the simulated bubble equals (P - 1) / (M + P - 1) when the stages cost the same.
+  Workload even{model::preset("gpt2"), 64};
+  even.model.layers = 16;
+  Layout pipe = layout(1, 1, 4, 4);
+  pipe.pp_layers = {5, 4, 4, 3};
+  const StepTime exact = step_time(even, pipe, h, p, {4, 8}, true);
+  const StepTime closed = step_time(even, pipe, h, p, {4, 8}, false);
+  EXPECT_NEAR(exact.step_s, closed.step_s, 0.15 * exact.step_s);
+  EXPECT_GT(exact.bubble, 0.0);
+  // Communication: the ring formulas.
+  const Link link{100.0, 5.0};
+  EXPECT_NEAR(all_reduce_s(1e9, 4, link), 2.0 * 3 / 4 * 1e9 / 100e9 + 6 * 5e-6, 1e-12);
+  EXPECT_NEAR(all_gather_s(1e9, 4, link), 3.0 / 4 * 1e9 / 100e9 + 3 * 5e-6, 1e-12);
+  // Slower links only ever slow the step.
+  Hardware slow = h;
+  slow.intra = slow.inter = {10.0, 20.0};
+  slow.overlap = 0.0;
+  EXPECT_GT(step_time(w, layout(8, 1, 1, 4), slow, p, {8, 8}).step_s, dp8.step_s);
+}
+
+TEST(PlanModel, SearchHonoursFixedDimensionsAndRanksByTime) {
+  Query q;
+  q.workload = {model::preset("gpt2"), 64};
+  q.cluster = {16, 8};
+  q.hardware = load_hardware("a100-40gb");
+  q.precision = precision_of("bf16");
+  q.top = 5;
+  const PlanResult all = plan(q);
+  ASSERT_FALSE(all.best.empty());
+  // By step time, up to ties within 1% (ranked by their bubble).
+  for (size_t i = 1; i < all.best.size(); ++i) {
+    EXPECT_LE(all.best[i - 1].time.step_s, all.best[i].time.step_s * 1.01);
+  }
+  for (const Candidate& c : all.best) {
+    EXPECT_EQ(c.layout.ranks(), 16);
+    EXPECT_TRUE(check_layout(q.workload, c.layout).empty());
+    EXPECT_LE(c.memory.total(), q.memory_headroom * q.hardware.memory_gb * 1073741824.0);
+  }
+  EXPECT_GE(all.legal, all.fitting);
+  // Fix everything: that one layout.
+  q.fixed.dp = 4;
+  q.fixed.tp = 2;
+  q.fixed.pp = 2;
+  q.fixed.sp = true;
+  q.fixed.zero = 1;
+  q.fixed.micro_batch = 2;
+  q.fixed.recompute = "selective";
+  q.fixed.schedule = "zb";
+  const PlanResult one = plan(q);
+  ASSERT_EQ(one.best.size(), 1u);
+  const Layout& l = one.best[0].layout;
+  EXPECT_EQ(l.dp * 100 + l.tp * 10 + l.pp, 422);
+  EXPECT_TRUE(l.sp);
+  EXPECT_EQ(l.schedule, "zb");
+  EXPECT_EQ(l.recompute, "selective");
+  EXPECT_GE(one.best[0].time.step_s, all.best[0].time.step_s);
+}
+
+TEST(PlanModel, LargeModelsOnThousandsOfDevices) {
+  // Korthikanti et al. 2022's 1T model on 4096 A100s: something fits, at a plausible MFU.
+  Query q;
+  q.workload = {{128, 160, 25600, 2048, 51200}, 4096};
+  q.cluster = {4096, 8};
+  q.hardware = load_hardware("a100-80gb");
+  q.precision = precision_of("bf16");
+  q.top = 3;
+  const PlanResult r = plan(q);
+  ASSERT_FALSE(r.best.empty());
+  const Candidate& best = r.best[0];
+  std::cout << "1T on 4096 A100: " << r.enumerated << " layouts, best dp " << best.layout.dp
+            << " tp " << best.layout.tp << " pp " << best.layout.pp << ", MFU " << best.time.mfu
+            << "\n";
+  EXPECT_GT(best.time.mfu, 0.3);
+  EXPECT_LT(best.time.mfu, 0.8);
+  EXPECT_GT(best.layout.tp * best.layout.pp, 8) << "a 1T model needs model parallelism";
+}
+
+}  // namespace
+}  // namespace parti::plan
