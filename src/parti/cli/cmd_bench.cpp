@@ -160,7 +160,9 @@ void run_calibrate(const CalibrateArgs& a, const Runtime& runtime) {
   core::set_threads(1);
   std::unique_ptr<dist::ProcessGroup> world =
       runtime.mpi != nullptr ? runtime.mpi->world() : dist::make_self_group("world");
-  const plan::Hardware h = plan::calibrate(*world, a.options, std::cout);
+  const plan::Hardware h = plan::calibrate(
+      *world, runtime.mpi != nullptr ? runtime.mpi->splitter() : dist::Mesh::Split{}, a.options,
+      std::cout);
   if (world->rank() == 0) {
     const std::string tmp = a.out + ".tmp";
     {

@@ -3,8 +3,10 @@
 #include <fmt/core.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <memory>
 #include <ostream>
 #include <thread>
 #include <vector>
@@ -23,21 +25,24 @@ using Clock = std::chrono::steady_clock;
 
 double now() { return std::chrono::duration<double>(Clock::now().time_since_epoch()).count(); }
 
-// Seconds per call of fn: repeated until `least` seconds have passed (after one warm-up call),
-// the slowest rank's mean (every rank measures at once).
+// Seconds per call of fn, every rank measuring at once: one warm-up call, one timed call that
+// sets how many calls take `least` seconds (agreed over the world, so that collectives inside fn
+// are called equally often everywhere), then those calls; the slowest rank's mean.
 template <typename Fn>
 double seconds_per_call(dist::ProcessGroup& world, double least, Fn&& fn) {
   fn();
   world.barrier();
-  int calls = 0;
+  double once = now();
+  fn();
+  once = now() - once;
+  world.all_reduce(&once, 1, dist::ReduceOp::max);
+  const int calls = static_cast<int>(std::clamp(std::ceil(least / once), 1.0, 1e6));
+  world.barrier();
   const double t0 = now();
-  double elapsed = 0;
-  do {
+  for (int i = 0; i < calls; ++i) {
     fn();
-    ++calls;
-    elapsed = now() - t0;
-  } while (elapsed < least);
-  double mean = elapsed / calls;
+  }
+  double mean = (now() - t0) / calls;
   world.all_reduce(&mean, 1, dist::ReduceOp::max);
   return mean;
 }
@@ -72,7 +77,8 @@ std::pair<double, double> fit_gemm(const std::vector<GemmPoint>& points) {
 
 }  // namespace
 
-Hardware calibrate(dist::ProcessGroup& world, const CalibrateOptions& options, std::ostream& log) {
+Hardware calibrate(dist::ProcessGroup& world, const dist::Mesh::Split& split,
+                   const CalibrateOptions& options, std::ostream& log) {
   const bool leader = world.rank() == 0;
   const double least = options.seconds_per_point;
   Hardware h;
@@ -162,26 +168,43 @@ Hardware calibrate(dist::ProcessGroup& world, const CalibrateOptions& options, s
                          h.optimizer_gbs);
     }
   }
-  // Links: all-reduce sizes, least squares of t = a x + b y over x = 2 (p - 1), y = 2 (p - 1) / p
-  // bytes.
+  // Links: all-reduce sizes over group sizes, least squares of t = a x + b y over x = 2 (g - 1),
+  // y = 2 (g - 1) / g bytes, each point weighted by 1 / t^2 (relative errors).
   const int P = world.size();
+  std::vector<float> buffer((64 << 20) / 4, 1.0f);
   if (P > 1) {
     double sxx = 0, sxy = 0, syy = 0, sxt = 0, syt = 0;
-    std::vector<float> buffer((64 << 20) / 4, 1.0f);
-    for (size_t bytes = 4096; bytes <= (64u << 20); bytes *= 4) {
-      const size_t count = bytes / 4;
-      const double t = seconds_per_call(
-          world, least, [&] { world.all_reduce(buffer.data(), count, dist::ReduceOp::sum); });
-      // Relative weights: each size counts by its time.
-      const double x = 2.0 * (P - 1), y = 2.0 * (P - 1) / P * static_cast<double>(bytes);
-      const double wgt = 1.0 / (t * t);
-      sxx += wgt * x * x;
-      sxy += wgt * x * y;
-      syy += wgt * y * y;
-      sxt += wgt * x * t;
-      syt += wgt * y * t;
-      if (leader) {
-        log << fmt::format("all_reduce {:>9} bytes over {}: {:>9.1f} us\n", bytes, P, t * 1e6);
+    std::vector<int> sizes;
+    for (int g = 2; g < P && split; g *= 2) {
+      sizes.push_back(g);
+    }
+    sizes.push_back(P);
+    for (int g : sizes) {
+      // Groups of g consecutive ranks, all timed at once; ranks past the last whole group (P
+      // not a multiple of g) only join the timing's barriers.
+      const bool member = world.rank() / g < P / g;
+      std::unique_ptr<dist::ProcessGroup> sub;
+      if (g < P) {
+        sub = split(member ? world.rank() / g : P, world.rank(), fmt::format("calibrate{}", g));
+      }
+      dist::ProcessGroup& group = g < P ? *sub : world;
+      for (size_t bytes = 4096; bytes <= (64u << 20); bytes *= 4) {
+        const size_t count = bytes / 4;
+        const double t = seconds_per_call(world, least, [&] {
+          if (member) {
+            group.all_reduce(buffer.data(), count, dist::ReduceOp::sum);
+          }
+        });
+        const double x = 2.0 * (g - 1), y = 2.0 * (g - 1) / g * static_cast<double>(bytes);
+        const double wgt = 1.0 / (t * t);
+        sxx += wgt * x * x;
+        sxy += wgt * x * y;
+        syy += wgt * y * y;
+        sxt += wgt * x * t;
+        syt += wgt * y * t;
+        if (leader) {
+          log << fmt::format("all_reduce {:>9} bytes over {}: {:>9.1f} us\n", bytes, g, t * 1e6);
+        }
       }
     }
     const double det = sxx * syy - sxy * sxy;
@@ -228,6 +251,12 @@ Hardware calibrate(dist::ProcessGroup& world, const CalibrateOptions& options, s
   }
   h.devices_per_node = P;
   h.compute_slots = std::max(1, cores / std::max(1, core::threads()));
+  if (leader && P > h.compute_slots) {
+    log << fmt::format(
+        "warning: {} ranks on {} compute slots measured shared rates, and the planner shares the "
+        "slots again: calibrate with one rank per core (mpirun -np {})\n",
+        P, h.compute_slots, h.compute_slots);
+  }
   const double ram =
       static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGE_SIZE));
   h.memory_gb = ram / 1073741824.0 / std::max(1, h.compute_slots);

@@ -9,8 +9,10 @@
 //   elementwise LayerNorm and GELU forward and backward: the bytes the time model counts for
 //              them (11 accesses per element) over their time
 //   optimizer  AdamW over 4M parameters: 7 fp32 accesses per parameter over its time
-//   links      all-reduce over the world from 4 KiB to 64 MiB, fitted to the ring alpha-beta
-//              model 2 (p - 1) alpha + 2 (p - 1) / p bytes / bandwidth (one node: intra = inter)
+//   links      all-reduce from 4 KiB to 64 MiB over groups of 2, 4, ... consecutive ranks and the
+//              whole world (the groups of one size all at once), fitted jointly to the ring
+//              alpha-beta model 2 (g - 1) alpha + 2 (g - 1) / g bytes / bandwidth (one node:
+//              intra = inter)
 //   overlap    a non-blocking all-reduce started before sgemm work of about its own length
 //              (tested between products, as backward tests its buckets): the share of the
 //              shorter of the two that disappeared from their sum
@@ -18,6 +20,7 @@
 
 #include <iosfwd>
 
+#include "parti/dist/mesh.h"
 #include "parti/dist/process_group.h"
 #include "parti/plan/hardware.h"
 
@@ -30,6 +33,8 @@ struct CalibrateOptions {
 
 // Collective over `world`; every rank returns the same profile. Progress lines go to `log` (rank
 // 0's).
-Hardware calibrate(dist::ProcessGroup& world, const CalibrateOptions& options, std::ostream& log);
+// `split` makes the sub-groups (dist::MpiEnv::splitter()); null: the world only.
+Hardware calibrate(dist::ProcessGroup& world, const dist::Mesh::Split& split,
+                   const CalibrateOptions& options, std::ostream& log);
 
 }  // namespace parti::plan
