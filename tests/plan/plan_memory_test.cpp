@@ -42,17 +42,16 @@ std::string flags_of(const Case& c) {
 
 plan::Layout layout(int dp, int tp, int pp, bool sp, int zero, int mb, std::string recompute,
                     std::string schedule = "1f1b", int V = 1) {
-  plan::Layout l;
-  l.dp = dp;
-  l.tp = tp;
-  l.pp = pp;
-  l.sp = sp;
-  l.zero = zero;
-  l.micro_batch = mb;
-  l.recompute = std::move(recompute);
-  l.schedule = std::move(schedule);
-  l.virtual_stages = V;
-  return l;
+  return {.dp = dp,
+          .tp = tp,
+          .pp = pp,
+          .sp = sp,
+          .zero = zero,
+          .micro_batch = mb,
+          .virtual_stages = V,
+          .schedule = std::move(schedule),
+          .recompute = std::move(recompute),
+          .pp_layers = {}};
 }
 
 TEST(PlanMemory, PredictedBytesWithinTenPercentOfTheTrainers) {

@@ -15,14 +15,16 @@ namespace {
 namespace pipeline = parallel::pipeline;
 
 Layout layout(int dp, int tp, int pp, int mb, const std::string& schedule = "1f1b", int V = 1) {
-  Layout l;
-  l.dp = dp;
-  l.tp = tp;
-  l.pp = pp;
-  l.micro_batch = mb;
-  l.schedule = schedule;
-  l.virtual_stages = V;
-  return l;
+  return {.dp = dp,
+          .tp = tp,
+          .pp = pp,
+          .sp = false,
+          .zero = 0,
+          .micro_batch = mb,
+          .virtual_stages = V,
+          .schedule = schedule,
+          .recompute = "none",
+          .pp_layers = {}};
 }
 
 // Ideal links and no slow-down: what remains is compute.

@@ -26,8 +26,11 @@ using Clock = std::chrono::steady_clock;
 double now() { return std::chrono::duration<double>(Clock::now().time_since_epoch()).count(); }
 
 // Seconds per call of fn, every rank measuring at once: one warm-up call, one timed call that
-// sets how many calls take `least` seconds (agreed over the world, so that collectives inside fn
-// are called equally often everywhere), then those calls; the slowest rank's mean.
+// sets how many calls take `least` / kTrials seconds (agreed over the world, so that collectives
+// inside fn are called equally often everywhere), then kTrials trials of those calls; the median
+// over trials of the slowest rank's mean (a virtual machine's neighbours come and go).
+constexpr int kTrials = 5;
+
 template <typename Fn>
 double seconds_per_call(dist::ProcessGroup& world, double least, Fn&& fn) {
   fn();
@@ -36,15 +39,20 @@ double seconds_per_call(dist::ProcessGroup& world, double least, Fn&& fn) {
   fn();
   once = now() - once;
   world.all_reduce(&once, 1, dist::ReduceOp::max);
-  const int calls = static_cast<int>(std::clamp(std::ceil(least / once), 1.0, 1e6));
-  world.barrier();
-  const double t0 = now();
-  for (int i = 0; i < calls; ++i) {
-    fn();
+  const int calls = static_cast<int>(std::clamp(std::ceil(least / kTrials / once), 1.0, 1e6));
+  std::vector<double> means;
+  for (int trial = 0; trial < kTrials; ++trial) {
+    world.barrier();
+    const double t0 = now();
+    for (int i = 0; i < calls; ++i) {
+      fn();
+    }
+    double mean = (now() - t0) / calls;
+    world.all_reduce(&mean, 1, dist::ReduceOp::max);
+    means.push_back(mean);
   }
-  double mean = (now() - t0) / calls;
-  world.all_reduce(&mean, 1, dist::ReduceOp::max);
-  return mean;
+  std::nth_element(means.begin(), means.begin() + kTrials / 2, means.end());
+  return means[kTrials / 2];
 }
 
 struct GemmPoint {
@@ -94,7 +102,7 @@ Hardware calibrate(dist::ProcessGroup& world, const dist::Mesh::Split& split,
     for (int n : dims) {
       for (int k : dims) {
         if ((m == n && n == k) || (m >= 256 && (n == m || k == m))) {
-          const double s = seconds_per_call(world, least / 4, [&] {
+          const double s = seconds_per_call(world, least, [&] {
             kernels::gemm<float>(kernels::Trans::no, kernels::Trans::no, m, n, k, 1.0f, a.data(), k,
                                  b.data(), n, 0.0f, c.data(), n);
           });

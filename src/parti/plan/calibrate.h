@@ -1,7 +1,7 @@
 // `parti bench calibrate`: a hardware profile of this machine, measured with the kernels and the
 // process groups the trainer uses. Run under mpirun with one rank per compute slot (a CPU: one
 // per core, one thread each): every rank measures at once, as in training, and rank 0's profile
-// takes the slowest rank's times.
+// takes the slowest rank's times (the median of five trials of each).
 //   GEMM       sgemm rates over shapes (m, n, k) from 64 to 2048, fitted to
 //              rate = R / (1 + h/m + h/n + h/k) (least squares in log rate over h)
 //   attention  the causal attention kernel, forward and backward, rated on the full-square FLOP
@@ -28,7 +28,7 @@ namespace parti::plan {
 
 struct CalibrateOptions {
   std::string name = "local";
-  double seconds_per_point = 0.05;  // time spent on each measurement at least
+  double seconds_per_point = 0.1;  // time spent on each measurement at least (all trials)
 };
 
 // Collective over `world`; every rank returns the same profile. Progress lines go to `log` (rank

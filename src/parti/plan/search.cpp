@@ -114,7 +114,10 @@ PlanResult plan(const Query& q) {
           // The trainer's split of the layers, once per chunk count.
           std::vector<int> split;
           if (pp > 1 && pp * V <= w.model.layers) {
-            split = chunk_layers(w, Layout{1, 1, pp, false, 0, 1, V, schedule, "none", {}});
+            Layout chunks;
+            chunks.pp = pp;
+            chunks.virtual_stages = V;
+            split = chunk_layers(w, chunks);
           }
           for (bool sp : choices(q.fixed.sp, tp > 1 ? std::vector<bool>{false, true}
                                                     : std::vector<bool>{false})) {
@@ -129,17 +132,16 @@ PlanResult plan(const Query& q) {
                 if (fitted || done) {
                   break;
                 }
-                Layout l;
-                l.dp = dp;
-                l.tp = tp;
-                l.pp = pp;
-                l.sp = sp;
-                l.zero = zero;
-                l.micro_batch = mb;
-                l.schedule = schedule;
-                l.virtual_stages = V;
-                l.recompute = rc;
-                l.pp_layers = split;
+                const Layout l{.dp = dp,
+                               .tp = tp,
+                               .pp = pp,
+                               .sp = sp,
+                               .zero = zero,
+                               .micro_batch = mb,
+                               .virtual_stages = V,
+                               .schedule = schedule,
+                               .recompute = rc,
+                               .pp_layers = split};
                 ++r.enumerated;
                 if (!check_layout(w, l).empty()) {
                   continue;
