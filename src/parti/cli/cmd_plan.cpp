@@ -20,8 +20,7 @@ namespace {
 
 struct PlanArgs {
   std::string preset;
-  model::GptConfig overrides;
-  std::vector<CLI::Option*> model_flags;
+  ModelFlags model;
   int global_batch = 0;
   int gpus = 0;
   int gpus_per_node = 0;  // 0: the profile's
@@ -71,18 +70,11 @@ nlohmann::ordered_json to_json(const plan::Candidate& c) {
 
 void run_plan(PlanArgs& a) {
   plan::Query q;
-  PARTI_CHECK(!a.preset.empty() || a.model_flags[0]->count() > 0, ConfigError,
+  PARTI_CHECK(!a.preset.empty() || a.model.any(), ConfigError,
               "parti plan needs --model PRESET or --layers --heads --dim --seq-len --vocab");
   model::GptConfig m =
       a.preset.empty() ? model::GptConfig{0, 0, 0, 0, model::kGpt2Vocab} : model::preset(a.preset);
-  int* fields[] = {&m.layers, &m.heads, &m.dim, &m.seq_len, &m.vocab};
-  const int values[] = {a.overrides.layers, a.overrides.heads, a.overrides.dim, a.overrides.seq_len,
-                        a.overrides.vocab};
-  for (size_t i = 0; i < a.model_flags.size(); ++i) {
-    if (a.model_flags[i]->count() > 0) {
-      *fields[i] = values[i];
-    }
-  }
+  a.model.apply(m);
   q.workload = {m, a.global_batch};
   q.hardware = plan::load_hardware(a.hardware);
   q.precision = plan::precision_of(a.precision.empty() ? q.hardware.precision : a.precision);
@@ -172,12 +164,7 @@ void add_plan(CLI::App& app) {
       app.add_subcommand("plan", "the fastest layouts for a model on a cluster, predicted");
   cmd->add_option("--model", a.preset,
                   "preset: tiny, small, gpt2, gpt2-medium, gpt2-large, gpt2-xl");
-  model::GptConfig& o = a.overrides;
-  a.model_flags = {cmd->add_option("--layers", o.layers, "transformer blocks (L)"),
-                   cmd->add_option("--heads", o.heads, "attention heads (NH)"),
-                   cmd->add_option("--dim", o.dim, "model width (C)"),
-                   cmd->add_option("--seq-len", o.seq_len, "context length (T)"),
-                   cmd->add_option("--vocab", o.vocab, "vocabulary (default 50257)")};
+  a.model.add(cmd, "vocabulary (default 50257)");
   cmd->add_option("--global-batch", a.global_batch, "sequences per optimizer step")->required();
   cmd->add_option("--gpus", a.gpus, "devices (ranks) in all")->required();
   cmd->add_option("--gpus-per-node", a.gpus_per_node, "devices per node (default: the profile's)");

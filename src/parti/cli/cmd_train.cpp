@@ -13,8 +13,7 @@ namespace {
 
 struct TrainArgs {
   train::TrainConfig cfg;
-  model::GptConfig overrides;
-  std::vector<CLI::Option*> model_flags;  // layers, heads, dim, seq-len, vocab
+  ModelFlags model;
 };
 
 void run_train(TrainArgs& a, const Runtime& runtime) {
@@ -23,15 +22,7 @@ void run_train(TrainArgs& a, const Runtime& runtime) {
   DataMeta meta = cfg.data.dir.empty() ? DataMeta{} : read_data_meta(cfg.data.dir);
   cfg.data.tokenizer = meta.tokenizer;
   cfg.model.vocab = meta.vocab_size > 0 ? meta.vocab_size : cfg.model.vocab;
-  int* fields[] = {&cfg.model.layers, &cfg.model.heads, &cfg.model.dim, &cfg.model.seq_len,
-                   &cfg.model.vocab};
-  const int values[] = {a.overrides.layers, a.overrides.heads, a.overrides.dim, a.overrides.seq_len,
-                        a.overrides.vocab};
-  for (size_t i = 0; i < a.model_flags.size(); ++i) {
-    if (a.model_flags[i]->count() > 0) {
-      *fields[i] = values[i];
-    }
-  }
+  a.model.apply(cfg.model);
   std::vector<std::string> errors = train::validate(cfg);
   if (!errors.empty()) {
     std::string all = errors[0];
@@ -69,12 +60,7 @@ void add_train(CLI::App& app, const Runtime& runtime) {
   cmd->add_option("--model", c.preset,
                   "preset: tiny, small, gpt2, gpt2-medium, gpt2-large, gpt2-xl")
       ->required();
-  model::GptConfig& o = args->overrides;
-  args->model_flags = {cmd->add_option("--layers", o.layers, "transformer blocks (L)"),
-                       cmd->add_option("--heads", o.heads, "attention heads (NH)"),
-                       cmd->add_option("--dim", o.dim, "model width (C)"),
-                       cmd->add_option("--seq-len", o.seq_len, "context length (T)"),
-                       cmd->add_option("--vocab", o.vocab, "vocabulary (default: the data's)")};
+  args->model.add(cmd, "vocabulary (default: the data's)");
   cmd->add_option("--global-batch", c.data.global_batch, "sequences per optimizer step")
       ->capture_default_str();
   cmd->add_option("--micro-batch", c.data.micro_batch, "sequences per forward/backward")

@@ -1,5 +1,6 @@
 #include "parti/cli/commands.h"
 
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -8,6 +9,28 @@
 #include "parti/train/config.h"
 
 namespace parti::cli {
+
+void ModelFlags::add(CLI::App* cmd, const std::string& vocab_help) {
+  options = {cmd->add_option("--layers", values.layers, "transformer blocks (L)"),
+             cmd->add_option("--heads", values.heads, "attention heads (NH)"),
+             cmd->add_option("--dim", values.dim, "model width (C)"),
+             cmd->add_option("--seq-len", values.seq_len, "context length (T)"),
+             cmd->add_option("--vocab", values.vocab, vocab_help)};
+}
+
+void ModelFlags::apply(model::GptConfig& m) const {
+  int* fields[] = {&m.layers, &m.heads, &m.dim, &m.seq_len, &m.vocab};
+  const int given[] = {values.layers, values.heads, values.dim, values.seq_len, values.vocab};
+  for (size_t i = 0; i < options.size(); ++i) {
+    if (options[i]->count() > 0) {
+      *fields[i] = given[i];
+    }
+  }
+}
+
+bool ModelFlags::any() const {
+  return std::any_of(options.begin(), options.end(), [](CLI::Option* o) { return o->count() > 0; });
+}
 
 DataMeta read_data_meta(const std::string& dir) {
   const std::string path = dir + "/meta.json";

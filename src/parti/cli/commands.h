@@ -28,6 +28,16 @@ void add_bench(CLI::App& app, const Runtime& runtime);
 void add_schedule(CLI::App& app);
 void add_plan(CLI::App& app);
 
+// The model-shape flags (--layers --heads --dim --seq-len --vocab), each overriding one field of
+// a preset when given. add() declares them on a subcommand; apply() writes the given ones into m.
+struct ModelFlags {
+  model::GptConfig values;
+  std::vector<CLI::Option*> options;  // in the order above
+  void add(CLI::App* cmd, const std::string& vocab_help);
+  void apply(model::GptConfig& m) const;
+  bool any() const;
+};
+
 // A model loaded from a checkpoint (`--ckpt` of generate and eval).
 struct LoadedModel {
   std::unique_ptr<model::Gpt<float>> gpt;
