@@ -3,6 +3,7 @@
 // values computed locally; sizes that do not divide evenly included. Exit status 1 on any
 // mismatch (every rank reports its own failures; the job fails if any rank fails).
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <vector>
 
@@ -96,6 +97,30 @@ void check_group(ProcessGroup& g, const std::vector<int>& world_of, bool nonbloc
         ok_ag = ok_ag &&
                 all[static_cast<size_t>(r) * n + i] == value(world_of[static_cast<size_t>(r)], i);
     expect(ok_ag, tag + " all_gather n=" + std::to_string(n));
+    // 16-bit words: all_to_all (block r to rank r) and all_gather, the latter also in place.
+    auto word = [&](int from, int to, size_t i) {
+      return static_cast<uint16_t>((world_of[static_cast<size_t>(from)] * 31 + to * 7 + i) % 65521);
+    };
+    const auto Pn = static_cast<size_t>(P) * n;
+    std::vector<uint16_t> send16(Pn), recv16(Pn);
+    for (int to = 0; to < P; ++to)
+      for (size_t i = 0; i < n; ++i)
+        send16[static_cast<size_t>(to) * n + i] = word(g.rank(), to, i);
+    g.iall_to_all(send16.data(), recv16.data(), n).wait();
+    bool ok_a2a = true;
+    for (int from = 0; from < P; ++from)
+      for (size_t i = 0; i < n; ++i)
+        ok_a2a = ok_a2a && recv16[static_cast<size_t>(from) * n + i] == word(from, g.rank(), i);
+    expect(ok_a2a, tag + " all_to_all u16 n=" + std::to_string(n));
+    std::vector<uint16_t> all16(Pn);
+    for (size_t i = 0; i < n; ++i)
+      all16[static_cast<size_t>(g.rank()) * n + i] = word(g.rank(), 0, i);
+    g.iall_gather(all16.data() + static_cast<size_t>(g.rank()) * n, all16.data(), n).wait();
+    bool ok_ag16 = true;
+    for (int r = 0; r < P; ++r)
+      for (size_t i = 0; i < n; ++i)
+        ok_ag16 = ok_ag16 && all16[static_cast<size_t>(r) * n + i] == word(r, 0, i);
+    expect(ok_ag16, tag + " all_gather u16 in place n=" + std::to_string(n));
     // The uneven forms: a buffer of n elements in blocks of ceil(n / P) (the last ones short or
     // empty), blocking or not; all_gather_v also in place.
     const size_t block = (n + static_cast<size_t>(P) - 1) / static_cast<size_t>(P);

@@ -30,6 +30,8 @@ class RecordingGroup : public dist::ProcessGroup {
   dist::Request iall_gather(const double*, double*, size_t) override { return {}; }
   dist::Request ireduce_scatter_v(const float*, float*, size_t, size_t) override { return {}; }
   dist::Request iall_gather_v(const float*, float*, size_t, size_t) override { return {}; }
+  dist::Request iall_to_all(const uint16_t*, uint16_t*, size_t) override { return {}; }
+  dist::Request iall_gather(const uint16_t*, uint16_t*, size_t) override { return {}; }
   dist::Request ireduce(const float*, float*, size_t, int) override { return {}; }
   dist::Request ibroadcast(float*, size_t, int) override { return {}; }
   dist::Request isend(const float*, size_t, int, int) override { return {}; }
@@ -45,7 +47,8 @@ class RecordingGroup : public dist::ProcessGroup {
 TEST(GradReducer, AdjacentRangesFormBucketsOfAtLeastTheBucketSize) {
   std::vector<float> grads(20, 1.0f);
   RecordingGroup group(grads.data());
-  GradReducer reducer(group, 4 * sizeof(float));
+  auto plain = make_plain_reduction(group);
+  GradReducer reducer(*plain, 4 * sizeof(float));
   reducer.begin(grads.data());
   reducer.ready(17, 20);  // the final norm (3 elements): pending
   reducer.ready(15, 17);  // adjacent below: 5 >= 4, starts [15, 20)

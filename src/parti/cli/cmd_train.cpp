@@ -121,6 +121,17 @@ void add_train(CLI::App& app, const Runtime& runtime) {
   cmd->add_option("--bucket-mb", c.layout.bucket_mb,
                   "gradient all-reduce bucket size in MB (reduced while backward runs)")
       ->capture_default_str();
+  cmd->add_option("--grad-compress", c.layout.grad_compress,
+                  "data-parallel gradient reduction: none (fp32), bf16 (bf16 on the wire, summed "
+                  "in fp32: half the bytes), powersgd (rank-R PowerSGD with error feedback for "
+                  "matrices; --zero 0 or 1)")
+      ->capture_default_str();
+  cmd->add_option("--powersgd-rank", c.layout.powersgd_rank,
+                  "PowerSGD's rank R: (rows + cols) x R values per matrix on the wire")
+      ->capture_default_str();
+  cmd->add_option("--powersgd-start-step", c.layout.powersgd_start_step,
+                  "plain fp32 reductions for optimizer steps before this one, PowerSGD after")
+      ->capture_default_str();
   cmd->add_option(
          "--zero", c.layout.zero,
          "ZeRO stage over dp: 0 replicate, 1 shard AdamW moments, 2 also gradients, 3 also "

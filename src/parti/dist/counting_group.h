@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -83,6 +84,12 @@ class CountingGroup final : public ProcessGroup {
   }
   Request iall_gather_v(const float* in, float* out, size_t n, size_t total) override {
     return start("all_gather_v", total, [&] { return inner_.iall_gather_v(in, out, n, total); });
+  }
+  Request iall_to_all(const uint16_t* in, uint16_t* out, size_t n) override {
+    return start("all_to_all_u16", n, [&] { return inner_.iall_to_all(in, out, n); });
+  }
+  Request iall_gather(const uint16_t* in, uint16_t* out, size_t n) override {
+    return start("all_gather_u16", n, [&] { return inner_.iall_gather(in, out, n); });
   }
   Request ireduce(const float* in, float* out, size_t n, int root) override {
     return start("reduce", n, [&] { return inner_.ireduce(in, out, n, root); });

@@ -139,6 +139,25 @@ class MpiGroup : public ProcessGroup {
                              q.counts.data(), q.displs.data(), MPI_FLOAT, comm_, q.handle());
     });
   }
+  Request iall_to_all(const uint16_t* in, uint16_t* out, size_t n) override {
+    return start(
+        "all_to_all", n,
+        [&](MPI_Request* r) {
+          return MPI_Ialltoall(in, count_of(n), MPI_UINT16_T, out, count_of(n), MPI_UINT16_T, comm_,
+                               r);
+        },
+        "u16");
+  }
+  Request iall_gather(const uint16_t* in, uint16_t* out, size_t n) override {
+    const void* send = in == out + static_cast<size_t>(rank_) * n ? MPI_IN_PLACE : in;
+    return start(
+        "all_gather", n,
+        [&](MPI_Request* r) {
+          return MPI_Iallgather(send, count_of(n), MPI_UINT16_T, out, count_of(n), MPI_UINT16_T,
+                                comm_, r);
+        },
+        "u16");
+  }
   Request ireduce(const float* in, float* out, size_t n, int root) override {
     return start("reduce", n, [&](MPI_Request* r) {
       return MPI_Ireduce(in, out, count_of(n), MPI_FLOAT, MPI_SUM, root, comm_, r);

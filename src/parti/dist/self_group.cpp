@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <cstdint>
 
 #include "parti/core/check.h"
 #include "parti/dist/process_group.h"
@@ -39,6 +40,18 @@ class SelfGroup : public ProcessGroup {
   }
   Request iall_gather_v(const float* in, float* out, size_t n, size_t total) override {
     return iall_gather(in, out, std::min(n, total));
+  }
+  Request iall_to_all(const uint16_t* in, uint16_t* out, size_t n) override {
+    if (in != out) {
+      std::copy(in, in + n, out);
+    }
+    return {};
+  }
+  Request iall_gather(const uint16_t* in, uint16_t* out, size_t n) override {
+    if (in != out) {
+      std::copy(in, in + n, out);
+    }
+    return {};
   }
   Request ireduce(const float* in, float* out, size_t n, int root) override {
     PARTI_ASSERT(root == 0, "reduce root ", root, " in a group of one");

@@ -142,6 +142,10 @@ void write_checkpoint_slices(const std::string& ckpt_dir, int64_t step,
   }
 }
 
+std::string checkpoint_tmp_dir(const std::string& ckpt_dir, int64_t step) {
+  return tmp_dir_of(ckpt_dir, step);
+}
+
 std::string finish_checkpoint(const std::string& ckpt_dir, int64_t step,
                               const nlohmann::json& state) {
   const std::string final_dir = ckpt_dir + "/" + step_name(step);

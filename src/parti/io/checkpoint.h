@@ -52,6 +52,9 @@ void write_checkpoint_slices(const std::string& ckpt_dir, int64_t step,
                              const model::ParamTable* file_table = nullptr);
 std::string finish_checkpoint(const std::string& ckpt_dir, int64_t step,
                               const nlohmann::json& state);
+// The folder a step is written into between begin_checkpoint and finish_checkpoint (files other
+// than the model's and the optimizer's, e.g. each rank's gradient-compression state, go there).
+std::string checkpoint_tmp_dir(const std::string& ckpt_dir, int64_t step);
 
 // PATH is a step folder, or a checkpoint folder holding `latest`. Returns the step folder.
 // Throws CheckpointError when there is none.

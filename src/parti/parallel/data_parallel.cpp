@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 
 #include "parti/core/check.h"
 #include "parti/io/checkpoint.h"
+#include "parti/io/safetensors.h"
 #include "parti/kernels/reduce.h"
 #include "parti/optim/grad_clip.h"
 
@@ -76,11 +78,24 @@ std::vector<Unit> units_of(const model::Gpt<float>& gpt) {
   return units;
 }
 
+std::unique_ptr<BucketReduction> make_reduction(const CompressConfig& c, dist::ProcessGroup& dp,
+                                                const model::ParamTable& table) {
+  switch (c.kind) {
+    case Compression::bf16:
+      return make_bf16_reduction(dp);
+    case Compression::powersgd:
+      return std::make_unique<PowerSgd>(dp, table, c.rank, c.start_step, c.seed);
+    case Compression::none:
+      break;
+  }
+  return make_plain_reduction(dp);
+}
+
 }  // namespace
 
 DataParallel::DataParallel(const model::Gpt<float>& gpt, dist::ProcessGroup& dp, int zero,
                            size_t bucket_bytes, const optim::AdamWConfig& adamw,
-                           dist::ProcessGroup* tp, bool sp)
+                           dist::ProcessGroup* tp, bool sp, const CompressConfig& compress)
     : gpt_(gpt),
       table_(gpt.table()),
       dp_(dp),
@@ -88,10 +103,17 @@ DataParallel::DataParallel(const model::Gpt<float>& gpt, dist::ProcessGroup& dp,
       sp_(sp && tp != nullptr && tp->size() > 1),
       stage_(dp.size() > 1 ? zero : 0),
       layout_(units_of(gpt), dp.size(), dp.rank()),
-      reducer_(dp, bucket_bytes),
+      compress_(compress),
+      reduction_(make_reduction(compress, dp, gpt.table())),
+      reducer_(*reduction_, bucket_bytes),
       gather_pool_(std::make_unique<Pool>()),
       stage_pool_(std::make_unique<Pool>()) {
   PARTI_ASSERT(zero >= 0 && zero <= 3, "ZeRO stage ", zero);
+  PARTI_CHECK(compress.kind == Compression::none || stage_ <= 1, ConfigError, "--grad-compress ",
+              compression_name(compress.kind), " with --zero ", stage_,
+              ": ZeRO-2/3 reduce-scatter each layer's gradients inside backward, uncompressed, "
+              "and PowerSGD's error feedback keeps a full-size residual per rank (the memory "
+              "ZeRO-2 exists to save); use --zero 0 or 1");
   PARTI_ASSERT(table_.tp().size == (tp != nullptr ? tp->size() : 1), "a model built for tp ",
                table_.tp().size, " with a tp group of ", tp != nullptr ? tp->size() : 1);
   const auto units = static_cast<size_t>(layout_.count());
@@ -220,6 +242,9 @@ std::string DataParallel::save(const std::string& ckpt_dir, int64_t step,
   const model::ParamTable& files = whole_ != nullptr ? *whole_ : table_;
   if (leader) {
     io::begin_checkpoint(ckpt_dir, step, files, true);
+    if (power_sgd() != nullptr) {
+      std::filesystem::create_directories(io::checkpoint_tmp_dir(ckpt_dir, step) + "/powersgd");
+    }
   }
   dp_.barrier();
   if (tp_ != nullptr) {
@@ -229,6 +254,24 @@ std::string DataParallel::save(const std::string& ckpt_dir, int64_t step,
     pp_->barrier();
   }
   io::write_checkpoint_slices(ckpt_dir, step, table_, slices, &files);
+  if (const PowerSgd* psgd = power_sgd()) {
+    // Each rank's own error feedback and Q factors, under its place in the mesh.
+    std::vector<io::TensorRef> tensors;
+    for (const auto& [index, st] : psgd->states()) {
+      const std::string& name = table_.spec(index).name;
+      const auto rows = static_cast<int64_t>(st.rows);
+      const auto cols = static_cast<int64_t>(st.cols);
+      tensors.push_back({name + ".powersgd_q", {cols, compress_.rank}, st.q.data()});
+      tensors.push_back({name + ".powersgd_residual", {rows, cols}, st.residual.data()});
+    }
+    const std::string path = compression_file(io::checkpoint_tmp_dir(ckpt_dir, step));
+    io::write_safetensors(path, tensors,
+                          {{"powersgd_rank", std::to_string(compress_.rank)},
+                           {"dp", std::to_string(dp_.size())},
+                           {"tp", std::to_string(tp_ != nullptr ? tp_->size() : 1)},
+                           {"pp", std::to_string(pp_ != nullptr ? pp_->size() : 1)}});
+    io::sync_file(path);
+  }
   if (pp_ != nullptr) {
     pp_->barrier();
   }
@@ -237,6 +280,47 @@ std::string DataParallel::save(const std::string& ckpt_dir, int64_t step,
   }
   dp_.barrier();
   return leader ? io::finish_checkpoint(ckpt_dir, step, state) : "";
+}
+
+PowerSgd* DataParallel::power_sgd() const {
+  return compress_.kind == Compression::powersgd ? static_cast<PowerSgd*>(reduction_.get())
+                                                 : nullptr;
+}
+
+std::string DataParallel::compression_file(const std::string& step_dir) const {
+  return str_cat(step_dir, "/powersgd/dp", dp_.rank(), "-tp", table_.tp().index, "-pp",
+                 pp_ != nullptr ? pp_->rank() : 0, ".safetensors");
+}
+
+bool DataParallel::load_compression(const std::string& step_dir) {
+  PowerSgd* psgd = power_sgd();
+  const std::string path = compression_file(step_dir);
+  if (psgd == nullptr || !std::filesystem::exists(path)) {
+    return false;
+  }
+  const io::SafetensorsFile file = io::read_safetensors(path);
+  auto meta = [&](const char* key) {
+    auto it = file.metadata.find(key);
+    return it == file.metadata.end() ? std::string() : it->second;
+  };
+  if (meta("powersgd_rank") != std::to_string(compress_.rank) ||
+      meta("dp") != std::to_string(dp_.size()) ||
+      meta("tp") != std::to_string(tp_ != nullptr ? tp_->size() : 1) ||
+      meta("pp") != std::to_string(pp_ != nullptr ? pp_->size() : 1)) {
+    return false;
+  }
+  for (auto& [index, st] : psgd->states()) {
+    const std::string& name = table_.spec(index).name;
+    auto take = [&](const std::string& key, std::vector<float>& into) {
+      auto it = file.tensors.find(key);
+      PARTI_CHECK(it != file.tensors.end() && it->second.data.size() == into.size(),
+                  CheckpointError, path, ": ", key, " is missing or has another shape");
+      into = it->second.data;
+    };
+    take(name + ".powersgd_q", st.q);
+    take(name + ".powersgd_residual", st.residual);
+  }
+  return true;
 }
 
 void DataParallel::set_pipeline(dist::ProcessGroup& pp, const model::ParamTable& whole,
@@ -256,7 +340,6 @@ void DataParallel::reduce() {
     reducer_.begin(grads_.data());
     reducer_.ready(0, grads_.size());
     reducer_.finish();
-    count_ring(2.0, grads_.size());
   }
   if (tied_peer_ >= 0) {
     // Both copies end as (first stage's + last stage's): the same sum, bit for bit, on both.
@@ -282,6 +365,12 @@ void DataParallel::begin_step() {
   std::fill(grads_.begin(), grads_.end(), 0.0f);
   std::fill(shard_grads_.begin(), shard_grads_.end(), 0.0f);
   comm_bytes_ = 0;
+  reduction_mark_ = reduction_->bytes_sent();
+  reduction_->set_step(adamw_->step());
+}
+
+int64_t DataParallel::comm_bytes() const {
+  return comm_bytes_ + (reduction_->bytes_sent() - reduction_mark_);
 }
 
 model::Pass<float> DataParallel::pass(int B, int T, core::Arena& arena,
@@ -542,7 +631,6 @@ void DataParallel::end_micro() {
   if (stage_ <= 1) {
     if (reducing_) {
       reducer_.finish();
-      count_ring(2.0, grads_.size());
     }
     reducing_ = false;
     return;
@@ -646,7 +734,8 @@ DataParallel::Memory DataParallel::memory() const {
   m.gathered = gather_pool_->bytes();
   m.staged = stage_pool_->bytes();
   m.params = (params_.size() + shard_params_.size()) * sizeof(float) + m.gathered;
-  m.grads = (grads_.size() + shard_grads_.size()) * sizeof(float) + m.staged;
+  m.compress = reduction_->state_bytes();
+  m.grads = (grads_.size() + shard_grads_.size()) * sizeof(float) + m.staged + m.compress;
   m.optim = (adamw_->m().size() + adamw_->v().size()) * sizeof(float);
   return m;
 }

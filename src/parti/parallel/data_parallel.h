@@ -23,6 +23,10 @@
 // into the shard: gradients never exist whole, at the price of one reduce-scatter per
 // micro-batch (DeepSpeed's choice). With one rank every stage is stage 0 without communication.
 //
+// Gradient compression (compress.h) changes how stages 0-1 sum a bucket: bf16 on the wire or
+// PowerSGD. ZeRO-2/3 reject it: their reduce-scatters run unit by unit inside backward and
+// PowerSGD's residual is a full-size gradient per rank, the memory ZeRO-2 exists to save.
+//
 // It is the model's UnitHooks: the trainer hands pass() to forward and backward.
 #pragma once
 
@@ -35,6 +39,7 @@
 #include "parti/dist/process_group.h"
 #include "parti/model/gpt.h"
 #include "parti/optim/adamw.h"
+#include "parti/parallel/compress.h"
 #include "parti/parallel/grad_reducer.h"
 #include "parti/parallel/shard_layout.h"
 
@@ -46,7 +51,8 @@ class DataParallel final : public model::UnitHooks<float> {
   // over dp only; each tp rank's buffers are its part of the model.
   // `sp`: sequence parallelism over tp in every pass.
   DataParallel(const model::Gpt<float>& gpt, dist::ProcessGroup& dp, int zero, size_t bucket_bytes,
-               const optim::AdamWConfig& adamw, dist::ProcessGroup* tp = nullptr, bool sp = false);
+               const optim::AdamWConfig& adamw, dist::ProcessGroup* tp = nullptr, bool sp = false,
+               const CompressConfig& compress = {});
   ~DataParallel() override;
   int stage() const { return stage_; }
 
@@ -66,6 +72,10 @@ class DataParallel final : public model::UnitHooks<float> {
   void init(uint64_t seed);
   // This rank's parameters and moments from a checkpoint written at any layout.
   void load(const std::string& step_dir, int optimizer_step);
+  // PowerSGD's per-rank state (Q factors, residuals) from a checkpoint written at this very
+  // layout (dp, tp, pp and rank R); false, and the state left fresh, when the checkpoint has
+  // none for it (another layout or compression).
+  bool load_compression(const std::string& step_dir);
   // Collective over dp and tp: every rank writes its own slices (the parameters every tp rank
   // holds whole: tp rank 0's); dp and tp rank 0 creates and finishes the folder. Returns the
   // step folder there, "" elsewhere.
@@ -100,10 +110,12 @@ class DataParallel final : public model::UnitHooks<float> {
     size_t params, grads, optim;
     size_t gathered;  // of params: gathered units (stage 3)
     size_t staged;    // of grads: staged unit gradients (stages 2, 3)
+    size_t compress;  // of grads: PowerSGD's residuals and Q factors
   };
   Memory memory() const;
-  int64_t comm_bytes() const { return comm_bytes_; }  // sent since begin_step (ring estimate)
+  int64_t comm_bytes() const;  // sent since begin_step (ring estimate)
   const GradReducer& reducer() const { return reducer_; }
+  BucketReduction& reduction() { return *reduction_; }
 
   void enter(model::Pass<float>& pass, int unit, model::Use use, int next) override;
   void leave(model::Pass<float>& pass, int unit, model::Use use, bool final) override;
@@ -133,6 +145,8 @@ class DataParallel final : public model::UnitHooks<float> {
     int owner;
   };
   std::vector<Piece> pieces(int unit) const;  // the unit's pieces, in flat order
+  PowerSgd* power_sgd() const;                // the reduction, when it is PowerSGD
+  std::string compression_file(const std::string& step_dir) const;
 
   const model::Gpt<float>& gpt_;
   const model::ParamTable& table_;
@@ -143,6 +157,9 @@ class DataParallel final : public model::UnitHooks<float> {
   ShardLayout layout_;
   std::vector<int> owned_units_;  // units with a non-empty block here, in order (AdamW segments)
   std::unique_ptr<optim::AdamW<float>> adamw_;
+  CompressConfig compress_;
+  std::unique_ptr<BucketReduction> reduction_;  // how GradReducer sums a bucket
+  int64_t reduction_mark_ = 0;                  // its bytes_sent() at begin_step
   GradReducer reducer_;
   std::vector<float> params_;        // full (stages 0-2)
   std::vector<float> grads_;         // full (stages 0-1)

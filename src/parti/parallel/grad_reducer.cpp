@@ -4,8 +4,8 @@
 
 namespace parti::parallel {
 
-GradReducer::GradReducer(dist::ProcessGroup& group, size_t bucket_bytes)
-    : group_(group), bucket_elements_(std::max<size_t>(1, bucket_bytes / sizeof(float))) {}
+GradReducer::GradReducer(BucketReduction& reduction, size_t bucket_bytes)
+    : reduction_(reduction), bucket_elements_(std::max<size_t>(1, bucket_bytes / sizeof(float))) {}
 
 double GradReducer::now() const {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
@@ -45,7 +45,7 @@ void GradReducer::start_pending() {
     return;
   }
   buckets_.push_back({lo_, hi_, now(), 0.0, false});
-  requests_.push_back(group_.iall_reduce(grads_ + lo_, hi_ - lo_, dist::ReduceOp::sum));
+  requests_.push_back(reduction_.start(grads_, lo_, hi_));
   lo_ = hi_ = 0;
 }
 

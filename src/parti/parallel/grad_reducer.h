@@ -5,6 +5,8 @@
 // non-blocking all-reduce at once. Every report also tests the outstanding requests, which drives
 // MPI's progress while backward computes. finish() starts the rest and waits for all.
 // Only the last micro-batch of an accumulation reports ranges; earlier ones reduce nothing.
+// How a bucket is summed (plain fp32, bf16 on the wire, PowerSGD) is the BucketReduction's
+// business (compress.h).
 #pragma once
 
 #include <chrono>
@@ -12,12 +14,13 @@
 #include <vector>
 
 #include "parti/dist/process_group.h"
+#include "parti/parallel/compress.h"
 
 namespace parti::parallel {
 
 class GradReducer {
  public:
-  GradReducer(dist::ProcessGroup& group, size_t bucket_bytes);
+  GradReducer(BucketReduction& reduction, size_t bucket_bytes);
   void begin(float* grads);              // a step's last micro-batch starts backward
   void ready(size_t begin, size_t end);  // grads[begin, end) are final (empty: just progress)
   void finish();                         // backward is over: reduce the rest, wait for all
@@ -34,7 +37,7 @@ class GradReducer {
   void start_pending();
   void poll();
   double now() const;
-  dist::ProcessGroup& group_;
+  BucketReduction& reduction_;
   size_t bucket_elements_;
   float* grads_ = nullptr;
   size_t lo_ = 0, hi_ = 0;  // pending range (empty when lo_ == hi_)

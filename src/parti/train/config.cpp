@@ -73,6 +73,27 @@ std::vector<std::string> validate(const TrainConfig& cfg) {
                              "reaches it, which a pipeline's interleaved micro-batches do not "
                              "allow; use --zero 0 or 1 (Megatron's choice with pipelines too)"));
   }
+  if (l.grad_compress != "none" && l.grad_compress != "bf16" && l.grad_compress != "powersgd") {
+    errors.push_back(
+        str_cat("--grad-compress ", l.grad_compress, ": expected none, bf16 or powersgd"));
+  } else if (l.grad_compress != "none" && l.dp == 1) {
+    errors.push_back(str_cat("--grad-compress ", l.grad_compress,
+                             " compresses the data-parallel gradient reduction; with --dp 1 "
+                             "there is none"));
+  } else if (l.grad_compress != "none" && l.zero >= 2) {
+    errors.push_back(str_cat("--grad-compress ", l.grad_compress, " with --zero ", l.zero,
+                             ": ZeRO-2/3 reduce-scatter each layer's gradients inside backward, "
+                             "uncompressed, and PowerSGD's error feedback keeps a full-size "
+                             "residual per rank (the memory ZeRO-2 exists to save); use --zero 0 "
+                             "or 1"));
+  }
+  if (l.powersgd_rank < 1) {
+    errors.push_back(str_cat("--powersgd-rank must be at least 1, got ", l.powersgd_rank));
+  }
+  if (l.powersgd_start_step < 0) {
+    errors.push_back(
+        str_cat("--powersgd-start-step must not be negative, got ", l.powersgd_start_step));
+  }
   if (l.cp > 1) {
     errors.push_back(
         str_cat("--cp ", l.cp, ": context parallelism is not yet supported (issue #8)"));
@@ -154,6 +175,9 @@ nlohmann::ordered_json to_json(const TrainConfig& cfg) {
           {"cp", cfg.layout.cp},
           {"zero", cfg.layout.zero},
           {"bucket_mb", cfg.layout.bucket_mb},
+          {"grad_compress", cfg.layout.grad_compress},
+          {"powersgd_rank", cfg.layout.powersgd_rank},
+          {"powersgd_start_step", cfg.layout.powersgd_start_step},
           {"recompute", cfg.recompute},
           {"lr", o.lr},
           {"min_lr", o.min_lr},

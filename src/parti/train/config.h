@@ -54,6 +54,10 @@ struct LayoutConfig {
   int cp = 1;
   int zero = 0;
   double bucket_mb = 25.0;  // gradient all-reduce bucket size (MB), overlapped with backward
+  // How the dp reduction sums a bucket (parallel/compress.h): none, bf16, powersgd.
+  std::string grad_compress = "none";
+  int powersgd_rank = 4;
+  int powersgd_start_step = 0;  // plain reductions for optimizer steps before this one
 };
 
 struct TrainConfig {

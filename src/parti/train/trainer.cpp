@@ -60,7 +60,7 @@ Trainer::Trainer(TrainConfig cfg, dist::ProcessGroup& dp, dist::ProcessGroup* tp
     gpt_ = std::make_unique<model::Gpt<float>>(cfg_.model, tp_rank);
     parallel_ = std::make_unique<parallel::DataParallel>(
         *gpt_, dp, cfg_.layout.zero, static_cast<size_t>(cfg_.layout.bucket_mb * 1024 * 1024),
-        cfg_.optim.adamw, tp_counted_.get(), cfg_.layout.sp);
+        cfg_.optim.adamw, tp_counted_.get(), cfg_.layout.sp, compress_config());
   }
   sampler_ = std::make_unique<data::Sampler>(train_, cfg_.model.seq_len, cfg_.data.global_batch,
                                              cfg_.data.seed);
@@ -73,6 +73,7 @@ Trainer::Trainer(TrainConfig cfg, dist::ProcessGroup& dp, dist::ProcessGroup* tp
     const nlohmann::json state = io::read_checkpoint_state(dir);
     check_same_model(cfg_.model, model_from_json(state.at("config").at("model")), dir);
     parallel_->load(dir, state.at("optimizer_step").get<int>());
+    compression_resumed_ = parallel_->load_compression(dir);
     step_ = state.at("step").get<int64_t>();
   } else {
     parallel_->init(cfg_.data.seed);
@@ -84,6 +85,11 @@ Trainer::Trainer(TrainConfig cfg, dist::ProcessGroup& dp, dist::ProcessGroup* tp
 }
 
 Trainer::~Trainer() = default;
+
+parallel::CompressConfig Trainer::compress_config() const {
+  return {parallel::parse_compression(cfg_.layout.grad_compress), cfg_.layout.powersgd_rank,
+          cfg_.layout.powersgd_start_step, cfg_.data.seed};
+}
 
 void Trainer::build_pipeline() {
   namespace pipeline = parallel::pipeline;
@@ -102,7 +108,7 @@ void Trainer::build_pipeline() {
   whole_ = std::make_unique<model::Gpt<float>>(cfg_.model, tp_rank);
   parallel_ = std::make_unique<parallel::DataParallel>(
       *gpt_, dp_, cfg_.layout.zero, static_cast<size_t>(cfg_.layout.bucket_mb * 1024 * 1024),
-      cfg_.optim.adamw, tp_counted_.get(), cfg_.layout.sp);
+      cfg_.optim.adamw, tp_counted_.get(), cfg_.layout.sp, compress_config());
   // The first stage (lookup) and the last (output projection) each hold wte; the first's copy
   // is the one checkpoints and the norm count.
   const bool first = stage == 0;
@@ -285,7 +291,8 @@ Trainer::Memory Trainer::memory() const {
           executor_ ? executor_->activation_bytes() : arena_.peak_bytes(),
           m.gathered,
           m.staged,
-          workspace_.peak_bytes()};
+          workspace_.peak_bytes(),
+          m.compress};
 }
 
 std::string Trainer::save() {
@@ -313,6 +320,11 @@ void Trainer::run(std::ostream& all_out) {
   }
   if (step_ > 0) {
     out << "resumed at step " << step_ << " from " << cfg_.io.ckpt_dir << "\n";
+    if (cfg_.layout.grad_compress == "powersgd" && !compression_resumed_) {
+      out << "PowerSGD: the checkpoint holds no state for this layout and rank (another --dp, "
+             "--tp, --pp, --powersgd-rank or compression); residuals restart at zero, Q from "
+             "the seed\n";
+    }
   }
   if (executor_) {
     namespace pipeline = parallel::pipeline;
@@ -347,6 +359,7 @@ void Trainer::run(std::ostream& all_out) {
     record["mem_gathered"] = mem.gathered;
     record["mem_staged"] = mem.staged;
     record["mem_workspace"] = mem.workspace;
+    record["mem_compress"] = mem.compress;
     record["comm_bytes"] = comm_bytes_;
     if (tp_size() > 1) {
       record["tp_comm_ms"] = tp_comm_ms_;

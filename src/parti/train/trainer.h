@@ -66,6 +66,7 @@ class Trainer {
     size_t params, grads, optim, activations;
     size_t gathered, staged;  // of params and grads: transient unit buffers (ZeRO-2/3)
     size_t workspace;         // scratch inside one sublayer (gathered inputs, partial sums)
+    size_t compress;          // of grads: gradient compression state (PowerSGD)
   };
   Memory memory() const;
 
@@ -77,6 +78,7 @@ class Trainer {
   int tp_size() const { return tp_ == nullptr ? 1 : tp_->size(); }
   int pp_size() const { return pp_ == nullptr ? 1 : pp_->size(); }
   void build_pipeline();
+  parallel::CompressConfig compress_config() const;
   double pipeline_step(float dloss, double* norm, double lr);
   // Appends this step's events to the trace (the pipeline's, or one process's F/B/STEP).
   void trace(double start, double end, parallel::pipeline::Instruction what);
@@ -103,6 +105,7 @@ class Trainer {
   std::vector<int32_t> targets_;
   io::MetricsLog log_;
   int64_t step_ = 0;
+  bool compression_resumed_ = false;  // PowerSGD's state came from the checkpoint
   int64_t comm_bytes_ = 0;   // sent by this rank in the last step's collectives (ring estimate)
   double tp_comm_ms_ = 0.0;  // in tensor-parallel collectives in the last step
   double peak_gflops_ = 0.0;

@@ -1,0 +1,333 @@
+#include "parti/parallel/compress.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <functional>
+#include <optional>
+#include <utility>
+
+#include "parti/core/check.h"
+#include "parti/core/rng.h"
+#include "parti/kernels/gemm.h"
+
+namespace parti::parallel {
+
+Compression parse_compression(const std::string& name) {
+  if (name == "none") return Compression::none;
+  if (name == "bf16") return Compression::bf16;
+  if (name == "powersgd") return Compression::powersgd;
+  PARTI_CHECK(false, ConfigError, "--grad-compress ", name, ": use none, bf16 or powersgd");
+  return Compression::none;
+}
+
+const char* compression_name(Compression c) {
+  switch (c) {
+    case Compression::bf16:
+      return "bf16";
+    case Compression::powersgd:
+      return "powersgd";
+    case Compression::none:
+      break;
+  }
+  return "none";
+}
+
+uint16_t to_bf16(float x) {
+  uint32_t bits = 0;
+  std::memcpy(&bits, &x, sizeof(bits));
+  if ((bits & 0x7fffffffu) > 0x7f800000u) {
+    return static_cast<uint16_t>((bits >> 16) | 0x0040u);  // NaN: keep it quiet and a NaN
+  }
+  bits += 0x7fffu + ((bits >> 16) & 1u);  // to nearest, ties to even (may carry into infinity)
+  return static_cast<uint16_t>(bits >> 16);
+}
+
+float from_bf16(uint16_t h) {
+  const uint32_t bits = static_cast<uint32_t>(h) << 16;
+  float x = 0.0f;
+  std::memcpy(&x, &bits, sizeof(x));
+  return x;
+}
+
+void BucketReduction::count(double factor, size_t elements, size_t element_bytes) {
+  const double p = group_->size();
+  bytes_ += static_cast<int64_t>(factor * (p - 1) / p * static_cast<double>(elements) *
+                                 static_cast<double>(element_bytes));
+}
+
+namespace {
+
+// A reduction in phases: each phase's collective, once complete, runs the local work that
+// starts the next one (or finishes). Testing advances as far as the completed collectives allow.
+class Phases final : public dist::Request::Impl {
+ public:
+  // `next` runs after each collective completes; it returns the next one, or nothing when done.
+  using Next = std::function<std::optional<dist::Request>()>;
+  Phases(dist::Request first, Next next) : current_(std::move(first)), next_(std::move(next)) {}
+  void wait() override {
+    while (!done_) {
+      current_.wait();
+      advance();
+    }
+  }
+  bool test() override {
+    while (!done_ && current_.test()) {
+      advance();
+    }
+    return done_;
+  }
+
+ private:
+  void advance() {
+    std::optional<dist::Request> r = next_();
+    if (r) {
+      current_ = std::move(*r);
+    } else {
+      done_ = true;
+      next_ = nullptr;  // frees the phases' buffers
+    }
+  }
+  dist::Request current_;
+  Next next_;
+  bool done_ = false;
+};
+
+class PlainReduction final : public BucketReduction {
+ public:
+  explicit PlainReduction(dist::ProcessGroup& group) { group_ = &group; }
+  dist::Request start(float* grads, size_t begin, size_t end) override {
+    count(2.0, end - begin, sizeof(float));
+    return group_->iall_reduce(grads + begin, end - begin, dist::ReduceOp::sum);
+  }
+};
+
+class Bf16Reduction final : public BucketReduction {
+ public:
+  explicit Bf16Reduction(dist::ProcessGroup& group) { group_ = &group; }
+  dist::Request start(float* grads, size_t begin, size_t end) override {
+    const auto p = static_cast<size_t>(group_->size());
+    const auto me = static_cast<size_t>(group_->rank());
+    const size_t n = end - begin;
+    const size_t block = (n + p - 1) / p;  // the bucket padded to p equal blocks
+    struct Buffers {
+      std::vector<uint16_t> out, in;
+    };
+    auto b = std::make_shared<Buffers>();
+    b->out.assign(p * block, 0);
+    b->in.assign(p * block, 0);
+    float* g = grads + begin;
+    for (size_t i = 0; i < n; ++i) {
+      b->out[i] = to_bf16(g[i]);
+    }
+    count(1.0, p * block, sizeof(uint16_t));
+    dist::Request first = group_->iall_to_all(b->out.data(), b->in.data(), block);
+    int phase = 0;
+    auto next = [this, b, g, n, p, me, block, phase]() mutable -> std::optional<dist::Request> {
+      if (phase++ == 0) {
+        // This rank's block: the p contributions summed in fp32 in rank order (its own exact),
+        // rounded once for the all-gather.
+        const size_t lo = me * block;
+        for (size_t i = 0; i < block; ++i) {
+          float sum = 0.0f;
+          for (size_t r = 0; r < p; ++r) {
+            sum += r == me ? (lo + i < n ? g[lo + i] : 0.0f) : from_bf16(b->in[r * block + i]);
+          }
+          b->out[lo + i] = to_bf16(sum);
+        }
+        count(1.0, p * block, sizeof(uint16_t));
+        return group_->iall_gather(b->out.data() + lo, b->out.data(), block);
+      }
+      for (size_t i = 0; i < n; ++i) {
+        g[i] = from_bf16(b->out[i]);
+      }
+      return std::nullopt;
+    };
+    return dist::Request(std::make_unique<Phases>(std::move(first), std::move(next)));
+  }
+};
+
+// Modified Gram-Schmidt on the R columns of a row-major (rows x R) matrix, in double; a column
+// with nothing left after the projections becomes zero (it then carries nothing).
+void orthonormalize(float* a, size_t rows, size_t R) {
+  std::vector<double> col(rows), prev(rows);
+  for (size_t j = 0; j < R; ++j) {
+    for (size_t i = 0; i < rows; ++i) col[i] = a[i * R + j];
+    for (size_t k = 0; k < j; ++k) {
+      double dot = 0.0;
+      for (size_t i = 0; i < rows; ++i) {
+        prev[i] = a[i * R + k];
+        dot += prev[i] * col[i];
+      }
+      for (size_t i = 0; i < rows; ++i) col[i] -= dot * prev[i];
+    }
+    double norm = 0.0;
+    for (size_t i = 0; i < rows; ++i) norm += col[i] * col[i];
+    norm = std::sqrt(norm);
+    const double scale = norm > 1e-30 ? 1.0 / norm : 0.0;
+    for (size_t i = 0; i < rows; ++i) a[i * R + j] = static_cast<float>(col[i] * scale);
+  }
+}
+
+int as_int(size_t n) {
+  PARTI_ASSERT(n <= static_cast<size_t>(INT32_MAX), "matrix dimension ", n, " is too large");
+  return static_cast<int>(n);
+}
+
+}  // namespace
+
+std::unique_ptr<BucketReduction> make_plain_reduction(dist::ProcessGroup& group) {
+  return std::make_unique<PlainReduction>(group);
+}
+
+std::unique_ptr<BucketReduction> make_bf16_reduction(dist::ProcessGroup& group) {
+  return std::make_unique<Bf16Reduction>(group);
+}
+
+PowerSgd::PowerSgd(dist::ProcessGroup& group, const model::ParamTable& table, int rank,
+                   int start_step, uint64_t seed)
+    : table_(table), rank_(rank), start_step_(start_step) {
+  group_ = &group;
+  PARTI_CHECK(rank >= 1, ConfigError, "--powersgd-rank ", rank, " must be at least 1");
+  const auto R = static_cast<size_t>(rank);
+  for (int i = 0; i < static_cast<int>(table.specs().size()); ++i) {
+    const model::ParamSpec& s = table.spec(i);
+    if (s.shape.size() != 2) {
+      continue;
+    }
+    const auto rows = static_cast<size_t>(s.shape[0]);
+    const auto cols = static_cast<size_t>(s.shape[1]);
+    if ((rows + cols) * R >= rows * cols) {
+      continue;  // the factors would not be smaller than the matrix
+    }
+    State st{rows, cols, std::vector<float>(cols * R), std::vector<float>(rows * cols, 0.0f)};
+    // Q from the seed, the parameter's name and this rank's tensor-parallel part: the same on
+    // every rank of the dp group (they hold the same part), different across parts.
+    const uint64_t stream =
+        core::name_stream(s.name + ".powersgd_q") + static_cast<uint64_t>(s.part) * 0x9e3779b9u;
+    for (size_t e = 0; e < st.q.size(); ++e) {
+      st.q[e] = static_cast<float>(core::random_normal(seed, stream, e));
+    }
+    states_.emplace(i, std::move(st));
+  }
+}
+
+size_t PowerSgd::state_bytes() const {
+  size_t n = 0;
+  for (const auto& [i, st] : states_) {
+    n += (st.q.size() + st.residual.size()) * sizeof(float);
+  }
+  return n;
+}
+
+size_t PowerSgd::payload(size_t begin, size_t end) const {
+  size_t n = end - begin;
+  const auto R = static_cast<size_t>(rank_);
+  for (const auto& [i, st] : states_) {
+    const model::ParamSpec& s = table_.spec(i);
+    if (s.offset >= begin && s.offset + s.numel <= end) {
+      n = n - s.numel + (st.rows + st.cols) * R;
+    }
+  }
+  return n;
+}
+
+dist::Request PowerSgd::start(float* grads, size_t begin, size_t end) {
+  if (step_ < start_step_) {
+    count(2.0, end - begin, sizeof(float));
+    return group_->iall_reduce(grads + begin, end - begin, dist::ReduceOp::sum);
+  }
+  const auto R = static_cast<size_t>(rank_);
+  // The bucket's compressed matrices, in buffer order, and the plain ranges between them.
+  struct Matrix {
+    State* st;
+    size_t offset;
+    size_t p_at, q_at;  // of its P in the first message, its Q in the second
+  };
+  struct Job {
+    std::vector<Matrix> matrices;
+    std::vector<std::pair<size_t, size_t>> plain;  // [begin, end) of the buffer
+    std::vector<float> first, second;              // [P's | plain values], [Q's]
+  };
+  auto job = std::make_shared<Job>();
+  for (auto& [i, st] : states_) {
+    const model::ParamSpec& s = table_.spec(i);
+    const bool inside = s.offset >= begin && s.offset + s.numel <= end;
+    PARTI_ASSERT(inside || s.offset + s.numel <= begin || s.offset >= end, "parameter ", s.name,
+                 " straddles the bucket [", begin, ", ", end, ")");
+    if (inside) {
+      job->matrices.push_back({&st, s.offset, 0, 0});
+    }
+  }
+  std::sort(job->matrices.begin(), job->matrices.end(),
+            [](const Matrix& a, const Matrix& b) { return a.offset < b.offset; });
+  size_t at = begin, p_size = 0, q_size = 0;
+  for (Matrix& m : job->matrices) {
+    if (m.offset > at) job->plain.emplace_back(at, m.offset);
+    at = m.offset + m.st->rows * m.st->cols;
+    m.p_at = p_size;
+    m.q_at = q_size;
+    p_size += m.st->rows * R;
+    q_size += m.st->cols * R;
+  }
+  if (end > at) job->plain.emplace_back(at, end);
+  size_t plain_size = 0;
+  for (const auto& [lo, hi] : job->plain) plain_size += hi - lo;
+  job->first.resize(p_size + plain_size);
+  job->second.resize(q_size);
+
+  // M = G + E (kept in E until the end), P = M Q.
+  for (Matrix& m : job->matrices) {
+    State& st = *m.st;
+    const float* g = grads + m.offset;
+    for (size_t e = 0; e < st.residual.size(); ++e) st.residual[e] += g[e];
+    kernels::gemm<float>(kernels::Trans::no, kernels::Trans::no, as_int(st.rows), rank_,
+                         as_int(st.cols), 1.0f, st.residual.data(), as_int(st.cols), st.q.data(),
+                         rank_, 0.0f, job->first.data() + m.p_at, rank_);
+  }
+  size_t put = p_size;
+  for (const auto& [lo, hi] : job->plain) {
+    std::copy(grads + lo, grads + hi, job->first.data() + put);
+    put += hi - lo;
+  }
+  count(2.0, job->first.size(), sizeof(float));
+  dist::Request first =
+      group_->iall_reduce(job->first.data(), job->first.size(), dist::ReduceOp::sum);
+  int phase = 0;
+  auto next = [this, job, grads, p_size, phase]() mutable -> std::optional<dist::Request> {
+    if (phase++ == 0) {
+      // P's columns made orthonormal (every rank the same: they hold the same sum), Q = M^T P.
+      for (Matrix& m : job->matrices) {
+        State& st = *m.st;
+        float* p = job->first.data() + m.p_at;
+        orthonormalize(p, st.rows, static_cast<size_t>(rank_));
+        kernels::gemm<float>(kernels::Trans::yes, kernels::Trans::no, as_int(st.cols), rank_,
+                             as_int(st.rows), 1.0f, st.residual.data(), as_int(st.cols), p, rank_,
+                             0.0f, job->second.data() + m.q_at, rank_);
+      }
+      count(2.0, job->second.size(), sizeof(float));
+      return group_->iall_reduce(job->second.data(), job->second.size(), dist::ReduceOp::sum);
+    }
+    // G = P Q^T (the sum over ranks, approximated), E = M - G / p; Q kept for the next step.
+    const float share = 1.0f / static_cast<float>(group_->size());
+    for (Matrix& m : job->matrices) {
+      State& st = *m.st;
+      float* g = grads + m.offset;
+      const float* q = job->second.data() + m.q_at;
+      std::copy(q, q + st.q.size(), st.q.begin());
+      kernels::gemm<float>(kernels::Trans::no, kernels::Trans::yes, as_int(st.rows),
+                           as_int(st.cols), rank_, 1.0f, job->first.data() + m.p_at, rank_, q,
+                           rank_, 0.0f, g, as_int(st.cols));
+      for (size_t e = 0; e < st.residual.size(); ++e) st.residual[e] -= g[e] * share;
+    }
+    size_t take = p_size;
+    for (const auto& [lo, hi] : job->plain) {
+      std::copy(job->first.data() + take, job->first.data() + take + (hi - lo), grads + lo);
+      take += hi - lo;
+    }
+    return std::nullopt;
+  };
+  return dist::Request(std::make_unique<Phases>(std::move(first), std::move(next)));
+}
+
+}  // namespace parti::parallel
