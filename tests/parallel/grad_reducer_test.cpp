@@ -37,6 +37,9 @@ class RecordingGroup : public dist::ProcessGroup {
   dist::Request isend(const float*, size_t, int, int) override { return {}; }
   dist::Request irecv(float*, size_t, int, int) override { return {}; }
   void barrier() override {}
+  std::unique_ptr<dist::ProcessGroup> duplicate(const std::string&) override {
+    return std::make_unique<RecordingGroup>(base_);
+  }
   std::vector<Call> calls;
 
  private:

@@ -23,15 +23,15 @@ class CountingGroup final : public ProcessGroup {
     double seconds = 0.0;
   };
   explicit CountingGroup(ProcessGroup& inner) : inner_(inner) {}
-  const std::map<std::string, Count>& counts() const { return counts_; }
+  const std::map<std::string, Count>& counts() const { return *counts_; }
   Count count(const std::string& op) const {
-    auto it = counts_.find(op);
-    return it == counts_.end() ? Count{} : it->second;
+    auto it = counts_->find(op);
+    return it == counts_->end() ? Count{} : it->second;
   }
-  void clear() { counts_.clear(); }  // with no non-blocking operation of this group pending
+  void clear() { counts_->clear(); }  // with no non-blocking operation of this group pending
   double seconds() const {
     double total = 0.0;
-    for (const auto& [op, c] : counts_) {
+    for (const auto& [op, c] : *counts_) {
       total += c.seconds;
     }
     return total;
@@ -106,14 +106,21 @@ class CountingGroup final : public ProcessGroup {
   void barrier() override {
     timed("barrier", 0, [&] { inner_.barrier(); });
   }
+  // Counted into this group's counts.
+  std::unique_ptr<ProcessGroup> duplicate(const std::string& name) override {
+    return std::unique_ptr<ProcessGroup>(new CountingGroup(inner_.duplicate(name), counts_));
+  }
 
  private:
   using Clock = std::chrono::steady_clock;
   static double since(Clock::time_point t0) {
     return std::chrono::duration<double>(Clock::now() - t0).count();
   }
+  CountingGroup(std::unique_ptr<ProcessGroup> owned,
+                std::shared_ptr<std::map<std::string, Count>> counts)
+      : inner_(*owned), owned_(std::move(owned)), counts_(std::move(counts)) {}
   Count& add(const char* op, size_t n) {
-    Count& c = counts_[op];
+    Count& c = (*counts_)[op];
     ++c.calls;
     c.elements += static_cast<long long>(n);
     return c;
@@ -149,7 +156,9 @@ class CountingGroup final : public ProcessGroup {
     return Request(std::make_unique<TimedRequest>(std::move(inner), &c.seconds));
   }
   ProcessGroup& inner_;
-  std::map<std::string, Count> counts_;
+  std::unique_ptr<ProcessGroup> owned_;  // a duplicate's group
+  std::shared_ptr<std::map<std::string, Count>> counts_ =
+      std::make_shared<std::map<std::string, Count>>();
 };
 
 }  // namespace parti::dist

@@ -181,6 +181,11 @@ class MpiGroup : public ProcessGroup {
   void barrier() override {
     run("barrier", 0, [&] { return MPI_Barrier(comm_); });
   }
+  std::unique_ptr<ProcessGroup> duplicate(const std::string& name) override {
+    MPI_Comm comm = MPI_COMM_NULL;
+    run("duplicate", 0, [&] { return MPI_Comm_dup(comm_, &comm); });
+    return std::make_unique<MpiGroup>(comm, name, watchdog_, check_);
+  }
 
   using ProcessGroup::all_gather;  // the double forms: non-blocking and a wait
   using ProcessGroup::reduce_scatter;

@@ -88,6 +88,10 @@ class ProcessGroup {
   virtual Request isend(const float* data, size_t n, int peer, int tag) = 0;
   virtual Request irecv(float* data, size_t n, int peer, int tag) = 0;
   virtual void barrier() = 0;
+  // A new group of the same ranks whose collectives never match this one's (MPI_Comm_dup):
+  // collective over the group. Non-blocking collectives must start in the same order on every
+  // rank of a group; work started in phases whose timing differs by rank uses one group a phase.
+  virtual std::unique_ptr<ProcessGroup> duplicate(const std::string& name) = 0;
 
   // Blocking forms. By default the non-blocking form and a wait; MpiGroup calls MPI's blocking
   // collectives instead (Open MPI tunes those separately, and they skip the schedule set-up).

@@ -71,6 +71,9 @@ class SelfGroup : public ProcessGroup {
     return {};
   }
   void barrier() override {}
+  std::unique_ptr<ProcessGroup> duplicate(const std::string& name) override {
+    return std::make_unique<SelfGroup>(name);
+  }
 
  private:
   std::string name_;

@@ -3,8 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <functional>
-#include <optional>
+#include <limits>
 #include <utility>
 
 #include "parti/core/check.h"
@@ -50,52 +49,92 @@ float from_bf16(uint16_t h) {
   return x;
 }
 
+BucketReduction::BucketReduction(dist::ProcessGroup& group, int phases) : group_(&group) {
+  for (int j = 1; j < phases; ++j) {
+    phase_groups_.push_back(group.duplicate(str_cat(group.name(), "/phase", j)));
+  }
+}
+
+BucketReduction::~BucketReduction() = default;
+
 void BucketReduction::count(double factor, size_t elements, size_t element_bytes) {
   const double p = group_->size();
   bytes_ += static_cast<int64_t>(factor * (p - 1) / p * static_cast<double>(elements) *
                                  static_cast<double>(element_bytes));
 }
 
-namespace {
+dist::ProcessGroup& BucketReduction::phase_group(int phase) {
+  PARTI_ASSERT(phase >= 0 && phase <= static_cast<int>(phase_groups_.size()), "phase ", phase);
+  return phase == 0 ? *group_ : *phase_groups_[static_cast<size_t>(phase - 1)];
+}
 
-// A reduction in phases: each phase's collective, once complete, runs the local work that
-// starts the next one (or finishes). Testing advances as far as the completed collectives allow.
-class Phases final : public dist::Request::Impl {
+struct BucketReduction::Job {
+  dist::Request current;  // the collective of `phase`
+  int phase = 0;
+  bool done = false;
+  Step step;
+};
+
+class BucketReduction::JobRequest final : public dist::Request::Impl {
  public:
-  // `next` runs after each collective completes; it returns the next one, or nothing when done.
-  using Next = std::function<std::optional<dist::Request>()>;
-  Phases(dist::Request first, Next next) : current_(std::move(first)), next_(std::move(next)) {}
-  void wait() override {
-    while (!done_) {
-      current_.wait();
-      advance();
-    }
-  }
+  JobRequest(BucketReduction& owner, std::shared_ptr<Job> job)
+      : owner_(owner), job_(std::move(job)) {}
+  void wait() override { owner_.complete(*job_); }
   bool test() override {
-    while (!done_ && current_.test()) {
-      advance();
-    }
-    return done_;
+    owner_.progress();
+    return job_->done;
   }
 
  private:
-  void advance() {
-    std::optional<dist::Request> r = next_();
-    if (r) {
-      current_ = std::move(*r);
-    } else {
-      done_ = true;
-      next_ = nullptr;  // frees the phases' buffers
-    }
-  }
-  dist::Request current_;
-  Next next_;
-  bool done_ = false;
+  BucketReduction& owner_;
+  std::shared_ptr<Job> job_;
 };
+
+dist::Request BucketReduction::launch(dist::Request first, Step step) {
+  auto job = std::make_shared<Job>();
+  job->current = std::move(first);
+  job->step = std::move(step);
+  jobs_.push_back(job);
+  progress();
+  return dist::Request(std::make_unique<JobRequest>(*this, std::move(job)));
+}
+
+void BucketReduction::progress() {
+  // A bucket starts phase j only after the bucket before it has (or is done), so every phase
+  // group sees the buckets in the same order on every rank.
+  int limit = std::numeric_limits<int>::max();
+  for (const auto& job : jobs_) {
+    while (!job->done && job->phase < limit && job->current.test()) {
+      std::optional<dist::Request> next = job->step(job->phase + 1);
+      if (next) {
+        job->current = std::move(*next);
+        ++job->phase;
+      } else {
+        job->done = true;
+        job->step = nullptr;  // frees the bucket's buffers
+      }
+    }
+    limit = job->done ? limit : job->phase;
+  }
+  while (!jobs_.empty() && jobs_.front()->done) {
+    jobs_.pop_front();
+  }
+}
+
+void BucketReduction::complete(const Job& job) {
+  progress();
+  while (!job.done) {
+    // The oldest bucket waits on nobody: its collective completes, then it advances.
+    jobs_.front()->current.wait();
+    progress();
+  }
+}
+
+namespace {
 
 class PlainReduction final : public BucketReduction {
  public:
-  explicit PlainReduction(dist::ProcessGroup& group) { group_ = &group; }
+  explicit PlainReduction(dist::ProcessGroup& group) : BucketReduction(group, 1) {}
   dist::Request start(float* grads, size_t begin, size_t end) override {
     count(2.0, end - begin, sizeof(float));
     return group_->iall_reduce(grads + begin, end - begin, dist::ReduceOp::sum);
@@ -104,7 +143,7 @@ class PlainReduction final : public BucketReduction {
 
 class Bf16Reduction final : public BucketReduction {
  public:
-  explicit Bf16Reduction(dist::ProcessGroup& group) { group_ = &group; }
+  explicit Bf16Reduction(dist::ProcessGroup& group) : BucketReduction(group, 2) {}
   dist::Request start(float* grads, size_t begin, size_t end) override {
     const auto p = static_cast<size_t>(group_->size());
     const auto me = static_cast<size_t>(group_->rank());
@@ -122,9 +161,8 @@ class Bf16Reduction final : public BucketReduction {
     }
     count(1.0, p * block, sizeof(uint16_t));
     dist::Request first = group_->iall_to_all(b->out.data(), b->in.data(), block);
-    int phase = 0;
-    auto next = [this, b, g, n, p, me, block, phase]() mutable -> std::optional<dist::Request> {
-      if (phase++ == 0) {
+    auto step = [this, b, g, n, p, me, block](int phase) -> std::optional<dist::Request> {
+      if (phase == 1) {
         // This rank's block: the p contributions summed in fp32 in rank order (its own exact),
         // rounded once for the all-gather.
         const size_t lo = me * block;
@@ -136,14 +174,14 @@ class Bf16Reduction final : public BucketReduction {
           b->out[lo + i] = to_bf16(sum);
         }
         count(1.0, p * block, sizeof(uint16_t));
-        return group_->iall_gather(b->out.data() + lo, b->out.data(), block);
+        return phase_group(1).iall_gather(b->out.data() + lo, b->out.data(), block);
       }
       for (size_t i = 0; i < n; ++i) {
         g[i] = from_bf16(b->out[i]);
       }
       return std::nullopt;
     };
-    return dist::Request(std::make_unique<Phases>(std::move(first), std::move(next)));
+    return launch(std::move(first), std::move(step));
   }
 };
 
@@ -186,8 +224,7 @@ std::unique_ptr<BucketReduction> make_bf16_reduction(dist::ProcessGroup& group) 
 
 PowerSgd::PowerSgd(dist::ProcessGroup& group, const model::ParamTable& table, int rank,
                    int start_step, uint64_t seed)
-    : table_(table), rank_(rank), start_step_(start_step) {
-  group_ = &group;
+    : BucketReduction(group, 2), table_(table), rank_(rank), start_step_(start_step) {
   PARTI_CHECK(rank >= 1, ConfigError, "--powersgd-rank ", rank, " must be at least 1");
   const auto R = static_cast<size_t>(rank);
   for (int i = 0; i < static_cast<int>(table.specs().size()); ++i) {
@@ -244,12 +281,12 @@ dist::Request PowerSgd::start(float* grads, size_t begin, size_t end) {
     size_t offset;
     size_t p_at, q_at;  // of its P in the first message, its Q in the second
   };
-  struct Job {
+  struct Bucket {
     std::vector<Matrix> matrices;
     std::vector<std::pair<size_t, size_t>> plain;  // [begin, end) of the buffer
     std::vector<float> first, second;              // [P's | plain values], [Q's]
   };
-  auto job = std::make_shared<Job>();
+  auto job = std::make_shared<Bucket>();
   for (auto& [i, st] : states_) {
     const model::ParamSpec& s = table_.spec(i);
     const bool inside = s.offset >= begin && s.offset + s.numel <= end;
@@ -293,9 +330,8 @@ dist::Request PowerSgd::start(float* grads, size_t begin, size_t end) {
   count(2.0, job->first.size(), sizeof(float));
   dist::Request first =
       group_->iall_reduce(job->first.data(), job->first.size(), dist::ReduceOp::sum);
-  int phase = 0;
-  auto next = [this, job, grads, p_size, phase]() mutable -> std::optional<dist::Request> {
-    if (phase++ == 0) {
+  auto step = [this, job, grads, p_size](int phase) -> std::optional<dist::Request> {
+    if (phase == 1) {
       // P's columns made orthonormal (every rank the same: they hold the same sum), Q = M^T P.
       for (Matrix& m : job->matrices) {
         State& st = *m.st;
@@ -306,7 +342,8 @@ dist::Request PowerSgd::start(float* grads, size_t begin, size_t end) {
                              0.0f, job->second.data() + m.q_at, rank_);
       }
       count(2.0, job->second.size(), sizeof(float));
-      return group_->iall_reduce(job->second.data(), job->second.size(), dist::ReduceOp::sum);
+      return phase_group(1).iall_reduce(job->second.data(), job->second.size(),
+                                        dist::ReduceOp::sum);
     }
     // G = P Q^T (the sum over ranks, approximated), E = M - G / p; Q kept for the next step.
     const float share = 1.0f / static_cast<float>(group_->size());
@@ -327,7 +364,7 @@ dist::Request PowerSgd::start(float* grads, size_t begin, size_t end) {
     }
     return std::nullopt;
   };
-  return dist::Request(std::make_unique<Phases>(std::move(first), std::move(next)));
+  return launch(std::move(first), std::move(step));
 }
 
 }  // namespace parti::parallel

@@ -2,6 +2,9 @@
 // GradReducer hands each bucket to a BucketReduction, which starts it and returns one request;
 // testing the request advances it (a compressed reduction is several collectives with local
 // work between them, so it still overlaps with backward, driven by GradReducer's polls).
+// Each phase's collectives go on a group of their own (a duplicate of the dp group), started in
+// bucket order: when a bucket's first collective completes differs by rank, and MPI matches the
+// non-blocking collectives of one group by the order they start.
 //
 //   plain     MPI all-reduce of fp32: 2 (p - 1) / p x n x 4 bytes sent per rank (ring)
 //   bf16      each rank rounds its bucket to bf16 (round-to-nearest-even) and sends block r of
@@ -26,8 +29,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -55,7 +61,9 @@ float from_bf16(uint16_t h);
 
 class BucketReduction {
  public:
-  virtual ~BucketReduction() = default;
+  // `phases`: collectives one bucket's reduction runs one after the other.
+  BucketReduction(dist::ProcessGroup& group, int phases);
+  virtual ~BucketReduction();
   // Starts the sum over the group of grads[begin, end), in place; the request completes it.
   // grads stays in use until then.
   virtual dist::Request start(float* grads, size_t begin, size_t end) = 0;
@@ -68,9 +76,21 @@ class BucketReduction {
 
  protected:
   void count(double factor, size_t elements, size_t element_bytes);
+  // A bucket's reduction in phases: `first` is phase 0's collective (on the group); once phase
+  // j's completes, step(j + 1) does the local work and returns phase j + 1's collective (on
+  // phase_group(j + 1)), or nothing when the bucket is done.
+  using Step = std::function<std::optional<dist::Request>(int phase)>;
+  dist::Request launch(dist::Request first, Step step);
+  dist::ProcessGroup& phase_group(int phase);
   dist::ProcessGroup* group_ = nullptr;
 
  private:
+  struct Job;
+  class JobRequest;
+  void progress();                // advances every bucket as far as completions and order allow
+  void complete(const Job& job);  // waits until the bucket is done
+  std::deque<std::shared_ptr<Job>> jobs_;  // started and not yet done, in start order
+  std::vector<std::unique_ptr<dist::ProcessGroup>> phase_groups_;  // phases 1, 2, ...
   int64_t bytes_ = 0;
 };
 
