@@ -121,6 +121,14 @@ void check_group(ProcessGroup& g, const std::vector<int>& world_of, bool nonbloc
       for (size_t i = 0; i < n; ++i)
         ok_ag16 = ok_ag16 && all16[static_cast<size_t>(r) * n + i] == word(r, 0, i);
     expect(ok_ag16, tag + " all_gather u16 in place n=" + std::to_string(n));
+    std::vector<uint16_t> mine16(n), at_root(Pn, 0);
+    for (size_t i = 0; i < n; ++i) mine16[i] = word(g.rank(), 1, i);
+    g.igather(mine16.data(), at_root.data(), n, P - 1).wait();
+    bool ok_g16 = true;
+    for (int r = 0; g.rank() == P - 1 && r < P; ++r)
+      for (size_t i = 0; i < n; ++i)
+        ok_g16 = ok_g16 && at_root[static_cast<size_t>(r) * n + i] == word(r, 1, i);
+    expect(ok_g16, tag + " gather u16 n=" + std::to_string(n));
     // The uneven forms: a buffer of n elements in blocks of ceil(n / P) (the last ones short or
     // empty), blocking or not; all_gather_v also in place.
     const size_t block = (n + static_cast<size_t>(P) - 1) / static_cast<size_t>(P);

@@ -32,6 +32,7 @@ class RecordingGroup : public dist::ProcessGroup {
   dist::Request iall_gather_v(const float*, float*, size_t, size_t) override { return {}; }
   dist::Request iall_to_all(const uint16_t*, uint16_t*, size_t) override { return {}; }
   dist::Request iall_gather(const uint16_t*, uint16_t*, size_t) override { return {}; }
+  dist::Request igather(const uint16_t*, uint16_t*, size_t, int) override { return {}; }
   dist::Request ireduce(const float*, float*, size_t, int) override { return {}; }
   dist::Request ibroadcast(float*, size_t, int) override { return {}; }
   dist::Request isend(const float*, size_t, int, int) override { return {}; }

@@ -91,6 +91,9 @@ class CountingGroup final : public ProcessGroup {
   Request iall_gather(const uint16_t* in, uint16_t* out, size_t n) override {
     return start("all_gather_u16", n, [&] { return inner_.iall_gather(in, out, n); });
   }
+  Request igather(const uint16_t* in, uint16_t* out, size_t n, int root) override {
+    return start("gather_u16", n, [&] { return inner_.igather(in, out, n, root); });
+  }
   Request ireduce(const float* in, float* out, size_t n, int root) override {
     return start("reduce", n, [&] { return inner_.ireduce(in, out, n, root); });
   }

@@ -158,6 +158,15 @@ class MpiGroup : public ProcessGroup {
         },
         "u16");
   }
+  Request igather(const uint16_t* in, uint16_t* out, size_t n, int root) override {
+    return start(
+        "gather", n,
+        [&](MPI_Request* r) {
+          return MPI_Igather(in, count_of(n), MPI_UINT16_T, out, count_of(n), MPI_UINT16_T, root,
+                             comm_, r);
+        },
+        "u16");
+  }
   Request ireduce(const float* in, float* out, size_t n, int root) override {
     return start("reduce", n, [&](MPI_Request* r) {
       return MPI_Ireduce(in, out, count_of(n), MPI_FLOAT, MPI_SUM, root, comm_, r);

@@ -14,6 +14,7 @@
 //   send / recv      point to point, tag-matched
 //   all_to_all       in (size * n) -> out (size * n): block r of `in` goes to rank r, block r of
 //                    `out` comes from rank r (16-bit words: compressed gradients on the wire)
+//   gather           in (n) -> out (size * n) on root: block r from rank r (16-bit words)
 // Every call has a non-blocking form returning a Request to wait on. Implementations: MpiGroup
 // (the only code that includes <mpi.h>) and SelfGroup (one rank, no MPI).
 #pragma once
@@ -83,6 +84,7 @@ class ProcessGroup {
   // 16-bit words (bf16 gradients): moved, never reduced.
   virtual Request iall_to_all(const uint16_t* in, uint16_t* out, size_t n) = 0;
   virtual Request iall_gather(const uint16_t* in, uint16_t* out, size_t n) = 0;
+  virtual Request igather(const uint16_t* in, uint16_t* out, size_t n, int root) = 0;
   virtual Request ireduce(const float* in, float* out, size_t n, int root) = 0;
   virtual Request ibroadcast(float* data, size_t n, int root) = 0;
   virtual Request isend(const float* data, size_t n, int peer, int tag) = 0;

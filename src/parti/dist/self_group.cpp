@@ -53,6 +53,13 @@ class SelfGroup : public ProcessGroup {
     }
     return {};
   }
+  Request igather(const uint16_t* in, uint16_t* out, size_t n, int root) override {
+    PARTI_ASSERT(root == 0, "gather root ", root, " in a group of one");
+    if (in != out) {
+      std::copy(in, in + n, out);
+    }
+    return {};
+  }
   Request ireduce(const float* in, float* out, size_t n, int root) override {
     PARTI_ASSERT(root == 0, "reduce root ", root, " in a group of one");
     std::copy(in, in + n, out);

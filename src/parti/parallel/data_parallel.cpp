@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <functional>
 
 #include "parti/core/check.h"
 #include "parti/io/checkpoint.h"
@@ -62,6 +63,10 @@ struct DataParallel::InFlight {
   int unit;
   float* buffer;  // the staged gradients a reduce-scatter reads (back to the pool when done)
   dist::Request request;
+  // --grad-compress bf16: the words on the wire, and the fp32 sum into the shard once they
+  // arrived (before `buffer` goes back).
+  std::vector<uint16_t> out16, in16;
+  std::function<void()> finish;
 };
 
 namespace {
@@ -109,11 +114,10 @@ DataParallel::DataParallel(const model::Gpt<float>& gpt, dist::ProcessGroup& dp,
       gather_pool_(std::make_unique<Pool>()),
       stage_pool_(std::make_unique<Pool>()) {
   PARTI_ASSERT(zero >= 0 && zero <= 3, "ZeRO stage ", zero);
-  PARTI_CHECK(compress.kind == Compression::none || stage_ <= 1, ConfigError, "--grad-compress ",
-              compression_name(compress.kind), " with --zero ", stage_,
-              ": ZeRO-2/3 reduce-scatter each layer's gradients inside backward, uncompressed, "
-              "and PowerSGD's error feedback keeps a full-size residual per rank (the memory "
-              "ZeRO-2 exists to save); use --zero 0 or 1");
+  PARTI_CHECK(compress.kind != Compression::powersgd || stage_ <= 1, ConfigError,
+              "--grad-compress powersgd with --zero ", stage_,
+              ": PowerSGD's error feedback keeps a full-size gradient residual on every rank, "
+              "the memory ZeRO-2/3 exist to save; use --zero 0 or 1, or --grad-compress bf16");
   PARTI_ASSERT(table_.tp().size == (tp != nullptr ? tp->size() : 1), "a model built for tp ",
                table_.tp().size, " with a tp group of ", tp != nullptr ? tp->size() : 1);
   const auto units = static_cast<size_t>(layout_.count());
@@ -489,9 +493,34 @@ void DataParallel::reduce_by_pieces(model::Pass<float>& /*pass*/, int unit, cons
     flight->kind = Kind::reduce;
     flight->unit = unit;
     flight->buffer = staged;
-    flight->request = dp_.ireduce(staged, shard, n, p.owner);
+    if (compress_.kind == Compression::bf16) {
+      // The owner gathers everyone's piece as bf16 and sums in fp32 (its own unrounded).
+      const auto P = static_cast<size_t>(dp_.size());
+      flight->out16.resize(n);
+      for (size_t i = 0; i < n; ++i) {
+        flight->out16[i] = to_bf16(staged[i]);
+      }
+      if (shard != nullptr) {
+        flight->in16.resize(P * n);
+        InFlight* f = flight.get();
+        const auto me = static_cast<size_t>(dp_.rank());
+        flight->finish = [f, staged, shard, n, P, me] {
+          for (size_t i = 0; i < n; ++i) {
+            float sum = 0.0f;
+            for (size_t r = 0; r < P; ++r) {
+              sum += r == me ? staged[i] : from_bf16(f->in16[r * n + i]);
+            }
+            shard[i] = sum;
+          }
+        };
+      }
+      flight->request = dp_.igather(flight->out16.data(), flight->in16.data(), n, p.owner);
+      count_ring(0.5, n);
+    } else {
+      flight->request = dp_.ireduce(staged, shard, n, p.owner);
+      count_ring(1.0, n);
+    }
     in_flight_.push_back(std::move(flight));
-    count_ring(1.0, n);
     poll();
   }
 }
@@ -588,17 +617,51 @@ void DataParallel::reduce_scatter(int unit) {
   flight->kind = Kind::reduce;
   flight->unit = unit;
   flight->buffer = staged;
-  flight->request = dp_.ireduce_scatter_v(staged, shard, layout_.block(unit), u.size());
+  if (compress_.kind == Compression::bf16) {
+    // All-to-all of the bf16 blocks (padded to equal ones); the owner sums its block in fp32.
+    const auto P = static_cast<size_t>(dp_.size());
+    const size_t block = layout_.block(unit);
+    flight->out16.assign(P * block, 0);
+    flight->in16.assign(P * block, 0);
+    for (size_t i = 0; i < u.size(); ++i) {
+      flight->out16[i] = to_bf16(staged[i]);
+    }
+    InFlight* f = flight.get();
+    const auto me = static_cast<size_t>(dp_.rank());
+    const size_t owned = layout_.owned(unit);
+    flight->finish = [f, mine, shard, owned, block, P, me] {
+      for (size_t i = 0; i < owned; ++i) {
+        float sum = 0.0f;
+        for (size_t r = 0; r < P; ++r) {
+          sum += r == me ? mine[i] : from_bf16(f->in16[r * block + i]);
+        }
+        shard[i] = sum;
+      }
+    };
+    flight->request = dp_.iall_to_all(flight->out16.data(), flight->in16.data(), block);
+    count_ring(0.5, P * block);
+  } else {
+    flight->request = dp_.ireduce_scatter_v(staged, shard, layout_.block(unit), u.size());
+    count_ring(1.0, u.size());
+  }
   in_flight_.push_back(std::move(flight));
   staged = nullptr;
-  count_ring(1.0, u.size());
+}
+
+void DataParallel::complete(InFlight& f) {
+  if (f.finish) {
+    f.finish();
+  }
+  if (f.kind == Kind::reduce) {
+    stage_pool_->give(f.buffer);
+  }
 }
 
 void DataParallel::poll() {
   for (auto it = in_flight_.begin(); it != in_flight_.end();) {
     InFlight& f = **it;
     if (f.kind == Kind::reduce && f.request.test()) {
-      stage_pool_->give(f.buffer);
+      complete(f);
       it = in_flight_.erase(it);
     } else {
       ++it;
@@ -618,9 +681,7 @@ void DataParallel::finish_oldest(Kind kind) {
   for (auto it = in_flight_.begin(); it != in_flight_.end(); ++it) {
     if ((*it)->kind == kind) {
       (*it)->request.wait();
-      if ((*it)->kind == Kind::reduce) {
-        stage_pool_->give((*it)->buffer);
-      }
+      complete(**it);
       in_flight_.erase(it);
       return;
     }
@@ -637,9 +698,7 @@ void DataParallel::end_micro() {
   }
   for (auto& f : in_flight_) {
     f->request.wait();
-    if (f->kind == Kind::reduce) {
-      stage_pool_->give(f->buffer);
-    }
+    complete(*f);
   }
   in_flight_.clear();
   for (int u = 0; u < layout_.count(); ++u) {

@@ -24,8 +24,9 @@
 // micro-batch (DeepSpeed's choice). With one rank every stage is stage 0 without communication.
 //
 // Gradient compression (compress.h) changes how stages 0-1 sum a bucket: bf16 on the wire or
-// PowerSGD. ZeRO-2/3 reject it: their reduce-scatters run unit by unit inside backward and
-// PowerSGD's residual is a full-size gradient per rank, the memory ZeRO-2 exists to save.
+// PowerSGD. Under ZeRO-2/3, bf16 replaces each reduce-scatter by an all-to-all of bf16 blocks
+// (each piece's reduce by a gather of bf16 to its owner) summed in fp32 by the owner; PowerSGD
+// is rejected: its residual is a full-size gradient per rank, the memory ZeRO-2 exists to save.
 //
 // It is the model's UnitHooks: the trainer hands pass() to forward and backward.
 #pragma once
@@ -139,6 +140,7 @@ class DataParallel final : public model::UnitHooks<float> {
   void poll();
   int count_in_flight(Kind kind) const;
   void finish_oldest(Kind kind);
+  void complete(InFlight& f);  // a finished reduction: its bf16 sum, its buffer back
   void count_ring(double factor, size_t elements);
   struct Piece {
     size_t begin, end;

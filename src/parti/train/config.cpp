@@ -80,12 +80,11 @@ std::vector<std::string> validate(const TrainConfig& cfg) {
     errors.push_back(str_cat("--grad-compress ", l.grad_compress,
                              " compresses the data-parallel gradient reduction; with --dp 1 "
                              "there is none"));
-  } else if (l.grad_compress != "none" && l.zero >= 2) {
-    errors.push_back(str_cat("--grad-compress ", l.grad_compress, " with --zero ", l.zero,
-                             ": ZeRO-2/3 reduce-scatter each layer's gradients inside backward, "
-                             "uncompressed, and PowerSGD's error feedback keeps a full-size "
-                             "residual per rank (the memory ZeRO-2 exists to save); use --zero 0 "
-                             "or 1"));
+  } else if (l.grad_compress == "powersgd" && l.zero >= 2) {
+    errors.push_back(str_cat("--grad-compress powersgd with --zero ", l.zero,
+                             ": PowerSGD's error feedback keeps a full-size gradient residual on "
+                             "every rank, the memory ZeRO-2/3 exist to save; use --zero 0 or 1, "
+                             "or --grad-compress bf16"));
   }
   if (l.powersgd_rank < 1) {
     errors.push_back(str_cat("--powersgd-rank must be at least 1, got ", l.powersgd_rank));
