@@ -1,0 +1,353 @@
+#include "parti/model/ring_attention.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "parti/core/check.h"
+#include "parti/kernels/gemm.h"
+#include "parti/kernels/vec_math.h"
+
+namespace parti::model {
+
+std::array<int, 2> cp_chunks(int rank, int size, bool balanced) {
+  if (balanced) {
+    return {rank, 2 * size - 1 - rank};
+  }
+  return {2 * rank, 2 * rank + 1};
+}
+
+std::vector<int32_t> cp_positions(int rank, int size, int T, bool balanced) {
+  PARTI_ASSERT(T % (2 * size) == 0, "sequence of ", T, " tokens in ", 2 * size, " chunks");
+  const int L = T / (2 * size);
+  std::vector<int32_t> out;
+  for (int chunk : cp_chunks(rank, size, balanced)) {
+    for (int t = 0; t < L; ++t) out.push_back(chunk * L + t);
+  }
+  return out;
+}
+
+void cp_take(const std::vector<int32_t>& positions, int T, const int32_t* full, int rows,
+             int32_t* local) {
+  const size_t Tl = positions.size();
+  for (int b = 0; b < rows; ++b) {
+    for (size_t t = 0; t < Tl; ++t) {
+      local[static_cast<size_t>(b) * Tl + t] =
+          full[static_cast<size_t>(b) * static_cast<size_t>(T) + static_cast<size_t>(positions[t])];
+    }
+  }
+}
+
+namespace {
+
+using kernels::gemm;
+using kernels::Trans;
+using Clock = std::chrono::steady_clock;
+
+constexpr int kTagKv = 7100;   // + step: a key/value block
+constexpr int kTagDkv = 7300;  // + step: a block's dK, dV partial sum
+
+double since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// Sizes of one call, in elements.
+struct Dims {
+  int B, Tl, L, C, NH, HS;
+  size_t rows() const { return static_cast<size_t>(B) * static_cast<size_t>(Tl); }
+  size_t kv() const { return rows() * 2 * static_cast<size_t>(C); }
+  // Offset of row (b, t) in a tensor of `width` columns.
+  size_t at(int b, int t, int width) const {
+    return (static_cast<size_t>(b) * static_cast<size_t>(Tl) + static_cast<size_t>(t)) *
+           static_cast<size_t>(width);
+  }
+};
+
+Dims dims_of(const dist::ProcessGroup& cp, const RingShape& s) {
+  const int parts = 2 * cp.size();
+  PARTI_ASSERT(s.T % parts == 0, "sequence of ", s.T, " tokens in ", parts, " chunks");
+  PARTI_ASSERT(s.C % s.NH == 0, "width ", s.C, " over ", s.NH, " heads");
+  const int L = s.T / parts;
+  return {s.B, 2 * L, L, s.C, s.NH, s.C / s.NH};
+}
+
+// The k and v columns of qkv (B, Tl, 3C) as one block (B, Tl, 2C): what travels the ring.
+void pack_kv(const Dims& d, const float* qkv, float* kv) {
+  for (int b = 0; b < d.B; ++b) {
+    for (int t = 0; t < d.Tl; ++t) {
+      const float* from = qkv + d.at(b, t, 3 * d.C) + d.C;
+      std::copy(from, from + 2 * d.C, kv + d.at(b, t, 2 * d.C));
+    }
+  }
+}
+
+// The pairs a step computes: (local query chunk, held key chunk) at or below the diagonal.
+struct Pair {
+  int qa, ka;
+  bool diagonal;
+};
+std::vector<Pair> pairs_of(const std::array<int, 2>& mine, const std::array<int, 2>& held,
+                           RingStats* stats) {
+  std::vector<Pair> out;
+  for (int qa = 0; qa < 2; ++qa) {
+    for (int ka = 0; ka < 2; ++ka) {
+      const int cq = mine[static_cast<size_t>(qa)];
+      const int ck = held[static_cast<size_t>(ka)];
+      if (ck <= cq) {
+        out.push_back({qa, ka, ck == cq});
+      } else if (stats != nullptr) {
+        ++stats->skipped;
+      }
+    }
+  }
+  if (stats != nullptr) {
+    stats->pairs += static_cast<int>(out.size());
+  }
+  return out;
+}
+
+// One ring of C steps: before step s's arithmetic the block of step s + 1 is on its way.
+class Ring {
+ public:
+  Ring(dist::ProcessGroup& cp, size_t block, RingStats* stats)
+      : cp_(cp),
+        stats_(stats),
+        next_((cp.rank() + 1) % cp.size()),
+        prev_((cp.rank() + cp.size() - 1) % cp.size()),
+        buffers_{std::vector<float>(block), std::vector<float>(block)} {}
+  float* held(int step) { return buffers_[static_cast<size_t>(step % 2)].data(); }
+  // The rank whose block is held at `step`.
+  int source(int step) const { return (cp_.rank() - step % cp_.size() + cp_.size()) % cp_.size(); }
+  void start(int step) {
+    if (step + 1 >= cp_.size()) {
+      return;  // the last block: nothing more to pass on
+    }
+    recv_ = cp_.irecv(held(step + 1), buffers_[0].size(), prev_, kTagKv + step);
+    send_ = cp_.isend(held(step), buffers_[0].size(), next_, kTagKv + step);
+    count(buffers_[0].size());
+  }
+  void finish() {
+    const Clock::time_point t0 = Clock::now();
+    recv_.wait();
+    send_.wait();
+    if (stats_ != nullptr) {
+      stats_->wait_s += since(t0);
+    }
+  }
+  void count(size_t elements) {
+    if (stats_ != nullptr) {
+      stats_->bytes_sent += static_cast<int64_t>(elements * sizeof(float));
+    }
+  }
+  int next() const { return next_; }
+  int prev() const { return prev_; }
+
+ private:
+  dist::ProcessGroup& cp_;
+  RingStats* stats_;
+  int next_, prev_;
+  std::vector<float> buffers_[2];
+  dist::Request recv_, send_;
+};
+
+}  // namespace
+
+void ring_attention_forward(dist::ProcessGroup& cp, const RingShape& shape, float* out, float* lse,
+                            const float* qkv, RingStats* stats) {
+  const Dims d = dims_of(cp, shape);
+  const int P = cp.size();
+  const float scale = 1.0f / std::sqrt(static_cast<float>(d.HS));
+  const std::array<int, 2> mine = cp_chunks(cp.rank(), P, shape.balanced);
+  const size_t states = static_cast<size_t>(d.B * d.NH) * static_cast<size_t>(d.Tl);
+  std::vector<float> m(states, -std::numeric_limits<float>::infinity()), l(states, 0.0f);
+  std::fill(out, out + d.rows() * static_cast<size_t>(d.C), 0.0f);
+  Ring ring(cp, d.kv(), stats);
+  pack_kv(d, qkv, ring.held(0));
+  const auto L = static_cast<size_t>(d.L);
+  for (int step = 0; step < P; ++step) {
+    ring.start(step);
+    const Clock::time_point t0 = Clock::now();
+    const std::vector<Pair> pairs =
+        pairs_of(mine, cp_chunks(ring.source(step), P, shape.balanced), stats);
+    const float* kv = ring.held(step);
+#pragma omp parallel for schedule(static)
+    for (int bh = 0; bh < d.B * d.NH; ++bh) {
+      thread_local std::vector<float> scores;
+      scores.resize(L * L);
+      float* S = scores.data();
+      const int b = bh / d.NH;
+      const int h = bh % d.NH;
+      for (const Pair& p : pairs) {
+        const float* q = qkv + d.at(b, p.qa * d.L, 3 * d.C) + static_cast<size_t>(h * d.HS);
+        const float* k = kv + d.at(b, p.ka * d.L, 2 * d.C) + static_cast<size_t>(h * d.HS);
+        const float* v = k + d.C;
+        float* o = out + d.at(b, p.qa * d.L, d.C) + static_cast<size_t>(h * d.HS);
+        gemm<float>(Trans::no, Trans::yes, d.L, d.L, d.HS, scale, q, 3 * d.C, k, 2 * d.C, 0.0f, S,
+                    d.L);
+        const size_t state =
+            static_cast<size_t>(bh) * static_cast<size_t>(d.Tl) + static_cast<size_t>(p.qa) * L;
+        for (size_t i = 0; i < L; ++i) {
+          float* row = S + i * L;
+          const size_t n = p.diagonal ? i + 1 : L;
+          float top = row[0];
+          for (size_t j = 1; j < n; ++j) top = std::max(top, row[j]);
+          const float m_old = m[state + i];
+          const float m_new = std::max(m_old, top);
+          const float keep = std::exp(m_old - m_new);  // 0 for the first pair of the row
+          const float sum = kernels::exp_shifted_sum(row, static_cast<int>(n), m_new);
+          std::fill(row + n, row + L, 0.0f);
+          l[state + i] = l[state + i] * keep + sum;
+          m[state + i] = m_new;
+          float* orow = o + i * static_cast<size_t>(d.C);
+          for (int e = 0; e < d.HS; ++e) orow[e] *= keep;
+        }
+        gemm<float>(Trans::no, Trans::no, d.L, d.HS, d.L, 1.0f, S, d.L, v, 2 * d.C, 1.0f, o, d.C);
+      }
+    }
+    if (stats != nullptr) {
+      stats->compute_s += since(t0);
+      stats->flops +=
+          4.0 * static_cast<double>(pairs.size()) * static_cast<double>(L * L) * d.HS * d.B * d.NH;
+    }
+    ring.finish();
+  }
+  // out = acc / l, lse = m + log l.
+  for (int b = 0; b < d.B; ++b) {
+    for (int h = 0; h < d.NH; ++h) {
+      const size_t state = static_cast<size_t>(b * d.NH + h) * static_cast<size_t>(d.Tl);
+      for (int t = 0; t < d.Tl; ++t) {
+        const size_t i = state + static_cast<size_t>(t);
+        const float inv = 1.0f / l[i];
+        float* orow = out + d.at(b, t, d.C) + static_cast<size_t>(h * d.HS);
+        for (int e = 0; e < d.HS; ++e) orow[e] *= inv;
+        lse[i] = m[i] + std::log(l[i]);
+      }
+    }
+  }
+}
+
+void ring_attention_backward(dist::ProcessGroup& cp, const RingShape& shape, float* dqkv,
+                             const float* dout, const float* qkv, const float* out,
+                             const float* lse, RingStats* stats) {
+  const Dims d = dims_of(cp, shape);
+  const int P = cp.size();
+  const float scale = 1.0f / std::sqrt(static_cast<float>(d.HS));
+  const std::array<int, 2> mine = cp_chunks(cp.rank(), P, shape.balanced);
+  const auto L = static_cast<size_t>(d.L);
+  // D = rowsum(dout * out) per head.
+  std::vector<float> D(static_cast<size_t>(d.B * d.NH) * static_cast<size_t>(d.Tl));
+  for (int b = 0; b < d.B; ++b) {
+    for (int h = 0; h < d.NH; ++h) {
+      for (int t = 0; t < d.Tl; ++t) {
+        const size_t at = d.at(b, t, d.C) + static_cast<size_t>(h * d.HS);
+        float dot = 0.0f;
+        for (int e = 0; e < d.HS; ++e)
+          dot += dout[at + static_cast<size_t>(e)] * out[at + static_cast<size_t>(e)];
+        D[static_cast<size_t>(b * d.NH + h) * static_cast<size_t>(d.Tl) + static_cast<size_t>(t)] =
+            dot;
+      }
+    }
+  }
+  Ring ring(cp, d.kv(), stats);
+  pack_kv(d, qkv, ring.held(0));
+  // This step's contribution to the held block's dK, dV (two buffers: the one sent last step may
+  // still be on its way) and the partial sum arriving from the previous rank.
+  std::vector<float> partial[2] = {std::vector<float>(d.kv()), std::vector<float>(d.kv())};
+  std::vector<float> incoming(d.kv());
+  dist::Request sent[2], received;
+  for (int step = 0; step < P; ++step) {
+    ring.start(step);
+    if (step > 0) {
+      received = cp.irecv(incoming.data(), incoming.size(), ring.prev(), kTagDkv + step - 1);
+    }
+    std::vector<float>& dkv = partial[step % 2];
+    sent[step % 2].wait();
+    std::fill(dkv.begin(), dkv.end(), 0.0f);
+    const Clock::time_point t0 = Clock::now();
+    const std::vector<Pair> pairs =
+        pairs_of(mine, cp_chunks(ring.source(step), P, shape.balanced), stats);
+    const float* kv = ring.held(step);
+#pragma omp parallel for schedule(static)
+    for (int bh = 0; bh < d.B * d.NH; ++bh) {
+      thread_local std::vector<float> scratch;
+      scratch.resize(2 * L * L);
+      float* Pm = scratch.data();
+      float* dP = Pm + L * L;
+      const int b = bh / d.NH;
+      const int h = bh % d.NH;
+      const size_t head = static_cast<size_t>(h * d.HS);
+      for (const Pair& p : pairs) {
+        const float* q = qkv + d.at(b, p.qa * d.L, 3 * d.C) + head;
+        float* dq = dqkv + d.at(b, p.qa * d.L, 3 * d.C) + head;
+        const float* k = kv + d.at(b, p.ka * d.L, 2 * d.C) + head;
+        const float* v = k + d.C;
+        float* dk = dkv.data() + d.at(b, p.ka * d.L, 2 * d.C) + head;
+        float* dv = dk + d.C;
+        const float* dy = dout + d.at(b, p.qa * d.L, d.C) + head;
+        const size_t state =
+            static_cast<size_t>(bh) * static_cast<size_t>(d.Tl) + static_cast<size_t>(p.qa) * L;
+        gemm<float>(Trans::no, Trans::yes, d.L, d.L, d.HS, scale, q, 3 * d.C, k, 2 * d.C, 0.0f, Pm,
+                    d.L);
+        for (size_t i = 0; i < L; ++i) {
+          float* row = Pm + i * L;
+          const size_t n = p.diagonal ? i + 1 : L;
+          kernels::exp_shifted_sum(row, static_cast<int>(n), lse[state + i]);
+          std::fill(row + n, row + L, 0.0f);
+        }
+        // dV += P^T dO;  dP = dO V^T;  dS = P (dP - D), in place of dP.
+        gemm<float>(Trans::yes, Trans::no, d.L, d.HS, d.L, 1.0f, Pm, d.L, dy, d.C, 1.0f, dv,
+                    2 * d.C);
+        gemm<float>(Trans::no, Trans::yes, d.L, d.L, d.HS, 1.0f, dy, d.C, v, 2 * d.C, 0.0f, dP,
+                    d.L);
+        for (size_t i = 0; i < L; ++i) {
+          const float Di = D[state + i];
+          for (size_t j = 0; j < L; ++j) dP[i * L + j] = Pm[i * L + j] * (dP[i * L + j] - Di);
+        }
+        // dQ += dS K scale;  dK += dS^T Q scale.
+        gemm<float>(Trans::no, Trans::no, d.L, d.HS, d.L, scale, dP, d.L, k, 2 * d.C, 1.0f, dq,
+                    3 * d.C);
+        gemm<float>(Trans::yes, Trans::no, d.L, d.HS, d.L, scale, dP, d.L, q, 3 * d.C, 1.0f, dk,
+                    2 * d.C);
+      }
+    }
+    if (stats != nullptr) {
+      stats->compute_s += since(t0);
+      stats->flops +=
+          10.0 * static_cast<double>(pairs.size()) * static_cast<double>(L * L) * d.HS * d.B * d.NH;
+    }
+    // The previous ranks' sum for this block joins ours and goes on (to the owner after the last
+    // step).
+    if (step > 0) {
+      const Clock::time_point w0 = Clock::now();
+      received.wait();
+      if (stats != nullptr) stats->wait_s += since(w0);
+      for (size_t i = 0; i < dkv.size(); ++i) dkv[i] += incoming[i];
+    }
+    if (P > 1) {
+      sent[step % 2] = cp.isend(dkv.data(), dkv.size(), ring.next(), kTagDkv + step);
+      ring.count(dkv.size());
+    }
+    ring.finish();
+  }
+  // This rank's own block, complete: from the previous rank (or, alone, our own sum).
+  const float* total = partial[(P - 1) % 2].data();
+  if (P > 1) {
+    const Clock::time_point w0 = Clock::now();
+    cp.irecv(incoming.data(), incoming.size(), ring.prev(), kTagDkv + P - 1).wait();
+    if (stats != nullptr) stats->wait_s += since(w0);
+    total = incoming.data();
+  }
+  for (int b = 0; b < d.B; ++b) {
+    for (int t = 0; t < d.Tl; ++t) {
+      const float* from = total + d.at(b, t, 2 * d.C);
+      float* to = dqkv + d.at(b, t, 3 * d.C) + d.C;
+      for (int e = 0; e < 2 * d.C; ++e) to[e] += from[e];
+    }
+  }
+  sent[0].wait();
+  sent[1].wait();
+}
+
+}  // namespace parti::model
