@@ -45,8 +45,19 @@ void run_train(TrainArgs& a, const Runtime& runtime) {
   core::set_threads(cfg.threads);
   std::unique_ptr<dist::ProcessGroup> world =
       runtime.mpi != nullptr ? runtime.mpi->world() : dist::make_self_group("world");
+  // Context parallelism: gradients are summed over the dp and cp ranks together (the ranks of
+  // this tp and pp coordinate), cp varying fastest.
+  std::unique_ptr<dist::ProcessGroup> dp_cp;
+  if (cfg.layout.cp > 1) {
+    using dist::Axis;
+    dp_cp = split(mesh.coord(Axis::tp) + shape.size(Axis::tp) * mesh.coord(Axis::pp),
+                  mesh.coord(Axis::cp) + shape.size(Axis::cp) * mesh.coord(Axis::dp),
+                  "dp_cp[tp" + std::to_string(mesh.coord(Axis::tp)) + ",pp" +
+                      std::to_string(mesh.coord(Axis::pp)) + "]");
+  }
   train::Trainer trainer(cfg, mesh.group(dist::Axis::dp), &mesh.group(dist::Axis::tp),
-                         &mesh.group(dist::Axis::pp), world.get());
+                         &mesh.group(dist::Axis::pp), world.get(), &mesh.group(dist::Axis::cp),
+                         dp_cp.get());
   trainer.run(std::cout);
 }
 
@@ -92,10 +103,14 @@ void add_train(CLI::App& app, const Runtime& runtime) {
   cmd->add_flag("--resume", c.io.resume, "continue from the latest checkpoint in --ckpt-dir");
   cmd->add_option("--log", c.io.log, "append one JSON object per step to this file");
   cmd->add_option("--threads", c.threads, "OpenMP and BLAS threads")->capture_default_str();
-  cmd->add_option("--dp", c.layout.dp, "data-parallel ranks (mpirun -np = dp x tp x pp)")
+  cmd->add_option("--dp", c.layout.dp, "data-parallel ranks (mpirun -np = dp x cp x tp x pp)")
       ->capture_default_str();
   cmd->add_option("--tp", c.layout.tp,
                   "tensor-parallel ranks (Megatron: heads, MLP units and vocabulary split)")
+      ->capture_default_str();
+  cmd->add_option("--cp", c.layout.cp,
+                  "context-parallel ranks: each holds 2 of 2 x cp chunks of every sequence "
+                  "(chunks i and 2cp-1-i) and attention runs around the cp ring")
       ->capture_default_str();
   cmd->add_flag("--sp", c.layout.sp,
                 "sequence parallelism with --tp: norms, residuals and the activations between "

@@ -9,16 +9,17 @@ namespace {
 constexpr int kChannelBlock = 32;
 
 size_t row(int i, int C) { return static_cast<size_t>(i) * static_cast<size_t>(C); }
+int position(const int32_t* positions, int t) { return positions != nullptr ? positions[t] : t; }
 
 }  // namespace
 
 template <typename T>
 void embedding_forward(T* out, const int32_t* tokens, const T* wte, const T* wpe, int B, int Tn,
-                       int C) {
+                       int C, const int32_t* positions) {
 #pragma omp parallel for schedule(static)
   for (int bt = 0; bt < B * Tn; ++bt) {
     const T* e = wte + row(tokens[bt], C);
-    const T* p = wpe + row(bt % Tn, C);
+    const T* p = wpe + row(position(positions, bt % Tn), C);
     T* o = out + row(bt, C);
     for (int c = 0; c < C; ++c) {
       o[c] = e[c] + p[c];
@@ -28,7 +29,7 @@ void embedding_forward(T* out, const int32_t* tokens, const T* wte, const T* wpe
 
 template <typename T>
 void embedding_backward(T* dwte, T* dwpe, const T* dout, const int32_t* tokens, int B, int Tn,
-                        int C) {
+                        int C, const int32_t* positions) {
   const int blocks = (C + kChannelBlock - 1) / kChannelBlock;
 #pragma omp parallel for schedule(static)
   for (int blk = 0; blk < blocks; ++blk) {
@@ -37,7 +38,7 @@ void embedding_backward(T* dwte, T* dwpe, const T* dout, const int32_t* tokens, 
     for (int bt = 0; bt < B * Tn; ++bt) {
       const T* d = dout + row(bt, C);
       T* e = dwte + row(tokens[bt], C);
-      T* p = dwpe + row(bt % Tn, C);
+      T* p = dwpe + row(position(positions, bt % Tn), C);
       for (int c = c0; c < c1; ++c) {
         e[c] += d[c];
         p[c] += d[c];
@@ -47,12 +48,12 @@ void embedding_backward(T* dwte, T* dwpe, const T* dout, const int32_t* tokens, 
 }
 
 template void embedding_forward<float>(float*, const int32_t*, const float*, const float*, int, int,
-                                       int);
+                                       int, const int32_t*);
 template void embedding_forward<double>(double*, const int32_t*, const double*, const double*, int,
-                                        int, int);
-template void embedding_backward<float>(float*, float*, const float*, const int32_t*, int, int,
-                                        int);
+                                        int, int, const int32_t*);
+template void embedding_backward<float>(float*, float*, const float*, const int32_t*, int, int, int,
+                                        const int32_t*);
 template void embedding_backward<double>(double*, double*, const double*, const int32_t*, int, int,
-                                         int);
+                                         int, const int32_t*);
 
 }  // namespace parti::kernels

@@ -1,5 +1,6 @@
-// Token + position embedding: out[b, t] = wte[tokens[b, t]] + wpe[t].
-// wte (Vp, C), wpe (maxT, C), tokens (B, T) in [0, V).
+// Token + position embedding: out[b, t] = wte[tokens[b, t]] + wpe[pos(t)].
+// wte (Vp, C), wpe (maxT, C), tokens (B, T) in [0, V); pos(t) = positions[t] (the global
+// position of a row's local token t under context parallelism), or t when positions is null.
 #pragma once
 
 #include <cstdint>
@@ -9,12 +10,12 @@ namespace parti::kernels {
 // out (B, T, C)
 template <typename T>
 void embedding_forward(T* out, const int32_t* tokens, const T* wte, const T* wpe, int B, int Tn,
-                       int C);
+                       int C, const int32_t* positions = nullptr);
 
 // dwte (Vp, C) +=, dwpe (maxT, C) +=. Deterministic: each thread owns a range of channels and
 // visits the tokens in order.
 template <typename T>
 void embedding_backward(T* dwte, T* dwpe, const T* dout, const int32_t* tokens, int B, int Tn,
-                        int C);
+                        int C, const int32_t* positions = nullptr);
 
 }  // namespace parti::kernels

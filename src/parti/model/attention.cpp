@@ -1,8 +1,11 @@
 #include "parti/model/attention.h"
 
+#include <type_traits>
+
 #include "parti/kernels/attention.h"
 #include "parti/kernels/matmul.h"
 #include "parti/model/deferred_grads.h"
+#include "parti/model/ring_attention.h"
 #include "parti/model/tensor_parallel.h"
 
 namespace parti::model {
@@ -33,13 +36,18 @@ void Attention<T>::forward(Pass<T>& pass, const T* in, T* out) {
   T* qkv = pass.arena.template alloc<T>(BT * 3 * static_cast<size_t>(Cl_));
   // Selective recomputation drops the attention probabilities (B, NH, T, T): backward makes
   // them again from qkv.
-  const bool keep_att = pass.recompute != Recompute::selective;
+  // Under context parallelism only the log-sum-exp of each row is kept (B, NH, T).
+  const bool keep_att = pass.recompute != Recompute::selective || pass.cp != nullptr;
   T* att = keep_att ? pass.arena.template alloc<T>(att_size(pass)) : scratch.alloc(att_size(pass));
   T* y = pass.arena.template alloc<T>(BT * static_cast<size_t>(Cl_));
   // Column-parallel: this rank's heads' q, k and v; then its heads' attention.
   kernels::matmul_forward<T>(qkv, x, pass.param(qkv_weight_), pass.param(qkv_bias_), N, C_, 3 * Cl_,
                              kInOut);
-  kernels::attention_forward<T>(y, att, qkv, pass.B, pass.Tn, Cl_, NH_);
+  if (pass.cp != nullptr) {
+    ring_forward(pass, y, att, qkv);  // att: the log-sum-exp per row and head (B, NH, T)
+  } else {
+    kernels::attention_forward<T>(y, att, qkv, pass.B, pass.Tn, Cl_, NH_);
+  }
   // Row-parallel: a partial sum of the output (the bias on tp rank 0 only), then g.
   const bool bias = pass.table.tp().index == 0;
   T* partial = tp_partial_output(pass, out, C_, scratch);
@@ -66,7 +74,9 @@ void Attention<T>::backward(Pass<T>& pass, const T* dout, T* dinp) {
   linear_backward(pass, dy, proj_weight_, proj_bias_, d, pass.record.get(id_, kY), N, Cl_, C_,
                   kInOut);
   const T* att = nullptr;
-  if (pass.recompute == Recompute::selective) {
+  if (pass.cp != nullptr) {
+    ring_backward(pass, dqkv, dy, qkv, pass.record.get(id_, kY), pass.record.get(id_, kAtt));
+  } else if (pass.recompute == Recompute::selective) {
     T* again = scratch.alloc(att_size(pass));
     T* y = scratch.alloc(BT * static_cast<size_t>(Cl_));  // the same y; only att is needed
     kernels::attention_forward<T>(y, again, qkv, pass.B, pass.Tn, Cl_, NH_);
@@ -74,7 +84,9 @@ void Attention<T>::backward(Pass<T>& pass, const T* dout, T* dinp) {
   } else {
     att = pass.record.get(id_, kAtt);
   }
-  kernels::attention_backward<T>(dqkv, dy, qkv, att, pass.B, pass.Tn, Cl_, NH_);
+  if (pass.cp == nullptr) {
+    kernels::attention_backward<T>(dqkv, dy, qkv, att, pass.B, pass.Tn, Cl_, NH_);
+  }
   // f: the input gradient of a column-parallel product is a partial sum over the tp group.
   const bool tp = tp_size(pass) > 1;
   const T* x = tp_gather(pass, pass.record.get(id_, kInp), C_, scratch);
@@ -87,8 +99,33 @@ void Attention<T>::backward(Pass<T>& pass, const T* dout, T* dinp) {
 
 template <typename T>
 size_t Attention<T>::att_size(const Pass<T>& pass) const {
-  return static_cast<size_t>(pass.B) * static_cast<size_t>(NH_) * static_cast<size_t>(pass.Tn) *
-         static_cast<size_t>(pass.Tn);
+  const size_t rows =
+      static_cast<size_t>(pass.B) * static_cast<size_t>(NH_) * static_cast<size_t>(pass.Tn);
+  return pass.cp != nullptr ? rows : rows * static_cast<size_t>(pass.Tn);
+}
+
+template <typename T>
+RingShape Attention<T>::ring_shape(const Pass<T>& pass) const {
+  return {pass.B, pass.Tn * pass.cp_size(), Cl_, NH_, pass.cp_balanced};
+}
+
+template <typename T>
+void Attention<T>::ring_forward(Pass<T>& pass, T* y, T* lse, const T* qkv) const {
+  if constexpr (std::is_same_v<T, float>) {
+    ring_attention_forward(*pass.cp, ring_shape(pass), y, lse, qkv, pass.ring_stats);
+  } else {
+    PARTI_ASSERT(false, "ring attention runs in float");
+  }
+}
+
+template <typename T>
+void Attention<T>::ring_backward(Pass<T>& pass, T* dqkv, const T* dy, const T* qkv, const T* y,
+                                 const T* lse) const {
+  if constexpr (std::is_same_v<T, float>) {
+    ring_attention_backward(*pass.cp, ring_shape(pass), dqkv, dy, qkv, y, lse, pass.ring_stats);
+  } else {
+    PARTI_ASSERT(false, "ring attention runs in float");
+  }
 }
 
 template class Attention<float>;

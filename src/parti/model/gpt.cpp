@@ -89,7 +89,8 @@ const T* Gpt<T>::logits(Pass<T>& pass) {
 
 template <typename T>
 T* Gpt<T>::embed(Pass<T>& pass, int next) {
-  PARTI_ASSERT(pass.Tn <= cfg_.seq_len, "sequence of ", pass.Tn, " > seq_len ", cfg_.seq_len);
+  PARTI_ASSERT(pass.Tn * pass.cp_size() <= cfg_.seq_len, "sequence of ", pass.Tn * pass.cp_size(),
+               " > seq_len ", cfg_.seq_len);
   const size_t n = pass.local_tokens() * static_cast<size_t>(cfg_.dim);  // between sublayers
   const size_t n_all = pass.tokens() * static_cast<size_t>(cfg_.dim);
   // The hooks may hand the embeddings' parameters by pieces (then they are never announced).
@@ -110,7 +111,7 @@ T* Gpt<T>::embed(Pass<T>& pass, int next) {
       in_unit(pass, kEmbeddings, Use::forward, next, false, [&] {
         if (tp_size(pass) == 1) {
           kernels::embedding_forward<T>(x, pass.record.tokens, pass.param(wte_), pass.param(wpe_),
-                                        pass.B, pass.Tn, cfg_.dim);
+                                        pass.B, pass.Tn, cfg_.dim, pass.positions);
         } else {
           std::fill(sum, sum + n_all, T(0));
           embedding_forward_piece(pass, table_.spec(wte_).offset,
@@ -223,7 +224,8 @@ void Gpt<T>::embedding_forward_piece(const Pass<T>& pass, size_t begin, size_t e
     return static_cast<size_t>(pass.record.tokens[bt] - vocab_first_);  // wraps when below
   });
   if (table_.tp().index == 0) {
-    add_rows(table_.spec(wpe_), [&](int bt) { return static_cast<size_t>(bt % pass.Tn); });
+    add_rows(table_.spec(wpe_),
+             [&](int bt) { return static_cast<size_t>(pass.position(bt % pass.Tn)); });
   }
 }
 
@@ -391,7 +393,7 @@ void Gpt<T>::embedding_backward(Pass<T>& pass, const T* dx) {
   in_unit(pass, kEmbeddings, Use::grads_only, -1, true, [&] {
     if (tp_size(pass) == 1) {
       kernels::embedding_backward<T>(pass.grad(wte_), pass.grad(wpe_), dx0, pass.record.tokens,
-                                     pass.B, pass.Tn, cfg_.dim);
+                                     pass.B, pass.Tn, cfg_.dim, pass.positions);
     } else {
       embedding_backward_part(pass, dx0);
     }
@@ -440,7 +442,7 @@ void Gpt<T>::embedding_grad_piece(const Pass<T>& pass, const T* dx0, size_t begi
   });
   piece(table_.spec(wpe_), [&](size_t r0, size_t r1, T* rows) {
     for (int bt = 0; bt < N; ++bt) {
-      const auto t = static_cast<size_t>(bt % pass.Tn);
+      const auto t = static_cast<size_t>(pass.position(bt % pass.Tn));
       if (t >= r0 && t < r1) {
         T* p = rows + (t - r0) * C;
         const T* d = dx0 + static_cast<size_t>(bt) * C;
@@ -469,7 +471,7 @@ void Gpt<T>::embedding_backward_part(const Pass<T>& pass, const T* dx0) const {
         e[c] += d[c];
       }
     }
-    T* p = dwpe + static_cast<size_t>(bt % pass.Tn) * C;
+    T* p = dwpe + static_cast<size_t>(pass.position(bt % pass.Tn)) * C;
     for (size_t c = 0; c < C; ++c) {
       p[c] += d[c];
     }

@@ -49,6 +49,7 @@ template <typename T>
 struct Pass;
 template <typename T>
 class DeferredGrads;  // deferred_grads.h
+struct RingStats;     // ring_attention.h
 
 // Activation recomputation: none keeps everything backward needs; full keeps only each block's
 // input and runs the block's forward again just before its backward; selective keeps the
@@ -118,6 +119,14 @@ struct Pass {
   // Zero-bubble schedules: linear layers queue their weight gradients here instead of computing
   // them (deferred_grads.h); null: computed in backward.
   DeferredGrads<T>* deferred = nullptr;
+  // Context parallelism (ring_attention.h): the cp group (null: none) and the global position
+  // of each of a row's Tn local tokens (its two chunks); attention runs around the cp ring.
+  dist::ProcessGroup* cp = nullptr;
+  const int32_t* positions = nullptr;  // Tn entries; null: 0 .. Tn - 1
+  bool cp_balanced = true;             // chunks i and 2C-1-i (false: contiguous, for tests)
+  RingStats* ring_stats = nullptr;     // null: not counted
+  int position(int t) const { return positions != nullptr ? positions[t] : t; }
+  int cp_size() const { return cp != nullptr ? cp->size() : 1; }
 
   size_t tokens() const { return static_cast<size_t>(B) * static_cast<size_t>(Tn); }
   size_t local_tokens() const {

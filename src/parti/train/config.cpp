@@ -40,9 +40,16 @@ std::vector<std::string> validate(const TrainConfig& cfg) {
   if (l.sp && l.tp < 2) {
     errors.push_back("--sp needs --tp of at least 2 (it splits the tokens over the tp group)");
   }
-  if (l.sp && l.tp > 1 && cfg.model.seq_len > 0 && cfg.model.seq_len % l.tp != 0) {
-    errors.push_back(str_cat("--tp ", l.tp, " does not divide --seq-len ", cfg.model.seq_len,
-                             " (--sp splits the sequence over tp)"));
+  if (l.sp && l.tp > 1 && l.cp >= 1 && cfg.model.seq_len > 0 &&
+      cfg.model.seq_len % (l.tp * l.cp) != 0) {
+    errors.push_back(str_cat("--tp ", l.tp, " does not divide the ", cfg.model.seq_len / l.cp,
+                             " tokens of a sequence each cp rank holds (--seq-len ",
+                             cfg.model.seq_len, " / --cp ", l.cp, "; --sp splits them over tp)"));
+  }
+  if (l.cp > 1 && cfg.model.seq_len > 0 && cfg.model.seq_len % (2 * l.cp) != 0) {
+    errors.push_back(
+        str_cat("--seq-len ", cfg.model.seq_len, " is not a multiple of 2 x --cp ", l.cp,
+                " (context parallelism cuts each sequence into 2 x cp = ", 2 * l.cp, " chunks)"));
   }
   if (l.schedule != "gpipe" && l.schedule != "1f1b" && l.schedule != "interleaved" &&
       l.schedule != "zb") {
@@ -92,10 +99,6 @@ std::vector<std::string> validate(const TrainConfig& cfg) {
   if (l.powersgd_start_step < 0) {
     errors.push_back(
         str_cat("--powersgd-start-step must not be negative, got ", l.powersgd_start_step));
-  }
-  if (l.cp > 1) {
-    errors.push_back(
-        str_cat("--cp ", l.cp, ": context parallelism is not yet supported (issue #8)"));
   }
   if (l.zero < 0 || l.zero > 3) {
     errors.push_back(str_cat("--zero ", l.zero, ": the ZeRO stage is 0, 1, 2 or 3"));

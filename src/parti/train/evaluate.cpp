@@ -5,13 +5,13 @@
 
 #include "parti/core/check.h"
 #include "parti/data/sampler.h"
+#include "parti/model/ring_attention.h"
 
 namespace parti::train {
 
 EvalResult evaluate_windows(model::Gpt<float>& gpt, float* params, core::Arena& arena,
                             const data::TokenFile& file, int64_t max_windows, int micro_batch,
-                            int64_t first_window, model::UnitHooks<float>* hooks,
-                            dist::ProcessGroup* tp, bool sp, core::Arena* workspace) {
+                            int64_t first_window, const EvalParallel& parallel) {
   const int T = gpt.config().seq_len;
   int64_t windows = data::window_count(file, T);
   PARTI_CHECK(windows > 0, DataError, "the token file holds ", file.tokens.size(),
@@ -22,6 +22,11 @@ EvalResult evaluate_windows(model::Gpt<float>& gpt, float* params, core::Arena& 
   }
   std::vector<int32_t> inputs(static_cast<size_t>(micro_batch) * static_cast<size_t>(T));
   std::vector<int32_t> targets(inputs.size());
+  const bool cp = parallel.cp != nullptr;
+  const int Tl = cp ? static_cast<int>(parallel.positions->size()) : T;
+  std::vector<int32_t> local_inputs(cp ? static_cast<size_t>(micro_batch) * static_cast<size_t>(Tl)
+                                       : 0);
+  std::vector<int32_t> local_targets(local_inputs.size());
   model::ActivationRecord<float> record(gpt.table().modules());
   double sum = 0.0;
   for (int64_t first = first_window; first < end; first += micro_batch) {
@@ -29,16 +34,26 @@ EvalResult evaluate_windows(model::Gpt<float>& gpt, float* params, core::Arena& 
     data::fill_windows(file, T, first, rows, inputs.data(), targets.data());
     record.tokens = inputs.data();
     record.targets = targets.data();
-    model::Pass<float> pass{rows, T, gpt.table(), params, nullptr, arena, record};
-    pass.hooks = hooks;
-    pass.tp = tp;
-    pass.sp = sp;
-    pass.workspace = workspace;
+    if (cp) {
+      model::cp_take(*parallel.positions, T, inputs.data(), rows, local_inputs.data());
+      model::cp_take(*parallel.positions, T, targets.data(), rows, local_targets.data());
+      record.tokens = local_inputs.data();
+      record.targets = local_targets.data();
+    }
+    model::Pass<float> pass{rows, Tl, gpt.table(), params, nullptr, arena, record};
+    pass.hooks = parallel.hooks;
+    pass.tp = parallel.tp;
+    pass.sp = parallel.sp;
+    pass.workspace = parallel.workspace;
+    if (cp) {
+      pass.cp = parallel.cp;
+      pass.positions = parallel.positions->data();
+    }
     sum += gpt.forward(pass);
     arena.reset();
   }
   const int64_t count = end - first_window;
-  return {sum / static_cast<double>(count * T), sum, count * T, count};
+  return {sum / static_cast<double>(count * Tl), sum, count * Tl, count};
 }
 
 }  // namespace parti::train

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "parti/core/arena.h"
 #include "parti/data/token_file.h"
@@ -19,10 +20,19 @@ struct EvalResult {
 // Windows [first, first + max_windows) (to the last whole window when max_windows <= 0),
 // micro_batch at a time. With hooks (ZeRO-3), params may be null: the hooks provide each unit.
 // `tp`: the tensor-parallel group of a model built for tp > 1 (every rank of it evaluates).
+// `cp` (with the rank's token `positions`, model/ring_attention.h): the context-parallel group;
+// each of its ranks evaluates its chunks of every window, and the sums and token counts are this
+// rank's (the caller adds them over cp).
+struct EvalParallel {
+  model::UnitHooks<float>* hooks = nullptr;
+  dist::ProcessGroup* tp = nullptr;
+  bool sp = false;
+  core::Arena* workspace = nullptr;
+  dist::ProcessGroup* cp = nullptr;
+  const std::vector<int32_t>* positions = nullptr;
+};
 EvalResult evaluate_windows(model::Gpt<float>& gpt, float* params, core::Arena& arena,
                             const data::TokenFile& file, int64_t max_windows, int micro_batch,
-                            int64_t first = 0, model::UnitHooks<float>* hooks = nullptr,
-                            dist::ProcessGroup* tp = nullptr, bool sp = false,
-                            core::Arena* workspace = nullptr);
+                            int64_t first = 0, const EvalParallel& parallel = {});
 
 }  // namespace parti::train

@@ -15,6 +15,7 @@
 #include "parti/data/sampler.h"
 #include "parti/dist/mesh.h"
 #include "parti/io/checkpoint.h"
+#include "parti/model/ring_attention.h"
 #include "parti/parallel/pipeline/stage.h"
 #include "parti/train/evaluate.h"
 
@@ -37,8 +38,22 @@ void check_same_model(const model::GptConfig& ours, const model::GptConfig& thei
 }  // namespace
 
 Trainer::Trainer(TrainConfig cfg, dist::ProcessGroup& dp, dist::ProcessGroup* tp,
-                 dist::ProcessGroup* pp, dist::ProcessGroup* world)
-    : cfg_(std::move(cfg)), dp_(dp), tp_(tp), pp_(pp), world_(world) {
+                 dist::ProcessGroup* pp, dist::ProcessGroup* world, dist::ProcessGroup* cp,
+                 dist::ProcessGroup* dp_cp)
+    : cfg_(std::move(cfg)),
+      dp_(dp),
+      tp_(tp),
+      pp_(pp),
+      world_(world),
+      cp_(cp != nullptr && cp->size() > 1 ? cp : nullptr),
+      grads_(cp_ != nullptr ? *dp_cp : dp) {
+  PARTI_ASSERT(cp_size() == cfg_.layout.cp, "cp group of ", cp_size(), " for --cp ",
+               cfg_.layout.cp);
+  PARTI_ASSERT(grads_.size() == cfg_.layout.dp * cfg_.layout.cp, "dp x cp group of ",
+               grads_.size());
+  if (cp_ != nullptr) {
+    positions_ = model::cp_positions(cp_->rank(), cp_->size(), cfg_.model.seq_len, true);
+  }
   PARTI_ASSERT(dp.size() == cfg_.layout.dp, "dp group of ", dp.size(), " for --dp ",
                cfg_.layout.dp);
   PARTI_ASSERT(tp_size() == cfg_.layout.tp, "tp group of ", tp_size(), " for --tp ",
@@ -59,15 +74,19 @@ Trainer::Trainer(TrainConfig cfg, dist::ProcessGroup& dp, dist::ProcessGroup* tp
   } else {
     gpt_ = std::make_unique<model::Gpt<float>>(cfg_.model, tp_rank);
     parallel_ = std::make_unique<parallel::DataParallel>(
-        *gpt_, dp, cfg_.layout.zero, static_cast<size_t>(cfg_.layout.bucket_mb * 1024 * 1024),
+        *gpt_, grads_, cfg_.layout.zero, static_cast<size_t>(cfg_.layout.bucket_mb * 1024 * 1024),
         cfg_.optim.adamw, tp_counted_.get(), cfg_.layout.sp, compress_config());
   }
   sampler_ = std::make_unique<data::Sampler>(train_, cfg_.model.seq_len, cfg_.data.global_batch,
                                              cfg_.data.seed);
   record_ = std::make_unique<model::ActivationRecord<float>>(gpt_->table().modules());
   const size_t rows = static_cast<size_t>(cfg_.data.micro_batch);
-  inputs_.resize(rows * static_cast<size_t>(cfg_.model.seq_len));
+  inputs_.resize(rows * static_cast<size_t>(local_seq()));
   targets_.resize(inputs_.size());
+  if (cp_ != nullptr) {
+    full_inputs_.resize(rows * static_cast<size_t>(cfg_.model.seq_len));
+    full_targets_.resize(full_inputs_.size());
+  }
   if (cfg_.io.resume) {
     const std::string dir = io::resolve_checkpoint(cfg_.io.ckpt_dir);
     const nlohmann::json state = io::read_checkpoint_state(dir);
@@ -85,6 +104,24 @@ Trainer::Trainer(TrainConfig cfg, dist::ProcessGroup& dp, dist::ProcessGroup* tp
 }
 
 Trainer::~Trainer() = default;
+
+void Trainer::sample(int first, int rows, int32_t* inputs, int32_t* targets) {
+  if (cp_ == nullptr) {
+    sampler_->fill(step_, first, rows, inputs, targets);
+    return;
+  }
+  sampler_->fill(step_, first, rows, full_inputs_.data(), full_targets_.data());
+  model::cp_take(positions_, cfg_.model.seq_len, full_inputs_.data(), rows, inputs);
+  model::cp_take(positions_, cfg_.model.seq_len, full_targets_.data(), rows, targets);
+}
+
+void Trainer::set_cp(model::Pass<float>& pass) {
+  if (cp_ != nullptr) {
+    pass.ring_stats = &ring_;
+    pass.cp = cp_;
+    pass.positions = positions_.data();
+  }
+}
 
 parallel::CompressConfig Trainer::compress_config() const {
   return {parallel::parse_compression(cfg_.layout.grad_compress), cfg_.layout.powersgd_rank,
@@ -107,7 +144,7 @@ void Trainer::build_pipeline() {
   gpt_ = std::make_unique<model::Gpt<float>>(cfg_.model, tp_rank, mine);
   whole_ = std::make_unique<model::Gpt<float>>(cfg_.model, tp_rank);
   parallel_ = std::make_unique<parallel::DataParallel>(
-      *gpt_, dp_, cfg_.layout.zero, static_cast<size_t>(cfg_.layout.bucket_mb * 1024 * 1024),
+      *gpt_, grads_, cfg_.layout.zero, static_cast<size_t>(cfg_.layout.bucket_mb * 1024 * 1024),
       cfg_.optim.adamw, tp_counted_.get(), cfg_.layout.sp, compress_config());
   // The first stage (lookup) and the last (output projection) each hold wte; the first's copy
   // is the one checkpoints and the norm count.
@@ -115,7 +152,7 @@ void Trainer::build_pipeline() {
   const bool last = stage == P - 1;
   parallel_->set_pipeline(*pp_, whole_->table(), first ? P - 1 : last ? 0 : -1, !last);
   const int B = cfg_.data.micro_batch;
-  const int T = cfg_.model.seq_len;
+  const int T = local_seq();
   const size_t tokens = static_cast<size_t>(B) * static_cast<size_t>(T) /
                         static_cast<size_t>(cfg_.layout.sp ? tp_size() : 1);
   executor_ = std::make_unique<pipeline::Executor>(
@@ -125,17 +162,18 @@ void Trainer::build_pipeline() {
 
 double Trainer::pipeline_step(float dloss, double* norm, double lr) {
   const int B = cfg_.data.micro_batch;
-  const int T = cfg_.model.seq_len;
+  const int T = local_seq();
   const int dp = dp_.size();
   parallel::pipeline::Executor::Env env;
   env.pass = [&](core::Arena& arena, model::ActivationRecord<float>& record) {
     model::Pass<float> pass = parallel_->pass(B, T, arena, record, false);
     pass.workspace = &workspace_;
     pass.recompute = cfg_.recompute_mode();
+    set_cp(pass);
     return pass;
   };
   env.sample = [&](int m, int32_t* tokens, int32_t* targets) {
-    sampler_->fill(step_, (m * dp + dp_.rank()) * B, B, tokens, targets);
+    sample((m * dp + dp_.rank()) * B, B, tokens, targets);
   };
   env.reduce = [&] { parallel_->reduce(); };
   env.step = [&] {
@@ -177,9 +215,10 @@ StepStats Trainer::step() {
     tp_counted_->clear();
   }
   parallel_->begin_step();
+  ring_ = {};
   const int B = cfg_.data.micro_batch;
-  const int T = cfg_.model.seq_len;
-  const double tokens = static_cast<double>(cfg_.data.global_batch) * T;
+  const int T = local_seq();
+  const double tokens = static_cast<double>(cfg_.data.global_batch) * cfg_.model.seq_len;
   const auto dloss = static_cast<float>(1.0 / tokens);
   double loss_sum = 0.0;
   const int dp = dp_.size();
@@ -194,13 +233,14 @@ StepStats Trainer::step() {
   }
   for (int micro = 0; !executor_ && micro < cfg_.accumulation(); ++micro) {
     const double start = seconds_now();
-    sampler_->fill(step_, (micro * dp + dp_.rank()) * B, B, inputs_.data(), targets_.data());
+    sample((micro * dp + dp_.rank()) * B, B, inputs_.data(), targets_.data());
     record_->tokens = inputs_.data();
     record_->targets = targets_.data();
     model::Pass<float> pass =
         parallel_->pass(B, T, arena_, *record_, micro == cfg_.accumulation() - 1);
     pass.workspace = &workspace_;
     pass.recompute = cfg_.recompute_mode();
+    set_cp(pass);
     loss_sum += gpt_->forward(pass);
     const double middle = seconds_now();
     gpt_->backward(pass, dloss);
@@ -209,8 +249,9 @@ StepStats Trainer::step() {
     trace(start, middle, {parallel::pipeline::Op::forward, 0, micro});
     trace(middle, seconds_now(), {parallel::pipeline::Op::backward, 0, micro});
   }
-  if (dp > 1 && !(dp_.rank() == cfg_.fault_skip_rank && step_ + 1 == cfg_.fault_skip_step)) {
-    dp_.all_reduce(&loss_sum, 1, dist::ReduceOp::sum);
+  if (grads_.size() > 1 &&
+      !(dp_.rank() == cfg_.fault_skip_rank && step_ + 1 == cfg_.fault_skip_step)) {
+    grads_.all_reduce(&loss_sum, 1, dist::ReduceOp::sum);  // over dp (and cp: its chunks)
   }
   if (!executor_) {
     const double start = seconds_now();
@@ -220,16 +261,19 @@ StepStats Trainer::step() {
   }
   comm_bytes_ = parallel_->comm_bytes();
   tp_comm_ms_ = tp_counted_ ? tp_counted_->seconds() * 1e3 : 0.0;
-  if (dp > 1) {
-    comm_bytes_ += static_cast<int64_t>(2.0 * (dp - 1) / dp * sizeof(double));  // the loss sum
+  last_ring_ = ring_;
+  if (grads_.size() > 1) {
+    const double g = grads_.size();
+    comm_bytes_ += static_cast<int64_t>(2.0 * (g - 1) / g * sizeof(double));  // the loss sum
   }
   ++step_;
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const double tokens_per_s = tokens / seconds;
   // Against every rank's ceiling: each rank measured its own (with its own threads) at start.
-  const double mfu = model::flops_per_token(cfg_.model, T) * tokens_per_s /
-                     (peak_gflops_ * 1e9 * static_cast<double>(dp * tp_size() * pp_size()));
+  const double mfu =
+      model::flops_per_token(cfg_.model, T) * tokens_per_s /
+      (peak_gflops_ * 1e9 * static_cast<double>(dp * cp_size() * tp_size() * pp_size()));
   return {step_, loss_sum / tokens, lr, norm, seconds * 1e3, tokens_per_s, mfu};
 }
 
@@ -250,24 +294,32 @@ double Trainer::evaluate() {
     }
     if (executor_) {
       // Through the stages: the last one's loss; summed over pp below.
-      const int T = cfg_.model.seq_len;
+      const int T = local_seq();
       const int rows = static_cast<int>(std::min<int64_t>(B, windows - b * B));
-      data::fill_windows(val_, T, b * B, rows, inputs_.data(), targets_.data());
+      if (cp_ != nullptr) {
+        data::fill_windows(val_, cfg_.model.seq_len, b * B, rows, full_inputs_.data(),
+                           full_targets_.data());
+        model::cp_take(positions_, cfg_.model.seq_len, full_inputs_.data(), rows, inputs_.data());
+        model::cp_take(positions_, cfg_.model.seq_len, full_targets_.data(), rows, targets_.data());
+      } else {
+        data::fill_windows(val_, T, b * B, rows, inputs_.data(), targets_.data());
+      }
       sums[0] += executor_->forward_only(
           [&](core::Arena& arena, model::ActivationRecord<float>& record) {
             model::Pass<float> pass{rows, T, gpt_->table(), forward.params, nullptr, arena, record};
             pass.tp = forward.tp;
             pass.sp = forward.sp;
             pass.workspace = &workspace_;
+            set_cp(pass);
             return pass;
           },
           rows, inputs_.data(), targets_.data());
       sums[1] += static_cast<double>(rows) * T;
       continue;
     }
+    EvalParallel how{forward.hooks, forward.tp, forward.sp, &workspace_, cp_, &positions_};
     const EvalResult r =
-        evaluate_windows(*gpt_, forward.params, arena_, val_, B, B, (b < batches ? b : 0) * B,
-                         forward.hooks, forward.tp, forward.sp, &workspace_);
+        evaluate_windows(*gpt_, forward.params, arena_, val_, B, B, (b < batches ? b : 0) * B, how);
     if (b < batches) {
       sums[0] += r.loss_sum;
       sums[1] += static_cast<double>(r.tokens);
@@ -277,8 +329,8 @@ double Trainer::evaluate() {
   if (executor_) {
     pp_->all_reduce(sums, 1, dist::ReduceOp::sum);
   }
-  if (dp > 1) {
-    dp_.all_reduce(sums, 2, dist::ReduceOp::sum);
+  if (grads_.size() > 1) {
+    grads_.all_reduce(sums, 2, dist::ReduceOp::sum);  // over dp and cp
   }
   return sums[1] > 0 ? sums[0] / sums[1] : 0.0;
 }
@@ -364,6 +416,17 @@ void Trainer::run(std::ostream& all_out) {
     if (tp_size() > 1) {
       record["tp_comm_ms"] = tp_comm_ms_;
     }
+    if (cp_ != nullptr) {
+      // Ring attention in the step, forward and backward: its arithmetic, the waits for
+      // key/value blocks after it (transfer time not hidden), bytes sent, (query, key) chunk
+      // pairs computed and skipped (per row and head).
+      record["cp_ring"] = {{"compute_ms", last_ring_.compute_s * 1e3},
+                           {"wait_ms", last_ring_.wait_s * 1e3},
+                           {"bytes", last_ring_.bytes_sent},
+                           {"attention_gflop", last_ring_.flops * 1e-9},
+                           {"pairs", last_ring_.pairs},
+                           {"skipped", last_ring_.skipped}};
+    }
     if (executor_) {
       record["pp_idle"] = pp_idle_;
       record["pp_peak_in_flight"] = executor_->peak_in_flight();
@@ -380,7 +443,7 @@ void Trainer::run(std::ostream& all_out) {
       }
       record["pp_cost_ms"] = costs;
     }
-    if (dp_.size() > 1 && parallel_->stage() <= 1) {
+    if (grads_.size() > 1 && parallel_->stage() <= 1) {
       size_t early = 0;
       for (const auto& b : parallel_->reducer().buckets()) {
         early += b.done_in_backward ? 1 : 0;

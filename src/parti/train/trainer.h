@@ -22,6 +22,7 @@
 #include "parti/dist/process_group.h"
 #include "parti/io/metrics.h"
 #include "parti/model/gpt.h"
+#include "parti/model/ring_attention.h"
 #include "parti/parallel/data_parallel.h"
 #include "parti/parallel/pipeline/executor.h"
 #include "parti/parallel/pipeline/trace.h"
@@ -45,8 +46,11 @@ class Trainer {
   // `dp` is this rank's data-parallel group (a group of one for a single process), `tp` its
   // tensor-parallel group, `pp` its pipeline group (null: none), `world` every rank (for the
   // trace; null: this rank's events only).
+  // With context parallelism, `cp` is the rank's cp group and `dp_cp` the group of its dp and cp
+  // ranks together: gradients are summed (and ZeRO shards) over it.
   Trainer(TrainConfig cfg, dist::ProcessGroup& dp, dist::ProcessGroup* tp = nullptr,
-          dist::ProcessGroup* pp = nullptr, dist::ProcessGroup* world = nullptr);
+          dist::ProcessGroup* pp = nullptr, dist::ProcessGroup* world = nullptr,
+          dist::ProcessGroup* cp = nullptr, dist::ProcessGroup* dp_cp = nullptr);
   ~Trainer();
   StepStats step();
   double evaluate();
@@ -73,8 +77,15 @@ class Trainer {
  private:
   bool is_logger() const {
     return dp_.rank() == 0 && (tp_ == nullptr || tp_->rank() == 0) &&
-           (pp_ == nullptr || pp_->rank() == 0);
+           (pp_ == nullptr || pp_->rank() == 0) && (cp_ == nullptr || cp_->rank() == 0);
   }
+  int cp_size() const { return cp_ == nullptr ? 1 : cp_->size(); }
+  int local_seq() const { return cfg_.model.seq_len / cp_size(); }  // tokens of a row here
+  // The micro-batch's rows (first row `first` of the step's global order) into inputs_/targets_:
+  // under cp only this rank's chunks of them.
+  void sample(int first, int rows, int32_t* inputs, int32_t* targets);
+  // Sets a pass's context-parallel fields.
+  void set_cp(model::Pass<float>& pass);
   int tp_size() const { return tp_ == nullptr ? 1 : tp_->size(); }
   int pp_size() const { return pp_ == nullptr ? 1 : pp_->size(); }
   void build_pipeline();
@@ -88,6 +99,10 @@ class Trainer {
   dist::ProcessGroup* tp_;
   dist::ProcessGroup* pp_;
   dist::ProcessGroup* world_;
+  dist::ProcessGroup* cp_;                           // null: no context parallelism
+  dist::ProcessGroup& grads_;                        // gradients are summed over it: dp, or dp x cp
+  std::vector<int32_t> positions_;                   // cp: the global position of each local token
+  std::vector<int32_t> full_inputs_, full_targets_;  // cp: whole rows before the chunks are taken
   std::unique_ptr<dist::CountingGroup> tp_counted_;  // tp_, timed (tp > 1)
   data::TokenFile train_;
   data::TokenFile val_;
@@ -106,7 +121,9 @@ class Trainer {
   io::MetricsLog log_;
   int64_t step_ = 0;
   bool compression_resumed_ = false;  // PowerSGD's state came from the checkpoint
-  int64_t comm_bytes_ = 0;   // sent by this rank in the last step's collectives (ring estimate)
+  int64_t comm_bytes_ = 0;  // sent by this rank in the last step's collectives (ring estimate)
+  // cp: what ring attention did in the step so far (ring_) and in the last whole step.
+  model::RingStats ring_, last_ring_;
   double tp_comm_ms_ = 0.0;  // in tensor-parallel collectives in the last step
   double peak_gflops_ = 0.0;
 };
