@@ -1,5 +1,5 @@
 // Issue #6, acceptance 1: the planner's memory model against the trainer. Each layout of `tiny`
-// or `small` (1-8 ranks; dp, tp, sp, pp, every ZeRO stage and recomputation mode) trains two
+// or `small` (1-8 ranks; dp, cp, tp, sp, pp, every ZeRO stage and recomputation mode) trains two
 // steps; the JSONL's per-rank bytes (rank 0: dp, tp and pp rank 0, i.e. pipeline stage 0) of
 // parameters, gradients, optimizer state and activations must each be within 10% of
 // plan::stage_memory's stage 0 (fp32, the lists walked).
@@ -25,14 +25,20 @@ struct Case {
   int global_batch;
 };
 
+plan::Layout with_cp(plan::Layout l, int cp) {
+  l.cp = cp;
+  return l;
+}
+
 std::string flags_of(const Case& c) {
   const plan::Layout& l = c.layout;
   std::string f = " train --data " + work() + "/brown --model " + c.model + " --global-batch " +
                   std::to_string(c.global_batch) + " --micro-batch " +
                   std::to_string(l.micro_batch) + " --steps 2 --eval-batches 0 --threads 1 --log " +
-                  work() + "/" + c.name + ".jsonl --dp " + std::to_string(l.dp) + " --tp " +
-                  std::to_string(l.tp) + " --pp " + std::to_string(l.pp) + " --zero " +
-                  std::to_string(l.zero) + " --recompute " + l.recompute;
+                  work() + "/" + c.name + ".jsonl --dp " + std::to_string(l.dp) + " --cp " +
+                  std::to_string(l.cp) + " --tp " + std::to_string(l.tp) + " --pp " +
+                  std::to_string(l.pp) + " --zero " + std::to_string(l.zero) + " --recompute " +
+                  l.recompute;
   if (l.sp) f += " --sp";
   if (l.pp > 1) {
     f += " --schedule " + l.schedule + " --virtual-stages " + std::to_string(l.virtual_stages);
@@ -45,6 +51,7 @@ plan::Layout layout(int dp, int tp, int pp, bool sp, int zero, int mb, std::stri
   return {.dp = dp,
           .tp = tp,
           .pp = pp,
+          .cp = 1,
           .sp = sp,
           .zero = zero,
           .micro_batch = mb,
@@ -72,6 +79,12 @@ TEST(PlanMemory, PredictedBytesWithinTenPercentOfTheTrainers) {
       {"dp2_tp2_sp_pp2", "tiny", layout(2, 2, 2, true, 1, 1, "none"), 8},
       {"small_dp2_zero1", "small", layout(2, 1, 1, false, 1, 2, "none"), 4},
       {"small_tp2_sp_pp2", "small", layout(1, 2, 2, true, 0, 1, "selective", "zb"), 4},
+      // Context parallelism (issue #8): tokens split by cp, the gradients sharded over dp x cp.
+      {"cp2", "tiny", with_cp(layout(1, 1, 1, false, 0, 4, "none"), 2), 8},
+      {"cp4_full", "tiny", with_cp(layout(1, 1, 1, false, 0, 4, "full"), 4), 8},
+      {"dp2_cp2_zero2", "tiny", with_cp(layout(2, 1, 1, false, 2, 2, "selective"), 2), 8},
+      {"cp2_tp2_sp_zero1", "tiny", with_cp(layout(1, 2, 1, true, 1, 4, "none"), 2), 8},
+      {"cp2_pp2", "tiny", with_cp(layout(1, 1, 2, false, 0, 2, "none"), 2), 8},
   };
   int within = 0;
   for (const Case& c : cases) {

@@ -18,6 +18,7 @@ Layout layout(int dp, int tp, int pp, int mb, const std::string& schedule = "1f1
   return {.dp = dp,
           .tp = tp,
           .pp = pp,
+          .cp = 1,
           .sp = false,
           .zero = 0,
           .micro_batch = mb,
@@ -60,35 +61,39 @@ TEST(PlanModel, LayoutRulesAgreeWithTheTrainers) {
   const model::GptConfig tiny = model::preset("tiny");
   int checked = 0, legal = 0;
   for (int dp : {1, 2, 3}) {
-    for (int tp : {1, 2, 3, 4}) {
-      for (int pp : {1, 2, 4, 8}) {
-        for (int mb : {1, 2, 3}) {
-          for (const std::string schedule : {"1f1b", "interleaved", "zb"}) {
-            for (int V : {1, 2}) {
-              for (int zero : {0, 2}) {
-                for (bool sp : {false, true}) {
-                  Layout l = layout(dp, tp, pp, mb, schedule, V);
-                  l.zero = zero;
-                  l.sp = sp;
-                  train::TrainConfig cfg;
-                  cfg.model = tiny;
-                  cfg.data.dir = "data";
-                  cfg.data.global_batch = 12;
-                  cfg.data.micro_batch = mb;
-                  cfg.layout.dp = dp;
-                  cfg.layout.tp = tp;
-                  cfg.layout.pp = pp;
-                  cfg.layout.sp = sp;
-                  cfg.layout.zero = zero;
-                  cfg.layout.schedule = schedule;
-                  cfg.layout.virtual_stages = V;
-                  const bool ours = check_layout({tiny, 12}, l).empty();
-                  const bool theirs = train::validate(cfg).empty();
-                  EXPECT_EQ(ours, theirs)
-                      << "dp " << dp << " tp " << tp << " pp " << pp << " mb " << mb << " "
-                      << schedule << " V " << V << " zero " << zero << " sp " << sp;
-                  ++checked;
-                  legal += ours ? 1 : 0;
+    for (int cp : {1, 2, 3}) {
+      for (int tp : {1, 2, 3, 4}) {
+        for (int pp : {1, 2, 4, 8}) {
+          for (int mb : {1, 2, 3}) {
+            for (const std::string schedule : {"1f1b", "interleaved", "zb"}) {
+              for (int V : {1, 2}) {
+                for (int zero : {0, 2}) {
+                  for (bool sp : {false, true}) {
+                    Layout l = layout(dp, tp, pp, mb, schedule, V);
+                    l.zero = zero;
+                    l.sp = sp;
+                    l.cp = cp;
+                    train::TrainConfig cfg;
+                    cfg.model = tiny;
+                    cfg.data.dir = "data";
+                    cfg.data.global_batch = 12;
+                    cfg.data.micro_batch = mb;
+                    cfg.layout.dp = dp;
+                    cfg.layout.cp = cp;
+                    cfg.layout.tp = tp;
+                    cfg.layout.pp = pp;
+                    cfg.layout.sp = sp;
+                    cfg.layout.zero = zero;
+                    cfg.layout.schedule = schedule;
+                    cfg.layout.virtual_stages = V;
+                    const bool ours = check_layout({tiny, 12}, l).empty();
+                    const bool theirs = train::validate(cfg).empty();
+                    EXPECT_EQ(ours, theirs)
+                        << "dp " << dp << " cp " << cp << " tp " << tp << " pp " << pp << " mb "
+                        << mb << " " << schedule << " V " << V << " zero " << zero << " sp " << sp;
+                    ++checked;
+                    legal += ours ? 1 : 0;
+                  }
                 }
               }
             }
@@ -191,6 +196,54 @@ TEST(PlanModel, TimeModelIsConsistent) {
   slow.intra = slow.inter = {10.0, 20.0};
   slow.overlap = 0.0;
   EXPECT_GT(step_time(w, layout(8, 1, 1, 4), slow, p, {8, 8}).step_s, dp8.step_s);
+}
+
+// Context parallelism in the time model: on ideal links the ring costs nothing and each rank does
+// 1/cp of the token work and (2 cp + 1) / (2 cp^2) of the attention; with no overlap every ring
+// transfer is on the critical path, (cp - 1) forward and (2 cp - 1) backward per block and
+// micro-batch; the gradients are reduced over dp x cp.
+TEST(PlanModel, ContextParallelTimeModel) {
+  Workload w{model::preset("gpt2"), 8};
+  w.model.seq_len = 8192;
+  const Hardware h = ideal();
+  const Precision p = precision_of("bf16");
+  const StepTime one = step_time(w, layout(1, 1, 1, 1), h, p, {1, 8});
+  Layout cp4 = layout(1, 1, 1, 1);
+  cp4.cp = 4;
+  const StepTime ring = step_time(w, cp4, h, p, {4, 8});
+  EXPECT_EQ(ring.cp_comm_s, 0.0);
+  // Token work divides by 4; attention by 4 x 32 / 9: between a quarter and a third of one's.
+  EXPECT_LT(ring.compute_s, one.compute_s / 3);
+  EXPECT_GT(ring.compute_s, one.compute_s / 4);
+  Hardware slow = h;
+  slow.intra = slow.inter = {10.0, 20.0};
+  slow.overlap = 0.0;
+  const StepTime exposed = step_time(w, cp4, slow, p, {4, 8});
+  const double block_bytes = 2.0 * 1 * 8192 / 4 * 768 * 2;  // k and v of 2048 tokens, bf16
+  const double transfer = 20e-6 + block_bytes / 10e9;
+  EXPECT_NEAR(exposed.cp_comm_s, 8 * 12 * (3 + 7) * transfer, 1e-9);
+  EXPECT_GT(exposed.dp_comm_s, 0.0);  // cp 4 alone still sums gradients over 4 ranks
+  EXPECT_NEAR(ring.model_tflops_per_device * 4,
+              one.model_tflops_per_device * one.step_s / ring.step_s,
+              1e-9 * one.model_tflops_per_device);
+}
+
+// A sequence too long for any layout without cp: the planner splits it.
+TEST(PlanModel, LongSequencesAreSplitByContextParallelism) {
+  Query q;
+  q.workload = {model::preset("gpt2-xl"), 8};
+  q.workload.model.seq_len = 32768;
+  q.cluster = {8, 8};
+  q.hardware = load_hardware("h100-sxm");
+  q.precision = precision_of("bf16");
+  const PlanResult r = plan(q);
+  ASSERT_FALSE(r.best.empty());
+  EXPECT_GT(r.best.front().layout.cp, 1);
+  q.fixed.cp = 1;
+  const PlanResult without = plan(q);
+  if (!without.best.empty()) {
+    EXPECT_GT(without.best.front().time.step_s, r.best.front().time.step_s);
+  }
 }
 
 TEST(PlanModel, SearchHonoursFixedDimensionsAndRanksByTime) {

@@ -28,7 +28,7 @@ struct PlanArgs {
   std::string precision;  // empty: the profile's
   int top = 5;
   bool json = false;
-  int dp = 0, tp = 0, pp = 0, zero = -1, micro_batch = 0, virtual_stages = 0;
+  int dp = 0, cp = 0, tp = 0, pp = 0, zero = -1, micro_batch = 0, virtual_stages = 0;
   bool sp = false;
   CLI::Option* sp_flag = nullptr;
   std::string recompute, schedule;
@@ -41,6 +41,7 @@ nlohmann::ordered_json to_json(const plan::Candidate& c) {
   const plan::StepTime& t = c.time;
   nlohmann::ordered_json j;
   j["dp"] = l.dp;
+  j["cp"] = l.cp;
   j["tp"] = l.tp;
   j["pp"] = l.pp;
   j["sp"] = l.sp;
@@ -61,6 +62,7 @@ nlohmann::ordered_json to_json(const plan::Candidate& c) {
                  {"buffers", c.memory.buffers}};
   j["bubble"] = t.bubble;
   j["comm_s"] = {{"tp", t.tp_comm_s},
+                 {"cp", t.cp_comm_s},
                  {"pp", t.pp_comm_s},
                  {"dp", t.dp_comm_s},
                  {"dp_exposed", t.dp_exposed_s}};
@@ -89,6 +91,7 @@ void run_plan(PlanArgs& a) {
     }
   };
   fix(a.dp, f.dp);
+  fix(a.cp, f.cp);
   fix(a.tp, f.tp);
   fix(a.pp, f.pp);
   fix(a.micro_batch, f.micro_batch);
@@ -117,25 +120,26 @@ void run_plan(PlanArgs& a) {
       r.seconds, r.legal, r.fitting, 100 * q.memory_headroom, q.hardware.memory_gb);
   if (!r.best.empty()) {
     std::cout << fmt::format(
-        "{:>4} {:>5} {:>4} {:>3} {:>4} {:>11} {:>4} {:>4} {:>3} {:>9} {:>9} {:>10} {:>8} "
-        "{:>6} {:>8}  {:<34} {:>6} {:>8} {:>8} {:>8}\n",
-        "rank", "dp", "tp", "sp", "pp", "schedule", "V", "zero", "mb", "recompute", "step_s",
+        "{:>4} {:>5} {:>3} {:>4} {:>3} {:>4} {:>11} {:>4} {:>4} {:>3} {:>9} {:>9} {:>10} {:>8} "
+        "{:>6} {:>8}  {:<34} {:>6} {:>8} {:>8} {:>8} {:>8}\n",
+        "rank", "dp", "cp", "tp", "sp", "pp", "schedule", "V", "zero", "mb", "recompute", "step_s",
         "tokens/s", "TFLOP/s", "MFU", "mem_GiB", "(params grads optim act buffers)", "bubble",
-        "tp_s", "pp_s", "dp_s");
+        "tp_s", "cp_s", "pp_s", "dp_s");
   }
   for (size_t i = 0; i < r.best.size(); ++i) {
     const plan::Candidate& c = r.best[i];
     const plan::Layout& l = c.layout;
     const plan::Memory& mem = c.memory;
     std::cout << fmt::format(
-        "{:>4} {:>5} {:>4} {:>3} {:>4} {:>11} {:>4} {:>4} {:>3} {:>9} {:>9.4g} {:>10.4g} "
+        "{:>4} {:>5} {:>3} {:>4} {:>3} {:>4} {:>11} {:>4} {:>4} {:>3} {:>9} {:>9.4g} {:>10.4g} "
         "{:>8.4g} {:>6.3f} {:>8.3g}  ({:<6.3g} {:<6.3g} {:<6.3g} {:<6.3g} {:<6.3g}) {:>6.3f} "
-        "{:>8.3g} {:>8.3g} {:>8.3g}{}\n",
-        i + 1, l.dp, l.tp, l.sp ? "yes" : "no", l.pp, l.pp > 1 ? l.schedule : "-", l.virtual_stages,
-        l.zero, l.micro_batch, l.recompute, c.time.step_s, c.time.tokens_per_s,
+        "{:>8.3g} {:>8.3g} {:>8.3g} {:>8.3g}{}\n",
+        i + 1, l.dp, l.cp, l.tp, l.sp ? "yes" : "no", l.pp, l.pp > 1 ? l.schedule : "-",
+        l.virtual_stages, l.zero, l.micro_batch, l.recompute, c.time.step_s, c.time.tokens_per_s,
         c.time.model_tflops_per_device, c.time.mfu, gib(mem.total()), gib(mem.params),
         gib(mem.grads), gib(mem.optim), gib(mem.activations), gib(mem.buffers), c.time.bubble,
-        c.time.tp_comm_s, c.time.pp_comm_s, c.time.dp_exposed_s, c.exact ? "" : " (closed forms)");
+        c.time.tp_comm_s, c.time.cp_comm_s, c.time.pp_comm_s, c.time.dp_exposed_s,
+        c.exact ? "" : " (closed forms)");
   }
   std::cout << "first tries:\n";
   for (const plan::Verdict& v : r.verdicts) {
@@ -179,6 +183,7 @@ void add_plan(CLI::App& app) {
   cmd->add_option("--top", a.top, "how many layouts to print")->capture_default_str();
   cmd->add_flag("--json", a.json, "end with one line: a JSON array of the layouts, best first");
   cmd->add_option("--dp", a.dp, "fix data-parallel ranks");
+  cmd->add_option("--cp", a.cp, "fix context-parallel ranks (ring attention)");
   cmd->add_option("--tp", a.tp, "fix tensor-parallel ranks");
   cmd->add_option("--pp", a.pp, "fix pipeline stages");
   a.sp_flag = cmd->add_flag("--sp,!--no-sp", a.sp, "fix sequence parallelism on (or off)");

@@ -1,5 +1,7 @@
 #include "parti/model/ring_attention.h"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -136,6 +138,14 @@ class Ring {
       stats_->wait_s += since(t0);
     }
   }
+  // Lets MPI move the block in flight while this rank computes (without a progress thread, a
+  // large message advances only inside MPI calls). The main thread only (MPI_THREAD_FUNNELED).
+  void progress() {
+    if (omp_get_thread_num() == 0) {
+      recv_.test();
+      send_.test();
+    }
+  }
   void count(size_t elements) {
     if (stats_ != nullptr) {
       stats_->bytes_sent += static_cast<int64_t>(elements * sizeof(float));
@@ -180,6 +190,7 @@ void ring_attention_forward(dist::ProcessGroup& cp, const RingShape& shape, floa
       const int b = bh / d.NH;
       const int h = bh % d.NH;
       for (const Pair& p : pairs) {
+        ring.progress();
         const float* q = qkv + d.at(b, p.qa * d.L, 3 * d.C) + static_cast<size_t>(h * d.HS);
         const float* k = kv + d.at(b, p.ka * d.L, 2 * d.C) + static_cast<size_t>(h * d.HS);
         const float* v = k + d.C;
@@ -279,6 +290,11 @@ void ring_attention_backward(dist::ProcessGroup& cp, const RingShape& shape, flo
       const int h = bh % d.NH;
       const size_t head = static_cast<size_t>(h * d.HS);
       for (const Pair& p : pairs) {
+        ring.progress();
+        if (omp_get_thread_num() == 0) {
+          received.test();  // the previous rank's partial sum
+          sent[(step + 1) % 2].test();
+        }
         const float* q = qkv + d.at(b, p.qa * d.L, 3 * d.C) + head;
         float* dq = dqkv + d.at(b, p.qa * d.L, 3 * d.C) + head;
         const float* k = kv + d.at(b, p.ka * d.L, 2 * d.C) + head;

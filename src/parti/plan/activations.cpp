@@ -123,16 +123,19 @@ double walk(const Shapes& sh, const std::vector<int>& split, const pipeline::Sch
 }  // namespace
 
 Shapes::Shapes(const model::GptConfig& m, const Layout& l)
-    : tp(l.tp), sp(l.sp && l.tp > 1), recompute(l.recompute) {
+    : tp(l.tp), cp(l.cp), sp(l.sp && l.tp > 1), recompute(l.recompute) {
   const double B = l.micro_batch, T = m.seq_len;
-  N = B * T;
+  N = B * T / cp;
   C = m.dim;
   lt = sp ? N / tp : N;
   n = lt * C;
   NC = N * C;
   Cl = C / tp;
   H = 4 * C / tp;
-  A = B * (m.heads / tp) * T * T;
+  A = cp > 1 ? B * (m.heads / tp) * T / cp : B * (m.heads / tp) * T * T;
+  if (cp > 1 && recompute == "selective") {
+    recompute = "none";  // ring attention keeps only the log-sum-exp: nothing to recompute
+  }
   Vl = static_cast<double>(m.padded_vocab()) / tp;
 }
 

@@ -1,8 +1,10 @@
 // Activation elements of one micro-batch, module by module, as the model allocates them from the
 // micro-batch's arena (model/*.cpp): what forward saves, what backward keeps, the scratch one
 // block's backward takes and frees. For a rank of tensor group size t with sequence parallelism
-// or not: N = B T tokens, n = (sp ? N / t : N) C the residual stream, Cl = C / t, H = 4 C / t,
-// A = B (NH / t) T T the attention probabilities, Vl = Vp / t the vocabulary columns.
+// or not: N = B T / cp tokens, n = (sp ? N / t : N) C the residual stream, Cl = C / t,
+// H = 4 C / t, A = B (NH / t) T T the attention probabilities (under cp only the log-sum-exp of
+// each local row, B (NH / t) T / cp, which selective recomputation keeps), Vl = Vp / t the
+// vocabulary columns.
 #pragma once
 
 #include <vector>
@@ -14,7 +16,7 @@ namespace parti::plan {
 struct Shapes {
   Shapes(const model::GptConfig& m, const Layout& l);
   double N, lt, n, C, Cl, H, A, Vl, NC;
-  int tp;
+  int tp, cp;
   bool sp;
   std::string recompute;
   // Saved by one block's forward (kept until its backward), and its forward's peak above that.

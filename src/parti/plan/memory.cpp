@@ -71,8 +71,9 @@ Precision precision_of(const std::string& name) {
 std::vector<std::string> check_layout(const Workload& w, const Layout& l) {
   std::vector<std::string> errors;
   const model::GptConfig& m = w.model;
-  if (l.dp < 1 || l.tp < 1 || l.pp < 1 || l.micro_batch < 1 || l.virtual_stages < 1) {
-    errors.push_back("--dp, --tp, --pp, --micro-batch and --virtual-stages must be at least 1");
+  if (l.dp < 1 || l.cp < 1 || l.tp < 1 || l.pp < 1 || l.micro_batch < 1 || l.virtual_stages < 1) {
+    errors.push_back(
+        "--dp, --cp, --tp, --pp, --micro-batch and --virtual-stages must be at least 1");
     return errors;
   }
   if (w.global_batch % (l.micro_batch * l.dp) != 0) {
@@ -87,8 +88,12 @@ std::vector<std::string> check_layout(const Workload& w, const Layout& l) {
     errors.push_back(
         str_cat("--tp ", l.tp, " does not divide the padded vocabulary of ", m.padded_vocab()));
   }
-  if (l.sp && (l.tp < 2 || m.seq_len % l.tp != 0)) {
-    errors.push_back(str_cat("--sp needs --tp >= 2 dividing --seq-len ", m.seq_len));
+  if (l.sp && (l.tp < 2 || m.seq_len % (l.tp * l.cp) != 0)) {
+    errors.push_back(str_cat("--sp needs --tp >= 2 dividing the ", m.seq_len / l.cp,
+                             " tokens of a sequence on each cp rank"));
+  }
+  if (l.cp > 1 && m.seq_len % (2 * l.cp) != 0) {
+    errors.push_back(str_cat("--seq-len ", m.seq_len, " is not a multiple of 2 x --cp ", l.cp));
   }
   if (l.zero < 0 || l.zero > 3) {
     errors.push_back(str_cat("--zero ", l.zero, ": the ZeRO stage is 0, 1, 2 or 3"));
@@ -157,9 +162,9 @@ std::vector<Memory> stage_memory(const Workload& w, const Layout& l, const Preci
       continue;  // the closed forms: the first stage (most in flight) and the last (the head)
     }
     const Units units = stage_units(w, l, split, s);
-    const double total = units.total(), shard = units.shard(l.dp, w.model.dim);
+    const double total = units.total(), shard = units.shard(l.grad_ranks(), w.model.dim);
     const double largest = units.largest();
-    const int zero = l.dp > 1 ? l.zero : 0;
+    const int zero = l.grad_ranks() > 1 ? l.zero : 0;
     Memory m;
     // Parameters: whole (stages 0-2) or the shard (3) plus the gathered units (the one in use
     // and the one prefetched; the embeddings come by pieces of the largest unit's size).

@@ -35,6 +35,7 @@ struct Workload {
 
 struct Layout {
   int dp = 1, tp = 1, pp = 1;
+  int cp = 1;  // context parallelism: each rank holds 1/cp of every sequence's tokens
   bool sp = false;
   int zero = 0;
   int micro_batch = 1;
@@ -42,7 +43,8 @@ struct Layout {
   std::string schedule = "1f1b";   // gpipe, 1f1b, interleaved, zb (pp > 1)
   std::string recompute = "none";  // none, selective, full
   std::vector<int> pp_layers;      // blocks per chunk (empty: the trainer's balanced split)
-  int ranks() const { return dp * tp * pp; }
+  int ranks() const { return dp * cp * tp * pp; }
+  int grad_ranks() const { return dp * cp; }  // the gradients are summed (ZeRO shards) over dp x cp
   int micro_batches(const Workload& w) const { return w.global_batch / (dp * micro_batch); }
 };
 

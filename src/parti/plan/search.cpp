@@ -41,7 +41,8 @@ bool exact_affordable(const Workload& w, const Layout& l) {
 }
 
 std::string describe(const Layout& l) {
-  std::string s = fmt::format("dp {} tp {}{} pp {} zero {} mb {}", l.dp, l.tp, l.sp ? " sp" : "",
+  std::string s = fmt::format("dp {}{} tp {}{} pp {} zero {} mb {}", l.dp,
+                              l.cp > 1 ? fmt::format(" cp {}", l.cp) : "", l.tp, l.sp ? " sp" : "",
                               l.pp, l.zero, l.micro_batch);
   if (l.pp > 1) {
     s += " " + l.schedule + (l.virtual_stages > 1 ? fmt::format(" V{}", l.virtual_stages) : "");
@@ -83,82 +84,93 @@ PlanResult plan(const Query& q) {
       if (N % (tp * pp) != 0) {
         continue;
       }
-      const int dp = N / (tp * pp);
-      if (q.fixed.dp && *q.fixed.dp != dp) {
-        continue;
-      }
-      if (w.global_batch % dp != 0) {
-        ++r.enumerated;
-        continue;
-      }
-      for (int mb : choices(q.fixed.micro_batch, divisors(w.global_batch / dp))) {
-        // Schedules (and V) for this pipeline.
-        std::vector<std::pair<std::string, int>> schedules;
-        if (pp == 1) {
-          schedules.push_back({q.fixed.schedule.value_or("1f1b"), 1});
-        } else {
-          for (const std::string& s :
-               choices<std::string>(q.fixed.schedule, {"gpipe", "1f1b", "zb", "interleaved"})) {
-            if (s != "interleaved") {
-              schedules.push_back({s, 1});
-              continue;
-            }
-            for (int v = 2; v <= 8 && pp * v <= w.model.layers; ++v) {
-              if (!q.fixed.virtual_stages || *q.fixed.virtual_stages == v) {
-                schedules.push_back({s, v});
+      for (int cp : choices(q.fixed.cp, divisors(N / (tp * pp)))) {
+        if (N % (tp * pp * cp) != 0 || (cp > 1 && w.model.seq_len % (2 * cp) != 0)) {
+          continue;
+        }
+        const int dp = N / (tp * pp * cp);
+        if (q.fixed.dp && *q.fixed.dp != dp) {
+          continue;
+        }
+        if (w.global_batch % dp != 0) {
+          ++r.enumerated;
+          continue;
+        }
+        for (int mb : choices(q.fixed.micro_batch, divisors(w.global_batch / dp))) {
+          // Context parallelism at micro-batch b > 1 does the token work of dp x 2 at b / 2 plus
+          // the ring: searched at micro-batch 1 (where dp cannot take the tokens) unless fixed.
+          if (cp > 1 && mb > 1 && !q.fixed.micro_batch && !q.fixed.cp) {
+            continue;
+          }
+          // Schedules (and V) for this pipeline.
+          std::vector<std::pair<std::string, int>> schedules;
+          if (pp == 1) {
+            schedules.push_back({q.fixed.schedule.value_or("1f1b"), 1});
+          } else {
+            for (const std::string& s :
+                 choices<std::string>(q.fixed.schedule, {"gpipe", "1f1b", "zb", "interleaved"})) {
+              if (s != "interleaved") {
+                schedules.push_back({s, 1});
+                continue;
+              }
+              for (int v = 2; v <= 8 && pp * v <= w.model.layers; ++v) {
+                if (!q.fixed.virtual_stages || *q.fixed.virtual_stages == v) {
+                  schedules.push_back({s, v});
+                }
               }
             }
           }
-        }
-        for (const auto& [schedule, V] : schedules) {
-          // The trainer's split of the layers, once per chunk count.
-          std::vector<int> split;
-          if (pp > 1 && pp * V <= w.model.layers) {
-            Layout chunks;
-            chunks.pp = pp;
-            chunks.virtual_stages = V;
-            split = chunk_layers(w, chunks);
-          }
-          for (bool sp : choices(q.fixed.sp, tp > 1 ? std::vector<bool>{false, true}
-                                                    : std::vector<bool>{false})) {
-            // The memory savers from cheapest: per ZeRO stage, the first recomputation mode that
-            // fits is the fastest of the three; once a stage fits without recomputation, the
-            // higher stages (more communication) cannot be faster.
-            bool done = false;
-            for (int zero : choices(q.fixed.zero,
-                                    dp > 1 ? std::vector<int>{0, 1, 2, 3} : std::vector<int>{0})) {
-              bool fitted = false;
-              for (const std::string& rc : recomputes) {
-                if (fitted || done) {
-                  break;
+          for (const auto& [schedule, V] : schedules) {
+            // The trainer's split of the layers, once per chunk count.
+            std::vector<int> split;
+            if (pp > 1 && pp * V <= w.model.layers) {
+              Layout chunks;
+              chunks.pp = pp;
+              chunks.virtual_stages = V;
+              split = chunk_layers(w, chunks);
+            }
+            for (bool sp : choices(q.fixed.sp, tp > 1 ? std::vector<bool>{false, true}
+                                                      : std::vector<bool>{false})) {
+              // The memory savers from cheapest: per ZeRO stage, the first recomputation mode that
+              // fits is the fastest of the three; once a stage fits without recomputation, the
+              // higher stages (more communication) cannot be faster.
+              bool done = false;
+              for (int zero : choices(q.fixed.zero, dp * cp > 1 ? std::vector<int>{0, 1, 2, 3}
+                                                                : std::vector<int>{0})) {
+                bool fitted = false;
+                for (const std::string& rc : recomputes) {
+                  if (fitted || done) {
+                    break;
+                  }
+                  const Layout l{.dp = dp,
+                                 .tp = tp,
+                                 .pp = pp,
+                                 .cp = cp,
+                                 .sp = sp,
+                                 .zero = zero,
+                                 .micro_batch = mb,
+                                 .virtual_stages = V,
+                                 .schedule = schedule,
+                                 .recompute = rc,
+                                 .pp_layers = split};
+                  ++r.enumerated;
+                  if (!check_layout(w, l).empty()) {
+                    continue;
+                  }
+                  ++r.legal;
+                  const Memory m = peak_memory(stage_memory(w, l, q.precision, false));
+                  if (m.total() > limit) {
+                    continue;
+                  }
+                  ++r.fitting;
+                  fitted = true;
+                  done = rc == "none";
+                  Candidate c;
+                  c.layout = l;
+                  c.memory = m;
+                  c.time = step_time(w, l, q.hardware, q.precision, q.cluster, false);
+                  found.push_back(c);
                 }
-                const Layout l{.dp = dp,
-                               .tp = tp,
-                               .pp = pp,
-                               .sp = sp,
-                               .zero = zero,
-                               .micro_batch = mb,
-                               .virtual_stages = V,
-                               .schedule = schedule,
-                               .recompute = rc,
-                               .pp_layers = split};
-                ++r.enumerated;
-                if (!check_layout(w, l).empty()) {
-                  continue;
-                }
-                ++r.legal;
-                const Memory m = peak_memory(stage_memory(w, l, q.precision, false));
-                if (m.total() > limit) {
-                  continue;
-                }
-                ++r.fitting;
-                fitted = true;
-                done = rc == "none";
-                Candidate c;
-                c.layout = l;
-                c.memory = m;
-                c.time = step_time(w, l, q.hardware, q.precision, q.cluster, false);
-                found.push_back(c);
               }
             }
           }

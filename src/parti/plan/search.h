@@ -1,6 +1,8 @@
-// The search: every legal layout of a model on a cluster (dp x tp x pp x sp x ZeRO x micro-batch
-// x schedule x virtual stages x recompute), pruned by memory, ranked by predicted step time.
-//   1. enumerate tp, pp (dp the rest), micro-batch, schedule and V, and for each the cheapest
+// The search: every legal layout of a model on a cluster (dp x cp x tp x pp x sp x ZeRO x
+// micro-batch x schedule x virtual stages x recompute), pruned by memory, ranked by predicted
+// step time.
+//   1. enumerate tp, pp, cp (dp the rest; cp > 1 at micro-batch 1 unless either is fixed),
+//      micro-batch, schedule and V, and for each the cheapest
 //      memory-saving options first (ZeRO 0..3, recompute none, selective, full): the first that
 //      fits is the fastest of its kind (each saving costs time in the model), the rest are skipped
 //   2. closed forms for memory and the bubble (fast: a 1T model on 4096 devices in well under a
@@ -21,7 +23,7 @@
 namespace parti::plan {
 
 struct Fixed {
-  std::optional<int> dp, tp, pp, zero, micro_batch, virtual_stages;
+  std::optional<int> dp, cp, tp, pp, zero, micro_batch, virtual_stages;
   std::optional<bool> sp;
   std::optional<std::string> recompute, schedule;
 };

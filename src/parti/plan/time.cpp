@@ -12,7 +12,7 @@ namespace {
 namespace pipeline = parallel::pipeline;
 
 // Ranks in a group of size g whose members are `stride` ranks apart span one node when
-// stride * g <= devices per node (the mesh: tp fastest, then dp, then pp).
+// stride * g <= devices per node (the mesh: tp fastest, then cp, dp, pp).
 const Link& link_for(int stride, int g, const Hardware& hw, const Cluster& c) {
   return static_cast<long>(stride) * g <= c.devices_per_node ? hw.intra : hw.inter;
 }
@@ -23,6 +23,7 @@ double gb(double bytes) { return bytes / 1e9; }
 struct Work {
   double forward = 0, input = 0, weight = 0;  // backward = input + weight
   double tp_comm_forward = 0, tp_comm_backward = 0;
+  double cp_comm_forward = 0, cp_comm_backward = 0;  // ring transfers not hidden
 };
 
 struct Model {
@@ -30,6 +31,7 @@ struct Model {
   const Hardware& hw;
   const Precision& p;
   const Link& tp_link;
+  const Link& cp_link;
   int tp;
 
   double gemm(double m, double n, double k) const {
@@ -45,8 +47,12 @@ struct Model {
   Work block(const model::GptConfig& m, int B) const {
     const double N = sh.N, C = sh.C, Cl = sh.Cl, H = sh.H, n = sh.n;
     Work w;
-    const double att_fwd =
-        4.0 * B * m.seq_len * static_cast<double>(m.seq_len) * Cl / hw.attention_flops(p.dtype());
+    // The attention rate counts the full T x T square. Ring attention (cp > 1) computes 2 cp + 1
+    // of the (2 cp)^2 chunk pairs on each rank, the plain kernel about half the square.
+    const int cp = sh.cp;
+    const double att_share = cp > 1 ? (2.0 * cp + 1) / (2.0 * cp * cp) : 1.0;
+    const double att_fwd = att_share * 4.0 * B * m.seq_len * static_cast<double>(m.seq_len) * Cl /
+                           hw.attention_flops(p.dtype());
     w.forward = gemm(N, 3 * Cl, C) + gemm(N, C, Cl) + gemm(N, H, C) + gemm(N, C, H) + att_fwd +
                 stream(10 * n + 2 * N * H);
     // dinp = dout W^T: (N, OC) (OC, C); dW = inp^T dout: (C, N) (N, OC).
@@ -57,6 +63,18 @@ struct Model {
       w.input += w.forward;
     } else if (sh.recompute == "selective") {
       w.input += att_fwd;
+    }
+    if (cp > 1) {
+      // The ring: cp - 1 key/value blocks (this rank's tokens, k and v of its heads) pass in
+      // forward, cp - 1 blocks and cp - 1 of their gradients' partial sums plus the own one in
+      // backward; each transfer overlaps the previous block's arithmetic up to the profile's
+      // overlap share.
+      const double block_bytes = 2 * N * Cl * p.activation;
+      const double transfer = cp_link.latency_us * 1e-6 + gb(block_bytes) / cp_link.bandwidth_gbs;
+      const double per_pair = att_fwd / cp;
+      const double exposed = transfer - std::min(transfer, hw.overlap * per_pair);
+      w.cp_comm_forward = (cp - 1) * exposed;
+      w.cp_comm_backward = (2 * cp - 1) * exposed;
     }
     if (tp > 1) {
       // No sp: an all-reduce after each row-parallel product (forward) and of each
@@ -120,9 +138,12 @@ StepTime step_time(const Workload& w, const Layout& l, const Hardware& hw, const
   const int on_node = std::min(cluster.devices, cluster.devices_per_node);
   const double slow = std::max(1.0, static_cast<double>(on_node) / hw.compute_slots);
   const Link& tp_link = link_for(1, l.tp, hw, cluster);
-  const Link& dp_link = link_for(l.tp, l.dp, hw, cluster);
-  const Link& pp_link = link_for(l.tp * l.dp, l.pp, hw, cluster);
-  const Model model{sh, hw, p, tp_link, l.tp};
+  const Link& cp_link = link_for(l.tp, l.cp, hw, cluster);
+  // The gradients are summed over dp x cp (cp the faster of the two).
+  const int g = l.grad_ranks();
+  const Link& dp_link = link_for(l.tp, g, hw, cluster);
+  const Link& pp_link = link_for(l.tp * g, l.pp, hw, cluster);
+  const Model model{sh, hw, p, tp_link, cp_link, l.tp};
   const std::vector<int> split = l.pp > 1 ? chunk_layers(w, l) : std::vector<int>{w.model.layers};
   const int chunks = static_cast<int>(split.size());
   const int M = l.micro_batches(w);
@@ -133,17 +154,18 @@ StepTime step_time(const Workload& w, const Layout& l, const Hardware& hw, const
   // Per chunk: forward, input gradient, weight gradient (seconds, tp collectives and the
   // activation send included).
   struct ChunkCost {
-    double f, i, w, tp;  // tp: of f and i, the tensor-parallel collectives
+    double f, i, w, tp, cp;  // tp, cp: of f and i, the collectives and ring transfers
   };
   std::vector<ChunkCost> cost(static_cast<size_t>(chunks));
   StepTime t;
   for (int c = 0; c < chunks; ++c) {
     const double k = split[static_cast<size_t>(c)];
     ChunkCost& z = cost[static_cast<size_t>(c)];
-    z.f = k * (block.forward + block.tp_comm_forward);
-    z.i = k * (block.input + block.tp_comm_backward);
+    z.f = k * (block.forward + block.tp_comm_forward + block.cp_comm_forward);
+    z.i = k * (block.input + block.tp_comm_backward + block.cp_comm_backward);
     z.w = k * block.weight;
     z.tp = k * (block.tp_comm_forward + block.tp_comm_backward);
+    z.cp = k * (block.cp_comm_forward + block.cp_comm_backward);
     if (c == 0) {
       z.tp += embedding.tp_comm_forward + embedding.tp_comm_backward;
       z.f += embedding.forward + embedding.tp_comm_forward;
@@ -163,14 +185,15 @@ StepTime step_time(const Workload& w, const Layout& l, const Hardware& hw, const
     }
   }
   // Per stage and micro-batch.
-  std::vector<double> stage_f(static_cast<size_t>(l.pp), 0.0), stage_b = stage_f, stage_w = stage_f,
-                                                               stage_tp = stage_f;
+  std::vector<double> stage_f(static_cast<size_t>(l.pp), 0.0),
+      stage_b = stage_f, stage_w = stage_f, stage_tp = stage_f, stage_cp = stage_f;
   for (int c = 0; c < chunks; ++c) {
     const auto s = static_cast<size_t>(c % l.pp);
     stage_f[s] += cost[static_cast<size_t>(c)].f;
     stage_b[s] += cost[static_cast<size_t>(c)].i + cost[static_cast<size_t>(c)].w;
     stage_w[s] += cost[static_cast<size_t>(c)].w;
     stage_tp[s] += cost[static_cast<size_t>(c)].tp;
+    stage_cp[s] += cost[static_cast<size_t>(c)].cp;
   }
   size_t busiest = 0;
   for (size_t s = 0; s < stage_f.size(); ++s) {
@@ -183,6 +206,7 @@ StepTime step_time(const Workload& w, const Layout& l, const Hardware& hw, const
   t.weight_s = stage_w[busiest];
   t.compute_s = M * (t.forward_s + t.backward_s);
   t.tp_comm_s = M * stage_tp[busiest];
+  t.cp_comm_s = M * stage_cp[busiest];
   t.pp_comm_s = l.pp > 1 ? 2.0 * M * l.virtual_stages * p2p : 0.0;
   double schedule_s = t.compute_s;
   if (l.pp > 1) {
@@ -222,21 +246,21 @@ StepTime step_time(const Workload& w, const Layout& l, const Hardware& hw, const
   for (double e : stage_parameters(w, l)) {
     whole = std::max(whole, e);
   }
-  const int zero = l.dp > 1 ? l.zero : 0;
+  const int zero = g > 1 ? l.zero : 0;
   const double grad_bytes = whole * p.grad;
   const double param_bytes = whole * p.param;
   double dp_hidden_window = 0;
-  if (l.dp > 1) {
+  if (g > 1) {
     if (zero <= 1) {
       const double buckets = std::max(1.0, std::ceil(grad_bytes / (25.0 * 1024 * 1024)));
-      t.dp_comm_s = all_reduce_s(grad_bytes / buckets, l.dp, dp_link) * buckets;
+      t.dp_comm_s = all_reduce_s(grad_bytes / buckets, g, dp_link) * buckets;
       dp_hidden_window = l.pp == 1 ? t.backward_s : 0.0;  // the last micro-batch's backward
     } else {
       // A reduce-scatter of every micro-batch's gradients, overlapped with its backward.
-      t.dp_comm_s = M * all_gather_s(grad_bytes, l.dp, dp_link);
+      t.dp_comm_s = M * all_gather_s(grad_bytes, g, dp_link);
       dp_hidden_window = M * t.backward_s;
       if (zero == 3) {  // parameters gathered for forward and again for backward
-        const double gathers = 2.0 * M * all_gather_s(param_bytes, l.dp, dp_link);
+        const double gathers = 2.0 * M * all_gather_s(param_bytes, g, dp_link);
         t.dp_comm_s += gathers;
         dp_hidden_window += M * t.forward_s;
       }
@@ -244,13 +268,13 @@ StepTime step_time(const Workload& w, const Layout& l, const Hardware& hw, const
     const double hidden = std::min(t.dp_comm_s, hw.overlap * dp_hidden_window);
     t.dp_exposed_s = t.dp_comm_s - hidden;
     if (zero == 1 || zero == 2) {  // the updated shards gathered back (not overlapped)
-      const double gather = all_gather_s(param_bytes, l.dp, dp_link);
+      const double gather = all_gather_s(param_bytes, g, dp_link);
       t.dp_comm_s += gather;
       t.dp_exposed_s += gather;
     }
   }
   // AdamW: read p, g, m, v and write p, m, v (fp32) over this rank's share.
-  const double owned = zero >= 1 ? whole / l.dp : whole;
+  const double owned = zero >= 1 ? whole / g : whole;
   t.optimizer_s = slow * owned * 7 * 4 / (hw.optimizer_gbs * 1e9);
   // Ranks sharing a node's compute slots (a CPU's cores): the node cannot do more than `slots`
   // ranks' work at once, so the step takes at least the node's total compute over its slots

@@ -6,12 +6,17 @@
 //             recomputed forward (full) or attention (selective); where a node has more ranks
 //             than compute slots (a CPU's cores), the step takes at least the node's total
 //             compute over its slots
+//   cp        each rank computes its 1/cp of the tokens (matmuls, elementwise) and 2 cp + 1 of the
+//             (2 cp)^2 attention chunk pairs; the ring's key/value transfers (and in backward
+//             their gradients') on the cp link, each hidden behind one chunk pair's attention up
+//             to the profile's overlap share
 //   tp        every tensor-parallel collective of forward and backward on the critical path,
 //             ring alpha-beta on the link the tp group spans
 //   pp        each chunk's activation send on the pp link, added to the chunk's cost; the
 //             step is the simulated makespan of the schedule's instruction lists with those
 //             per-chunk costs (the search's fast path: the bubble formula)
-//   dp        the gradient all-reduce (ZeRO-0/1) in buckets, hidden behind the last
+//   dp        over dp x cp ranks: the gradient all-reduce (ZeRO-0/1) in buckets, hidden behind the
+//   last
 //             micro-batch's backward up to the profile's overlap share (pp = 1; with pp > 1 it
 //             runs after the schedule); ZeRO-1/2 gather the updated parameters, ZeRO-2/3
 //             reduce-scatter every micro-batch, ZeRO-3 gathers parameters in forward and
@@ -36,7 +41,8 @@ struct StepTime {
   double compute_s = 0;  // the busiest stage's compute per step (tp collectives included)
   double bubble = 0;     // pipeline idle share (mean over stages)
   double tp_comm_s = 0, pp_comm_s = 0, dp_comm_s = 0;  // per step on one rank
-  double dp_exposed_s = 0;                             // of dp_comm_s, not hidden
+  double cp_comm_s = 0;     // ring attention's transfers not hidden behind its arithmetic
+  double dp_exposed_s = 0;  // of dp_comm_s, not hidden
   double optimizer_s = 0;
   double tokens_per_s = 0;
   double model_tflops_per_device = 0;
