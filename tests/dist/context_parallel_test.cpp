@@ -66,16 +66,9 @@ INSTANTIATE_TEST_SUITE_P(
 // A checkpoint is the same logical model under any cp: saved at cp=2 halfway, resumed at cp=4 and
 // on one process, both end as the single-process run does.
 TEST(ContextParallel, SaveAtCp2ResumeAtCp4AndOnOneProcess) {
-  auto r = test::run(mpirun(2) + train_flags("cpsave", 4) + " --cp 2 --stop-after 5");
-  ASSERT_EQ(r.status, 0) << r.output;
-  for (const std::string target : {"from_cp_cp4", "from_cp_one"}) test::copy_run("cpsave", target);
-  r = test::run(mpirun(4) + train_flags("from_cp_cp4", 4) + " --cp 4 --resume");
-  ASSERT_EQ(r.status, 0) << r.output;
-  EXPECT_NE(r.output.find("resumed at step 5"), std::string::npos) << r.output;
-  compare("from_cp_cp4");
-  r = test::parti(train_flags("from_cp_one", 4) + " --resume");
-  ASSERT_EQ(r.status, 0) << r.output;
-  compare("from_cp_one");
+  test::resume_elsewhere("cpsave", mpirun(2) + train_flags("cpsave", 4) + " --cp 2",
+                         {{"from_cp_cp4", mpirun(4) + train_flags("from_cp_cp4", 4) + " --cp 4"},
+                          {"from_cp_one", PARTI_BINARY + train_flags("from_cp_one", 4)}});
 }
 
 // Acceptance 3: per-rank activation memory (the activation arena's peak over a step, the JSONL's

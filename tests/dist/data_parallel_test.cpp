@@ -143,16 +143,10 @@ TEST(DataParallel, BucketsReduceWhileBackwardRuns) {
 // resumed at dp=2 ZeRO-1 and at one process; both continue with the uninterrupted
 // single-process run's losses and end at its parameters.
 TEST(DataParallel, SaveAtDp4Zero3ResumeAtDp2Zero1AndOnOneProcess) {
-  auto r = test::run(mpirun(4) + train_flags("z3save", 1) + " --dp 4 --zero 3 --stop-after 5");
-  ASSERT_EQ(r.status, 0) << r.output;
-  for (const std::string target : {"from_z3_dp2", "from_z3_one"}) test::copy_run("z3save", target);
-  r = test::run(mpirun(2) + train_flags("from_z3_dp2", 2) + " --dp 2 --zero 1 --resume");
-  ASSERT_EQ(r.status, 0) << r.output;
-  EXPECT_NE(r.output.find("resumed at step 5"), std::string::npos) << r.output;
-  compare("from_z3_dp2");
-  r = test::parti(train_flags("from_z3_one", 8) + " --resume");
-  ASSERT_EQ(r.status, 0) << r.output;
-  compare("from_z3_one");
+  test::resume_elsewhere(
+      "z3save", mpirun(4) + train_flags("z3save", 1) + " --dp 4 --zero 3",
+      {{"from_z3_dp2", mpirun(2) + train_flags("from_z3_dp2", 2) + " --dp 2 --zero 1"},
+       {"from_z3_one", PARTI_BINARY + train_flags("from_z3_one", 8)}});
 }
 
 }  // namespace

@@ -137,4 +137,20 @@ inline void copy_run(const std::string& from, const std::string& to) {
                 fs::copy_options::overwrite_existing);
 }
 
+// Run `saved` (the command, without --stop-after) stopped after 5 of its 10 steps, then resumed
+// by each of `resumes` (a run name and its command, without --resume) from a copy of it: each
+// says so and ends as the single-process run does.
+inline void resume_elsewhere(const std::string& saved, const std::string& command,
+                             const std::vector<std::pair<std::string, std::string>>& resumes) {
+  auto r = run(command + " --stop-after 5");
+  ASSERT_EQ(r.status, 0) << r.output;
+  for (const auto& [name, resume] : resumes) {
+    copy_run(saved, name);
+    r = run(resume + " --resume");
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_NE(r.output.find("resumed at step 5"), std::string::npos) << r.output;
+    compare(name);
+  }
+}
+
 }  // namespace parti::test

@@ -74,17 +74,10 @@ INSTANTIATE_TEST_SUITE_P(
 // Checkpoints stay logical under pipelines: each stage writes its blocks, the first stage the
 // tied embedding (the last stage's copy is left out), and any layout reads them.
 TEST(Pipeline, SaveAtDp2Pp2ResumeAtPp4AndOnOneProcess) {
-  auto r = test::run(mpirun(4) + train_flags("ppsave", 1, 10) + " --dp 2 --pp 2 --zero 1" +
-                     " --stop-after 5");
-  ASSERT_EQ(r.status, 0) << r.output;
-  for (const std::string target : {"from_pp_pp4", "from_pp_one"}) test::copy_run("ppsave", target);
-  r = test::run(mpirun(4) + train_flags("from_pp_pp4", 1) + " --pp 4 --schedule zb --resume");
-  ASSERT_EQ(r.status, 0) << r.output;
-  EXPECT_NE(r.output.find("resumed at step 5"), std::string::npos) << r.output;
-  compare("from_pp_pp4");
-  r = test::parti(train_flags("from_pp_one", 4) + " --resume");
-  ASSERT_EQ(r.status, 0) << r.output;
-  compare("from_pp_one");
+  test::resume_elsewhere(
+      "ppsave", mpirun(4) + train_flags("ppsave", 1, 10) + " --dp 2 --pp 2 --zero 1",
+      {{"from_pp_pp4", mpirun(4) + train_flags("from_pp_pp4", 1) + " --pp 4 --schedule zb"},
+       {"from_pp_one", PARTI_BINARY + train_flags("from_pp_one", 4)}});
 }
 
 // Acceptance 4: the activations alive at once on stage 0 (the JSONL's mem_activations, the

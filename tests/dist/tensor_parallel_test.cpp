@@ -100,17 +100,10 @@ TEST(TensorParallel, ActivationMemoryFollowsKorthikanti) {
 // Checkpoints stay logical under tensor parallelism: each tp rank writes its parts (the
 // replicated tensors once), and any layout reads them back.
 TEST(TensorParallel, SaveAtDp2Tp2Zero3ResumeAtTp4AndOnOneProcess) {
-  auto r = test::run(mpirun(4) + train_flags("tpsave", 2, 10) + layout_flags(2, 2, 3) +
-                     " --stop-after 5");
-  ASSERT_EQ(r.status, 0) << r.output;
-  for (const std::string target : {"from_tp_tp4", "from_tp_one"}) test::copy_run("tpsave", target);
-  r = test::run(mpirun(4) + train_flags("from_tp_tp4", 2) + layout_flags(1, 4, 0) + " --resume");
-  ASSERT_EQ(r.status, 0) << r.output;
-  EXPECT_NE(r.output.find("resumed at step 5"), std::string::npos) << r.output;
-  compare("from_tp_tp4");
-  r = test::parti(train_flags("from_tp_one", 4) + " --resume");
-  ASSERT_EQ(r.status, 0) << r.output;
-  compare("from_tp_one");
+  test::resume_elsewhere(
+      "tpsave", mpirun(4) + train_flags("tpsave", 2, 10) + layout_flags(2, 2, 3),
+      {{"from_tp_tp4", mpirun(4) + train_flags("from_tp_tp4", 2) + layout_flags(1, 4, 0)},
+       {"from_tp_one", PARTI_BINARY + train_flags("from_tp_one", 4)}});
 }
 
 }  // namespace
