@@ -110,6 +110,14 @@ std::vector<Pair> pairs_of(const std::array<int, 2>& mine, const std::array<int,
   return out;
 }
 
+// A transfer that had arithmetic to hide behind, and whether it was done when that was.
+void tally(RingStats* stats, bool done) {
+  if (stats != nullptr) {
+    ++stats->transfers;
+    stats->hidden += done ? 1 : 0;
+  }
+}
+
 // One ring of C steps: before step s's arithmetic the block of step s + 1 is on its way.
 class Ring {
  public:
@@ -129,8 +137,14 @@ class Ring {
     recv_ = cp_.irecv(held(step + 1), buffers_[0].size(), prev_, kTagKv + step);
     send_ = cp_.isend(held(step), buffers_[0].size(), next_, kTagKv + step);
     count(buffers_[0].size());
+    in_flight_ = true;
   }
   void finish() {
+    if (in_flight_) {
+      const bool arrived = recv_.test();
+      tally(stats_, arrived && send_.test());
+      in_flight_ = false;
+    }
     const Clock::time_point t0 = Clock::now();
     recv_.wait();
     send_.wait();
@@ -160,6 +174,7 @@ class Ring {
   int next_, prev_;
   std::vector<float> buffers_[2];
   dist::Request recv_, send_;
+  bool in_flight_ = false;
 };
 
 }  // namespace
@@ -336,6 +351,7 @@ void ring_attention_backward(dist::ProcessGroup& cp, const RingShape& shape, flo
     // The previous ranks' sum for this block joins ours and goes on (to the owner after the last
     // step).
     if (step > 0) {
+      tally(stats, received.test());
       const Clock::time_point w0 = Clock::now();
       received.wait();
       if (stats != nullptr) stats->wait_s += since(w0);
@@ -352,7 +368,7 @@ void ring_attention_backward(dist::ProcessGroup& cp, const RingShape& shape, flo
   if (P > 1) {
     const Clock::time_point w0 = Clock::now();
     cp.irecv(incoming.data(), incoming.size(), ring.prev(), kTagDkv + P - 1).wait();
-    if (stats != nullptr) stats->wait_s += since(w0);
+    if (stats != nullptr) stats->tail_s += since(w0);
     total = incoming.data();
   }
   for (int b = 0; b < d.B; ++b) {

@@ -39,17 +39,22 @@ std::vector<int32_t> cp_positions(int rank, int size, int T, bool balanced);
 void cp_take(const std::vector<int32_t>& positions, int T, const int32_t* full, int rows,
              int32_t* local);
 
-// What one call did on this rank: the attention FLOPs of the pairs it computed (4 L^2 HS per pair
-// and head, Q K^T and P V), the
-// bytes it sent, and the seconds it waited for ring transfers after its arithmetic was done.
-// Backward counts 10 L^2 HS per pair and head: S again, dP, dV, dQ and dK.
+// What calls did on this rank (added up): the attention FLOPs of the pairs computed (4 L^2 HS per
+// pair and head, Q K^T and P V; backward 10: S again, dP, dV, dQ and dK), the bytes sent, the
+// seconds of arithmetic, the seconds waited for transfers that had arithmetic to hide behind
+// (each ring step's key/value block, the partial dK/dV sums passed on) once that arithmetic was
+// done, and the seconds backward waited at the end for its own block's complete dK/dV (the last
+// hand-off, which nothing is left to hide behind).
 struct RingStats {
   double flops = 0.0;
   int64_t bytes_sent = 0;
   double wait_s = 0.0;
   double compute_s = 0.0;
-  int pairs = 0;    // (query chunk, key chunk) pairs computed, per (b, h)
-  int skipped = 0;  // pairs above the diagonal, skipped
+  double tail_s = 0.0;
+  int transfers = 0;  // that had arithmetic to hide behind
+  int hidden = 0;     // of them, complete when the arithmetic was done
+  int pairs = 0;      // (query chunk, key chunk) pairs computed, per (b, h)
+  int skipped = 0;    // pairs above the diagonal, skipped
 };
 
 struct RingShape {

@@ -418,10 +418,13 @@ void Trainer::run(std::ostream& all_out) {
     }
     if (cp_ != nullptr) {
       // Ring attention in the step, forward and backward: its arithmetic, the waits for
-      // key/value blocks after it (transfer time not hidden), bytes sent, (query, key) chunk
-      // pairs computed and skipped (per row and head).
+      // transfers after it (not hidden), backward's final hand-off of each block's dK/dV, bytes
+      // sent, (query, key) chunk pairs computed and skipped (per row and head).
       record["cp_ring"] = {{"compute_ms", last_ring_.compute_s * 1e3},
                            {"wait_ms", last_ring_.wait_s * 1e3},
+                           {"tail_ms", last_ring_.tail_s * 1e3},
+                           {"transfers", last_ring_.transfers},
+                           {"hidden", last_ring_.hidden},
                            {"bytes", last_ring_.bytes_sent},
                            {"attention_gflop", last_ring_.flops * 1e-9},
                            {"pairs", last_ring_.pairs},
