@@ -245,18 +245,20 @@ TEST(Cli, PlanPrintsRankedLayoutsAndJson) {
       "plan --model gpt2 --global-batch 64 --gpus 16 --gpus-per-node 8 "
       "--hardware a100-80gb --top 3 --json");
   ASSERT_EQ(r.status, 0) << r.output;
-  for (const char* needle :
-       {"searched ", "legal", "rank    dp   tp", "first tries:", "data parallel alone (ZeRO-0)"}) {
+  for (const char* needle : {"searched ", "legal", "rank    dp  cp   tp",
+                             "first tries:", "data parallel alone (ZeRO-0)"}) {
     EXPECT_NE(r.output.find(needle), std::string::npos) << needle << " in\n" << r.output;
   }
   const auto all = nlohmann::json::parse(r.last_line());
   ASSERT_EQ(all.size(), 3u);
-  for (const char* key :
-       {"dp", "tp", "pp", "sp", "zero", "micro_batch", "virtual_stages", "recompute", "schedule",
-        "step_time_s", "tokens_per_s", "model_tflops_per_device", "mfu", "memory_bytes"}) {
+  for (const char* key : {"dp", "cp", "tp", "pp", "sp", "zero", "micro_batch", "virtual_stages",
+                          "recompute", "schedule", "step_time_s", "tokens_per_s",
+                          "model_tflops_per_device", "mfu", "memory_bytes"}) {
     EXPECT_TRUE(all[0].contains(key)) << key;
   }
-  EXPECT_EQ(all[0]["dp"].get<int>() * all[0]["tp"].get<int>() * all[0]["pp"].get<int>(), 16);
+  EXPECT_EQ(all[0]["dp"].get<int>() * all[0]["cp"].get<int>() * all[0]["tp"].get<int>() *
+                all[0]["pp"].get<int>(),
+            16);
   r = parti(
       "plan --model gpt2 --global-batch 64 --gpus 16 --hardware a100-80gb --tp 4 --pp 2 "
       "--no-sp --zero 1 --recompute full --top 2 --json");
@@ -268,6 +270,9 @@ TEST(Cli, PlanPrintsRankedLayoutsAndJson) {
     EXPECT_EQ(c["zero"], 1);
     EXPECT_EQ(c["recompute"], "full");
   }
+  r = parti("plan --model gpt2 --global-batch 64 --gpus 16 --hardware a100-80gb --cp 2 --json");
+  ASSERT_EQ(r.status, 0) << r.output;
+  for (const auto& c : nlohmann::json::parse(r.last_line())) EXPECT_EQ(c["cp"], 2);
   expect_one_line_error(parti("plan --model gpt2 --global-batch 8 --gpus 2 --hardware tpu-v9"),
                         "--hardware tpu-v9: no profile");
   // A fixed layout that does not fit: the verdicts, then the error.

@@ -40,7 +40,11 @@ std::vector<std::string> validate(const TrainConfig& cfg) {
   if (l.sp && l.tp < 2) {
     errors.push_back("--sp needs --tp of at least 2 (it splits the tokens over the tp group)");
   }
-  if (l.sp && l.tp > 1 && l.cp >= 1 && cfg.model.seq_len > 0 &&
+  if (l.sp && l.tp > 1 && l.cp == 1 && cfg.model.seq_len > 0 && cfg.model.seq_len % l.tp != 0) {
+    errors.push_back(str_cat("--tp ", l.tp, " does not divide --seq-len ", cfg.model.seq_len,
+                             " (--sp splits the sequence over tp)"));
+  }
+  if (l.sp && l.tp > 1 && l.cp > 1 && cfg.model.seq_len > 0 &&
       cfg.model.seq_len % (l.tp * l.cp) != 0) {
     errors.push_back(str_cat("--tp ", l.tp, " does not divide the ", cfg.model.seq_len / l.cp,
                              " tokens of a sequence each cp rank holds (--seq-len ",
