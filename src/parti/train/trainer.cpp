@@ -272,7 +272,7 @@ StepStats Trainer::step() {
   const double tokens_per_s = tokens / seconds;
   // Against every rank's ceiling: each rank measured its own (with its own threads) at start.
   const double mfu =
-      model::flops_per_token(cfg_.model, T) * tokens_per_s /
+      model::flops_per_token(cfg_.model, cfg_.model.seq_len) * tokens_per_s /
       (peak_gflops_ * 1e9 * static_cast<double>(dp * cp_size() * tp_size() * pp_size()));
   return {step_, loss_sum / tokens, lr, norm, seconds * 1e3, tokens_per_s, mfu};
 }
