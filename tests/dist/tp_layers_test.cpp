@@ -163,7 +163,7 @@ void check_module(const std::string& name, const MakeModule& make, CountingGroup
 
 // The whole model: loss, every gradient, the communication of a step, and the sizes it holds.
 void check_gpt(CountingGroup& tp, bool sp) {
-  parti::model::GptConfig cfg;
+  parti::model::ModelConfig cfg;
   cfg.layers = 2;
   cfg.heads = 4;
   cfg.dim = 32;

@@ -7,7 +7,7 @@
 #include <sstream>
 
 #include "parti/core/check.h"
-#include "parti/model/gpt.h"
+#include "parti/model/registry.h"
 
 namespace parti::io {
 namespace {
@@ -17,7 +17,8 @@ namespace fs = std::filesystem;
 TEST(Checkpoint, SavesLogicalTensorsAndLoadsThemBack) {
   const std::string dir = (fs::temp_directory_path() / "parti_ckpt_test").string();
   fs::remove_all(dir);
-  model::Gpt<float> gpt(model::GptConfig{1, 2, 8, 4, 100});
+  const auto gpt_model = model::make_model<float>(model::ModelConfig{1, 2, 8, 4, 100});
+  const model::Model<float>& gpt = *gpt_model;
   const model::ParamTable& t = gpt.table();
   std::vector<float> p(t.total()), m(t.total(), 0.25f), v(t.total(), 0.5f);
   t.init_values<float>(p.data(), 3, 1);
@@ -35,7 +36,8 @@ TEST(Checkpoint, SavesLogicalTensorsAndLoadsThemBack) {
     }
   }
   // A model of another shape is refused, naming the tensor.
-  model::Gpt<float> other(model::GptConfig{1, 2, 16, 4, 100});
+  const auto other_model = model::make_model<float>(model::ModelConfig{1, 2, 16, 4, 100});
+  const model::Model<float>& other = *other_model;
   std::vector<float> q(other.table().total());
   EXPECT_THROW(load_checkpoint(step, {other.table(), q.data(), nullptr, nullptr}), CheckpointError);
 }
@@ -54,7 +56,8 @@ TEST(Checkpoint, SlicesWrittenApartEqualTheWholeFile) {
   const std::string sliced = (fs::temp_directory_path() / "parti_ckpt_sliced").string();
   fs::remove_all(whole);
   fs::remove_all(sliced);
-  model::Gpt<float> gpt(model::GptConfig{2, 2, 8, 4, 100});
+  const auto gpt_model = model::make_model<float>(model::ModelConfig{2, 2, 8, 4, 100});
+  const model::Model<float>& gpt = *gpt_model;
   const model::ParamTable& t = gpt.table();
   std::vector<float> p(t.total()), m(t.total()), v(t.total());
   t.init_values<float>(p.data(), 5, 2);

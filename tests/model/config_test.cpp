@@ -8,12 +8,12 @@ namespace parti::model {
 namespace {
 
 TEST(Config, Presets) {
-  GptConfig tiny = preset("tiny");
+  ModelConfig tiny = preset("tiny");
   EXPECT_EQ(tiny.layers, 4);
   EXPECT_EQ(tiny.heads, 4);
   EXPECT_EQ(tiny.dim, 128);
   EXPECT_EQ(tiny.seq_len, 64);
-  GptConfig small = preset("small");
+  ModelConfig small = preset("small");
   EXPECT_EQ(small.layers, 6);
   EXPECT_EQ(small.dim, 384);
   EXPECT_EQ(small.seq_len, 256);
@@ -23,15 +23,15 @@ TEST(Config, Presets) {
 }
 
 TEST(Config, ValidateNamesTheFlags) {
-  GptConfig bad{4, 5, 128, 64, 100};
+  ModelConfig bad{4, 5, 128, 64, 100};
   auto errors = validate(bad);
   ASSERT_EQ(errors.size(), 1u);
   EXPECT_EQ(errors[0], "--heads 5 does not divide --dim 128");
-  EXPECT_EQ(validate(GptConfig{0, 4, 128, 64, 100}).size(), 1u);
+  EXPECT_EQ(validate(ModelConfig{0, 4, 128, 64, 100}).size(), 1u);
 }
 
 TEST(Config, FlopsPerToken) {
-  GptConfig c = preset("gpt2");
+  ModelConfig c = preset("gpt2");
   EXPECT_DOUBLE_EQ(flops_per_token(c, 256), 6.0 * 124439808.0 + 12.0 * 12 * 768 * 256);
 }
 

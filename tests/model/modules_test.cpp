@@ -88,7 +88,7 @@ TEST(Modules, Block) {
 }
 
 TEST(Modules, GptLossGradient) {
-  const GptConfig cfg{2, 2, 6, 5, 11};  // L, NH, C, T, V (padded to 128)
+  const ModelConfig cfg{2, 2, 6, 5, 11};  // L, NH, C, T, V (padded to 128)
   Gpt<double> gpt(cfg);
   std::vector<double> params = test::random_vector(gpt.table().total(), 5, 0.3);
   // Padding rows stay zero, as in training.

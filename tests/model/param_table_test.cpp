@@ -49,7 +49,7 @@ TEST(ParamTable, InitIsAFunctionOfSeedNameAndIndex) {
 }
 
 TEST(ParamTable, InitStatistics) {
-  Gpt<float> gpt(GptConfig{8, 4, 128, 64, 1000});
+  Gpt<float> gpt(ModelConfig{8, 4, 128, 64, 1000});
   std::vector<float> p(gpt.table().total());
   gpt.table().init_values<float>(p.data(), 1, 8);
   auto stats = [&](const char* name) {

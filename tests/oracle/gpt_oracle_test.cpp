@@ -15,6 +15,7 @@
 #include "parti/data/sampler.h"
 #include "parti/dist/process_group.h"
 #include "parti/io/safetensors.h"
+#include "parti/model/registry.h"
 #include "parti/train/trainer.h"
 
 namespace parti {
@@ -64,7 +65,7 @@ TEST(GptOracle, LogitsLossGradientsAndFiveStepsMatchPyTorch) {
   cfg.optim.adamw.weight_decay = 0.1;
   auto single = dist::make_self_group("dp");
   train::Trainer trainer(cfg, *single);
-  const model::ParamTable& table = trainer.gpt().table();
+  const model::ParamTable& table = trainer.model().table();
   io::write_safetensors((dir / "init.safetensors").string(),
                         logical_tensors(table, trainer.params().data(), ""), {});
 
@@ -80,14 +81,14 @@ TEST(GptOracle, LogitsLossGradientsAndFiveStepsMatchPyTorch) {
   write_ints((dir / "targets.bin").string(), targets);
 
   // Logits, loss and gradients of the whole first global batch, at the initial weights.
-  model::Gpt<float> gpt(cfg.model);
+  const auto gpt = model::make_model<float>(cfg.model);
   std::vector<float> params = trainer.params(), grads(table.total(), 0.0f);
   core::Arena arena;
   model::ActivationRecord<float> record(table.modules());
   record.tokens = inputs.data();
   record.targets = targets.data();
   model::Pass<float> pass{G, T, table, params.data(), grads.data(), arena, record};
-  const float* logits_padded = gpt.logits(pass);
+  const float* logits_padded = gpt->logits(pass);
   std::vector<float> logits(static_cast<size_t>(G * T * V));
   for (size_t r = 0; r < static_cast<size_t>(G * T); ++r) {
     std::copy(logits_padded + r * static_cast<size_t>(cfg.model.padded_vocab()),
@@ -95,8 +96,8 @@ TEST(GptOracle, LogitsLossGradientsAndFiveStepsMatchPyTorch) {
               logits.begin() + static_cast<std::ptrdiff_t>(r * V));
   }
   arena.reset();
-  const float loss = static_cast<float>(gpt.forward(pass) / (G * T));
-  gpt.backward(pass, 1.0f / static_cast<float>(G * T));
+  const float loss = static_cast<float>(gpt->forward(pass) / (G * T));
+  gpt->backward(pass, 1.0f / static_cast<float>(G * T));
 
   std::vector<float> step_losses;
   for (int step = 0; step < 5; ++step) {

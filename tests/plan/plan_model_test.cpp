@@ -58,7 +58,7 @@ TEST(PlanModel, InFlightClosedFormsEqualTheScheduleLists) {
 }
 
 TEST(PlanModel, LayoutRulesAgreeWithTheTrainers) {
-  const model::GptConfig tiny = model::preset("tiny");
+  const model::ModelConfig tiny = model::preset("tiny");
   int checked = 0, legal = 0;
   for (int dp : {1, 2, 3}) {
     for (int cp : {1, 2, 3}) {

@@ -52,7 +52,7 @@ TEST(TrainConfig, JsonHasTheResolvedFields) {
   auto j = to_json(cfg);
   EXPECT_EQ(j["model"]["padded_vocab"], 50304);
   EXPECT_EQ(j["accumulation"], 1);
-  model::GptConfig back = model_from_json(j["model"]);
+  model::ModelConfig back = model_from_json(j["model"]);
   EXPECT_EQ(back.dim, 384);
   EXPECT_EQ(back.seq_len, 256);
 }

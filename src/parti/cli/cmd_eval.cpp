@@ -24,11 +24,11 @@ void run_eval(const EvalArgs& a) {
   PARTI_CHECK(a.micro_batch > 0, ConfigError, "--micro-batch must be positive");
   LoadedModel m = load_model(a.ckpt);
   data::TokenFile file = data::read_token_file(a.tokens);
-  PARTI_CHECK(file.vocab_size <= m.gpt->config().vocab, DataError, a.tokens, ": vocabulary of ",
-              file.vocab_size, " exceeds the model's ", m.gpt->config().vocab);
+  PARTI_CHECK(file.vocab_size <= m.model->config().vocab, DataError, a.tokens, ": vocabulary of ",
+              file.vocab_size, " exceeds the model's ", m.model->config().vocab);
   core::Arena arena;
   train::EvalResult r =
-      train::evaluate_windows(*m.gpt, m.params.data(), arena, file, a.max_windows, a.micro_batch);
+      train::evaluate_windows(*m.model, m.params.data(), arena, file, a.max_windows, a.micro_batch);
   std::cout << "evaluated " << m.dir << " on " << r.windows << " windows of " << a.tokens << "\n"
             << nlohmann::json(
                    {{"loss", r.loss}, {"perplexity", std::exp(r.loss)}, {"tokens", r.tokens}})

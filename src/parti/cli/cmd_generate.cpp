@@ -22,7 +22,7 @@ void run_generate(const GenerateArgs& a) {
   options.stop_token = tokenizer->eot();
   core::Arena arena;
   std::vector<int32_t> ids =
-      train::generate(*m.gpt, m.params.data(), arena, tokenizer->encode(a.prompt), options);
+      train::generate(*m.model, m.params.data(), arena, tokenizer->encode(a.prompt), options);
   if (!ids.empty() && ids.back() == tokenizer->eot()) {
     ids.pop_back();
   }

@@ -74,8 +74,8 @@ void run_plan(PlanArgs& a) {
   plan::Query q;
   PARTI_CHECK(!a.preset.empty() || a.model.any(), ConfigError,
               "parti plan needs --model PRESET or --layers --heads --dim --seq-len --vocab");
-  model::GptConfig m =
-      a.preset.empty() ? model::GptConfig{0, 0, 0, 0, model::kGpt2Vocab} : model::preset(a.preset);
+  model::ModelConfig m = a.preset.empty() ? model::ModelConfig{0, 0, 0, 0, model::kGpt2Vocab}
+                                          : model::preset(a.preset);
   a.model.apply(m);
   q.workload = {m, a.global_batch};
   q.hardware = plan::load_hardware(a.hardware);

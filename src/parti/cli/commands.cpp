@@ -6,6 +6,7 @@
 
 #include "parti/core/check.h"
 #include "parti/io/checkpoint.h"
+#include "parti/model/registry.h"
 #include "parti/train/config.h"
 
 namespace parti::cli {
@@ -18,7 +19,7 @@ void ModelFlags::add(CLI::App* cmd, const std::string& vocab_help) {
              cmd->add_option("--vocab", values.vocab, vocab_help)};
 }
 
-void ModelFlags::apply(model::GptConfig& m) const {
+void ModelFlags::apply(model::ModelConfig& m) const {
   int* fields[] = {&m.layers, &m.heads, &m.dim, &m.seq_len, &m.vocab};
   const int given[] = {values.layers, values.heads, values.dim, values.seq_len, values.vocab};
   for (size_t i = 0; i < options.size(); ++i) {
@@ -50,10 +51,10 @@ LoadedModel load_model(const std::string& ckpt) {
   out.dir = io::resolve_checkpoint(ckpt);
   const nlohmann::json state = io::read_checkpoint_state(out.dir);
   const nlohmann::json& config = state.at("config");
-  out.gpt = std::make_unique<model::Gpt<float>>(train::model_from_json(config.at("model")));
+  out.model = model::make_model<float>(train::model_from_json(config.at("model")));
   out.tokenizer = config.value("tokenizer", "gpt2");
-  out.params.assign(out.gpt->table().total(), 0.0f);
-  io::load_checkpoint(out.dir, {out.gpt->table(), out.params.data(), nullptr, nullptr});
+  out.params.assign(out.model->table().total(), 0.0f);
+  io::load_checkpoint(out.dir, {out.model->table(), out.params.data(), nullptr, nullptr});
   return out;
 }
 

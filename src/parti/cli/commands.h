@@ -8,7 +8,7 @@
 
 #include "parti/data/tokenizer.h"
 #include "parti/dist/mpi_env.h"
-#include "parti/model/gpt.h"
+#include "parti/model/model.h"
 
 namespace parti::cli {
 
@@ -31,16 +31,16 @@ void add_plan(CLI::App& app);
 // The model-shape flags (--layers --heads --dim --seq-len --vocab), each overriding one field of
 // a preset when given. add() declares them on a subcommand; apply() writes the given ones into m.
 struct ModelFlags {
-  model::GptConfig values;
+  model::ModelConfig values;
   std::vector<CLI::Option*> options;  // in the order above
   void add(CLI::App* cmd, const std::string& vocab_help);
-  void apply(model::GptConfig& m) const;
+  void apply(model::ModelConfig& m) const;
   bool any() const;
 };
 
 // A model loaded from a checkpoint (`--ckpt` of generate and eval).
 struct LoadedModel {
-  std::unique_ptr<model::Gpt<float>> gpt;
+  std::unique_ptr<model::Model<float>> model;
   std::vector<float> params;
   std::string tokenizer;  // "gpt2" or "byte", from the training data's meta.json
   std::string dir;        // the step folder

@@ -7,8 +7,8 @@
 namespace parti::model {
 namespace {
 
-const std::map<std::string, GptConfig>& presets() {
-  static const std::map<std::string, GptConfig> table = {
+const std::map<std::string, ModelConfig>& presets() {
+  static const std::map<std::string, ModelConfig> table = {
       {"tiny", {4, 4, 128, 64, kGpt2Vocab}},
       {"small", {6, 6, 384, 256, kGpt2Vocab}},
       {"gpt2", {12, 12, 768, 1024, kGpt2Vocab}},
@@ -21,7 +21,7 @@ const std::map<std::string, GptConfig>& presets() {
 
 }  // namespace
 
-GptConfig preset(const std::string& name) {
+ModelConfig preset(const std::string& name) {
   auto it = presets().find(name);
   PARTI_CHECK(it != presets().end(), ConfigError, "--model ", name,
               " is not a preset (try tiny, small, gpt2, gpt2-medium, gpt2-large, gpt2-xl)");
@@ -36,7 +36,7 @@ std::vector<std::string> preset_names() {
   return names;
 }
 
-std::vector<std::string> validate(const GptConfig& cfg) {
+std::vector<std::string> validate(const ModelConfig& cfg) {
   std::vector<std::string> errors;
   auto need_positive = [&](int value, const char* flag) {
     if (value <= 0) {
@@ -54,7 +54,7 @@ std::vector<std::string> validate(const GptConfig& cfg) {
   return errors;
 }
 
-long long parameter_count(const GptConfig& cfg) {
+long long parameter_count(const ModelConfig& cfg) {
   const long long C = cfg.dim;
   const long long per_layer =
       2 * C + (C * 3 * C + 3 * C) + (C * C + C) + 2 * C + (C * 4 * C + 4 * C) + (4 * C * C + C);
@@ -62,7 +62,7 @@ long long parameter_count(const GptConfig& cfg) {
          cfg.layers * per_layer + 2 * C;
 }
 
-double flops_per_token(const GptConfig& cfg, int seq_len) {
+double flops_per_token(const ModelConfig& cfg, int seq_len) {
   return 6.0 * static_cast<double>(parameter_count(cfg)) +
          12.0 * cfg.layers * static_cast<double>(cfg.dim) * seq_len;
 }

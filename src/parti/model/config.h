@@ -1,5 +1,6 @@
-// The model's shape: GPT-2 family. Presets give every field; explicit flags override fields.
-// L layers, NH heads, C width, T context (seq_len), V vocabulary, Vp = V padded to kVocabMultiple.
+// The model's shape and family (GPT-2 today). Presets give every field; explicit flags override
+// fields. L layers, NH heads, C width, T context (seq_len), V vocabulary, Vp = V padded to
+// kVocabMultiple.
 #pragma once
 
 #include <string>
@@ -10,12 +11,13 @@ namespace parti::model {
 constexpr int kVocabMultiple = 128;
 constexpr int kGpt2Vocab = 50257;
 
-struct GptConfig {
-  int layers = 0;   // L
-  int heads = 0;    // NH
-  int dim = 0;      // C
-  int seq_len = 0;  // T, the longest context (size of wpe)
-  int vocab = 0;    // V
+struct ModelConfig {
+  int layers = 0;               // L
+  int heads = 0;                // NH
+  int dim = 0;                  // C
+  int seq_len = 0;              // T, the longest context (size of wpe)
+  int vocab = 0;                // V
+  std::string family = "gpt2";  // the model registry's key (registry.h)
   int padded_vocab() const {
     return (vocab + kVocabMultiple - 1) / kVocabMultiple * kVocabMultiple;
   }
@@ -23,18 +25,18 @@ struct GptConfig {
 };
 
 // tiny, small, gpt2, gpt2-medium, gpt2-large, gpt2-xl. Throws ConfigError for another name.
-GptConfig preset(const std::string& name);
+ModelConfig preset(const std::string& name);
 std::vector<std::string> preset_names();
 
 // Every violated rule, each naming the flag ("--heads 5 does not divide --dim 128").
-std::vector<std::string> validate(const GptConfig& cfg);
+std::vector<std::string> validate(const ModelConfig& cfg);
 
 // Parameter count (logical, vocabulary unpadded, tied output projection counted once).
-long long parameter_count(const GptConfig& cfg);
+long long parameter_count(const ModelConfig& cfg);
 
 // Model FLOPs per trained token (forward + backward, no recompute):
 //   6 * N  +  12 * L * C * T   (PaLM, Chowdhery et al. 2022, appendix B: the attention term
 // counts QK^T and AV over the full T x T square, forward and backward).
-double flops_per_token(const GptConfig& cfg, int seq_len);
+double flops_per_token(const ModelConfig& cfg, int seq_len);
 
 }  // namespace parti::model

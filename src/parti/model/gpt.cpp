@@ -13,7 +13,7 @@
 namespace parti::model {
 namespace {
 constexpr auto kOutIn = kernels::WeightLayout::out_in;
-constexpr int kEmbeddings = Gpt<float>::kEmbeddingUnit;
+constexpr int kEmbeddings = 0;  // the embedding unit (when wte is here)
 
 // Runs `body` inside a unit's use, told to the pass's hooks (when any).
 template <typename T, typename Body>
@@ -29,26 +29,15 @@ void in_unit(Pass<T>& pass, int unit, Use use, int next, bool final, Body&& body
 
 }  // namespace
 
-std::vector<GptChunk> chunks_of(const std::vector<int>& split) {
-  std::vector<GptChunk> chunks;
-  int first = 0;
-  for (size_t c = 0; c < split.size(); ++c) {
-    chunks.push_back({first, split[c], c == 0, c + 1 == split.size()});
-    first += split[c];
-  }
-  return chunks;
-}
-
 template <typename T>
-Gpt<T>::Gpt(const GptConfig& cfg, TpRank tp, std::vector<GptChunk> chunks)
+Gpt<T>::Gpt(const ModelConfig& cfg, TpRank tp, std::vector<Chunk> chunks)
     : cfg_(cfg),
-      chunks_(chunks.empty() ? std::vector<GptChunk>{{0, cfg.layers, true, true}}
-                             : std::move(chunks)),
+      chunks_(chunks.empty() ? std::vector<Chunk>{{0, cfg.layers, true, true}} : std::move(chunks)),
       table_(tp),
       id_(table_.add_module()) {
   const int C = cfg.dim;
   bool embedding = false, head = false;
-  for (const GptChunk& c : chunks_) {
+  for (const Chunk& c : chunks_) {
     embedding = embedding || c.embedding;
     head = head || c.head;
   }
@@ -65,7 +54,7 @@ Gpt<T>::Gpt(const GptConfig& cfg, TpRank tp, std::vector<GptChunk> chunks)
   if (wte_ >= 0) {
     units_.push_back({0, table_.total(), static_cast<size_t>(C)});
   }
-  for (const GptChunk& chunk : chunks_) {
+  for (const Chunk& chunk : chunks_) {
     chunk_block_.push_back(static_cast<int>(blocks_.size()));
     for (int l = chunk.first_layer; l < chunk.first_layer + chunk.layers; ++l) {
       const size_t begin = table_.total();
@@ -129,7 +118,7 @@ T* Gpt<T>::embed(Pass<T>& pass, int next) {
 template <typename T>
 const T* Gpt<T>::run_blocks(Pass<T>& pass, int chunk, const T* x) {
   const size_t n = pass.local_tokens() * static_cast<size_t>(cfg_.dim);
-  const GptChunk& ch = chunks_[static_cast<size_t>(chunk)];
+  const Chunk& ch = chunks_[static_cast<size_t>(chunk)];
   for (int i = 0; i < ch.layers; ++i) {
     const int b = first_block(chunk) + i;
     T* next = pass.arena.template alloc<T>(n);
@@ -153,9 +142,9 @@ const T* Gpt<T>::head_logits(Pass<T>& pass, const T* x, bool backward_follows) {
   in_unit(pass, final_unit(), Use::forward, embeddings_next, false,
           [&] { ln_f_->forward(pass, x, xf); });
   if (n != n_all) {  // sequence parallel: the output projection needs every token
-    T* whole = pass.arena.template alloc<T>(n_all);
-    pass.tp->all_gather(xf, whole, n);
-    xf = whole;
+    T* all = pass.arena.template alloc<T>(n_all);
+    pass.tp->all_gather(xf, all, n);
+    xf = all;
   }
   pass.record.save(id_, kXf, xf);
   const int Vp = vocab_rows_;  // this rank's columns of the logits (all at tp = 1)
@@ -230,16 +219,8 @@ void Gpt<T>::embedding_forward_piece(const Pass<T>& pass, size_t begin, size_t e
 }
 
 template <typename T>
-double Gpt<T>::forward(Pass<T>& pass) {
-  PARTI_ASSERT(whole(), "forward of a model cut into pipeline chunks: use forward_chunk");
-  double sum = 0.0;
-  forward_chunk(pass, 0, nullptr, &sum);
-  return sum;
-}
-
-template <typename T>
 const T* Gpt<T>::forward_chunk(Pass<T>& pass, int chunk, const T* in, double* loss) {
-  const GptChunk& ch = chunks_.at(static_cast<size_t>(chunk));
+  const Chunk& ch = chunks_.at(static_cast<size_t>(chunk));
   const int first = ch.layers > 0 ? block_unit(first_block(chunk)) : final_unit();
   const T* x = ch.embedding ? embed(pass, first) : in;
   x = run_blocks(pass, chunk, x);
@@ -279,16 +260,10 @@ double Gpt<T>::cross_entropy(Pass<T>& pass, T* probs) {
 }
 
 template <typename T>
-void Gpt<T>::backward(Pass<T>& pass, T dloss) {
-  PARTI_ASSERT(whole(), "backward of a model cut into pipeline chunks: use backward_chunk");
-  backward_chunk(pass, 0, nullptr, dloss);
-}
-
-template <typename T>
 const T* Gpt<T>::backward_chunk(Pass<T>& pass, int chunk, const T* dout, T dloss) {
   PARTI_ASSERT(pass.deferred == nullptr || pass.hooks == nullptr,
                "deferred weight gradients are for passes without unit hooks");
-  const GptChunk& ch = chunks_.at(static_cast<size_t>(chunk));
+  const Chunk& ch = chunks_.at(static_cast<size_t>(chunk));
   const size_t n = pass.local_tokens() * static_cast<size_t>(cfg_.dim);  // between sublayers
   // The gradient flowing down the blocks lives in two buffers, used in turn (a block's input
   // gradient is the next one's output gradient; the one before is dead).

@@ -22,63 +22,34 @@
 #include "parti/model/config.h"
 #include "parti/model/deferred_grads.h"
 #include "parti/model/layernorm.h"
+#include "parti/model/model.h"
 
 namespace parti::model {
 
-// Consecutive layers [first_layer, first_layer + layers) of the model, run as one piece.
-struct GptChunk {
-  int first_layer = 0;
-  int layers = 0;
-  bool embedding = false;  // the model's first chunk: starts with the lookup
-  bool head = false;       // the last: ends with the final norm, logits and loss
-};
-
-// The chunks of a split (blocks per chunk, summing to the layers), in model order.
-std::vector<GptChunk> chunks_of(const std::vector<int>& split);
-
 template <typename T>
-class Gpt {
+class Gpt final : public Model<T> {
  public:
   // `chunks`: the model's chunks this process holds, in model order (empty: the whole model).
-  explicit Gpt(const GptConfig& cfg, TpRank tp = {}, std::vector<GptChunk> chunks = {});
-  const GptConfig& config() const { return cfg_; }
-  const ParamTable& table() const { return table_; }
-
-  // Forward of one micro-batch (record.tokens and record.targets set, B x T with T <= seq_len).
-  // Returns the sum of the B*T token losses; the probabilities stay in the record for backward.
-  double forward(Pass<T>& pass);
-  // Accumulates parameter gradients of (dloss * sum of token losses) into pass.grads.
-  void backward(Pass<T>& pass, T dloss);
-  // Logits (B, T, Vp) of record.tokens, for generation and evaluation without backward (at
-  // tp > 1 this rank's vocab_rows() columns, from vocab_first()).
-  const T* logits(Pass<T>& pass);
-  // Per-token losses (B*T) of the last forward.
-  const T* losses(const Pass<T>& pass) const { return pass.record.get(id_, kLosses); }
-
-  // One chunk (an index into chunks()) of one micro-batch, each with its own record:
-  // forward_chunk reads `in` (local tokens x C; ignored by the embedding chunk, which reads
-  // record.tokens) and returns its output in the arena (null for the head chunk, which adds its
-  // loss sum to *loss instead). backward_chunk reads `dout` (ignored by the head chunk, which
-  // starts from dloss) and returns the gradient at the chunk's input (null for the embedding
-  // chunk). With pass.deferred, linear layers leave their weight gradients queued there, and the
-  // units are not final until backward_weight runs the queue.
-  const std::vector<GptChunk>& chunks() const { return chunks_; }
-  const T* forward_chunk(Pass<T>& pass, int chunk, const T* in, double* loss);
-  const T* backward_chunk(Pass<T>& pass, int chunk, const T* dout, T dloss);
-  void backward_weight(Pass<T>& pass, DeferredGrads<T>& deferred);
-  // The tied embedding's index in the table (-1 when no chunk here needs it).
-  int wte() const { return wte_; }
-
-  // The units of pass.hooks, in flat-buffer order (they tile [0, table.total())): the
-  // embeddings (wte, wpe), then each block, then the final norm.
-  struct Range {
-    size_t begin, end;
-    size_t granule = 1;  // the embeddings: whole rows (ZeRO cuts them between rows)
-  };
-  const std::vector<Range>& units() const { return units_; }
-  static constexpr int kEmbeddingUnit = 0;  // when the process holds wte
-  int vocab_first() const { return vocab_first_; }
-  int vocab_rows() const { return vocab_rows_; }
+  explicit Gpt(const ModelConfig& cfg, TpRank tp = {}, std::vector<Chunk> chunks = {});
+  using Model<T>::forward;
+  using Model<T>::backward;
+  const ModelConfig& config() const override { return cfg_; }
+  const ParamTable& table() const override { return table_; }
+  const std::vector<Chunk>& chunks() const override { return chunks_; }
+  // The embeddings (wte, wpe; when a chunk here needs wte), each block, the final norm (head).
+  const std::vector<Unit>& units() const override { return units_; }
+  int embedding_unit() const override { return wte_ >= 0 ? 0 : -1; }
+  int tied_param() const override { return wte_; }
+  const T* forward_chunk(Pass<T>& pass, int chunk, const T* in, double* loss) override;
+  const T* backward_chunk(Pass<T>& pass, int chunk, const T* dout, T dloss) override;
+  void backward_weight(Pass<T>& pass, DeferredGrads<T>& deferred) override;
+  const T* logits(Pass<T>& pass) override;
+  int vocab_first() const override { return vocab_first_; }
+  int vocab_rows() const override { return vocab_rows_; }
+  const T* losses(const Pass<T>& pass) const override { return pass.record.get(id_, kLosses); }
+  double flops_per_token(int seq_len) const override {
+    return model::flops_per_token(cfg_, seq_len);
+  }
 
  private:
   enum Saved { kX0, kXL, kXf, kProbs, kLosses };
@@ -89,7 +60,7 @@ class Gpt {
   double cross_entropy(Pass<T>& pass, T* probs);
   T* head_backward(Pass<T>& pass, T dloss, T* flow[2]);  // allocates flow; returns flow[0]
   void embedding_backward(Pass<T>& pass, const T* dx);
-  bool whole() const { return chunks_.size() == 1 && chunks_[0].embedding && chunks_[0].head; }
+  using Model<T>::whole;
   // The embedding unit's gradient over the flat range [begin, end) into out, from this
   // micro-batch's record (dlogits, ln_f output, tokens) and dx0, the gradient at the embedding
   // output: wte rows get dlogits^T xf plus the looked-up rows of dx0, wpe rows their dx0 sums.
@@ -107,8 +78,8 @@ class Gpt {
   int block_unit(int b) const { return (wte_ >= 0 ? 1 : 0) + b; }
   int final_unit() const { return static_cast<int>(units_.size()) - 1; }
   int first_block(int chunk) const { return chunk_block_[static_cast<size_t>(chunk)]; }
-  GptConfig cfg_;
-  std::vector<GptChunk> chunks_;
+  ModelConfig cfg_;
+  std::vector<Chunk> chunks_;
   std::vector<int> chunk_block_;  // per chunk, its first local block
   ParamTable table_;
   int id_;
@@ -116,7 +87,7 @@ class Gpt {
   int vocab_first_ = 0, vocab_rows_ = 0, vocab_valid_ = 0;  // this rank's wte rows (and real)
   std::vector<std::unique_ptr<Block<T>>> blocks_;
   std::unique_ptr<LayerNorm<T>> ln_f_;
-  std::vector<Range> units_;
+  std::vector<Unit> units_;
 };
 
 }  // namespace parti::model

@@ -72,14 +72,6 @@ namespace {
 // (without a progress thread they advance when MPI is called, i.e. at the polls).
 constexpr int kInFlight = 2;
 
-std::vector<Unit> units_of(const model::Gpt<float>& gpt) {
-  std::vector<Unit> units;
-  for (const auto& r : gpt.units()) {
-    units.push_back({r.begin, r.end, r.granule});
-  }
-  return units;
-}
-
 std::unique_ptr<BucketReduction> make_reduction(const CompressConfig& c, dist::ProcessGroup& dp,
                                                 const model::ParamTable& table) {
   switch (c.kind) {
@@ -95,18 +87,18 @@ std::unique_ptr<BucketReduction> make_reduction(const CompressConfig& c, dist::P
 
 }  // namespace
 
-DataParallel::DataParallel(const model::Gpt<float>& gpt, dist::ProcessGroup& dp, int zero,
+DataParallel::DataParallel(const model::Model<float>& model, dist::ProcessGroup& dp, int zero,
                            size_t bucket_bytes, const optim::AdamWConfig& adamw,
                            dist::ProcessGroup* tp, bool sp, const CompressConfig& compress)
-    : gpt_(gpt),
-      table_(gpt.table()),
+    : model_(model),
+      table_(model.table()),
       dp_(dp),
       tp_(tp),
       sp_(sp && tp != nullptr && tp->size() > 1),
       stage_(dp.size() > 1 ? zero : 0),
-      layout_(units_of(gpt), dp.size(), dp.rank()),
+      layout_(model.units(), dp.size(), dp.rank()),
       compress_(compress),
-      reduction_(make_reduction(compress, dp, gpt.table())),
+      reduction_(make_reduction(compress, dp, model.table())),
       reducer_(*reduction_, bucket_bytes),
       gather_pool_(std::make_unique<Pool>()),
       stage_pool_(std::make_unique<Pool>()) {
@@ -124,13 +116,15 @@ DataParallel::DataParallel(const model::Gpt<float>& gpt, dist::ProcessGroup& dp,
     if (layout_.owned(u) > 0) {
       owned_units_.push_back(u);
     }
-    if (u != model::Gpt<float>::kEmbeddingUnit) {
+    if (u != model.embedding_unit()) {
       piece_ = std::max(piece_, layout_.unit(u).size());
     }
   }
   // Pieces of the embeddings are whole rows, about the size of the largest other unit.
-  const size_t row = layout_.unit(model::Gpt<float>::kEmbeddingUnit).granule;
-  piece_ = std::max(row, piece_ / row * row);
+  if (model.embedding_unit() >= 0) {
+    const size_t row = layout_.unit(model.embedding_unit()).granule;
+    piece_ = std::max(row, piece_ / row * row);
+  }
   if (stage_ == 0) {
     adamw_ = std::make_unique<optim::AdamW<float>>(table_, adamw);
   } else {
@@ -156,7 +150,7 @@ std::vector<float>& DataParallel::params() {
 }
 
 void DataParallel::init(uint64_t seed) {
-  const int layers = gpt_.config().layers;
+  const int layers = model_.config().layers;
   if (stage_ <= 2) {
     table_.init_values<float>(params_.data(), seed, layers);
     return;
@@ -188,7 +182,7 @@ void DataParallel::reduce() {
   }
   if (tied_peer_ >= 0) {
     // Both copies end as (first stage's + last stage's): the same sum, bit for bit, on both.
-    const model::ParamSpec& wte = table_.spec(gpt_.wte());
+    const model::ParamSpec& wte = table_.spec(model_.tied_param());
     tied_.resize(wte.numel);
     float* mine = grads_.data() + wte.offset;
     dist::Request recv = pp_->irecv(tied_.data(), wte.numel, tied_peer_, 0);
@@ -297,7 +291,7 @@ void DataParallel::leave(model::Pass<float>& /*pass*/, int unit, model::Use use,
 }
 
 bool DataParallel::by_pieces(int unit) const {
-  return stage_ >= 2 && reducing_ && unit == model::Gpt<float>::kEmbeddingUnit;
+  return stage_ >= 2 && reducing_ && unit == model_.embedding_unit();
 }
 
 std::vector<DataParallel::Piece> DataParallel::pieces(int unit) const {
@@ -367,7 +361,7 @@ void DataParallel::reduce_by_pieces(model::Pass<float>& /*pass*/, int unit, cons
 }
 
 bool DataParallel::params_by_pieces(int unit) const {
-  return stage_ == 3 && unit == model::Gpt<float>::kEmbeddingUnit;
+  return stage_ == 3 && unit == model_.embedding_unit();
 }
 
 void DataParallel::visit_params(model::Pass<float>& /*pass*/, int unit, const ParamsFn& fn) {
@@ -552,7 +546,7 @@ double DataParallel::clip(double max_norm) {
   // Sum of squares of what this rank holds (ZeRO 0-1: the all-reduced gradients; 2-3: its
   // shards), in table order; a parameter every tp rank holds whole counts on tp rank 0 only.
   const bool whole_too = table_.tp().index == 0;
-  const int copy = tied_owner_ ? -1 : gpt_.wte();  // a pipeline's second wte counts once
+  const int copy = tied_owner_ ? -1 : model_.tied_param();  // a pipeline's second wte counts once
   auto counted = [&](const model::ParamSpec& spec) {
     return (whole_too || spec.split()) && !(copy >= 0 && &spec == &table_.spec(copy));
   };

@@ -38,7 +38,7 @@
 #include <vector>
 
 #include "parti/dist/process_group.h"
-#include "parti/model/gpt.h"
+#include "parti/model/model.h"
 #include "parti/optim/adamw.h"
 #include "parti/parallel/compress.h"
 #include "parti/parallel/grad_reducer.h"
@@ -51,8 +51,9 @@ class DataParallel final : public model::UnitHooks<float> {
   // `tp`: the tensor-parallel group of a model built for tp > 1 (null otherwise). ZeRO shards
   // over dp only; each tp rank's buffers are its part of the model.
   // `sp`: sequence parallelism over tp in every pass.
-  DataParallel(const model::Gpt<float>& gpt, dist::ProcessGroup& dp, int zero, size_t bucket_bytes,
-               const optim::AdamWConfig& adamw, dist::ProcessGroup* tp = nullptr, bool sp = false,
+  DataParallel(const model::Model<float>& model, dist::ProcessGroup& dp, int zero,
+               size_t bucket_bytes, const optim::AdamWConfig& adamw,
+               dist::ProcessGroup* tp = nullptr, bool sp = false,
                const CompressConfig& compress = {});
   ~DataParallel() override;
   int stage() const { return stage_; }
@@ -150,7 +151,7 @@ class DataParallel final : public model::UnitHooks<float> {
   PowerSgd* power_sgd() const;                // the reduction, when it is PowerSGD
   std::string compression_file(const std::string& step_dir) const;
 
-  const model::Gpt<float>& gpt_;
+  const model::Model<float>& model_;
   const model::ParamTable& table_;
   dist::ProcessGroup& dp_;
   dist::ProcessGroup* tp_;

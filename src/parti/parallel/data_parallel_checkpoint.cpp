@@ -59,8 +59,8 @@ std::string DataParallel::save(const std::string& ckpt_dir, int64_t step,
     // A pipeline's second copy of wte is left to the first stage: the parts around it only.
     size_t hole = 0, hole_end = 0;
     if (!tied_owner_) {
-      hole = table_.spec(gpt_.wte()).offset;
-      hole_end = hole + table_.spec(gpt_.wte()).numel;
+      hole = table_.spec(model_.tied_param()).offset;
+      hole_end = hole + table_.spec(model_.tied_param()).numel;
     }
     const size_t end = begin + count;
     const size_t cut = std::clamp(hole, begin, end);

@@ -9,15 +9,12 @@
 #include <cstddef>
 #include <vector>
 
+#include "parti/model/model.h"
 #include "parti/optim/adamw.h"
 
 namespace parti::parallel {
 
-struct Unit {
-  size_t begin, end;   // flat range
-  size_t granule = 1;  // blocks are whole multiples of it (the embeddings: whole rows)
-  size_t size() const { return end - begin; }
-};
+using model::Unit;  // a flat range [begin, end); blocks are whole multiples of its granule
 
 class ShardLayout {
  public:

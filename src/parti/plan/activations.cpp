@@ -122,7 +122,7 @@ double walk(const Shapes& sh, const std::vector<int>& split, const pipeline::Sch
 
 }  // namespace
 
-Shapes::Shapes(const model::GptConfig& m, const Layout& l)
+Shapes::Shapes(const model::ModelConfig& m, const Layout& l)
     : tp(l.tp), cp(l.cp), sp(l.sp && l.tp > 1), recompute(l.recompute) {
   const double B = l.micro_batch, T = m.seq_len;
   N = B * T / cp;

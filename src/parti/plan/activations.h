@@ -14,7 +14,7 @@
 namespace parti::plan {
 
 struct Shapes {
-  Shapes(const model::GptConfig& m, const Layout& l);
+  Shapes(const model::ModelConfig& m, const Layout& l);
   double N, lt, n, C, Cl, H, A, Vl, NC;
   int tp, cp;
   bool sp;

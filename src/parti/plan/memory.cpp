@@ -70,7 +70,7 @@ Precision precision_of(const std::string& name) {
 
 std::vector<std::string> check_layout(const Workload& w, const Layout& l) {
   std::vector<std::string> errors;
-  const model::GptConfig& m = w.model;
+  const model::ModelConfig& m = w.model;
   if (l.dp < 1 || l.cp < 1 || l.tp < 1 || l.pp < 1 || l.micro_batch < 1 || l.virtual_stages < 1) {
     errors.push_back(
         "--dp, --cp, --tp, --pp, --micro-batch and --virtual-stages must be at least 1");

@@ -29,7 +29,7 @@ struct Precision {
 Precision precision_of(const std::string& name);  // fp32 | bf16
 
 struct Workload {
-  model::GptConfig model;
+  model::ModelConfig model;
   int global_batch = 8;  // sequences per optimizer step
 };
 

@@ -44,7 +44,7 @@ struct Model {
   double ag(double elements) const { return all_gather_s(elements * p.activation, tp, tp_link); }
 
   // One transformer block.
-  Work block(const model::GptConfig& m, int B) const {
+  Work block(const model::ModelConfig& m, int B) const {
     const double N = sh.N, C = sh.C, Cl = sh.Cl, H = sh.H, n = sh.n;
     Work w;
     // The attention rate counts the full T x T square. Ring attention (cp > 1) computes 2 cp + 1

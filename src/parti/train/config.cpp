@@ -147,15 +147,24 @@ std::vector<std::string> validate(const TrainConfig& cfg) {
   return errors;
 }
 
-nlohmann::ordered_json model_to_json(const model::GptConfig& m) {
-  return {{"layers", m.layers},   {"heads", m.heads}, {"dim", m.dim},
-          {"seq_len", m.seq_len}, {"vocab", m.vocab}, {"padded_vocab", m.padded_vocab()}};
+nlohmann::ordered_json model_to_json(const model::ModelConfig& m) {
+  return {{"family", m.family},
+          {"layers", m.layers},
+          {"heads", m.heads},
+          {"dim", m.dim},
+          {"seq_len", m.seq_len},
+          {"vocab", m.vocab},
+          {"padded_vocab", m.padded_vocab()}};
 }
 
-model::GptConfig model_from_json(const nlohmann::json& j) {
+model::ModelConfig model_from_json(const nlohmann::json& j) {
   try {
-    return {j.at("layers").get<int>(), j.at("heads").get<int>(), j.at("dim").get<int>(),
-            j.at("seq_len").get<int>(), j.at("vocab").get<int>()};
+    return {j.at("layers").get<int>(),
+            j.at("heads").get<int>(),
+            j.at("dim").get<int>(),
+            j.at("seq_len").get<int>(),
+            j.at("vocab").get<int>(),
+            j.value("family", std::string("gpt2"))};  // checkpoints before families: GPT-2
   } catch (const nlohmann::json::exception& e) {
     throw CheckpointError(str_cat("model config in checkpoint: ", e.what()));
   }

@@ -63,7 +63,7 @@ struct LayoutConfig {
 struct TrainConfig {
   std::string preset;
   LayoutConfig layout;
-  model::GptConfig model;
+  model::ModelConfig model;
   OptimConfig optim;
   DataConfig data;
   IoConfig io;
@@ -89,7 +89,7 @@ struct TrainConfig {
 
 std::vector<std::string> validate(const TrainConfig& cfg);
 nlohmann::ordered_json to_json(const TrainConfig& cfg);
-model::GptConfig model_from_json(const nlohmann::json& j);
-nlohmann::ordered_json model_to_json(const model::GptConfig& m);
+model::ModelConfig model_from_json(const nlohmann::json& j);
+nlohmann::ordered_json model_to_json(const model::ModelConfig& m);
 
 }  // namespace parti::train

@@ -9,10 +9,10 @@
 
 namespace parti::train {
 
-EvalResult evaluate_windows(model::Gpt<float>& gpt, float* params, core::Arena& arena,
+EvalResult evaluate_windows(model::Model<float>& model, float* params, core::Arena& arena,
                             const data::TokenFile& file, int64_t max_windows, int micro_batch,
                             int64_t first_window, const EvalParallel& parallel) {
-  const int T = gpt.config().seq_len;
+  const int T = model.config().seq_len;
   int64_t windows = data::window_count(file, T);
   PARTI_CHECK(windows > 0, DataError, "the token file holds ", file.tokens.size(),
               " tokens, less than one window of seq-len + 1 = ", T + 1);
@@ -27,7 +27,7 @@ EvalResult evaluate_windows(model::Gpt<float>& gpt, float* params, core::Arena& 
   std::vector<int32_t> local_inputs(cp ? static_cast<size_t>(micro_batch) * static_cast<size_t>(Tl)
                                        : 0);
   std::vector<int32_t> local_targets(local_inputs.size());
-  model::ActivationRecord<float> record(gpt.table().modules());
+  model::ActivationRecord<float> record(model.table().modules());
   double sum = 0.0;
   for (int64_t first = first_window; first < end; first += micro_batch) {
     const int rows = static_cast<int>(std::min<int64_t>(micro_batch, end - first));
@@ -40,7 +40,7 @@ EvalResult evaluate_windows(model::Gpt<float>& gpt, float* params, core::Arena& 
       record.tokens = local_inputs.data();
       record.targets = local_targets.data();
     }
-    model::Pass<float> pass{rows, Tl, gpt.table(), params, nullptr, arena, record};
+    model::Pass<float> pass{rows, Tl, model.table(), params, nullptr, arena, record};
     pass.hooks = parallel.hooks;
     pass.tp = parallel.tp;
     pass.sp = parallel.sp;
@@ -49,7 +49,7 @@ EvalResult evaluate_windows(model::Gpt<float>& gpt, float* params, core::Arena& 
       pass.cp = parallel.cp;
       pass.positions = parallel.positions->data();
     }
-    sum += gpt.forward(pass);
+    sum += model.forward(pass);
     arena.reset();
   }
   const int64_t count = end - first_window;

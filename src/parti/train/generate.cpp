@@ -41,15 +41,15 @@ int32_t pick(const float* logits, int V, const SampleOptions& o, uint64_t draw) 
 
 }  // namespace
 
-std::vector<int32_t> generate(model::Gpt<float>& gpt, float* params, core::Arena& arena,
+std::vector<int32_t> generate(model::Model<float>& model, float* params, core::Arena& arena,
                               std::vector<int32_t> tokens, const SampleOptions& options) {
   PARTI_CHECK(!tokens.empty(), ConfigError, "--prompt encodes to no tokens");
-  const model::GptConfig& cfg = gpt.config();
+  const model::ModelConfig& cfg = model.config();
   for (int32_t id : tokens) {
     PARTI_CHECK(id >= 0 && id < cfg.vocab, DataError, "prompt token id ", id,
                 " is outside the model's vocabulary of ", cfg.vocab);
   }
-  model::ActivationRecord<float> record(gpt.table().modules());
+  model::ActivationRecord<float> record(model.table().modules());
   const size_t prompt_size = tokens.size();
   for (int i = 0; i < options.max_tokens; ++i) {
     const size_t start = tokens.size() > static_cast<size_t>(cfg.seq_len)
@@ -58,10 +58,10 @@ std::vector<int32_t> generate(model::Gpt<float>& gpt, float* params, core::Arena
     std::vector<int32_t> context(tokens.begin() + static_cast<std::ptrdiff_t>(start), tokens.end());
     record.tokens = context.data();
     const int Tn = static_cast<int>(context.size());
-    model::Pass<float> pass{1, Tn, gpt.table(), params, nullptr, arena, record};
-    const float* logits = gpt.logits(pass);
+    model::Pass<float> pass{1, Tn, model.table(), params, nullptr, arena, record};
+    const float* logits = model.logits(pass);
     const float* last =
-        logits + static_cast<size_t>(Tn - 1) * static_cast<size_t>(cfg.padded_vocab());
+        logits + static_cast<size_t>(Tn - 1) * static_cast<size_t>(model.vocab_rows());
     const int32_t next = pick(last, cfg.vocab, options, static_cast<uint64_t>(i));
     arena.reset();
     tokens.push_back(next);

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "parti/core/arena.h"
-#include "parti/model/gpt.h"
+#include "parti/model/model.h"
 
 namespace parti::train {
 
@@ -20,7 +20,7 @@ struct SampleOptions {
   int32_t stop_token = -1;  // stop after emitting it (-1: never)
 };
 
-std::vector<int32_t> generate(model::Gpt<float>& gpt, float* params, core::Arena& arena,
+std::vector<int32_t> generate(model::Model<float>& model, float* params, core::Arena& arena,
                               std::vector<int32_t> prompt, const SampleOptions& options);
 
 }  // namespace parti::train

@@ -15,6 +15,7 @@
 #include "parti/data/sampler.h"
 #include "parti/dist/mesh.h"
 #include "parti/io/checkpoint.h"
+#include "parti/model/registry.h"
 #include "parti/model/ring_attention.h"
 #include "parti/parallel/pipeline/stage.h"
 #include "parti/train/evaluate.h"
@@ -22,7 +23,7 @@
 namespace parti::train {
 namespace {
 
-void check_same_model(const model::GptConfig& ours, const model::GptConfig& theirs,
+void check_same_model(const model::ModelConfig& ours, const model::ModelConfig& theirs,
                       const std::string& where) {
   auto same = [&](int a, int b, const char* flag) {
     PARTI_CHECK(a == b, ConfigError, "--resume: ", flag, " ", a, " differs from the checkpoint's ",
@@ -72,14 +73,14 @@ Trainer::Trainer(TrainConfig cfg, dist::ProcessGroup& dp, dist::ProcessGroup* tp
   if (pp_size() > 1) {
     build_pipeline();
   } else {
-    gpt_ = std::make_unique<model::Gpt<float>>(cfg_.model, tp_rank);
+    model_ = model::make_model<float>(cfg_.model, tp_rank);
     parallel_ = std::make_unique<parallel::DataParallel>(
-        *gpt_, grads_, cfg_.layout.zero, static_cast<size_t>(cfg_.layout.bucket_mb * 1024 * 1024),
+        *model_, grads_, cfg_.layout.zero, static_cast<size_t>(cfg_.layout.bucket_mb * 1024 * 1024),
         cfg_.optim.adamw, tp_counted_.get(), cfg_.layout.sp, compress_config());
   }
   sampler_ = std::make_unique<data::Sampler>(train_, cfg_.model.seq_len, cfg_.data.global_batch,
                                              cfg_.data.seed);
-  record_ = std::make_unique<model::ActivationRecord<float>>(gpt_->table().modules());
+  record_ = std::make_unique<model::ActivationRecord<float>>(model_->table().modules());
   const size_t rows = static_cast<size_t>(cfg_.data.micro_batch);
   inputs_.resize(rows * static_cast<size_t>(local_seq()));
   targets_.resize(inputs_.size());
@@ -135,16 +136,16 @@ void Trainer::build_pipeline() {
   const int stage = pp_->rank();
   const model::TpRank tp_rank{tp_ == nullptr ? 0 : tp_->rank(), tp_size()};
   // Chunk c of the P V lives on stage c mod P (Megatron's interleaving; V = 1: one each).
-  const std::vector<model::GptChunk> all =
+  const std::vector<model::Chunk> all =
       model::chunks_of(pipeline::split_layers(cfg_.model, P * V, cfg_.layout.pp_layers));
-  std::vector<model::GptChunk> mine;
+  std::vector<model::Chunk> mine;
   for (int c = stage; c < P * V; c += P) {
     mine.push_back(all[static_cast<size_t>(c)]);
   }
-  gpt_ = std::make_unique<model::Gpt<float>>(cfg_.model, tp_rank, mine);
-  whole_ = std::make_unique<model::Gpt<float>>(cfg_.model, tp_rank);
+  model_ = model::make_model<float>(cfg_.model, tp_rank, mine);
+  whole_ = model::make_model<float>(cfg_.model, tp_rank);
   parallel_ = std::make_unique<parallel::DataParallel>(
-      *gpt_, grads_, cfg_.layout.zero, static_cast<size_t>(cfg_.layout.bucket_mb * 1024 * 1024),
+      *model_, grads_, cfg_.layout.zero, static_cast<size_t>(cfg_.layout.bucket_mb * 1024 * 1024),
       cfg_.optim.adamw, tp_counted_.get(), cfg_.layout.sp, compress_config());
   // The first stage (lookup) and the last (output projection) each hold wte; the first's copy
   // is the one checkpoints and the norm count.
@@ -156,7 +157,7 @@ void Trainer::build_pipeline() {
   const size_t tokens = static_cast<size_t>(B) * static_cast<size_t>(T) /
                         static_cast<size_t>(cfg_.layout.sp ? tp_size() : 1);
   executor_ = std::make_unique<pipeline::Executor>(
-      *gpt_, pipeline::make_schedule(cfg_.layout.schedule, P, cfg_.accumulation(), V), *pp_, B, T,
+      *model_, pipeline::make_schedule(cfg_.layout.schedule, P, cfg_.accumulation(), V), *pp_, B, T,
       tokens * static_cast<size_t>(cfg_.model.dim));
 }
 
@@ -241,9 +242,9 @@ StepStats Trainer::step() {
     pass.workspace = &workspace_;
     pass.recompute = cfg_.recompute_mode();
     set_cp(pass);
-    loss_sum += gpt_->forward(pass);
+    loss_sum += model_->forward(pass);
     const double middle = seconds_now();
-    gpt_->backward(pass, dloss);
+    model_->backward(pass, dloss);
     parallel_->end_micro();
     arena_.reset();
     trace(start, middle, {parallel::pipeline::Op::forward, 0, micro});
@@ -272,7 +273,7 @@ StepStats Trainer::step() {
   const double tokens_per_s = tokens / seconds;
   // Against every rank's ceiling: each rank measured its own (with its own threads) at start.
   const double mfu =
-      model::flops_per_token(cfg_.model, cfg_.model.seq_len) * tokens_per_s /
+      model_->flops_per_token(cfg_.model.seq_len) * tokens_per_s /
       (peak_gflops_ * 1e9 * static_cast<double>(dp * cp_size() * tp_size() * pp_size()));
   return {step_, loss_sum / tokens, lr, norm, seconds * 1e3, tokens_per_s, mfu};
 }
@@ -306,7 +307,8 @@ double Trainer::evaluate() {
       }
       sums[0] += executor_->forward_only(
           [&](core::Arena& arena, model::ActivationRecord<float>& record) {
-            model::Pass<float> pass{rows, T, gpt_->table(), forward.params, nullptr, arena, record};
+            model::Pass<float> pass{rows,    T,     model_->table(), forward.params,
+                                    nullptr, arena, record};
             pass.tp = forward.tp;
             pass.sp = forward.sp;
             pass.workspace = &workspace_;
@@ -318,8 +320,8 @@ double Trainer::evaluate() {
       continue;
     }
     EvalParallel how{forward.hooks, forward.tp, forward.sp, &workspace_, cp_, &positions_};
-    const EvalResult r =
-        evaluate_windows(*gpt_, forward.params, arena_, val_, B, B, (b < batches ? b : 0) * B, how);
+    const EvalResult r = evaluate_windows(*model_, forward.params, arena_, val_, B, B,
+                                          (b < batches ? b : 0) * B, how);
     if (b < batches) {
       sums[0] += r.loss_sum;
       sums[1] += static_cast<double>(r.tokens);

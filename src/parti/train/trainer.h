@@ -21,7 +21,7 @@
 #include "parti/dist/counting_group.h"
 #include "parti/dist/process_group.h"
 #include "parti/io/metrics.h"
-#include "parti/model/gpt.h"
+#include "parti/model/model.h"
 #include "parti/model/ring_attention.h"
 #include "parti/parallel/data_parallel.h"
 #include "parti/parallel/pipeline/executor.h"
@@ -63,7 +63,7 @@ class Trainer {
   const std::vector<double>& pipeline_idle() const { return pp_idle_; }
 
   const TrainConfig& config() const { return cfg_; }
-  const model::Gpt<float>& gpt() const { return *gpt_; }
+  const model::Model<float>& model() const { return *model_; }
   std::vector<float>& params() { return parallel_->params(); }  // full (ZeRO 0-2)
   // Bytes this rank holds in each buffer kind (the JSONL's mem_* fields).
   struct Memory {
@@ -106,8 +106,8 @@ class Trainer {
   std::unique_ptr<dist::CountingGroup> tp_counted_;  // tp_, timed (tp > 1)
   data::TokenFile train_;
   data::TokenFile val_;
-  std::unique_ptr<model::Gpt<float>> gpt_;
-  std::unique_ptr<model::Gpt<float>> whole_;  // pp > 1: the whole model's table (checkpoints)
+  std::unique_ptr<model::Model<float>> model_;
+  std::unique_ptr<model::Model<float>> whole_;  // pp > 1: the whole model's table (checkpoints)
   std::unique_ptr<parallel::pipeline::Executor> executor_;
   std::vector<double> pp_idle_;
   std::vector<parallel::pipeline::TraceEvent> trace_;

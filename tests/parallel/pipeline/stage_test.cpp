@@ -14,14 +14,14 @@
 namespace parti::parallel::pipeline {
 namespace {
 
-double worst(const model::GptConfig& cfg, const std::vector<int>& split) {
+double worst(const model::ModelConfig& cfg, const std::vector<int>& split) {
   const std::vector<double> c = chunk_costs(cfg, split);
   return *std::max_element(c.begin(), c.end());
 }
 
 TEST(Stage, BalancedSplitIsOptimal) {
   for (const char* name : {"tiny", "small", "gpt2"}) {
-    model::GptConfig cfg = model::preset(name);
+    model::ModelConfig cfg = model::preset(name);
     cfg.vocab = 50257;
     for (int layers = 1; layers <= 10; ++layers) {
       cfg.layers = layers;
@@ -52,7 +52,7 @@ TEST(Stage, BalancedSplitIsOptimal) {
 }
 
 TEST(Stage, LogitsMoveBlocksOffTheLastChunk) {
-  model::GptConfig cfg = model::preset("gpt2");
+  model::ModelConfig cfg = model::preset("gpt2");
   cfg.vocab = 50257;
   EXPECT_EQ(split_layers(cfg, 4), (std::vector<int>{4, 4, 3, 1}));
   EXPECT_LT(worst(cfg, {4, 4, 3, 1}), worst(cfg, {3, 3, 3, 3}));
@@ -60,7 +60,7 @@ TEST(Stage, LogitsMoveBlocksOffTheLastChunk) {
 }
 
 TEST(Stage, ExplicitSplitIsChecked) {
-  model::GptConfig cfg = model::preset("gpt2");
+  model::ModelConfig cfg = model::preset("gpt2");
   EXPECT_EQ(split_layers(cfg, 3, {5, 5, 2}), (std::vector<int>{5, 5, 2}));
   auto message = [&](int chunks, const std::vector<int>& split) {
     try {

@@ -52,9 +52,9 @@ void wait_politely(dist::Request& r) {
 
 }  // namespace
 
-Executor::Executor(model::Gpt<float>& gpt, Schedule schedule, dist::ProcessGroup& pp, int B, int T,
-                   size_t message)
-    : gpt_(gpt),
+Executor::Executor(model::Model<float>& model, Schedule schedule, dist::ProcessGroup& pp, int B,
+                   int T, size_t message)
+    : model_(model),
       schedule_(std::move(schedule)),
       pp_(pp),
       stage_(pp.rank()),
@@ -63,8 +63,9 @@ Executor::Executor(model::Gpt<float>& gpt, Schedule schedule, dist::ProcessGroup
       message_(message) {
   PARTI_ASSERT(pp.size() == schedule_.stages, "a pipeline group of ", pp.size(), " for ",
                schedule_.stages, " stages");
-  PARTI_ASSERT(static_cast<int>(gpt.chunks().size()) == schedule_.virtual_stages(), "a model of ",
-               gpt.chunks().size(), " chunks for ", schedule_.virtual_stages(), " virtual stages");
+  PARTI_ASSERT(static_cast<int>(model.chunks().size()) == schedule_.virtual_stages(), "a model of ",
+               model.chunks().size(), " chunks for ", schedule_.virtual_stages(),
+               " virtual stages");
   // Tags must stay below MPI's guaranteed 32767.
   PARTI_CHECK(2 * schedule_.chunks * schedule_.micro_batches < 32767, ConfigError,
               "--pp x --virtual-stages x micro-batches per step is too large for message tags (",
@@ -83,7 +84,7 @@ Executor::Slot& Executor::slot(int micro_batch, int chunk) {
   if (s == nullptr) {
     retire_sends(false);
     if (free_.empty()) {
-      pool_.push_back(std::make_unique<Slot>(gpt_.table().modules()));
+      pool_.push_back(std::make_unique<Slot>(model_.table().modules()));
       free_.push_back(pool_.back().get());
     }
     s = free_.back();
@@ -200,7 +201,7 @@ double Executor::run(const Env& env, float dloss) {
         break;
       case Op::forward: {
         Slot& s = slot(m, in.chunk);
-        const model::GptChunk& chunk = gpt_.chunks()[static_cast<size_t>(local)];
+        const model::Chunk& chunk = model_.chunks()[static_cast<size_t>(local)];
         if (chunk.embedding || chunk.head) {
           const size_t tokens = static_cast<size_t>(B_) * static_cast<size_t>(T_);
           s.tokens.resize(tokens);
@@ -212,7 +213,7 @@ double Executor::run(const Env& env, float dloss) {
         model::Pass<float> pass = env.pass(s.arena, s.record);
         PARTI_ASSERT(chunk.embedding || s.act_in != nullptr, "forward of micro-batch ", m,
                      " chunk ", in.chunk, " before its input arrived");
-        s.out = gpt_.forward_chunk(pass, local, s.act_in, &loss);
+        s.out = model_.forward_chunk(pass, local, s.act_in, &loss);
         break;
       }
       case Op::backward:
@@ -222,7 +223,7 @@ double Executor::run(const Env& env, float dloss) {
                      " chunk ", in.chunk, " before its gradient arrived");
         model::Pass<float> pass = env.pass(s.arena, s.record);
         pass.deferred = in.op == Op::backward_input ? &s.deferred : nullptr;
-        s.dinp = gpt_.backward_chunk(pass, local, s.grad_in, dloss);
+        s.dinp = model_.backward_chunk(pass, local, s.grad_in, dloss);
         if (in.op == Op::backward) {
           s.done = true;
           release(m, in.chunk);
@@ -232,7 +233,7 @@ double Executor::run(const Env& env, float dloss) {
       case Op::backward_weight: {
         Slot& s = slot(m, in.chunk);
         model::Pass<float> pass = env.pass(s.arena, s.record);
-        gpt_.backward_weight(pass, s.deferred);
+        model_.backward_weight(pass, s.deferred);
         s.done = true;
         release(m, in.chunk);
         break;
@@ -318,7 +319,7 @@ void Executor::for_each_live(Fn&& fn) {
 double Executor::forward_only(
     const std::function<model::Pass<float>(core::Arena&, model::ActivationRecord<float>&)>& pass,
     int rows, const int32_t* tokens, const int32_t* targets) {
-  model::ActivationRecord<float> record(gpt_.table().modules());
+  model::ActivationRecord<float> record(model_.table().modules());
   record.tokens = tokens;
   record.targets = targets;
   const int P = schedule_.stages;
@@ -335,7 +336,7 @@ double Executor::forward_only(
       x = in;
     }
     model::Pass<float> p = pass(forward_arena_, record);
-    x = gpt_.forward_chunk(p, c / P, x, &loss);
+    x = model_.forward_chunk(p, c / P, x, &loss);
     if (c + 1 < schedule_.chunks) {
       pp_.send(x, n, schedule_.stage_of(c + 1), tag(c, 0, false));
     }

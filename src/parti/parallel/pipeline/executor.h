@@ -1,6 +1,6 @@
 // The executor: runs one stage's lowered instruction list (schedule.h) for one optimizer step.
 //   F / B / I / W   forward, backward, input-gradient and weight-gradient parts of one
-//                   micro-batch's chunk (model::Gpt's forward_chunk, backward_chunk with the
+//                   micro-batch's chunk (model::Model's forward_chunk, backward_chunk with the
 //                   weight gradients deferred, backward_weight)
 //   RA / RG         waits for a receive; every receive is posted (non-blocking, into the
 //                   micro-batch's arena) one compute instruction ahead, so the transfer overlaps
@@ -23,7 +23,7 @@
 
 #include "parti/core/arena.h"
 #include "parti/dist/process_group.h"
-#include "parti/model/gpt.h"
+#include "parti/model/model.h"
 #include "parti/parallel/pipeline/schedule.h"
 
 namespace parti::parallel::pipeline {
@@ -43,10 +43,10 @@ class Executor {
     std::function<void()> reduce;  // REDUCE
     std::function<void()> step;    // STEP
   };
-  // `gpt` holds chunks stage, stage + P, ... of the schedule's P V chunks; `pp` is the pipeline
+  // `model` holds chunks stage, stage + P, ... of the schedule's P V chunks; `pp` is the pipeline
   // group (rank = stage); micro-batches are B x T tokens; `message` is the floats of one
   // activation between chunks (this rank's tokens x C: a tp rank's share under --sp).
-  Executor(model::Gpt<float>& gpt, Schedule schedule, dist::ProcessGroup& pp, int B, int T,
+  Executor(model::Model<float>& model, Schedule schedule, dist::ProcessGroup& pp, int B, int T,
            size_t message);
   ~Executor();
   const Schedule& schedule() const { return schedule_; }
@@ -86,7 +86,7 @@ class Executor {
   template <typename Fn>
   void for_each_live(Fn&& fn);  // the slots holding activations (in flight or retiring)
   int tag(int producer_chunk, int micro_batch, bool grad) const;
-  model::Gpt<float>& gpt_;
+  model::Model<float>& model_;
   Schedule schedule_;
   dist::ProcessGroup& pp_;
   int stage_, B_, T_;

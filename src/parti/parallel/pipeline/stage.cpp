@@ -9,18 +9,18 @@
 namespace parti::parallel::pipeline {
 namespace {
 
-double block_cost(const model::GptConfig& cfg) {
+double block_cost(const model::ModelConfig& cfg) {
   const double C = cfg.dim, T = cfg.seq_len;
   return 6.0 * (12.0 * C * C + 13.0 * C) + 12.0 * C * T;
 }
 
-double head_cost(const model::GptConfig& cfg) {
+double head_cost(const model::ModelConfig& cfg) {
   return 6.0 * cfg.dim * static_cast<double>(cfg.padded_vocab());
 }
 
 }  // namespace
 
-std::vector<double> chunk_costs(const model::GptConfig& cfg, const std::vector<int>& split) {
+std::vector<double> chunk_costs(const model::ModelConfig& cfg, const std::vector<int>& split) {
   std::vector<double> costs;
   for (int n : split) {
     costs.push_back(n * block_cost(cfg));
@@ -31,7 +31,7 @@ std::vector<double> chunk_costs(const model::GptConfig& cfg, const std::vector<i
   return costs;
 }
 
-std::vector<int> split_layers(const model::GptConfig& cfg, int chunks,
+std::vector<int> split_layers(const model::ModelConfig& cfg, int chunks,
                               const std::vector<int>& explicit_split) {
   const int L = cfg.layers;
   PARTI_CHECK(chunks >= 1 && L >= chunks, ConfigError, "--layers ", L, " cannot fill ", chunks,

@@ -18,10 +18,10 @@ namespace parti::parallel::pipeline {
 // Blocks per chunk, `chunks` entries summing to cfg.layers. `explicit_split` (--pp-layers), when
 // not empty, is checked and returned: ConfigError naming the flag when its length is not
 // `chunks`, an entry is below 1, or the sum is not the layer count.
-std::vector<int> split_layers(const model::GptConfig& cfg, int chunks,
+std::vector<int> split_layers(const model::ModelConfig& cfg, int chunks,
                               const std::vector<int>& explicit_split = {});
 
 // Estimated training FLOPs per token of each chunk under that split.
-std::vector<double> chunk_costs(const model::GptConfig& cfg, const std::vector<int>& split);
+std::vector<double> chunk_costs(const model::ModelConfig& cfg, const std::vector<int>& split);
 
 }  // namespace parti::parallel::pipeline

@@ -1,0 +1,24 @@
+#include "parti/model/registry.h"
+
+#include "parti/core/check.h"
+#include "parti/model/gpt.h"
+
+namespace parti::model {
+
+template <typename T>
+std::unique_ptr<Model<T>> make_model(const ModelConfig& cfg, TpRank tp, std::vector<Chunk> chunks) {
+  if (cfg.family == "gpt2") {
+    return std::make_unique<Gpt<T>>(cfg, tp, std::move(chunks));
+  }
+  PARTI_CHECK(false, ConfigError, "model family '", cfg.family, "' is not known (known: gpt2)");
+  return nullptr;
+}
+
+std::vector<std::string> family_names() { return {"gpt2"}; }
+
+template std::unique_ptr<Model<float>> make_model<float>(const ModelConfig&, TpRank,
+                                                         std::vector<Chunk>);
+template std::unique_ptr<Model<double>> make_model<double>(const ModelConfig&, TpRank,
+                                                           std::vector<Chunk>);
+
+}  // namespace parti::model

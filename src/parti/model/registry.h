@@ -1,0 +1,23 @@
+// The model registry: a family's name (ModelConfig::family, "gpt2") -> its factory. The trainer,
+// checkpoints, evaluation and generation build models only through make_model; adding a family
+// is its folder under model/ plus one line in registry.cpp.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "parti/model/model.h"
+
+namespace parti::model {
+
+// A model of cfg.family for tensor-parallel rank `tp`, holding `chunks` (empty: the whole model).
+// Throws ConfigError naming the family when none is registered under it.
+template <typename T>
+std::unique_ptr<Model<T>> make_model(const ModelConfig& cfg, TpRank tp = {},
+                                     std::vector<Chunk> chunks = {});
+
+// The registered families' names.
+std::vector<std::string> family_names();
+
+}  // namespace parti::model
