@@ -17,10 +17,10 @@
 #include "parti/core/rng.h"
 #include "parti/dist/counting_group.h"
 #include "parti/dist/mpi_env.h"
-#include "parti/model/attention.h"
-#include "parti/model/block.h"
-#include "parti/model/gpt.h"
-#include "parti/model/mlp.h"
+#include "parti/model/gpt2/attention.h"
+#include "parti/model/gpt2/block.h"
+#include "parti/model/gpt2/gpt2.h"
+#include "parti/model/gpt2/mlp.h"
 
 namespace {
 
@@ -171,7 +171,7 @@ void check_gpt(CountingGroup& tp, bool sp) {
   cfg.vocab = 300;  // padded to 384: 96 rows per rank at tp 4, the last ones' partly padding
   const int B = 2, T = 16;
   const size_t N = static_cast<size_t>(B * T), C = 32;
-  parti::model::Gpt<double> whole_gpt(cfg), part_gpt(cfg, TpRank{tp.rank(), tp.size()});
+  parti::model::gpt2::Gpt2<double> whole_gpt(cfg), part_gpt(cfg, TpRank{tp.rank(), tp.size()});
   Run whole(whole_gpt.table()), part(part_gpt.table());
   for (Run* r : {&whole, &part}) {
     for (const ParamSpec& s : r->table.specs()) {  // padding rows stay zero
@@ -260,9 +260,9 @@ int main(int argc, char** argv) {
   auto world = env.world();
   CountingGroup tp(*world);
   const int C = 32, NH = 4;
-  using parti::model::Attention;
-  using parti::model::Block;
-  using parti::model::Mlp;
+  using parti::model::gpt2::Attention;
+  using parti::model::gpt2::Block;
+  using parti::model::gpt2::Mlp;
   const MakeModule attention = [&](ParamTable& t, const std::string& p) {
     return std::make_unique<Attention<double>>(t, p + ".attn", C, NH);
   };

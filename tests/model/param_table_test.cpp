@@ -4,13 +4,13 @@
 
 #include <cmath>
 
-#include "parti/model/gpt.h"
+#include "parti/model/gpt2/gpt2.h"
 
 namespace parti::model {
 namespace {
 
 TEST(ParamTable, Gpt2NamesAndShapesMatchHuggingFace) {
-  Gpt<float> gpt(preset("gpt2"));
+  gpt2::Gpt2<float> gpt(preset("gpt2"));
   const ParamTable& t = gpt.table();
   auto shape = [&](const char* name) { return t.spec(t.find(name)).shape; };
   EXPECT_EQ(shape("wte.weight"), (std::vector<int64_t>{50304, 768}));
@@ -49,7 +49,7 @@ TEST(ParamTable, InitIsAFunctionOfSeedNameAndIndex) {
 }
 
 TEST(ParamTable, InitStatistics) {
-  Gpt<float> gpt(ModelConfig{8, 4, 128, 64, 1000});
+  gpt2::Gpt2<float> gpt(ModelConfig{8, 4, 128, 64, 1000});
   std::vector<float> p(gpt.table().total());
   gpt.table().init_values<float>(p.data(), 1, 8);
   auto stats = [&](const char* name) {

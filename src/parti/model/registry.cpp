@@ -1,14 +1,14 @@
 #include "parti/model/registry.h"
 
 #include "parti/core/check.h"
-#include "parti/model/gpt.h"
+#include "parti/model/gpt2/gpt2.h"
 
 namespace parti::model {
 
 template <typename T>
 std::unique_ptr<Model<T>> make_model(const ModelConfig& cfg, TpRank tp, std::vector<Chunk> chunks) {
   if (cfg.family == "gpt2") {
-    return std::make_unique<Gpt<T>>(cfg, tp, std::move(chunks));
+    return std::make_unique<gpt2::Gpt2<T>>(cfg, tp, std::move(chunks));
   }
   PARTI_CHECK(false, ConfigError, "model family '", cfg.family, "' is not known (known: gpt2)");
   return nullptr;

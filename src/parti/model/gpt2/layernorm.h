@@ -5,7 +5,7 @@
 
 #include "parti/model/module.h"
 
-namespace parti::model {
+namespace parti::model::gpt2 {
 
 template <typename T>
 class LayerNorm : public Module<T> {
@@ -21,4 +21,4 @@ class LayerNorm : public Module<T> {
   int bias_;
 };
 
-}  // namespace parti::model
+}  // namespace parti::model::gpt2

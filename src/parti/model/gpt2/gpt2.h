@@ -18,19 +18,19 @@
 #include <memory>
 #include <vector>
 
-#include "parti/model/block.h"
 #include "parti/model/config.h"
 #include "parti/model/deferred_grads.h"
-#include "parti/model/layernorm.h"
+#include "parti/model/gpt2/block.h"
+#include "parti/model/gpt2/layernorm.h"
 #include "parti/model/model.h"
 
-namespace parti::model {
+namespace parti::model::gpt2 {
 
 template <typename T>
-class Gpt final : public Model<T> {
+class Gpt2 final : public Model<T> {
  public:
   // `chunks`: the model's chunks this process holds, in model order (empty: the whole model).
-  explicit Gpt(const ModelConfig& cfg, TpRank tp = {}, std::vector<Chunk> chunks = {});
+  explicit Gpt2(const ModelConfig& cfg, TpRank tp = {}, std::vector<Chunk> chunks = {});
   using Model<T>::forward;
   using Model<T>::backward;
   const ModelConfig& config() const override { return cfg_; }
@@ -90,4 +90,4 @@ class Gpt final : public Model<T> {
   std::vector<Unit> units_;
 };
 
-}  // namespace parti::model
+}  // namespace parti::model::gpt2

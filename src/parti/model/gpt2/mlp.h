@@ -9,7 +9,7 @@
 
 #include "parti/model/module.h"
 
-namespace parti::model {
+namespace parti::model::gpt2 {
 
 template <typename T>
 class Mlp : public Module<T> {
@@ -25,4 +25,4 @@ class Mlp : public Module<T> {
   int fc_weight_, fc_bias_, proj_weight_, proj_bias_;
 };
 
-}  // namespace parti::model
+}  // namespace parti::model::gpt2

@@ -1,11 +1,11 @@
-#include "parti/model/mlp.h"
+#include "parti/model/gpt2/mlp.h"
 
 #include "parti/kernels/gelu.h"
 #include "parti/kernels/matmul.h"
 #include "parti/model/deferred_grads.h"
 #include "parti/model/tensor_parallel.h"
 
-namespace parti::model {
+namespace parti::model::gpt2 {
 namespace {
 enum Saved { kInp, kH, kG };
 constexpr auto kInOut = kernels::WeightLayout::in_out;
@@ -66,4 +66,4 @@ void Mlp<T>::backward(Pass<T>& pass, const T* dout, T* dinp) {
 template class Mlp<float>;
 template class Mlp<double>;
 
-}  // namespace parti::model
+}  // namespace parti::model::gpt2

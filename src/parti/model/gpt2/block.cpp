@@ -1,9 +1,9 @@
-#include "parti/model/block.h"
+#include "parti/model/gpt2/block.h"
 
 #include <algorithm>
 #include <cstddef>
 
-namespace parti::model {
+namespace parti::model::gpt2 {
 
 template <typename T>
 Block<T>::Block(ParamTable& table, const std::string& prefix, int C, int NH)
@@ -78,4 +78,4 @@ void Block<T>::backward_body(Pass<T>& pass, const T* dout, T* dinp) {
 template class Block<float>;
 template class Block<double>;
 
-}  // namespace parti::model
+}  // namespace parti::model::gpt2

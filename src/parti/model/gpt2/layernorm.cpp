@@ -1,9 +1,9 @@
-#include "parti/model/layernorm.h"
+#include "parti/model/gpt2/layernorm.h"
 
 #include "parti/kernels/layernorm.h"
 #include "parti/model/tensor_parallel.h"
 
-namespace parti::model {
+namespace parti::model::gpt2 {
 namespace {
 enum Saved { kInp, kMean, kRstd };
 }  // namespace
@@ -48,4 +48,4 @@ void LayerNorm<T>::backward(Pass<T>& pass, const T* dout, T* dinp) {
 template class LayerNorm<float>;
 template class LayerNorm<double>;
 
-}  // namespace parti::model
+}  // namespace parti::model::gpt2

@@ -8,11 +8,11 @@
 
 #include <string>
 
-#include "parti/model/attention.h"
-#include "parti/model/layernorm.h"
-#include "parti/model/mlp.h"
+#include "parti/model/gpt2/attention.h"
+#include "parti/model/gpt2/layernorm.h"
+#include "parti/model/gpt2/mlp.h"
 
-namespace parti::model {
+namespace parti::model::gpt2 {
 
 template <typename T>
 class Block : public Module<T> {
@@ -32,4 +32,4 @@ class Block : public Module<T> {
   Mlp<T> mlp_;
 };
 
-}  // namespace parti::model
+}  // namespace parti::model::gpt2

@@ -16,7 +16,7 @@
 #include "parti/model/module.h"
 #include "parti/model/ring_attention.h"
 
-namespace parti::model {
+namespace parti::model::gpt2 {
 
 template <typename T>
 class Attention : public Module<T> {
@@ -39,4 +39,4 @@ class Attention : public Module<T> {
   int qkv_weight_, qkv_bias_, proj_weight_, proj_bias_;
 };
 
-}  // namespace parti::model
+}  // namespace parti::model::gpt2

@@ -1,4 +1,4 @@
-#include "parti/model/attention.h"
+#include "parti/model/gpt2/attention.h"
 
 #include <type_traits>
 
@@ -8,7 +8,7 @@
 #include "parti/model/ring_attention.h"
 #include "parti/model/tensor_parallel.h"
 
-namespace parti::model {
+namespace parti::model::gpt2 {
 namespace {
 enum Saved { kInp, kQkv, kAtt, kY };
 constexpr auto kInOut = kernels::WeightLayout::in_out;
@@ -131,4 +131,4 @@ void Attention<T>::ring_backward(Pass<T>& pass, T* dqkv, const T* dy, const T* q
 template class Attention<float>;
 template class Attention<double>;
 
-}  // namespace parti::model
+}  // namespace parti::model::gpt2

@@ -5,14 +5,14 @@
 
 #include <memory>
 
-#include "parti/model/attention.h"
-#include "parti/model/block.h"
-#include "parti/model/gpt.h"
-#include "parti/model/layernorm.h"
-#include "parti/model/mlp.h"
+#include "parti/model/gpt2/attention.h"
+#include "parti/model/gpt2/block.h"
+#include "parti/model/gpt2/gpt2.h"
+#include "parti/model/gpt2/layernorm.h"
+#include "parti/model/gpt2/mlp.h"
 #include "support/gradcheck.h"
 
-namespace parti::model {
+namespace parti::model::gpt2 {
 namespace {
 
 struct Harness {
@@ -89,7 +89,7 @@ TEST(Modules, Block) {
 
 TEST(Modules, GptLossGradient) {
   const ModelConfig cfg{2, 2, 6, 5, 11};  // L, NH, C, T, V (padded to 128)
-  Gpt<double> gpt(cfg);
+  Gpt2<double> gpt(cfg);
   std::vector<double> params = test::random_vector(gpt.table().total(), 5, 0.3);
   // Padding rows stay zero, as in training.
   const ParamSpec& wte = gpt.table().spec(gpt.table().find("wte.weight"));
@@ -125,4 +125,4 @@ TEST(Modules, GptLossGradient) {
 }
 
 }  // namespace
-}  // namespace parti::model
+}  // namespace parti::model::gpt2

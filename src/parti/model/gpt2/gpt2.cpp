@@ -1,4 +1,4 @@
-#include "parti/model/gpt.h"
+#include "parti/model/gpt2/gpt2.h"
 
 #include <algorithm>
 #include <string>
@@ -10,7 +10,7 @@
 #include "parti/kernels/softmax_xent.h"
 #include "parti/model/tensor_parallel.h"
 
-namespace parti::model {
+namespace parti::model::gpt2 {
 namespace {
 constexpr auto kOutIn = kernels::WeightLayout::out_in;
 constexpr int kEmbeddings = 0;  // the embedding unit (when wte is here)
@@ -30,7 +30,7 @@ void in_unit(Pass<T>& pass, int unit, Use use, int next, bool final, Body&& body
 }  // namespace
 
 template <typename T>
-Gpt<T>::Gpt(const ModelConfig& cfg, TpRank tp, std::vector<Chunk> chunks)
+Gpt2<T>::Gpt2(const ModelConfig& cfg, TpRank tp, std::vector<Chunk> chunks)
     : cfg_(cfg),
       chunks_(chunks.empty() ? std::vector<Chunk>{{0, cfg.layers, true, true}} : std::move(chunks)),
       table_(tp),
@@ -70,14 +70,14 @@ Gpt<T>::Gpt(const ModelConfig& cfg, TpRank tp, std::vector<Chunk> chunks)
 }
 
 template <typename T>
-const T* Gpt<T>::logits(Pass<T>& pass) {
+const T* Gpt2<T>::logits(Pass<T>& pass) {
   PARTI_ASSERT(whole(), "logits of a model cut into pipeline chunks");
   T* x0 = embed(pass, chunks_[0].layers > 0 ? block_unit(0) : final_unit());
   return head_logits(pass, run_blocks(pass, 0, x0), false);
 }
 
 template <typename T>
-T* Gpt<T>::embed(Pass<T>& pass, int next) {
+T* Gpt2<T>::embed(Pass<T>& pass, int next) {
   PARTI_ASSERT(pass.Tn * pass.cp_size() <= cfg_.seq_len, "sequence of ", pass.Tn * pass.cp_size(),
                " > seq_len ", cfg_.seq_len);
   const size_t n = pass.local_tokens() * static_cast<size_t>(cfg_.dim);  // between sublayers
@@ -116,7 +116,7 @@ T* Gpt<T>::embed(Pass<T>& pass, int next) {
 }
 
 template <typename T>
-const T* Gpt<T>::run_blocks(Pass<T>& pass, int chunk, const T* x) {
+const T* Gpt2<T>::run_blocks(Pass<T>& pass, int chunk, const T* x) {
   const size_t n = pass.local_tokens() * static_cast<size_t>(cfg_.dim);
   const Chunk& ch = chunks_[static_cast<size_t>(chunk)];
   for (int i = 0; i < ch.layers; ++i) {
@@ -131,7 +131,7 @@ const T* Gpt<T>::run_blocks(Pass<T>& pass, int chunk, const T* x) {
 }
 
 template <typename T>
-const T* Gpt<T>::head_logits(Pass<T>& pass, const T* x, bool backward_follows) {
+const T* Gpt2<T>::head_logits(Pass<T>& pass, const T* x, bool backward_follows) {
   const size_t n = pass.local_tokens() * static_cast<size_t>(cfg_.dim);  // between sublayers
   const size_t n_all = pass.tokens() * static_cast<size_t>(cfg_.dim);
   const int N = static_cast<int>(pass.tokens());
@@ -168,7 +168,7 @@ const T* Gpt<T>::head_logits(Pass<T>& pass, const T* x, bool backward_follows) {
 
 template <typename T>
 template <typename Rows>
-void Gpt<T>::for_wte_rows(size_t begin, size_t end, const T* values, Rows&& rows) const {
+void Gpt2<T>::for_wte_rows(size_t begin, size_t end, const T* values, Rows&& rows) const {
   const ParamSpec& spec = table_.spec(wte_);
   const auto C = static_cast<size_t>(cfg_.dim);
   const size_t lo = std::max(begin, spec.offset);
@@ -182,8 +182,8 @@ void Gpt<T>::for_wte_rows(size_t begin, size_t end, const T* values, Rows&& rows
 }
 
 template <typename T>
-void Gpt<T>::embedding_forward_piece(const Pass<T>& pass, size_t begin, size_t end, const T* values,
-                                     T* x) const {
+void Gpt2<T>::embedding_forward_piece(const Pass<T>& pass, size_t begin, size_t end,
+                                      const T* values, T* x) const {
   // x = wte[token] + wpe[t] accumulated piece by piece into zeros: wte's rows come before
   // wpe's, so every element is (0 + wte) + wpe, exactly the whole-buffer sum.
   const auto C = static_cast<size_t>(cfg_.dim);
@@ -219,7 +219,7 @@ void Gpt<T>::embedding_forward_piece(const Pass<T>& pass, size_t begin, size_t e
 }
 
 template <typename T>
-const T* Gpt<T>::forward_chunk(Pass<T>& pass, int chunk, const T* in, double* loss) {
+const T* Gpt2<T>::forward_chunk(Pass<T>& pass, int chunk, const T* in, double* loss) {
   const Chunk& ch = chunks_.at(static_cast<size_t>(chunk));
   const int first = ch.layers > 0 ? block_unit(first_block(chunk)) : final_unit();
   const T* x = ch.embedding ? embed(pass, first) : in;
@@ -233,7 +233,7 @@ const T* Gpt<T>::forward_chunk(Pass<T>& pass, int chunk, const T* in, double* lo
 }
 
 template <typename T>
-double Gpt<T>::cross_entropy(Pass<T>& pass, T* probs) {
+double Gpt2<T>::cross_entropy(Pass<T>& pass, T* probs) {
   T* losses = pass.arena.template alloc<T>(pass.tokens());
   const int N = static_cast<int>(pass.tokens());
   if (tp_size(pass) == 1) {
@@ -260,7 +260,7 @@ double Gpt<T>::cross_entropy(Pass<T>& pass, T* probs) {
 }
 
 template <typename T>
-const T* Gpt<T>::backward_chunk(Pass<T>& pass, int chunk, const T* dout, T dloss) {
+const T* Gpt2<T>::backward_chunk(Pass<T>& pass, int chunk, const T* dout, T dloss) {
   PARTI_ASSERT(pass.deferred == nullptr || pass.hooks == nullptr,
                "deferred weight gradients are for passes without unit hooks");
   const Chunk& ch = chunks_.at(static_cast<size_t>(chunk));
@@ -291,13 +291,13 @@ const T* Gpt<T>::backward_chunk(Pass<T>& pass, int chunk, const T* dout, T dloss
 }
 
 template <typename T>
-void Gpt<T>::backward_weight(Pass<T>& pass, DeferredGrads<T>& deferred) {
+void Gpt2<T>::backward_weight(Pass<T>& pass, DeferredGrads<T>& deferred) {
   PARTI_ASSERT(pass.hooks == nullptr, "deferred weight gradients with unit hooks");
   deferred.run(pass);
 }
 
 template <typename T>
-T* Gpt<T>::head_backward(Pass<T>& pass, T dloss, T* flow[2]) {
+T* Gpt2<T>::head_backward(Pass<T>& pass, T dloss, T* flow[2]) {
   const size_t n = pass.local_tokens() * static_cast<size_t>(cfg_.dim);  // between sublayers
   const size_t n_all = pass.tokens() * static_cast<size_t>(cfg_.dim);
   const int N = static_cast<int>(pass.tokens());
@@ -354,7 +354,7 @@ T* Gpt<T>::head_backward(Pass<T>& pass, T dloss, T* flow[2]) {
 }
 
 template <typename T>
-void Gpt<T>::embedding_backward(Pass<T>& pass, const T* dx) {
+void Gpt2<T>::embedding_backward(Pass<T>& pass, const T* dx) {
   // The embedding gradient needs every token's dx0 (sequence parallel: gathered).
   Scratch<T> scratch(pass);
   const T* dx0 = tp_gather(pass, dx, cfg_.dim, scratch);
@@ -376,8 +376,8 @@ void Gpt<T>::embedding_backward(Pass<T>& pass, const T* dx) {
 }
 
 template <typename T>
-void Gpt<T>::embedding_grad_piece(const Pass<T>& pass, const T* dx0, size_t begin, size_t end,
-                                  T* out) const {
+void Gpt2<T>::embedding_grad_piece(const Pass<T>& pass, const T* dx0, size_t begin, size_t end,
+                                   T* out) const {
   std::fill(out, out + (end - begin), T(0));  // alignment gaps and padding rows stay 0
   const auto C = static_cast<size_t>(cfg_.dim);
   const int N = static_cast<int>(pass.tokens());
@@ -430,7 +430,7 @@ void Gpt<T>::embedding_grad_piece(const Pass<T>& pass, const T* dx0, size_t begi
 }
 
 template <typename T>
-void Gpt<T>::embedding_backward_part(const Pass<T>& pass, const T* dx0) const {
+void Gpt2<T>::embedding_backward_part(const Pass<T>& pass, const T* dx0) const {
   // This rank's wte rows get the gradients of the tokens it holds; wpe (whole on every rank)
   // gets every position's, the same on every rank.
   const auto C = static_cast<size_t>(cfg_.dim);
@@ -453,7 +453,7 @@ void Gpt<T>::embedding_backward_part(const Pass<T>& pass, const T* dx0) const {
   }
 }
 
-template class Gpt<float>;
-template class Gpt<double>;
+template class Gpt2<float>;
+template class Gpt2<double>;
 
-}  // namespace parti::model
+}  // namespace parti::model::gpt2
