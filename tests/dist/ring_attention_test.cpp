@@ -6,7 +6,7 @@
 // balanced assignment they differ by less than 5% across the group; with contiguous halves by
 // the textbook factor (4C - 1) / 3 between the last rank and the first. Exit status 1 on any
 // failure (every rank reports its own).
-#include "parti/model/ring_attention.h"
+#include "parti/parallel/context/ring_attention.h"
 
 #include <algorithm>
 #include <cmath>
@@ -17,12 +17,13 @@
 #include "parti/core/rng.h"
 #include "parti/dist/mpi_env.h"
 #include "parti/kernels/attention.h"
+#include "parti/parallel/context/chunks.h"
 
 namespace {
 
 using parti::dist::ProcessGroup;
-using parti::model::RingShape;
-using parti::model::RingStats;
+using parti::parallel::context::RingShape;
+using parti::parallel::context::RingStats;
 
 int failures = 0;
 
@@ -86,7 +87,7 @@ void check_against_plain(ProcessGroup& cp, int B, int T, int C, int NH, bool bal
   parti::kernels::attention_backward<double>(dqkv.data(), dout.data(), qkv.data(), att.data(), B, T,
                                              C, NH);
   // This rank's chunks.
-  Rows r{B, T, Tl, L, 0, parti::model::cp_chunks(cp.rank(), P, balanced)};
+  Rows r{B, T, Tl, L, 0, parti::parallel::context::cp_chunks(cp.rank(), P, balanced)};
   const size_t lrows = static_cast<size_t>(B) * static_cast<size_t>(Tl);
   std::vector<float> lqkv(lrows * C3), ldout(lrows * static_cast<size_t>(C));
   for (int b = 0; b < B; ++b) {
@@ -101,9 +102,9 @@ void check_against_plain(ProcessGroup& cp, int B, int T, int C, int NH, bool bal
   std::vector<float> lout(ldout.size()), lse(static_cast<size_t>(B * NH) * static_cast<size_t>(Tl)),
       ldqkv(lqkv.size(), 0.0f);
   const RingShape shape{B, T, C, NH, balanced};
-  parti::model::ring_attention_forward(cp, shape, lout.data(), lse.data(), lqkv.data());
-  parti::model::ring_attention_backward(cp, shape, ldqkv.data(), ldout.data(), lqkv.data(),
-                                        lout.data(), lse.data());
+  parti::parallel::context::ring_attention_forward(cp, shape, lout.data(), lse.data(), lqkv.data());
+  parti::parallel::context::ring_attention_backward(cp, shape, ldqkv.data(), ldout.data(),
+                                                    lqkv.data(), lout.data(), lse.data());
   Rows ro = r;
   ro.width = C;
   Rows rq = r;
@@ -131,9 +132,10 @@ double flop_spread(ProcessGroup& cp, bool balanced, int T) {
   for (size_t i = 0; i < qkv.size(); ++i) qkv[i] = static_cast<float>(value(3, i));
   RingStats stats;
   const RingShape shape{B, T, C, NH, balanced};
-  parti::model::ring_attention_forward(cp, shape, out.data(), lse.data(), qkv.data(), &stats);
-  parti::model::ring_attention_backward(cp, shape, dqkv.data(), out.data(), qkv.data(), out.data(),
-                                        lse.data(), &stats);
+  parti::parallel::context::ring_attention_forward(cp, shape, out.data(), lse.data(), qkv.data(),
+                                                   &stats);
+  parti::parallel::context::ring_attention_backward(cp, shape, dqkv.data(), out.data(), qkv.data(),
+                                                    out.data(), lse.data(), &stats);
   std::vector<float> flops(static_cast<size_t>(cp.size()), 0.0f);
   flops[static_cast<size_t>(cp.rank())] = static_cast<float>(stats.flops);
   cp.all_reduce(flops.data(), flops.size(), parti::dist::ReduceOp::sum);

@@ -21,6 +21,7 @@
 #include "parti/model/gpt2/block.h"
 #include "parti/model/gpt2/gpt2.h"
 #include "parti/model/gpt2/mlp.h"
+#include "parti/parallel/tensor/mappings.h"
 
 namespace {
 
@@ -69,11 +70,16 @@ struct Run {
       }
     }
   }
-  Pass<double> pass(int B, int T, parti::dist::ProcessGroup* tp) {
+  // tp: the tensor-parallel group (null: none), sp: sequence parallelism over it.
+  Pass<double> pass(int B, int T, parti::dist::ProcessGroup* tp, bool sp = false) {
     Pass<double> p{B, T, table, params.data(), grads.data(), arena, *record};
-    p.tp = tp;
+    if (tp != nullptr) {
+      context = parti::parallel::tensor::make_tensor_parallel(*tp, sp);
+      p.tp = &context;
+    }
     return p;
   }
+  parti::parallel::tensor::TensorParallel context;
   const ParamTable& table;
   std::vector<double> params, grads;
   parti::core::Arena arena;
@@ -122,8 +128,7 @@ void check_module(const std::string& name, const MakeModule& make, CountingGroup
   part.record = std::make_unique<ActivationRecord<double>>(part_table.modules());
   const std::vector<double> x = random_vector(n, 1), dout = random_vector(n, 2);
   std::vector<double> y_whole(n), y_part(chunk), dx_whole(n, 0.0), dx_part(chunk, 0.0);
-  Pass<double> pw = whole.pass(B, T, nullptr), pp = part.pass(B, T, &tp);
-  pp.sp = sp;
+  Pass<double> pw = whole.pass(B, T, nullptr), pp = part.pass(B, T, &tp, sp);
   const auto k = static_cast<long long>(sublayers);
   auto expect_counts = [&](const char* phase, long long gathers, long long scatters,
                            long long reduces, long long reduced) {
@@ -188,8 +193,7 @@ void check_gpt(CountingGroup& tp, bool sp) {
     r->record->tokens = tokens.data();
     r->record->targets = targets.data();
   }
-  Pass<double> pw = whole.pass(B, T, nullptr), pp = part.pass(B, T, &tp);
-  pp.sp = sp;
+  Pass<double> pw = whole.pass(B, T, nullptr), pp = part.pass(B, T, &tp, sp);
   const double loss_whole = whole_gpt.forward(pw);
   tp.clear();
   const double loss_part = part_gpt.forward(pp);

@@ -16,8 +16,9 @@
 
 #include "parti/core/arena.h"
 #include "parti/core/check.h"
-#include "parti/dist/process_group.h"
 #include "parti/model/param_table.h"
+#include "parti/parallel/context/context.h"
+#include "parti/parallel/tensor/context.h"
 
 namespace parti::model {
 
@@ -49,7 +50,6 @@ template <typename T>
 struct Pass;
 template <typename T>
 class DeferredGrads;  // deferred_grads.h
-struct RingStats;     // ring_attention.h
 
 // Activation recomputation: none keeps everything backward needs; full keeps only each block's
 // input and runs the block's forward again just before its backward; selective keeps the
@@ -107,11 +107,9 @@ struct Pass {
   UnitHooks<T>* hooks = nullptr;  // null: whole buffers, nobody listens
   size_t params_origin = 0;
   size_t grads_origin = 0;
-  // The tensor-parallel group when the table was built for tp > 1 (then required), else null.
-  dist::ProcessGroup* tp = nullptr;
-  // Sequence parallelism (with tp > 1): between sublayers each tp rank holds local_tokens() of
-  // the B*T tokens, the r-th contiguous chunk in (B, T) order.
-  bool sp = false;
+  // Tensor parallelism (parallel/tensor/context.h): the layer's context when the table was built
+  // for tp > 1 (then required), else null. Layers reach the group only through the mappings.
+  const parallel::tensor::TensorParallel* tp = nullptr;
   // Scratch for what lives only inside one sublayer (gathered inputs, partial sums before their
   // reduction), taken and released in stack order; null: taken from `arena` for the micro-batch.
   core::Arena* workspace = nullptr;
@@ -119,19 +117,19 @@ struct Pass {
   // Zero-bubble schedules: linear layers queue their weight gradients here instead of computing
   // them (deferred_grads.h); null: computed in backward.
   DeferredGrads<T>* deferred = nullptr;
-  // Context parallelism (ring_attention.h): the cp group (null: none) and the global position
-  // of each of a row's Tn local tokens (its two chunks); attention runs around the cp ring.
-  dist::ProcessGroup* cp = nullptr;
-  const int32_t* positions = nullptr;  // Tn entries; null: 0 .. Tn - 1
-  bool cp_balanced = true;             // chunks i and 2C-1-i (false: contiguous, for tests)
-  RingStats* ring_stats = nullptr;     // null: not counted
+  // Context parallelism (parallel/context/context.h): attention runs around the cp ring; null:
+  // over the pass's own tokens.
+  const parallel::context::ContextParallel* cp = nullptr;
+  // The global position of each of a row's Tn tokens (under cp its two chunks); null: 0 .. Tn-1.
+  const int32_t* positions = nullptr;
   int position(int t) const { return positions != nullptr ? positions[t] : t; }
-  int cp_size() const { return cp != nullptr ? cp->size() : 1; }
+  int cp_size() const { return cp != nullptr ? cp->size : 1; }
+  // Sequence parallelism: between sublayers this rank holds local_tokens() of the B*T tokens,
+  // the r-th contiguous chunk in (B, T) order.
+  bool sp() const { return tp != nullptr && tp->sp; }
 
   size_t tokens() const { return static_cast<size_t>(B) * static_cast<size_t>(Tn); }
-  size_t local_tokens() const {
-    return sp ? tokens() / static_cast<size_t>(table.tp().size) : tokens();
-  }
+  size_t local_tokens() const { return sp() ? tokens() / static_cast<size_t>(tp->size) : tokens(); }
   T* param(int ref) const { return params + (table.spec(ref).offset - params_origin); }
   T* grad(int ref) const { return grads + (table.spec(ref).offset - grads_origin); }
 };

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "parti/kernels/elementwise.h"
 #include "parti/kernels/reduce.h"
 
 namespace parti::optim {
@@ -26,12 +27,7 @@ double clip_grad_norm(const model::ParamTable& table, T* grads, double max_norm)
   const double norm = grad_norm<T>(table, grads);
   const double scale = clip_scale(norm, max_norm);
   if (scale < 1.0) {
-    const T s = static_cast<T>(scale);
-    const auto n = static_cast<int64_t>(table.total());
-#pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < n; ++i) {
-      grads[i] *= s;
-    }
+    kernels::scale<T>(grads, static_cast<T>(scale), table.total());
   }
   return norm;
 }

@@ -5,8 +5,10 @@
 #include <functional>
 
 #include "parti/core/check.h"
+#include "parti/kernels/elementwise.h"
 #include "parti/kernels/reduce.h"
 #include "parti/optim/grad_clip.h"
+#include "parti/parallel/tensor/mappings.h"
 
 namespace parti::parallel {
 
@@ -94,7 +96,7 @@ DataParallel::DataParallel(const model::Model<float>& model, dist::ProcessGroup&
       table_(model.table()),
       dp_(dp),
       tp_(tp),
-      sp_(sp && tp != nullptr && tp->size() > 1),
+      tp_context_(tp != nullptr ? tensor::make_tensor_parallel(*tp, sp) : tensor::TensorParallel{}),
       stage_(dp.size() > 1 ? zero : 0),
       layout_(model.units(), dp.size(), dp.rank()),
       compress_(compress),
@@ -215,8 +217,7 @@ int64_t DataParallel::comm_bytes() const {
 model::Pass<float> DataParallel::pass(int B, int T, core::Arena& arena,
                                       model::ActivationRecord<float>& record, bool last_micro) {
   model::Pass<float> p{B, T, table_, params_.data(), grads_.data(), arena, record};
-  p.tp = tp_;
-  p.sp = sp_;
+  p.tp = tp_context();
   if (stage_ <= 1) {
     reducing_ = dp_.size() > 1 && last_micro;
     if (reducing_) {
@@ -237,9 +238,9 @@ model::Pass<float> DataParallel::pass(int B, int T, core::Arena& arena,
 DataParallel::Forward DataParallel::forward_only() {
   reducing_ = false;
   if (stage_ == 3) {
-    return {nullptr, this, tp_, sp_};
+    return {nullptr, this, tp_context()};
   }
-  return {params_.data(), nullptr, tp_, sp_};
+  return {params_.data(), nullptr, tp_context()};
 }
 
 void DataParallel::enter(model::Pass<float>& pass, int unit, model::Use use, int next) {
@@ -582,12 +583,8 @@ double DataParallel::clip(double max_norm) {
   const double norm = std::sqrt(sumsq);
   const double scale = optim::clip_scale(norm, max_norm);
   if (scale < 1.0) {
-    const auto f = static_cast<float>(scale);
     std::vector<float>& grads = stage_ <= 1 ? grads_ : shard_grads_;
-#pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < grads.size(); ++i) {
-      grads[i] *= f;
-    }
+    kernels::scale<float>(grads.data(), static_cast<float>(scale), grads.size());
   }
   return norm;
 }

@@ -43,6 +43,7 @@
 #include "parti/parallel/compress.h"
 #include "parti/parallel/grad_reducer.h"
 #include "parti/parallel/shard_layout.h"
+#include "parti/parallel/tensor/context.h"
 
 namespace parti::parallel {
 
@@ -98,8 +99,7 @@ class DataParallel final : public model::UnitHooks<float> {
   struct Forward {
     float* params;
     model::UnitHooks<float>* hooks;
-    dist::ProcessGroup* tp;
-    bool sp;
+    const tensor::TensorParallel* tp;  // null: tp = 1
   };
   Forward forward_only();
 
@@ -155,7 +155,10 @@ class DataParallel final : public model::UnitHooks<float> {
   const model::ParamTable& table_;
   dist::ProcessGroup& dp_;
   dist::ProcessGroup* tp_;
-  bool sp_;
+  tensor::TensorParallel tp_context_;  // the passes' (tp > 1)
+  const tensor::TensorParallel* tp_context() const {
+    return tp_ != nullptr && tp_->size() > 1 ? &tp_context_ : nullptr;
+  }
   int stage_;
   ShardLayout layout_;
   std::vector<int> owned_units_;  // units with a non-empty block here, in order (AdamW segments)

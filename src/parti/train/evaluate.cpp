@@ -5,7 +5,7 @@
 
 #include "parti/core/check.h"
 #include "parti/data/sampler.h"
-#include "parti/model/ring_attention.h"
+#include "parti/parallel/context/chunks.h"
 
 namespace parti::train {
 
@@ -35,15 +35,15 @@ EvalResult evaluate_windows(model::Model<float>& model, float* params, core::Are
     record.tokens = inputs.data();
     record.targets = targets.data();
     if (cp) {
-      model::cp_take(*parallel.positions, T, inputs.data(), rows, local_inputs.data());
-      model::cp_take(*parallel.positions, T, targets.data(), rows, local_targets.data());
+      parallel::context::cp_take(*parallel.positions, T, inputs.data(), rows, local_inputs.data());
+      parallel::context::cp_take(*parallel.positions, T, targets.data(), rows,
+                                 local_targets.data());
       record.tokens = local_inputs.data();
       record.targets = local_targets.data();
     }
     model::Pass<float> pass{rows, Tl, model.table(), params, nullptr, arena, record};
     pass.hooks = parallel.hooks;
     pass.tp = parallel.tp;
-    pass.sp = parallel.sp;
     pass.workspace = parallel.workspace;
     if (cp) {
       pass.cp = parallel.cp;

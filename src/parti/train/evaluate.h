@@ -19,16 +19,15 @@ struct EvalResult {
 
 // Windows [first, first + max_windows) (to the last whole window when max_windows <= 0),
 // micro_batch at a time. With hooks (ZeRO-3), params may be null: the hooks provide each unit.
-// `tp`: the tensor-parallel group of a model built for tp > 1 (every rank of it evaluates).
-// `cp` (with the rank's token `positions`, model/ring_attention.h): the context-parallel group;
-// each of its ranks evaluates its chunks of every window, and the sums and token counts are this
-// rank's (the caller adds them over cp).
+// `tp`: the tensor-parallel context of a model built for tp > 1 (every rank of it evaluates).
+// `cp` (with the rank's token `positions`, parallel/context/chunks.h): the context-parallel
+// context; each of its ranks evaluates its chunks of every window, and the sums and token counts
+// are this rank's (the caller adds them over cp).
 struct EvalParallel {
   model::UnitHooks<float>* hooks = nullptr;
-  dist::ProcessGroup* tp = nullptr;
-  bool sp = false;
+  const parallel::tensor::TensorParallel* tp = nullptr;
   core::Arena* workspace = nullptr;
-  dist::ProcessGroup* cp = nullptr;
+  const parallel::context::ContextParallel* cp = nullptr;
   const std::vector<int32_t>* positions = nullptr;
 };
 EvalResult evaluate_windows(model::Model<float>& model, float* params, core::Arena& arena,

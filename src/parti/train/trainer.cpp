@@ -16,7 +16,7 @@
 #include "parti/dist/mesh.h"
 #include "parti/io/checkpoint.h"
 #include "parti/model/registry.h"
-#include "parti/model/ring_attention.h"
+#include "parti/parallel/context/chunks.h"
 #include "parti/parallel/pipeline/stage.h"
 #include "parti/train/evaluate.h"
 
@@ -53,7 +53,9 @@ Trainer::Trainer(TrainConfig cfg, dist::ProcessGroup& dp, dist::ProcessGroup* tp
   PARTI_ASSERT(grads_.size() == cfg_.layout.dp * cfg_.layout.cp, "dp x cp group of ",
                grads_.size());
   if (cp_ != nullptr) {
-    positions_ = model::cp_positions(cp_->rank(), cp_->size(), cfg_.model.seq_len, true);
+    positions_ =
+        parallel::context::cp_positions(cp_->rank(), cp_->size(), cfg_.model.seq_len, true);
+    cp_context_ = {cp_, cp_->size(), cp_->rank(), true, &ring_};
   }
   PARTI_ASSERT(dp.size() == cfg_.layout.dp, "dp group of ", dp.size(), " for --dp ",
                cfg_.layout.dp);
@@ -112,14 +114,13 @@ void Trainer::sample(int first, int rows, int32_t* inputs, int32_t* targets) {
     return;
   }
   sampler_->fill(step_, first, rows, full_inputs_.data(), full_targets_.data());
-  model::cp_take(positions_, cfg_.model.seq_len, full_inputs_.data(), rows, inputs);
-  model::cp_take(positions_, cfg_.model.seq_len, full_targets_.data(), rows, targets);
+  parallel::context::cp_take(positions_, cfg_.model.seq_len, full_inputs_.data(), rows, inputs);
+  parallel::context::cp_take(positions_, cfg_.model.seq_len, full_targets_.data(), rows, targets);
 }
 
 void Trainer::set_cp(model::Pass<float>& pass) {
   if (cp_ != nullptr) {
-    pass.ring_stats = &ring_;
-    pass.cp = cp_;
+    pass.cp = &cp_context_;
     pass.positions = positions_.data();
   }
 }
@@ -300,8 +301,10 @@ double Trainer::evaluate() {
       if (cp_ != nullptr) {
         data::fill_windows(val_, cfg_.model.seq_len, b * B, rows, full_inputs_.data(),
                            full_targets_.data());
-        model::cp_take(positions_, cfg_.model.seq_len, full_inputs_.data(), rows, inputs_.data());
-        model::cp_take(positions_, cfg_.model.seq_len, full_targets_.data(), rows, targets_.data());
+        parallel::context::cp_take(positions_, cfg_.model.seq_len, full_inputs_.data(), rows,
+                                   inputs_.data());
+        parallel::context::cp_take(positions_, cfg_.model.seq_len, full_targets_.data(), rows,
+                                   targets_.data());
       } else {
         data::fill_windows(val_, T, b * B, rows, inputs_.data(), targets_.data());
       }
@@ -310,7 +313,6 @@ double Trainer::evaluate() {
             model::Pass<float> pass{rows,    T,     model_->table(), forward.params,
                                     nullptr, arena, record};
             pass.tp = forward.tp;
-            pass.sp = forward.sp;
             pass.workspace = &workspace_;
             set_cp(pass);
             return pass;
@@ -319,7 +321,8 @@ double Trainer::evaluate() {
       sums[1] += static_cast<double>(rows) * T;
       continue;
     }
-    EvalParallel how{forward.hooks, forward.tp, forward.sp, &workspace_, cp_, &positions_};
+    EvalParallel how{forward.hooks, forward.tp, &workspace_,
+                     cp_ != nullptr ? &cp_context_ : nullptr, &positions_};
     const EvalResult r = evaluate_windows(*model_, forward.params, arena_, val_, B, B,
                                           (b < batches ? b : 0) * B, how);
     if (b < batches) {

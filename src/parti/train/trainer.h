@@ -22,7 +22,7 @@
 #include "parti/dist/process_group.h"
 #include "parti/io/metrics.h"
 #include "parti/model/model.h"
-#include "parti/model/ring_attention.h"
+#include "parti/parallel/context/ring_attention.h"
 #include "parti/parallel/data_parallel.h"
 #include "parti/parallel/pipeline/executor.h"
 #include "parti/parallel/pipeline/trace.h"
@@ -102,6 +102,7 @@ class Trainer {
   dist::ProcessGroup* cp_;                           // null: no context parallelism
   dist::ProcessGroup& grads_;                        // gradients are summed over it: dp, or dp x cp
   std::vector<int32_t> positions_;                   // cp: the global position of each local token
+  parallel::context::ContextParallel cp_context_;    // cp: the passes'
   std::vector<int32_t> full_inputs_, full_targets_;  // cp: whole rows before the chunks are taken
   std::unique_ptr<dist::CountingGroup> tp_counted_;  // tp_, timed (tp > 1)
   data::TokenFile train_;
@@ -123,7 +124,7 @@ class Trainer {
   bool compression_resumed_ = false;  // PowerSGD's state came from the checkpoint
   int64_t comm_bytes_ = 0;  // sent by this rank in the last step's collectives (ring estimate)
   // cp: what ring attention did in the step so far (ring_) and in the last whole step.
-  model::RingStats ring_, last_ring_;
+  parallel::context::RingStats ring_, last_ring_;
   double tp_comm_ms_ = 0.0;  // in tensor-parallel collectives in the last step
   double peak_gflops_ = 0.0;
 };

@@ -5,10 +5,11 @@
 #include "parti/kernels/attention.h"
 #include "parti/kernels/matmul.h"
 #include "parti/model/deferred_grads.h"
-#include "parti/model/ring_attention.h"
-#include "parti/model/tensor_parallel.h"
+#include "parti/parallel/context/ring_attention.h"
+#include "parti/parallel/tensor/mappings.h"
 
 namespace parti::model::gpt2 {
+using namespace parallel::tensor;  // the mappings: a model family writes no collective
 namespace {
 enum Saved { kInp, kQkv, kAtt, kY };
 constexpr auto kInOut = kernels::WeightLayout::in_out;
@@ -105,14 +106,10 @@ size_t Attention<T>::att_size(const Pass<T>& pass) const {
 }
 
 template <typename T>
-RingShape Attention<T>::ring_shape(const Pass<T>& pass) const {
-  return {pass.B, pass.Tn * pass.cp_size(), Cl_, NH_, pass.cp_balanced};
-}
-
-template <typename T>
 void Attention<T>::ring_forward(Pass<T>& pass, T* y, T* lse, const T* qkv) const {
   if constexpr (std::is_same_v<T, float>) {
-    ring_attention_forward(*pass.cp, ring_shape(pass), y, lse, qkv, pass.ring_stats);
+    parallel::context::ring_attention_forward(*pass.cp, pass.B, pass.Tn * pass.cp_size(), Cl_, NH_,
+                                              y, lse, qkv);
   } else {
     PARTI_ASSERT(false, "ring attention runs in float");
   }
@@ -122,7 +119,8 @@ template <typename T>
 void Attention<T>::ring_backward(Pass<T>& pass, T* dqkv, const T* dy, const T* qkv, const T* y,
                                  const T* lse) const {
   if constexpr (std::is_same_v<T, float>) {
-    ring_attention_backward(*pass.cp, ring_shape(pass), dqkv, dy, qkv, y, lse, pass.ring_stats);
+    parallel::context::ring_attention_backward(*pass.cp, pass.B, pass.Tn * pass.cp_size(), Cl_, NH_,
+                                               dqkv, dy, qkv, y, lse);
   } else {
     PARTI_ASSERT(false, "ring attention runs in float");
   }

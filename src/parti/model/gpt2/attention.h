@@ -8,13 +8,13 @@
 // and v (column-parallel) and c_proj's matching rows (row-parallel); the output is all-reduced
 // over tp in forward, the input gradient in backward. qkv, att and y are then the rank's heads.
 // Context-parallel (pass.cp): the rank's tokens are two chunks of every sequence; attention runs
-// around the cp ring (ring_attention.h) and saves the log-sum-exp (B, NH, T) in place of att.
+// around the cp ring (parallel/context/ring_attention.h) and saves the log-sum-exp (B, NH, T) in
+// place of att.
 #pragma once
 
 #include <string>
 
 #include "parti/model/module.h"
-#include "parti/model/ring_attention.h"
 
 namespace parti::model::gpt2 {
 
@@ -28,7 +28,6 @@ class Attention : public Module<T> {
  private:
   // Elements of the probabilities (B, NH, T, T), or under cp of the log-sum-exp (B, NH, T).
   size_t att_size(const Pass<T>& pass) const;
-  RingShape ring_shape(const Pass<T>& pass) const;
   void ring_forward(Pass<T>& pass, T* y, T* lse, const T* qkv) const;
   void ring_backward(Pass<T>& pass, T* dqkv, const T* dy, const T* qkv, const T* y,
                      const T* lse) const;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstddef>
 
+#include "parti/kernels/elementwise.h"
+
 namespace parti::model::gpt2 {
 
 template <typename T>
@@ -46,16 +48,10 @@ void Block<T>::forward_body(Pass<T>& pass, const T* in, T* out) {
   T* c = pass.arena.template alloc<T>(n);   // ln_2(x1)
   ln_1_.forward(pass, in, a);
   attn_.forward(pass, a, b);
-#pragma omp parallel for schedule(static)
-  for (size_t i = 0; i < n; ++i) {
-    x1[i] = in[i] + b[i];
-  }
+  kernels::add<T>(x1, in, b, n);
   ln_2_.forward(pass, x1, c);
   mlp_.forward(pass, c, out);  // out = mlp(c), then the residual
-#pragma omp parallel for schedule(static)
-  for (size_t i = 0; i < n; ++i) {
-    out[i] += x1[i];
-  }
+  kernels::add_into<T>(out, x1, n);
 }
 
 template <typename T>
@@ -68,10 +64,7 @@ void Block<T>::backward_body(Pass<T>& pass, const T* dout, T* dinp) {
   std::copy(dout, dout + n, dx1);  // residual path
   ln_2_.backward(pass, dc, dx1);
   attn_.backward(pass, dx1, da);
-#pragma omp parallel for schedule(static)
-  for (size_t i = 0; i < n; ++i) {
-    dinp[i] += dx1[i];  // residual path
-  }
+  kernels::add_into<T>(dinp, dx1, n);  // residual path
   ln_1_.backward(pass, da, dinp);
 }
 

@@ -7,10 +7,11 @@
 #include "parti/kernels/embedding.h"
 #include "parti/kernels/gemm.h"
 #include "parti/kernels/matmul.h"
-#include "parti/kernels/softmax_xent.h"
-#include "parti/model/tensor_parallel.h"
+#include "parti/parallel/tensor/mappings.h"
+#include "parti/parallel/tensor/vocab_cross_entropy.h"
 
 namespace parti::model::gpt2 {
+using namespace parallel::tensor;  // the mappings: a model family writes no collective
 namespace {
 constexpr auto kOutIn = kernels::WeightLayout::out_in;
 constexpr int kEmbeddings = 0;  // the embedding unit (when wte is here)
@@ -143,7 +144,7 @@ const T* Gpt2<T>::head_logits(Pass<T>& pass, const T* x, bool backward_follows) 
           [&] { ln_f_->forward(pass, x, xf); });
   if (n != n_all) {  // sequence parallel: the output projection needs every token
     T* all = pass.arena.template alloc<T>(n_all);
-    pass.tp->all_gather(xf, all, n);
+    tp_gather_into(pass, xf, cfg_.dim, all);
     xf = all;
   }
   pass.record.save(id_, kXf, xf);
@@ -235,21 +236,8 @@ const T* Gpt2<T>::forward_chunk(Pass<T>& pass, int chunk, const T* in, double* l
 template <typename T>
 double Gpt2<T>::cross_entropy(Pass<T>& pass, T* probs) {
   T* losses = pass.arena.template alloc<T>(pass.tokens());
-  const int N = static_cast<int>(pass.tokens());
-  if (tp_size(pass) == 1) {
-    kernels::softmax_xent_forward<T>(losses, probs, pass.record.targets, N, cfg_.vocab,
-                                     cfg_.padded_vocab());
-  } else {
-    // Vocabulary-parallel cross-entropy: all-reduces of N maxima and 2N sums, never whole rows.
-    T* rowmax = pass.arena.template alloc<T>(pass.tokens());
-    T* stats = pass.arena.template alloc<T>(2 * pass.tokens());
-    kernels::softmax_xent_part_max<T>(rowmax, probs, N, vocab_valid_, vocab_rows_);
-    pass.tp->all_reduce(rowmax, pass.tokens(), dist::ReduceOp::max);
-    kernels::softmax_xent_part_exp<T>(stats, probs, rowmax, pass.record.targets, vocab_first_, N,
-                                      vocab_valid_, vocab_rows_);
-    tp_all_reduce(pass, stats, 2 * pass.tokens());
-    kernels::softmax_xent_part_finish<T>(losses, probs, rowmax, stats, N, vocab_rows_);
-  }
+  vocab_parallel_xent_forward(pass, losses, probs, pass.record.targets,
+                              static_cast<int>(pass.tokens()), vocab_part());
   pass.record.save(id_, kProbs, probs);
   pass.record.save(id_, kLosses, losses);
   double sum = 0.0;
@@ -303,13 +291,7 @@ T* Gpt2<T>::head_backward(Pass<T>& pass, T dloss, T* flow[2]) {
   const int N = static_cast<int>(pass.tokens());
   // The probabilities become dlogits in place: the record's buffer is ours to reuse.
   T* dlogits = const_cast<T*>(pass.record.get(id_, kProbs));
-  if (tp_size(pass) == 1) {
-    kernels::softmax_xent_backward<T>(dlogits, pass.record.targets, dloss, N, cfg_.vocab,
-                                      cfg_.padded_vocab());
-  } else {
-    kernels::softmax_xent_part_backward<T>(dlogits, pass.record.targets, dloss, vocab_first_, N,
-                                           vocab_rows_);
-  }
+  vocab_parallel_xent_backward(pass, dlogits, pass.record.targets, dloss, N, vocab_part());
   T* dxf = pass.arena.template alloc_zero<T>(n);
   // The hooks may take the embedding unit's gradient by pieces at the end instead.
   const bool pieces = pass.hooks != nullptr && pass.hooks->by_pieces(kEmbeddings);

@@ -4,8 +4,8 @@
 //   x_{l+1} = block_l(x_l)                     (B, T, C)
 //   logits = ln_f(x_L) wte^T                   (B, T, Vp)   columns V..Vp-1 masked in the loss
 // Parameter names and shapes are Hugging Face's GPT2Model ones without the "transformer." prefix.
-// Tensor parallelism (built for a TpRank, run with pass.tp): the blocks split heads and MLP
-// units (attention.h, mlp.h); wte is split by vocabulary rows, the lookup masks the other
+// Tensor parallelism (built for a TpRank, run with a pass.tp context): the blocks split heads and
+// MLP units (attention.h, mlp.h); wte is split by vocabulary rows, the lookup masks the other
 // ranks' ids and all-reduces, the output projection gives each rank its vocabulary columns of
 // the logits and the cross-entropy works on those (vocabulary-parallel, never whole rows).
 // Pipeline parallelism (built for a list of chunks, run chunk by chunk): a process holds only its
@@ -23,6 +23,7 @@
 #include "parti/model/gpt2/block.h"
 #include "parti/model/gpt2/layernorm.h"
 #include "parti/model/model.h"
+#include "parti/parallel/tensor/vocab_cross_entropy.h"
 
 namespace parti::model::gpt2 {
 
@@ -58,6 +59,9 @@ class Gpt2 final : public Model<T> {
   const T* run_blocks(Pass<T>& pass, int chunk, const T* x);
   const T* head_logits(Pass<T>& pass, const T* x, bool backward_follows);
   double cross_entropy(Pass<T>& pass, T* probs);
+  parallel::tensor::VocabPart vocab_part() const {
+    return {vocab_first_, vocab_rows_, vocab_valid_, cfg_.vocab, cfg_.padded_vocab()};
+  }
   T* head_backward(Pass<T>& pass, T dloss, T* flow[2]);  // allocates flow; returns flow[0]
   void embedding_backward(Pass<T>& pass, const T* dx);
   using Model<T>::whole;

@@ -1,9 +1,11 @@
 #include "parti/model/gpt2/layernorm.h"
 
+#include "parti/kernels/elementwise.h"
 #include "parti/kernels/layernorm.h"
-#include "parti/model/tensor_parallel.h"
+#include "parti/parallel/tensor/mappings.h"
 
 namespace parti::model::gpt2 {
+using namespace parallel::tensor;  // the mappings: a model family writes no collective
 namespace {
 enum Saved { kInp, kMean, kRstd };
 }  // namespace
@@ -29,7 +31,7 @@ void LayerNorm<T>::forward(Pass<T>& pass, const T* in, T* out) {
 template <typename T>
 void LayerNorm<T>::backward(Pass<T>& pass, const T* dout, T* dinp) {
   const int N = static_cast<int>(pass.local_tokens());
-  const bool partial = pass.sp && tp_size(pass) > 1;
+  const bool partial = pass.sp() && tp_size(pass) > 1;
   // Sequence parallel: this rank's tokens give a partial weight gradient, summed over tp.
   Scratch<T> scratch(pass);
   const auto C = static_cast<size_t>(C_);
@@ -40,8 +42,8 @@ void LayerNorm<T>::backward(Pass<T>& pass, const T* dout, T* dinp) {
                                  pass.record.get(id_, kRstd), N, C_);
   if (partial) {
     tp_all_reduce(pass, dw, 2 * C);
-    add_into(pass.grad(weight_), dw, C);
-    add_into(pass.grad(bias_), db, C);
+    kernels::add_into<T>(pass.grad(weight_), dw, C);
+    kernels::add_into<T>(pass.grad(bias_), db, C);
   }
 }
 

@@ -3,9 +3,10 @@
 #include "parti/kernels/gelu.h"
 #include "parti/kernels/matmul.h"
 #include "parti/model/deferred_grads.h"
-#include "parti/model/tensor_parallel.h"
+#include "parti/parallel/tensor/mappings.h"
 
 namespace parti::model::gpt2 {
+using namespace parallel::tensor;  // the mappings: a model family writes no collective
 namespace {
 enum Saved { kInp, kH, kG };
 constexpr auto kInOut = kernels::WeightLayout::in_out;

@@ -1,4 +1,4 @@
-#include "parti/model/ring_attention.h"
+#include "parti/parallel/context/ring_attention.h"
 
 #include <omp.h>
 
@@ -11,36 +11,9 @@
 #include "parti/core/check.h"
 #include "parti/kernels/gemm.h"
 #include "parti/kernels/vec_math.h"
+#include "parti/parallel/context/chunks.h"
 
-namespace parti::model {
-
-std::array<int, 2> cp_chunks(int rank, int size, bool balanced) {
-  if (balanced) {
-    return {rank, 2 * size - 1 - rank};
-  }
-  return {2 * rank, 2 * rank + 1};
-}
-
-std::vector<int32_t> cp_positions(int rank, int size, int T, bool balanced) {
-  PARTI_ASSERT(T % (2 * size) == 0, "sequence of ", T, " tokens in ", 2 * size, " chunks");
-  const int L = T / (2 * size);
-  std::vector<int32_t> out;
-  for (int chunk : cp_chunks(rank, size, balanced)) {
-    for (int t = 0; t < L; ++t) out.push_back(chunk * L + t);
-  }
-  return out;
-}
-
-void cp_take(const std::vector<int32_t>& positions, int T, const int32_t* full, int rows,
-             int32_t* local) {
-  const size_t Tl = positions.size();
-  for (int b = 0; b < rows; ++b) {
-    for (size_t t = 0; t < Tl; ++t) {
-      local[static_cast<size_t>(b) * Tl + t] =
-          full[static_cast<size_t>(b) * static_cast<size_t>(T) + static_cast<size_t>(positions[t])];
-    }
-  }
-}
+namespace parti::parallel::context {
 
 namespace {
 
@@ -382,4 +355,16 @@ void ring_attention_backward(dist::ProcessGroup& cp, const RingShape& shape, flo
   sent[1].wait();
 }
 
-}  // namespace parti::model
+void ring_attention_forward(const ContextParallel& cp, int B, int T, int C, int NH, float* out,
+                            float* lse, const float* qkv) {
+  ring_attention_forward(*cp.group, {B, T, C, NH, cp.balanced}, out, lse, qkv, cp.stats);
+}
+
+void ring_attention_backward(const ContextParallel& cp, int B, int T, int C, int NH, float* dqkv,
+                             const float* dout, const float* qkv, const float* out,
+                             const float* lse) {
+  ring_attention_backward(*cp.group, {B, T, C, NH, cp.balanced}, dqkv, dout, qkv, out, lse,
+                          cp.stats);
+}
+
+}  // namespace parti::parallel::context

@@ -28,16 +28,9 @@
 #include <vector>
 
 #include "parti/dist/process_group.h"
+#include "parti/parallel/context/context.h"
 
-namespace parti::model {
-
-// The two global chunk indices cp rank `rank` of `size` holds, in local order.
-std::array<int, 2> cp_chunks(int rank, int size, bool balanced);
-// The global positions of a row's T / size local tokens on that rank (its two chunks in order).
-std::vector<int32_t> cp_positions(int rank, int size, int T, bool balanced);
-// Rows of T tokens (full) -> the same rows' local tokens (rows x positions.size()).
-void cp_take(const std::vector<int32_t>& positions, int T, const int32_t* full, int rows,
-             int32_t* local);
+namespace parti::parallel::context {
 
 // What calls did on this rank (added up): the attention FLOPs of the pairs computed (4 L^2 HS per
 // pair and head, Q K^T and P V; backward 10: S again, dP, dV, dQ and dK), the bytes sent, the
@@ -70,4 +63,13 @@ void ring_attention_backward(dist::ProcessGroup& cp, const RingShape& shape, flo
                              const float* dout, const float* qkv, const float* out,
                              const float* lse, RingStats* stats = nullptr);
 
-}  // namespace parti::model
+// The model's entry points (a layer's attention under context parallelism): the group, the chunk
+// assignment and the counters come from the pass's context; T is the whole sequence (the rank's
+// tokens times cp), C and NH this rank's width and heads.
+void ring_attention_forward(const ContextParallel& cp, int B, int T, int C, int NH, float* out,
+                            float* lse, const float* qkv);
+void ring_attention_backward(const ContextParallel& cp, int B, int T, int C, int NH, float* dqkv,
+                             const float* dout, const float* qkv, const float* out,
+                             const float* lse);
+
+}  // namespace parti::parallel::context

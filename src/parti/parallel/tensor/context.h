@@ -1,0 +1,22 @@
+// The tensor-parallel context a layer gets (issue #16): its place in the tp group and how the
+// activations between sublayers are laid out. Layers talk to the group only through the
+// mappings (mappings.h), never directly, so model/ names no process group. Built by whoever owns
+// the tp group (make_tensor_parallel); a pass without one (null) is tp = 1.
+#pragma once
+
+namespace parti::dist {
+class ProcessGroup;
+}
+
+namespace parti::parallel::tensor {
+
+struct TensorParallel {
+  dist::ProcessGroup* group = nullptr;  // the tp group
+  int size = 1;                         // tp
+  int rank = 0;
+  // Sequence parallelism (Korthikanti et al. 2022): between sublayers each rank holds the r-th
+  // contiguous chunk of the micro-batch's B x T tokens in (B, T) order.
+  bool sp = false;
+};
+
+}  // namespace parti::parallel::tensor
