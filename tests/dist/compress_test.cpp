@@ -4,7 +4,7 @@
 // over several steps, its bytes ((rows + cols) x R per matrix, counted by a CountingGroup), the
 // plain reduction before --powersgd-start-step and warm-started Q equal on every rank.
 // Exit status 1 on any failure (every rank reports its own).
-#include "parti/parallel/compress.h"
+#include "parti/parallel/data/compress.h"
 
 #include <cmath>
 #include <cstdint>
@@ -22,9 +22,9 @@ namespace {
 using parti::dist::CountingGroup;
 using parti::dist::ProcessGroup;
 using parti::dist::ReduceOp;
-using parti::parallel::from_bf16;
-using parti::parallel::PowerSgd;
-using parti::parallel::to_bf16;
+using parti::parallel::data::from_bf16;
+using parti::parallel::data::PowerSgd;
+using parti::parallel::data::to_bf16;
 
 int failures = 0;
 
@@ -71,7 +71,7 @@ void check_bf16(ProcessGroup& world) {
   const int P = world.size();
   for (size_t n : {size_t{1}, size_t{5}, size_t{1000}, size_t{4099}}) {
     CountingGroup counted(world);
-    auto bf16 = parti::parallel::make_bf16_reduction(counted);
+    auto bf16 = parti::parallel::data::make_bf16_reduction(counted);
     std::vector<float> g(n + 6, 0.0f);
     for (size_t i = 0; i < n; ++i) g[3 + i] = grad(world.rank(), i, 0);
     auto request = bf16->start(g.data(), 3, 3 + n);
@@ -103,7 +103,7 @@ void check_bf16(ProcessGroup& world) {
                counted.count("all_gather_u16").elements == static_cast<long long>(b) &&
                counted.count("all_reduce").calls == 0,
            "bf16 reduction sends 16-bit words only, n=" + std::to_string(n));
-    auto plain = parti::parallel::make_plain_reduction(world);
+    auto plain = parti::parallel::data::make_plain_reduction(world);
     std::vector<float> h(n, 1.0f);
     plain->start(h.data(), 0, n).wait();
     if (n % static_cast<size_t>(P) == 0) {
@@ -119,7 +119,7 @@ void check_buckets_in_flight(ProcessGroup& world) {
   const int P = world.size();
   const size_t n = 3000;
   std::vector<size_t> cuts = {0, 700, 1900, 2400, n};
-  auto bf16 = parti::parallel::make_bf16_reduction(world);
+  auto bf16 = parti::parallel::data::make_bf16_reduction(world);
   std::vector<float> g(n);
   for (size_t i = 0; i < n; ++i) g[i] = grad(world.rank(), i, 3);
   std::vector<parti::dist::Request> requests;

@@ -76,7 +76,7 @@ Trainer::Trainer(TrainConfig cfg, dist::ProcessGroup& dp, dist::ProcessGroup* tp
     build_pipeline();
   } else {
     model_ = model::make_model<float>(cfg_.model, tp_rank);
-    parallel_ = std::make_unique<parallel::DataParallel>(
+    parallel_ = std::make_unique<parallel::data::DataParallel>(
         *model_, grads_, cfg_.layout.zero, static_cast<size_t>(cfg_.layout.bucket_mb * 1024 * 1024),
         cfg_.optim.adamw, tp_counted_.get(), cfg_.layout.sp, compress_config());
   }
@@ -125,8 +125,8 @@ void Trainer::set_cp(model::Pass<float>& pass) {
   }
 }
 
-parallel::CompressConfig Trainer::compress_config() const {
-  return {parallel::parse_compression(cfg_.layout.grad_compress), cfg_.layout.powersgd_rank,
+parallel::data::CompressConfig Trainer::compress_config() const {
+  return {parallel::data::parse_compression(cfg_.layout.grad_compress), cfg_.layout.powersgd_rank,
           cfg_.layout.powersgd_start_step, cfg_.data.seed};
 }
 
@@ -145,7 +145,7 @@ void Trainer::build_pipeline() {
   }
   model_ = model::make_model<float>(cfg_.model, tp_rank, mine);
   whole_ = model::make_model<float>(cfg_.model, tp_rank);
-  parallel_ = std::make_unique<parallel::DataParallel>(
+  parallel_ = std::make_unique<parallel::data::DataParallel>(
       *model_, grads_, cfg_.layout.zero, static_cast<size_t>(cfg_.layout.bucket_mb * 1024 * 1024),
       cfg_.optim.adamw, tp_counted_.get(), cfg_.layout.sp, compress_config());
   // The first stage (lookup) and the last (output projection) each hold wte; the first's copy
@@ -287,7 +287,7 @@ double Trainer::evaluate() {
   const int64_t windows = data::window_count(val_, cfg_.model.seq_len);
   const int64_t batches = std::min<int64_t>(cfg_.data.eval_batches, (windows + B - 1) / B);
   const int dp = dp_.size();
-  const parallel::DataParallel::Forward forward = parallel_->forward_only();
+  const parallel::data::DataParallel::Forward forward = parallel_->forward_only();
   double sums[2] = {0.0, 0.0};  // loss sum, tokens
   for (int64_t round = 0; round * dp < batches; ++round) {
     const int64_t b = round * dp + dp_.rank();
@@ -341,7 +341,7 @@ double Trainer::evaluate() {
 }
 
 Trainer::Memory Trainer::memory() const {
-  const parallel::DataParallel::Memory m = parallel_->memory();
+  const parallel::data::DataParallel::Memory m = parallel_->memory();
   return {m.params,
           m.grads,
           m.optim,

@@ -5,9 +5,9 @@
 //   learning rate.
 // Micro-batch m of dp rank r draws global rows [(m*dp + r)*B, (m*dp + r + 1)*B) of the step, so
 // the union over ranks is exactly the one-process batch.
-// The buffers, the reductions and ZeRO (--zero 0-3) belong to parallel::DataParallel, which the
-// model's passes report their units to; the trainer sequences the step.
-// Evaluation, metrics (stdout line + JSONL) and checkpoints happen between steps.
+// The buffers, the reductions and ZeRO (--zero 0-3) belong to parallel::data::DataParallel, which
+// the model's passes report their units to; the trainer sequences the step. Evaluation, metrics
+// (stdout line + JSONL) and checkpoints happen between steps.
 #pragma once
 
 #include <cstdint>
@@ -23,7 +23,7 @@
 #include "parti/io/metrics.h"
 #include "parti/model/model.h"
 #include "parti/parallel/context/ring_attention.h"
-#include "parti/parallel/data_parallel.h"
+#include "parti/parallel/data/data_parallel.h"
 #include "parti/parallel/pipeline/executor.h"
 #include "parti/parallel/pipeline/trace.h"
 #include "parti/train/config.h"
@@ -89,7 +89,7 @@ class Trainer {
   int tp_size() const { return tp_ == nullptr ? 1 : tp_->size(); }
   int pp_size() const { return pp_ == nullptr ? 1 : pp_->size(); }
   void build_pipeline();
-  parallel::CompressConfig compress_config() const;
+  parallel::data::CompressConfig compress_config() const;
   double pipeline_step(float dloss, double* norm, double lr);
   // Appends this step's events to the trace (the pipeline's, or one process's F/B/STEP).
   void trace(double start, double end, parallel::pipeline::Instruction what);
@@ -112,7 +112,7 @@ class Trainer {
   std::unique_ptr<parallel::pipeline::Executor> executor_;
   std::vector<double> pp_idle_;
   std::vector<parallel::pipeline::TraceEvent> trace_;
-  std::unique_ptr<parallel::DataParallel> parallel_;
+  std::unique_ptr<parallel::data::DataParallel> parallel_;
   std::unique_ptr<data::Sampler> sampler_;
   core::Arena arena_;
   core::Arena workspace_;  // scratch inside one sublayer (tensor and sequence parallelism)

@@ -1,4 +1,4 @@
-#include "parti/parallel/compress.h"
+#include "parti/parallel/data/compress.h"
 
 #include <algorithm>
 #include <cmath>
@@ -10,7 +10,7 @@
 #include "parti/core/rng.h"
 #include "parti/kernels/gemm.h"
 
-namespace parti::parallel {
+namespace parti::parallel::data {
 
 Compression parse_compression(const std::string& name) {
   if (name == "none") return Compression::none;
@@ -367,4 +367,4 @@ dist::Request PowerSgd::start(float* grads, size_t begin, size_t end) {
   return launch(std::move(first), std::move(step));
 }
 
-}  // namespace parti::parallel
+}  // namespace parti::parallel::data

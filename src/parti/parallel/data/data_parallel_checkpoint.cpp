@@ -6,9 +6,9 @@
 #include "parti/core/check.h"
 #include "parti/io/checkpoint.h"
 #include "parti/io/safetensors.h"
-#include "parti/parallel/data_parallel.h"
+#include "parti/parallel/data/data_parallel.h"
 
-namespace parti::parallel {
+namespace parti::parallel::data {
 
 // The moments of owned unit u (stages 1-3: AdamW's segments are the owned blocks in order).
 namespace {
@@ -166,4 +166,4 @@ bool DataParallel::load_compression(const std::string& step_dir) {
   return true;
 }
 
-}  // namespace parti::parallel
+}  // namespace parti::parallel::data

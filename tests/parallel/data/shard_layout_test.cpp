@@ -1,13 +1,13 @@
 // ZeRO's sharding of units over a group: every element of every unit is owned by exactly one
 // rank, blocks are ceil(size / ranks) long with the short or empty ones last, and each rank's
 // shard buffer places its blocks at full block length, in unit order.
-#include "parti/parallel/shard_layout.h"
+#include "parti/parallel/data/shard_layout.h"
 
 #include <gtest/gtest.h>
 
 #include <vector>
 
-namespace parti::parallel {
+namespace parti::parallel::data {
 namespace {
 
 TEST(ShardLayout, EveryElementHasExactlyOneOwner) {
@@ -58,4 +58,4 @@ TEST(ShardLayout, OneRankOwnsEverything) {
 }
 
 }  // namespace
-}  // namespace parti::parallel
+}  // namespace parti::parallel::data

@@ -40,12 +40,12 @@
 #include "parti/dist/process_group.h"
 #include "parti/model/model.h"
 #include "parti/optim/adamw.h"
-#include "parti/parallel/compress.h"
-#include "parti/parallel/grad_reducer.h"
-#include "parti/parallel/shard_layout.h"
+#include "parti/parallel/data/compress.h"
+#include "parti/parallel/data/grad_reducer.h"
+#include "parti/parallel/data/shard_layout.h"
 #include "parti/parallel/tensor/context.h"
 
-namespace parti::parallel {
+namespace parti::parallel::data {
 
 class DataParallel final : public model::UnitHooks<float> {
  public:
@@ -186,4 +186,4 @@ class DataParallel final : public model::UnitHooks<float> {
   std::vector<float> tied_;  // the peer's wte gradient
 };
 
-}  // namespace parti::parallel
+}  // namespace parti::parallel::data

@@ -1,8 +1,8 @@
-#include "parti/parallel/grad_reducer.h"
+#include "parti/parallel/data/grad_reducer.h"
 
 #include "parti/core/check.h"
 
-namespace parti::parallel {
+namespace parti::parallel::data {
 
 GradReducer::GradReducer(BucketReduction& reduction, size_t bucket_bytes)
     : reduction_(reduction), bucket_elements_(std::max<size_t>(1, bucket_bytes / sizeof(float))) {}
@@ -74,4 +74,4 @@ void GradReducer::finish() {
   grads_ = nullptr;
 }
 
-}  // namespace parti::parallel
+}  // namespace parti::parallel::data

@@ -1,4 +1,4 @@
-#include "parti/parallel/data_parallel.h"
+#include "parti/parallel/data/data_parallel.h"
 
 #include <algorithm>
 #include <cmath>
@@ -10,7 +10,7 @@
 #include "parti/optim/grad_clip.h"
 #include "parti/parallel/tensor/mappings.h"
 
-namespace parti::parallel {
+namespace parti::parallel::data {
 
 // Buffers for gathered units or staged gradients, reused: take() hands out the smallest free one
 // that is large enough (allocating when none is). bytes() is the high-water mark.
@@ -631,4 +631,4 @@ DataParallel::Memory DataParallel::memory() const {
   return m;
 }
 
-}  // namespace parti::parallel
+}  // namespace parti::parallel::data

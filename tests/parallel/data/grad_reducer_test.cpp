@@ -1,12 +1,12 @@
 // Bucket formation of the GradReducer, exactly, with a group that records each collective
 // (which group got which call, as Megatron's tests record their groups).
-#include "parti/parallel/grad_reducer.h"
+#include "parti/parallel/data/grad_reducer.h"
 
 #include <gtest/gtest.h>
 
 #include <vector>
 
-namespace parti::parallel {
+namespace parti::parallel::data {
 namespace {
 
 struct Call {
@@ -75,4 +75,4 @@ TEST(GradReducer, AdjacentRangesFormBucketsOfAtLeastTheBucketSize) {
 }
 
 }  // namespace
-}  // namespace parti::parallel
+}  // namespace parti::parallel::data

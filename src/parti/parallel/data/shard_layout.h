@@ -12,7 +12,7 @@
 #include "parti/model/model.h"
 #include "parti/optim/adamw.h"
 
-namespace parti::parallel {
+namespace parti::parallel::data {
 
 using model::Unit;  // a flat range [begin, end); blocks are whole multiples of its granule
 
@@ -40,4 +40,4 @@ class ShardLayout {
   size_t shard_size_ = 0;
 };
 
-}  // namespace parti::parallel
+}  // namespace parti::parallel::data

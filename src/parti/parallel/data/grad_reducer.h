@@ -14,9 +14,9 @@
 #include <vector>
 
 #include "parti/dist/process_group.h"
-#include "parti/parallel/compress.h"
+#include "parti/parallel/data/compress.h"
 
-namespace parti::parallel {
+namespace parti::parallel::data {
 
 class GradReducer {
  public:
@@ -46,4 +46,4 @@ class GradReducer {
   std::chrono::steady_clock::time_point t0_;
 };
 
-}  // namespace parti::parallel
+}  // namespace parti::parallel::data

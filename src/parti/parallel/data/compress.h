@@ -40,7 +40,7 @@
 #include "parti/dist/process_group.h"
 #include "parti/model/param_table.h"
 
-namespace parti::parallel {
+namespace parti::parallel::data {
 
 enum class Compression { none, bf16, powersgd };
 
@@ -127,4 +127,4 @@ class PowerSgd final : public BucketReduction {
   std::map<int, State> states_;
 };
 
-}  // namespace parti::parallel
+}  // namespace parti::parallel::data

@@ -1,11 +1,11 @@
-#include "parti/parallel/shard_layout.h"
+#include "parti/parallel/data/shard_layout.h"
 
 #include <algorithm>
 
 #include "parti/core/check.h"
 #include "parti/dist/process_group.h"
 
-namespace parti::parallel {
+namespace parti::parallel::data {
 
 ShardLayout::ShardLayout(std::vector<Unit> units, int ranks, int rank)
     : units_(std::move(units)), ranks_(ranks), rank_(rank) {
@@ -44,4 +44,4 @@ std::vector<optim::Segment> ShardLayout::segments() const {
   return out;
 }
 
-}  // namespace parti::parallel
+}  // namespace parti::parallel::data
