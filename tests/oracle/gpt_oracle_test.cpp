@@ -55,7 +55,7 @@ TEST(GptOracle, LogitsLossGradientsAndFiveStepsMatchPyTorch) {
   cfg.model = {2, 4, 64, 32, V};
   cfg.data.dir = (dir / "data").string();
   cfg.data.global_batch = 4;
-  cfg.data.micro_batch = 2;
+  cfg.layout.micro_batch = 2;
   cfg.data.seed = 42;
   cfg.steps = 20;  // the schedule spans 20 steps; we run 5 (3 of warmup, 2 of cosine)
   cfg.optim.lr = 1e-3;

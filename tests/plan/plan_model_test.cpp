@@ -77,7 +77,7 @@ TEST(PlanModel, LayoutRulesAgreeWithTheTrainers) {
                     cfg.model = tiny;
                     cfg.data.dir = "data";
                     cfg.data.global_batch = 12;
-                    cfg.data.micro_batch = mb;
+                    cfg.layout.micro_batch = mb;
                     cfg.layout.dp = dp;
                     cfg.layout.cp = cp;
                     cfg.layout.tp = tp;

@@ -11,7 +11,7 @@ TEST(TrainConfig, ValidateCollectsEveryViolation) {
   cfg.model.heads = 5;
   cfg.data.dir = "d";
   cfg.data.global_batch = 6;
-  cfg.data.micro_batch = 4;
+  cfg.layout.micro_batch = 4;
   cfg.steps = 0;
   cfg.io.resume = true;
   const std::vector<std::string> errors = validate(cfg);

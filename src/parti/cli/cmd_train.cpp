@@ -74,11 +74,11 @@ void add_train(CLI::App& app, const Runtime& runtime) {
   args->model.add(cmd, "vocabulary (default: the data's)");
   cmd->add_option("--global-batch", c.data.global_batch, "sequences per optimizer step")
       ->capture_default_str();
-  cmd->add_option("--micro-batch", c.data.micro_batch, "sequences per forward/backward")
+  cmd->add_option("--micro-batch", c.layout.micro_batch, "sequences per forward/backward")
       ->capture_default_str();
   cmd->add_option("--steps", c.steps, "optimizer steps (the LR schedule spans them)")
       ->capture_default_str();
-  cmd->add_option("--recompute", c.recompute,
+  cmd->add_option("--recompute", c.layout.recompute,
                   "activation recomputation: none; full (keep each block's input, run its "
                   "forward again in backward); selective (recompute the attention core)")
       ->capture_default_str();

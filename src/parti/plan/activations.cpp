@@ -189,7 +189,7 @@ double activation_elements(const Shapes& sh, const Workload& w, const Layout& l,
     const ChunkSizes z = chunk_sizes(sh, split, 0);
     return z.saved + z.kept + z.scratch;
   }
-  const int M = l.micro_batches(w), V = l.virtual_stages, P = l.pp;
+  const int M = l.micro_batches(w.global_batch), V = l.virtual_stages, P = l.pp;
   if (exact) {
     return walk(sh, split, pipeline::make_schedule(l.schedule, P, M, V), s);
   }

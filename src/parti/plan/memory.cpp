@@ -69,68 +69,7 @@ Precision precision_of(const std::string& name) {
 }
 
 std::vector<std::string> check_layout(const Workload& w, const Layout& l) {
-  std::vector<std::string> errors;
-  const model::ModelConfig& m = w.model;
-  if (l.dp < 1 || l.cp < 1 || l.tp < 1 || l.pp < 1 || l.micro_batch < 1 || l.virtual_stages < 1) {
-    errors.push_back(
-        "--dp, --cp, --tp, --pp, --micro-batch and --virtual-stages must be at least 1");
-    return errors;
-  }
-  if (w.global_batch % (l.micro_batch * l.dp) != 0) {
-    errors.push_back(str_cat("--global-batch ", w.global_batch,
-                             " is not a multiple of --micro-batch ", l.micro_batch, " x --dp ",
-                             l.dp));
-  }
-  if (m.heads % l.tp != 0) {
-    errors.push_back(str_cat("--tp ", l.tp, " does not divide --heads ", m.heads));
-  }
-  if (m.padded_vocab() % l.tp != 0) {
-    errors.push_back(
-        str_cat("--tp ", l.tp, " does not divide the padded vocabulary of ", m.padded_vocab()));
-  }
-  if (l.sp && (l.tp < 2 || m.seq_len % (l.tp * l.cp) != 0)) {
-    errors.push_back(str_cat("--sp needs --tp >= 2 dividing the ", m.seq_len / l.cp,
-                             " tokens of a sequence on each cp rank"));
-  }
-  if (l.cp > 1 && m.seq_len % (2 * l.cp) != 0) {
-    errors.push_back(str_cat("--seq-len ", m.seq_len, " is not a multiple of 2 x --cp ", l.cp));
-  }
-  if (l.zero < 0 || l.zero > 3) {
-    errors.push_back(str_cat("--zero ", l.zero, ": the ZeRO stage is 0, 1, 2 or 3"));
-  }
-  if (l.recompute != "none" && l.recompute != "selective" && l.recompute != "full") {
-    errors.push_back(str_cat("--recompute ", l.recompute, ": expected none, full or selective"));
-  }
-  if (l.pp == 1) {
-    if (l.virtual_stages != 1 || !l.pp_layers.empty()) {
-      errors.push_back("--pp-layers and --virtual-stages need --pp of at least 2");
-    }
-    return errors;
-  }
-  if (l.zero >= 2) {
-    errors.push_back(str_cat("--zero ", l.zero, " with --pp: use --zero 0 or 1"));
-  }
-  const int M = w.global_batch / (l.micro_batch * l.dp);
-  if (l.schedule == "interleaved") {
-    if (l.virtual_stages < 2 || M % l.pp != 0 || M < 1) {
-      errors.push_back(
-          str_cat("--schedule interleaved needs --virtual-stages >= 2 and micro-batches ", M,
-                  " a multiple of --pp ", l.pp));
-    }
-  } else if (l.schedule == "gpipe" || l.schedule == "1f1b" || l.schedule == "zb") {
-    if (l.virtual_stages != 1) {
-      errors.push_back(
-          str_cat("--virtual-stages ", l.virtual_stages, " needs --schedule interleaved"));
-    }
-  } else {
-    errors.push_back(
-        str_cat("--schedule ", l.schedule, ": expected gpipe, 1f1b, interleaved or zb"));
-  }
-  if (m.layers < l.pp * l.virtual_stages) {
-    errors.push_back(str_cat("--layers ", m.layers, " cannot fill ", l.pp * l.virtual_stages,
-                             " pipeline chunks with a block each"));
-  }
-  return errors;
+  return parallel::validate(l, w.model, w.global_batch);
 }
 
 std::vector<int> chunk_layers(const Workload& w, const Layout& l) {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "parti/model/config.h"
+#include "parti/parallel/layout.h"
 
 namespace parti::plan {
 
@@ -33,22 +34,11 @@ struct Workload {
   int global_batch = 8;  // sequences per optimizer step
 };
 
-struct Layout {
-  int dp = 1, tp = 1, pp = 1;
-  int cp = 1;  // context parallelism: each rank holds 1/cp of every sequence's tokens
-  bool sp = false;
-  int zero = 0;
-  int micro_batch = 1;
-  int virtual_stages = 1;
-  std::string schedule = "1f1b";   // gpipe, 1f1b, interleaved, zb (pp > 1)
-  std::string recompute = "none";  // none, selective, full
-  std::vector<int> pp_layers;      // blocks per chunk (empty: the trainer's balanced split)
-  int ranks() const { return dp * cp * tp * pp; }
-  int grad_ranks() const { return dp * cp; }  // the gradients are summed (ZeRO shards) over dp x cp
-  int micro_batches(const Workload& w) const { return w.global_batch / (dp * micro_batch); }
-};
+// The trainer's layout (parallel/layout.h): one struct, one validate, for `train` and `plan`.
+using parallel::Layout;
 
-// What is wrong with a layout for a workload on `ranks` ranks (the trainer's rules). Empty: legal.
+// What is wrong with a layout for a workload (parallel::validate: the trainer's rules, in its
+// words). Empty: legal.
 std::vector<std::string> check_layout(const Workload& w, const Layout& l);
 
 struct Memory {

@@ -37,7 +37,8 @@ std::vector<T> choices(const std::optional<T>& fixed, std::vector<T> all) {
 double capacity(const Query& q) { return q.memory_headroom * q.hardware.memory_gb * 1073741824.0; }
 
 bool exact_affordable(const Workload& w, const Layout& l) {
-  return static_cast<long>(l.pp) * l.micro_batches(w) * l.virtual_stages <= kExactLimit;
+  return static_cast<long>(l.pp) * l.micro_batches(w.global_batch) * l.virtual_stages <=
+         kExactLimit;
 }
 
 std::string describe(const Layout& l) {

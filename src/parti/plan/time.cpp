@@ -146,7 +146,7 @@ StepTime step_time(const Workload& w, const Layout& l, const Hardware& hw, const
   const Model model{sh, hw, p, tp_link, cp_link, l.tp};
   const std::vector<int> split = l.pp > 1 ? chunk_layers(w, l) : std::vector<int>{w.model.layers};
   const int chunks = static_cast<int>(split.size());
-  const int M = l.micro_batches(w);
+  const int M = l.micro_batches(w.global_batch);
   const Work block = model.block(w.model, l.micro_batch);
   const Work head = model.head(), embedding = model.embedding();
   const double p2p =

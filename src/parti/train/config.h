@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "parti/model/config.h"
-#include "parti/model/module.h"
 #include "parti/optim/adamw.h"
 #include "parti/optim/lr_schedule.h"
+#include "parti/parallel/layout.h"
 
 namespace parti::train {
 
@@ -27,7 +27,6 @@ struct DataConfig {
   std::string dir;        // holds train.bin, val.bin, meta.json
   std::string tokenizer;  // from meta.json: gpt2 or byte (generation decodes with it)
   int global_batch = 8;   // sequences per optimizer step
-  int micro_batch = 8;    // sequences per forward/backward
   uint64_t seed = 1337;   // initialisation and data order
   int eval_every = 0;     // steps; 0: only at the end when eval_batches > 0
   int eval_batches = 4;   // micro-batches of validation windows per evaluation
@@ -41,36 +40,15 @@ struct IoConfig {
   std::string trace;  // Chrome/Perfetto trace of the pipeline's instructions (JSON)
 };
 
-// How the ranks are arranged (dist/mesh.h): world = pp x dp x tp (cp is not built yet). ZeRO
-// 2-3 with pp > 1 are rejected by validate().
-struct LayoutConfig {
-  int dp = 1;
-  int tp = 1;
-  bool sp = false;  // sequence parallelism over the tp group
-  int pp = 1;
-  std::vector<int> pp_layers;     // blocks per chunk (empty: balanced by estimated compute)
-  std::string schedule = "1f1b";  // gpipe, 1f1b, interleaved, zb
-  int virtual_stages = 1;         // chunks per stage (interleaved)
-  int cp = 1;
-  int zero = 0;
-  double bucket_mb = 25.0;  // gradient all-reduce bucket size (MB), overlapped with backward
-  // How the dp reduction sums a bucket (parallel/compress.h): none, bf16, powersgd.
-  std::string grad_compress = "none";
-  int powersgd_rank = 4;
-  int powersgd_start_step = 0;  // plain reductions for optimizer steps before this one
-};
-
 struct TrainConfig {
   std::string preset;
-  LayoutConfig layout;
+  parallel::Layout layout = {.micro_batch = 8};  // the ranks, the micro-batch, recomputation
   model::ModelConfig model;
   OptimConfig optim;
   DataConfig data;
   IoConfig io;
   int steps = 10;
-  int stop_after = 0;              // stop this run after so many steps (0: run to --steps)
-  std::string recompute = "none";  // none, full, selective (activation recomputation)
-  model::Recompute recompute_mode() const;
+  int stop_after = 0;         // stop this run after so many steps (0: run to --steps)
   double comm_timeout = 600;  // seconds a rank may wait in one collective before the job ends
   // Testing aid: dp rank `fault_hang_rank` stops responding at the start of step
   // `fault_hang_step` (1-based), as a stuck rank would (-1: never).
@@ -83,7 +61,7 @@ struct TrainConfig {
   bool check_collectives = false;  // compare every collective's call across ranks first
   int threads = 1;
   // Micro-batches per rank per step: global batch = micro-batch x dp x accumulation.
-  int accumulation() const { return data.global_batch / (data.micro_batch * layout.dp); }
+  int accumulation() const { return layout.micro_batches(data.global_batch); }
   optim::LrSchedule schedule() const { return {optim.lr, optim.min_lr, optim.warmup, steps}; }
 };
 

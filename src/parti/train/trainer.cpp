@@ -83,7 +83,7 @@ Trainer::Trainer(TrainConfig cfg, dist::ProcessGroup& dp, dist::ProcessGroup* tp
   sampler_ = std::make_unique<data::Sampler>(train_, cfg_.model.seq_len, cfg_.data.global_batch,
                                              cfg_.data.seed);
   record_ = std::make_unique<model::ActivationRecord<float>>(model_->table().modules());
-  const size_t rows = static_cast<size_t>(cfg_.data.micro_batch);
+  const size_t rows = static_cast<size_t>(cfg_.layout.micro_batch);
   inputs_.resize(rows * static_cast<size_t>(local_seq()));
   targets_.resize(inputs_.size());
   if (cp_ != nullptr) {
@@ -153,7 +153,7 @@ void Trainer::build_pipeline() {
   const bool first = stage == 0;
   const bool last = stage == P - 1;
   parallel_->set_pipeline(*pp_, whole_->table(), first ? P - 1 : last ? 0 : -1, !last);
-  const int B = cfg_.data.micro_batch;
+  const int B = cfg_.layout.micro_batch;
   const int T = local_seq();
   const size_t tokens = static_cast<size_t>(B) * static_cast<size_t>(T) /
                         static_cast<size_t>(cfg_.layout.sp ? tp_size() : 1);
@@ -163,14 +163,14 @@ void Trainer::build_pipeline() {
 }
 
 double Trainer::pipeline_step(float dloss, double* norm, double lr) {
-  const int B = cfg_.data.micro_batch;
+  const int B = cfg_.layout.micro_batch;
   const int T = local_seq();
   const int dp = dp_.size();
   parallel::pipeline::Executor::Env env;
   env.pass = [&](core::Arena& arena, model::ActivationRecord<float>& record) {
     model::Pass<float> pass = parallel_->pass(B, T, arena, record, false);
     pass.workspace = &workspace_;
-    pass.recompute = cfg_.recompute_mode();
+    pass.recompute = cfg_.layout.recompute_mode();
     set_cp(pass);
     return pass;
   };
@@ -218,7 +218,7 @@ StepStats Trainer::step() {
   }
   parallel_->begin_step();
   ring_ = {};
-  const int B = cfg_.data.micro_batch;
+  const int B = cfg_.layout.micro_batch;
   const int T = local_seq();
   const double tokens = static_cast<double>(cfg_.data.global_batch) * cfg_.model.seq_len;
   const auto dloss = static_cast<float>(1.0 / tokens);
@@ -241,7 +241,7 @@ StepStats Trainer::step() {
     model::Pass<float> pass =
         parallel_->pass(B, T, arena_, *record_, micro == cfg_.accumulation() - 1);
     pass.workspace = &workspace_;
-    pass.recompute = cfg_.recompute_mode();
+    pass.recompute = cfg_.layout.recompute_mode();
     set_cp(pass);
     loss_sum += model_->forward(pass);
     const double middle = seconds_now();
@@ -283,7 +283,7 @@ double Trainer::evaluate() {
   // Each dp rank evaluates its share of the micro-batches of windows; the sums are all-reduced.
   // Under ZeRO-3 every forward gathers parameters with the whole group, so every rank runs the
   // same number of forwards: one past the last batch evaluates batch 0 again and counts nothing.
-  const int B = cfg_.data.micro_batch;
+  const int B = cfg_.layout.micro_batch;
   const int64_t windows = data::window_count(val_, cfg_.model.seq_len);
   const int64_t batches = std::min<int64_t>(cfg_.data.eval_batches, (windows + B - 1) / B);
   const int dp = dp_.size();

@@ -105,10 +105,9 @@ DataParallel::DataParallel(const model::Model<float>& model, dist::ProcessGroup&
       gather_pool_(std::make_unique<Pool>()),
       stage_pool_(std::make_unique<Pool>()) {
   PARTI_ASSERT(zero >= 0 && zero <= 3, "ZeRO stage ", zero);
-  PARTI_CHECK(compress.kind != Compression::powersgd || stage_ <= 1, ConfigError,
-              "--grad-compress powersgd with --zero ", stage_,
-              ": PowerSGD's error feedback keeps a full-size gradient residual on every rank, "
-              "the memory ZeRO-2/3 exist to save; use --zero 0 or 1, or --grad-compress bf16");
+  // The layout's rules (parallel/layout.h) let neither this nor ZeRO-2/3 with pp through.
+  PARTI_ASSERT(compress.kind != Compression::powersgd || stage_ <= 1, "PowerSGD with ZeRO-",
+               stage_);
   PARTI_ASSERT(table_.tp().size == (tp != nullptr ? tp->size() : 1), "a model built for tp ",
                table_.tp().size, " with a tp group of ", tp != nullptr ? tp->size() : 1);
   const auto units = static_cast<size_t>(layout_.count());
@@ -166,10 +165,7 @@ void DataParallel::init(uint64_t seed) {
 
 void DataParallel::set_pipeline(dist::ProcessGroup& pp, const model::ParamTable& whole,
                                 int tied_peer, bool tied_owner) {
-  PARTI_CHECK(stage_ <= 1, ConfigError, "--zero ", stage_,
-              " with --pp: ZeRO-2/3 reduce-scatter and gather unit by unit as backward runs, "
-              "which the pipeline's interleaved micro-batches of several chunks do not allow; "
-              "use --zero 0 or 1");
+  PARTI_ASSERT(stage_ <= 1, "ZeRO-", stage_, " with pipeline parallelism");
   pp_ = &pp;
   whole_ = &whole;
   tied_peer_ = tied_peer;

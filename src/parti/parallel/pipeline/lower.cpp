@@ -31,11 +31,32 @@ void lower(Schedule& s) {
   }
 }
 
+std::string schedule_error(const std::string& name, int stages, int micro_batches,
+                           int virtual_stages) {
+  if (name != "gpipe" && name != "1f1b" && name != "zb" && name != "interleaved") {
+    return str_cat("--schedule ", name, ": expected gpipe, 1f1b, interleaved or zb");
+  }
+  if (stages < 1 || micro_batches < 1 || virtual_stages < 1) {
+    return "a schedule needs --pp, --micro-batches (per step) and --virtual-stages >= 1";
+  }
+  if (name != "interleaved" && virtual_stages != 1) {
+    return str_cat("--virtual-stages ", virtual_stages, " needs --schedule interleaved (", name,
+                   " runs one chunk a stage)");
+  }
+  if (name == "interleaved" && (stages < 2 || virtual_stages < 2)) {
+    return str_cat("--schedule interleaved needs --pp >= 2 and --virtual-stages >= 2, got --pp ",
+                   stages, " --virtual-stages ", virtual_stages);
+  }
+  if (name == "interleaved" && micro_batches % stages != 0) {
+    return str_cat("--schedule interleaved needs the ", micro_batches,
+                   " micro-batches per step to be a multiple of --pp ", stages);
+  }
+  return "";
+}
+
 Schedule make_schedule(const std::string& name, int stages, int micro_batches, int virtual_stages) {
-  PARTI_CHECK(stages >= 1 && micro_batches >= 1 && virtual_stages >= 1, ConfigError,
-              "a schedule needs --pp, --micro-batches (per step) and --virtual-stages >= 1");
-  PARTI_CHECK(name == "interleaved" || virtual_stages == 1, ConfigError, "--virtual-stages ",
-              virtual_stages, " needs --schedule interleaved (", name, " runs one chunk a stage)");
+  const std::string error = schedule_error(name, stages, micro_batches, virtual_stages);
+  PARTI_CHECK(error.empty(), ConfigError, error);
   Schedule s;
   if (name == "gpipe") {
     s = make_gpipe(stages, micro_batches);
@@ -43,15 +64,8 @@ Schedule make_schedule(const std::string& name, int stages, int micro_batches, i
     s = make_1f1b(stages, micro_batches);
   } else if (name == "zb") {
     s = make_zb_h1(stages, micro_batches);
-  } else if (name == "interleaved") {
-    PARTI_CHECK(stages >= 2 && virtual_stages >= 2, ConfigError,
-                "--schedule interleaved needs --pp >= 2 and --virtual-stages >= 2, got --pp ",
-                stages, " --virtual-stages ", virtual_stages);
-    PARTI_CHECK(micro_batches % stages == 0, ConfigError, "--schedule interleaved needs the ",
-                micro_batches, " micro-batches per step to be a multiple of --pp ", stages);
-    s = make_interleaved(stages, micro_batches, virtual_stages);
   } else {
-    throw ConfigError(str_cat("--schedule ", name, ": expected gpipe, 1f1b, interleaved or zb"));
+    s = make_interleaved(stages, micro_batches, virtual_stages);
   }
   lower(s);
   return s;

@@ -49,6 +49,9 @@ void lower(Schedule& schedule);
 // the combination is not possible (interleaved needs V >= 2, P >= 2 and M a multiple of P).
 Schedule make_schedule(const std::string& name, int stages, int micro_batches,
                        int virtual_stages = 1);
+// What make_schedule would refuse, as its message ("" when none), without building the lists.
+std::string schedule_error(const std::string& name, int stages, int micro_batches,
+                           int virtual_stages = 1);
 
 // What is wrong with a lowered schedule: every micro-batch-chunk forward and backward exactly
 // once on its stage, forward before backward (I before W), each send after what it sends and

@@ -31,21 +31,37 @@ std::vector<double> chunk_costs(const model::ModelConfig& cfg, const std::vector
   return costs;
 }
 
+std::string split_error(int layers, int chunks, const std::vector<int>& explicit_split) {
+  const int L = layers;
+  if (chunks < 1 || L < chunks) {
+    return str_cat("--layers ", L, " cannot fill ", chunks,
+                   " pipeline chunks (--pp x --virtual-stages) with a block each");
+  }
+  if (explicit_split.empty()) {
+    return "";
+  }
+  if (static_cast<int>(explicit_split.size()) != chunks) {
+    return str_cat("--pp-layers has ", explicit_split.size(), " entries for ", chunks,
+                   " chunks (--pp x --virtual-stages)");
+  }
+  for (int n : explicit_split) {
+    if (n < 1) {
+      return str_cat("--pp-layers: every chunk needs at least one block, got ", n);
+    }
+  }
+  const int sum = std::accumulate(explicit_split.begin(), explicit_split.end(), 0);
+  if (sum != L) {
+    return str_cat("--pp-layers sums to ", sum, ", not --layers ", L);
+  }
+  return "";
+}
+
 std::vector<int> split_layers(const model::ModelConfig& cfg, int chunks,
                               const std::vector<int>& explicit_split) {
   const int L = cfg.layers;
-  PARTI_CHECK(chunks >= 1 && L >= chunks, ConfigError, "--layers ", L, " cannot fill ", chunks,
-              " pipeline chunks (--pp x --virtual-stages) with a block each");
+  const std::string error = split_error(L, chunks, explicit_split);
+  PARTI_CHECK(error.empty(), ConfigError, error);
   if (!explicit_split.empty()) {
-    PARTI_CHECK(static_cast<int>(explicit_split.size()) == chunks, ConfigError, "--pp-layers has ",
-                explicit_split.size(), " entries for ", chunks,
-                " chunks (--pp x --virtual-stages)");
-    for (int n : explicit_split) {
-      PARTI_CHECK(n >= 1, ConfigError, "--pp-layers: every chunk needs at least one block, got ",
-                  n);
-    }
-    const int sum = std::accumulate(explicit_split.begin(), explicit_split.end(), 0);
-    PARTI_CHECK(sum == L, ConfigError, "--pp-layers sums to ", sum, ", not --layers ", L);
     return explicit_split;
   }
   if (chunks == 1) {

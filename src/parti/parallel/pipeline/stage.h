@@ -9,6 +9,7 @@
 // heavier, so the last chunk, which also holds the logits, gets fewer blocks).
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "parti/model/config.h"
@@ -20,6 +21,8 @@ namespace parti::parallel::pipeline {
 // `chunks`, an entry is below 1, or the sum is not the layer count.
 std::vector<int> split_layers(const model::ModelConfig& cfg, int chunks,
                               const std::vector<int>& explicit_split = {});
+// What split_layers would refuse, as its message ("" when none).
+std::string split_error(int layers, int chunks, const std::vector<int>& explicit_split);
 
 // Estimated training FLOPs per token of each chunk under that split.
 std::vector<double> chunk_costs(const model::ModelConfig& cfg, const std::vector<int>& split);

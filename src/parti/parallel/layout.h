@@ -1,0 +1,46 @@
+// The layout (issue #16): how one training run is spread over the mesh, in one struct with one
+// validate() that `parti train` and `parti plan` both call, so the trainer and the planner accept
+// the same layouts and print the same words.
+//
+//   world = pp x dp x cp x tp ranks (dist/mesh.h: tp fastest, then cp, dp, pp)
+//   global batch = micro_batch x dp x micro-batches per step (the accumulation)
+//   gradients summed (and ZeRO's shards cut) over dp x cp
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "parti/model/config.h"
+#include "parti/model/module.h"
+
+namespace parti::parallel {
+
+struct Layout {
+  int dp = 1, tp = 1, pp = 1;
+  int cp = 1;              // context parallelism: each rank holds 1/cp of every sequence's tokens
+  bool sp = false;         // sequence parallelism over the tp group
+  int zero = 0;            // ZeRO level 0-3 over dp x cp
+  int micro_batch = 1;     // sequences per forward/backward on a rank
+  int virtual_stages = 1;  // chunks per pipeline stage (interleaved)
+  std::string schedule = "1f1b";    // gpipe, 1f1b, interleaved, zb (pp > 1)
+  std::string recompute = "none";   // none, selective, full
+  std::vector<int> pp_layers = {};  // blocks per chunk (empty: balanced by estimated compute)
+  // How the data-parallel reduction runs (parallel/data/).
+  double bucket_mb = 25.0;  // gradient all-reduce bucket size (MB), overlapped with backward
+  std::string grad_compress = "none";  // none, bf16, powersgd (parallel/data/compress.h)
+  int powersgd_rank = 4;
+  int powersgd_start_step = 0;  // plain reductions for optimizer steps before this one
+
+  int ranks() const { return dp * cp * tp * pp; }
+  int grad_ranks() const { return dp * cp; }
+  // Micro-batches per rank per step for a global batch of `global_batch` sequences.
+  int micro_batches(int global_batch) const { return global_batch / (dp * micro_batch); }
+  model::Recompute recompute_mode() const;
+};
+
+// Every rule the layout breaks for this model and global batch, each naming the flag
+// ("--tp 3 does not divide --heads 4 ..."); empty: legal. Cheap (no schedule is built): the
+// planner calls it for every layout it considers.
+std::vector<std::string> validate(const Layout& l, const model::ModelConfig& m, int global_batch);
+
+}  // namespace parti::parallel
