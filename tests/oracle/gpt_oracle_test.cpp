@@ -13,6 +13,7 @@
 #include <random>
 
 #include "parti/data/sampler.h"
+#include "parti/dist/mesh.h"
 #include "parti/dist/process_group.h"
 #include "parti/io/safetensors.h"
 #include "parti/model/registry.h"
@@ -63,8 +64,8 @@ TEST(GptOracle, LogitsLossGradientsAndFiveStepsMatchPyTorch) {
   cfg.optim.warmup = 3;
   cfg.optim.grad_clip = 0.5;  // small enough to clip
   cfg.optim.adamw.weight_decay = 0.1;
-  auto single = dist::make_self_group("dp");
-  train::Trainer trainer(cfg, *single);
+  const dist::Mesh single(dist::MeshShape{}, 0, 1, dist::Mesh::self_split());
+  train::Trainer trainer(cfg, single);
   const model::ParamTable& table = trainer.model().table();
   io::write_safetensors((dir / "init.safetensors").string(),
                         logical_tensors(table, trainer.params().data(), ""), {});

@@ -38,26 +38,12 @@ void run_train(TrainArgs& a, const Runtime& runtime) {
   dist::MeshShape shape;
   shape.sizes = {cfg.layout.tp, cfg.layout.cp, cfg.layout.dp, cfg.layout.pp};
   dist::Mesh::Split split =
-      runtime.mpi != nullptr ? runtime.mpi->splitter() : [](int, int, const std::string& name) {
-        return dist::make_self_group(name);
-      };
+      runtime.mpi != nullptr ? runtime.mpi->splitter() : dist::Mesh::self_split();
   dist::Mesh mesh(shape, runtime.rank(), runtime.size(), split);
   core::set_threads(cfg.threads);
   std::unique_ptr<dist::ProcessGroup> world =
       runtime.mpi != nullptr ? runtime.mpi->world() : dist::make_self_group("world");
-  // Context parallelism: gradients are summed over the dp and cp ranks together (the ranks of
-  // this tp and pp coordinate), cp varying fastest.
-  std::unique_ptr<dist::ProcessGroup> dp_cp;
-  if (cfg.layout.cp > 1) {
-    using dist::Axis;
-    dp_cp = split(mesh.coord(Axis::tp) + shape.size(Axis::tp) * mesh.coord(Axis::pp),
-                  mesh.coord(Axis::cp) + shape.size(Axis::cp) * mesh.coord(Axis::dp),
-                  "dp_cp[tp" + std::to_string(mesh.coord(Axis::tp)) + ",pp" +
-                      std::to_string(mesh.coord(Axis::pp)) + "]");
-  }
-  train::Trainer trainer(cfg, mesh.group(dist::Axis::dp), &mesh.group(dist::Axis::tp),
-                         &mesh.group(dist::Axis::pp), world.get(), &mesh.group(dist::Axis::cp),
-                         dp_cp.get());
+  train::Trainer trainer(cfg, mesh, world.get());
   trainer.run(std::cout);
 }
 

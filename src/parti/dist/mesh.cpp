@@ -45,6 +45,32 @@ std::vector<int> MeshShape::group_ranks(int rank, Axis axis) const {
   return ranks;
 }
 
+std::vector<int> MeshShape::group_ranks(int rank, Axis fast, Axis slow) const {
+  Coords c = coords_of(rank);
+  std::vector<int> ranks;
+  for (int j = 0; j < size(slow); ++j) {
+    for (int i = 0; i < size(fast); ++i) {
+      c[static_cast<size_t>(fast)] = i;
+      c[static_cast<size_t>(slow)] = j;
+      ranks.push_back(rank_at(c));
+    }
+  }
+  return ranks;
+}
+
+namespace {
+
+// "dp[1,3]": the group's axes and members.
+std::string group_name(const std::string& axes, const std::vector<int>& ranks) {
+  std::string name = axes + "[";
+  for (size_t i = 0; i < ranks.size(); ++i) {
+    name += (i ? "," : "") + std::to_string(ranks[i]);
+  }
+  return name + "]";
+}
+
+}  // namespace
+
 std::string MeshShape::describe(int rank) const {
   std::string layout;
   for (Axis a : {Axis::tp, Axis::cp, Axis::dp, Axis::pp}) {
@@ -66,13 +92,25 @@ Mesh::Mesh(const MeshShape& shape, int world_rank, int world_size, const Split& 
   for (Axis a : {Axis::tp, Axis::cp, Axis::dp, Axis::pp}) {
     const std::vector<int> ranks = shape.group_ranks(world_rank, a);
     // Color: the group's first member identifies it; key: position along the axis.
-    std::string name = std::string(axis_name(a)) + "[";
-    for (size_t i = 0; i < ranks.size(); ++i) {
-      name += (i ? "," : "") + std::to_string(ranks[i]);
-    }
-    name += "]";
-    groups_[static_cast<size_t>(a)] = split(ranks.front(), coords_[static_cast<size_t>(a)], name);
+    groups_[static_cast<size_t>(a)] =
+        split(ranks.front(), coords_[static_cast<size_t>(a)], group_name(axis_name(a), ranks));
   }
+  if (shape.size(Axis::cp) > 1) {
+    const std::vector<int> ranks = shape.group_ranks(world_rank, Axis::cp, Axis::dp);
+    cp_dp_ = split(ranks.front(), coord(Axis::cp) + size(Axis::cp) * coord(Axis::dp),
+                   group_name("dp_cp", ranks));
+  }
+}
+
+ProcessGroup& Mesh::group(Axis fast, Axis slow) const {
+  PARTI_ASSERT(fast == Axis::cp && slow == Axis::dp,
+               "the mesh builds the (cp, dp) group only, not (", axis_name(fast), ", ",
+               axis_name(slow), ")");
+  return cp_dp_ != nullptr ? *cp_dp_ : group(Axis::dp);
+}
+
+Mesh::Split Mesh::self_split() {
+  return [](int, int, const std::string& name) { return make_self_group(name); };
 }
 
 }  // namespace parti::dist

@@ -31,6 +31,9 @@ struct MeshShape {
   int rank_at(const Coords& c) const;
   // World ranks of `rank`'s group along `axis`, in axis order.
   std::vector<int> group_ranks(int rank, Axis axis) const;
+  // World ranks of `rank`'s group along two axes, `fast` varying fastest: in the example below,
+  // rank 5's (tp, dp) group is {4, 5, 6, 7}.
+  std::vector<int> group_ranks(int rank, Axis fast, Axis slow) const;
   std::string describe(int rank) const;  // "tp2.dp2.pp2 rank 5 = (tp 1, cp 0, dp 0, pp 1)"
 };
 
@@ -42,11 +45,16 @@ class Mesh {
   using Split =
       std::function<std::unique_ptr<ProcessGroup>(int color, int key, const std::string& name)>;
   Mesh(const MeshShape& shape, int world_rank, int world_size, const Split& split);
+  // Groups of one process, without MPI (a single-process run).
+  static Split self_split();
   const MeshShape& shape() const { return shape_; }
   int rank() const { return rank_; }
   int coord(Axis a) const { return coords_[static_cast<size_t>(a)]; }
   int size(Axis a) const { return shape_.size(a); }
   ProcessGroup& group(Axis a) const { return *groups_[static_cast<size_t>(a)]; }
+  // The group over two axes a layout needs: (cp, dp), over which gradients are summed and ZeRO
+  // shards (the dp group itself when cp = 1). Built with the others, at construction.
+  ProcessGroup& group(Axis fast, Axis slow) const;
   std::string describe() const { return shape_.describe(rank_); }
 
  private:
@@ -54,6 +62,7 @@ class Mesh {
   int rank_;
   Coords coords_;
   std::array<std::unique_ptr<ProcessGroup>, kAxes> groups_;
+  std::unique_ptr<ProcessGroup> cp_dp_;  // null when cp = 1
 };
 
 }  // namespace parti::dist

@@ -38,16 +38,14 @@ void check_same_model(const model::ModelConfig& ours, const model::ModelConfig& 
 
 }  // namespace
 
-Trainer::Trainer(TrainConfig cfg, dist::ProcessGroup& dp, dist::ProcessGroup* tp,
-                 dist::ProcessGroup* pp, dist::ProcessGroup* world, dist::ProcessGroup* cp,
-                 dist::ProcessGroup* dp_cp)
+Trainer::Trainer(TrainConfig cfg, const dist::Mesh& mesh, dist::ProcessGroup* world)
     : cfg_(std::move(cfg)),
-      dp_(dp),
-      tp_(tp),
-      pp_(pp),
+      dp_(mesh.group(dist::Axis::dp)),
+      tp_(&mesh.group(dist::Axis::tp)),
+      pp_(&mesh.group(dist::Axis::pp)),
       world_(world),
-      cp_(cp != nullptr && cp->size() > 1 ? cp : nullptr),
-      grads_(cp_ != nullptr ? *dp_cp : dp) {
+      cp_(mesh.size(dist::Axis::cp) > 1 ? &mesh.group(dist::Axis::cp) : nullptr),
+      grads_(mesh.group(dist::Axis::cp, dist::Axis::dp)) {
   PARTI_ASSERT(cp_size() == cfg_.layout.cp, "cp group of ", cp_size(), " for --cp ",
                cfg_.layout.cp);
   PARTI_ASSERT(grads_.size() == cfg_.layout.dp * cfg_.layout.cp, "dp x cp group of ",
@@ -57,7 +55,7 @@ Trainer::Trainer(TrainConfig cfg, dist::ProcessGroup& dp, dist::ProcessGroup* tp
         parallel::context::cp_positions(cp_->rank(), cp_->size(), cfg_.model.seq_len, true);
     cp_context_ = {cp_, cp_->size(), cp_->rank(), true, &ring_};
   }
-  PARTI_ASSERT(dp.size() == cfg_.layout.dp, "dp group of ", dp.size(), " for --dp ",
+  PARTI_ASSERT(dp_.size() == cfg_.layout.dp, "dp group of ", dp_.size(), " for --dp ",
                cfg_.layout.dp);
   PARTI_ASSERT(tp_size() == cfg_.layout.tp, "tp group of ", tp_size(), " for --tp ",
                cfg_.layout.tp);

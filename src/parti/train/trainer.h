@@ -19,6 +19,7 @@
 #include "parti/data/sampler.h"
 #include "parti/data/token_file.h"
 #include "parti/dist/counting_group.h"
+#include "parti/dist/mesh.h"
 #include "parti/dist/process_group.h"
 #include "parti/io/metrics.h"
 #include "parti/model/model.h"
@@ -43,14 +44,9 @@ struct StepStats {
 class Trainer {
  public:
   // Loads the data and builds the model; with cfg.io.resume, continues from the checkpoint.
-  // `dp` is this rank's data-parallel group (a group of one for a single process), `tp` its
-  // tensor-parallel group, `pp` its pipeline group (null: none), `world` every rank (for the
-  // trace; null: this rank's events only).
-  // With context parallelism, `cp` is the rank's cp group and `dp_cp` the group of its dp and cp
-  // ranks together: gradients are summed (and ZeRO shards) over it.
-  Trainer(TrainConfig cfg, dist::ProcessGroup& dp, dist::ProcessGroup* tp = nullptr,
-          dist::ProcessGroup* pp = nullptr, dist::ProcessGroup* world = nullptr,
-          dist::ProcessGroup* cp = nullptr, dist::ProcessGroup* dp_cp = nullptr);
+  // `mesh` holds this rank's groups (cfg.layout's sizes; gradients are summed, and ZeRO shards,
+  // over its (cp, dp) group), `world` every rank (for the trace; null: this rank's events only).
+  Trainer(TrainConfig cfg, const dist::Mesh& mesh, dist::ProcessGroup* world = nullptr);
   ~Trainer();
   StepStats step();
   double evaluate();
