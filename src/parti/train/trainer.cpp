@@ -18,7 +18,6 @@
 #include "parti/model/registry.h"
 #include "parti/parallel/context/chunks.h"
 #include "parti/parallel/pipeline/stage.h"
-#include "parti/train/evaluate.h"
 
 namespace parti::train {
 namespace {
@@ -66,21 +65,12 @@ Trainer::Trainer(TrainConfig cfg, const dist::Mesh& mesh, dist::ProcessGroup* wo
   PARTI_CHECK(train_.vocab_size <= cfg_.model.vocab, ConfigError, "--vocab ", cfg_.model.vocab,
               " is smaller than the data's vocabulary of ", train_.vocab_size, " (", cfg_.data.dir,
               "/train.bin)");
-  const model::TpRank tp_rank{tp_ == nullptr ? 0 : tp_->rank(), tp_size()};
   if (tp_size() > 1) {
     tp_counted_ = std::make_unique<dist::CountingGroup>(*tp_);
   }
-  if (pp_size() > 1) {
-    build_pipeline();
-  } else {
-    model_ = model::make_model<float>(cfg_.model, tp_rank);
-    parallel_ = std::make_unique<parallel::data::DataParallel>(
-        *model_, grads_, cfg_.layout.zero, static_cast<size_t>(cfg_.layout.bucket_mb * 1024 * 1024),
-        cfg_.optim.adamw, tp_counted_.get(), cfg_.layout.sp, compress_config());
-  }
+  build_executor();
   sampler_ = std::make_unique<data::Sampler>(train_, cfg_.model.seq_len, cfg_.data.global_batch,
                                              cfg_.data.seed);
-  record_ = std::make_unique<model::ActivationRecord<float>>(model_->table().modules());
   const size_t rows = static_cast<size_t>(cfg_.layout.micro_batch);
   inputs_.resize(rows * static_cast<size_t>(local_seq()));
   targets_.resize(inputs_.size());
@@ -116,75 +106,71 @@ void Trainer::sample(int first, int rows, int32_t* inputs, int32_t* targets) {
   parallel::context::cp_take(positions_, cfg_.model.seq_len, full_targets_.data(), rows, targets);
 }
 
-void Trainer::set_cp(model::Pass<float>& pass) {
-  if (cp_ != nullptr) {
-    pass.cp = &cp_context_;
-    pass.positions = positions_.data();
-  }
-}
-
 parallel::data::CompressConfig Trainer::compress_config() const {
   return {parallel::data::parse_compression(cfg_.layout.grad_compress), cfg_.layout.powersgd_rank,
           cfg_.layout.powersgd_start_step, cfg_.data.seed};
 }
 
-void Trainer::build_pipeline() {
+void Trainer::build_executor() {
   namespace pipeline = parallel::pipeline;
   const int P = pp_size();
   const int V = cfg_.layout.virtual_stages;
   const int stage = pp_->rank();
-  const model::TpRank tp_rank{tp_ == nullptr ? 0 : tp_->rank(), tp_size()};
-  // Chunk c of the P V lives on stage c mod P (Megatron's interleaving; V = 1: one each).
-  const std::vector<model::Chunk> all =
-      model::chunks_of(pipeline::split_layers(cfg_.model, P * V, cfg_.layout.pp_layers));
+  const model::TpRank tp_rank{tp_->rank(), tp_size()};
+  // Chunk c of the P V lives on stage c mod P (Megatron's interleaving; V = 1: one each). One
+  // stage holds the whole model as one chunk.
   std::vector<model::Chunk> mine;
-  for (int c = stage; c < P * V; c += P) {
-    mine.push_back(all[static_cast<size_t>(c)]);
+  if (P > 1) {
+    const std::vector<model::Chunk> all =
+        model::chunks_of(pipeline::split_layers(cfg_.model, P * V, cfg_.layout.pp_layers));
+    for (int c = stage; c < P * V; c += P) {
+      mine.push_back(all[static_cast<size_t>(c)]);
+    }
   }
   model_ = model::make_model<float>(cfg_.model, tp_rank, mine);
-  whole_ = model::make_model<float>(cfg_.model, tp_rank);
   parallel_ = std::make_unique<parallel::data::DataParallel>(
       *model_, grads_, cfg_.layout.zero, static_cast<size_t>(cfg_.layout.bucket_mb * 1024 * 1024),
       cfg_.optim.adamw, tp_counted_.get(), cfg_.layout.sp, compress_config());
-  // The first stage (lookup) and the last (output projection) each hold wte; the first's copy
-  // is the one checkpoints and the norm count.
-  const bool first = stage == 0;
-  const bool last = stage == P - 1;
-  parallel_->set_pipeline(*pp_, whole_->table(), first ? P - 1 : last ? 0 : -1, !last);
+  if (P > 1) {
+    // The first stage (lookup) and the last (output projection) each hold wte; the first's copy
+    // is the one checkpoints and the norm count.
+    whole_ = model::make_model<float>(cfg_.model, tp_rank);
+    const bool first = stage == 0;
+    const bool last = stage == P - 1;
+    parallel_->set_pipeline(*pp_, whole_->table(), first ? P - 1 : last ? 0 : -1, !last);
+  }
   const int B = cfg_.layout.micro_batch;
   const int T = local_seq();
   const size_t tokens = static_cast<size_t>(B) * static_cast<size_t>(T) /
                         static_cast<size_t>(cfg_.layout.sp ? tp_size() : 1);
+  // With one stage every schedule is 1F1B: each micro-batch's forward, then its backward.
+  const std::string schedule = P > 1 ? cfg_.layout.schedule : "1f1b";
   executor_ = std::make_unique<pipeline::Executor>(
-      *model_, pipeline::make_schedule(cfg_.layout.schedule, P, cfg_.accumulation(), V), *pp_, B, T,
+      *model_, pipeline::make_schedule(schedule, P, cfg_.accumulation(), V), *pp_, B, T,
       tokens * static_cast<size_t>(cfg_.model.dim));
 }
 
-double Trainer::pipeline_step(float dloss, double* norm, double lr) {
+parallel::pipeline::PassOptions Trainer::pass_options() {
+  return {&workspace_, cfg_.layout.recompute_mode(), cp_ != nullptr ? &cp_context_ : nullptr,
+          cp_ != nullptr ? positions_.data() : nullptr};
+}
+
+double Trainer::run_schedule(float dloss, double* norm, double lr) {
   const int B = cfg_.layout.micro_batch;
-  const int T = local_seq();
   const int dp = dp_.size();
-  parallel::pipeline::Executor::Env env;
-  env.pass = [&](core::Arena& arena, model::ActivationRecord<float>& record) {
-    model::Pass<float> pass = parallel_->pass(B, T, arena, record, false);
-    pass.workspace = &workspace_;
-    pass.recompute = cfg_.layout.recompute_mode();
-    set_cp(pass);
-    return pass;
-  };
-  env.sample = [&](int m, int32_t* tokens, int32_t* targets) {
-    sample((m * dp + dp_.rank()) * B, B, tokens, targets);
-  };
-  env.reduce = [&] { parallel_->reduce(); };
-  env.step = [&] {
-    *norm = parallel_->clip(cfg_.optim.grad_clip);
-    parallel_->update(lr);
-  };
-  double loss = executor_->run(env, dloss);
-  pp_->all_reduce(&loss, 1, dist::ReduceOp::sum);  // the last stage's
-  double idle = executor_->idle_share();
-  pp_idle_.assign(static_cast<size_t>(pp_size()), 0.0);
-  pp_->all_gather(&idle, pp_idle_.data(), 1);
+  parallel::pipeline::StepContext step{*parallel_,
+                                       [&](int m, int32_t* tokens, int32_t* targets) {
+                                         sample((m * dp + dp_.rank()) * B, B, tokens, targets);
+                                       },
+                                       pass_options(), cfg_.optim.grad_clip, lr};
+  double loss = executor_->run(step, dloss);
+  *norm = step.grad_norm;
+  if (pp_size() > 1) {
+    pp_->all_reduce(&loss, 1, dist::ReduceOp::sum);  // the last stage's
+    double idle = executor_->idle_share();
+    pp_idle_.assign(static_cast<size_t>(pp_size()), 0.0);
+    pp_->all_gather(&idle, pp_idle_.data(), 1);
+  }
   const double t0 = executor_->start_time();
   for (size_t i = 0; !cfg_.io.trace.empty() && i < executor_->events().size(); ++i) {
     const parallel::pipeline::Event& e = executor_->events()[i];
@@ -216,48 +202,15 @@ StepStats Trainer::step() {
   }
   parallel_->begin_step();
   ring_ = {};
-  const int B = cfg_.layout.micro_batch;
-  const int T = local_seq();
   const double tokens = static_cast<double>(cfg_.data.global_batch) * cfg_.model.seq_len;
   const auto dloss = static_cast<float>(1.0 / tokens);
-  double loss_sum = 0.0;
   const int dp = dp_.size();
   double norm = 0.0;
   const double lr = cfg_.schedule().at(static_cast<int>(step_));
-  const auto seconds_now = [] {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
-        .count();
-  };
-  if (executor_) {
-    loss_sum = pipeline_step(dloss, &norm, lr);
-  }
-  for (int micro = 0; !executor_ && micro < cfg_.accumulation(); ++micro) {
-    const double start = seconds_now();
-    sample((micro * dp + dp_.rank()) * B, B, inputs_.data(), targets_.data());
-    record_->tokens = inputs_.data();
-    record_->targets = targets_.data();
-    model::Pass<float> pass =
-        parallel_->pass(B, T, arena_, *record_, micro == cfg_.accumulation() - 1);
-    pass.workspace = &workspace_;
-    pass.recompute = cfg_.layout.recompute_mode();
-    set_cp(pass);
-    loss_sum += model_->forward(pass);
-    const double middle = seconds_now();
-    model_->backward(pass, dloss);
-    parallel_->end_micro();
-    arena_.reset();
-    trace(start, middle, {parallel::pipeline::Op::forward, 0, micro});
-    trace(middle, seconds_now(), {parallel::pipeline::Op::backward, 0, micro});
-  }
+  double loss_sum = run_schedule(dloss, &norm, lr);
   if (grads_.size() > 1 &&
       !(dp_.rank() == cfg_.fault_skip_rank && step_ + 1 == cfg_.fault_skip_step)) {
     grads_.all_reduce(&loss_sum, 1, dist::ReduceOp::sum);  // over dp (and cp: its chunks)
-  }
-  if (!executor_) {
-    const double start = seconds_now();
-    norm = parallel_->clip(cfg_.optim.grad_clip);
-    parallel_->update(lr);
-    trace(start, seconds_now(), {parallel::pipeline::Op::optimizer_step});
   }
   comm_bytes_ = parallel_->comm_bytes();
   tp_comm_ms_ = tp_counted_ ? tp_counted_->seconds() * 1e3 : 0.0;
@@ -282,54 +235,38 @@ double Trainer::evaluate() {
   // Under ZeRO-3 every forward gathers parameters with the whole group, so every rank runs the
   // same number of forwards: one past the last batch evaluates batch 0 again and counts nothing.
   const int B = cfg_.layout.micro_batch;
+  const int T = local_seq();
   const int64_t windows = data::window_count(val_, cfg_.model.seq_len);
   const int64_t batches = std::min<int64_t>(cfg_.data.eval_batches, (windows + B - 1) / B);
   const int dp = dp_.size();
-  const parallel::data::DataParallel::Forward forward = parallel_->forward_only();
+  const bool gathers = parallel_->forward_only().hooks != nullptr;
   double sums[2] = {0.0, 0.0};  // loss sum, tokens
   for (int64_t round = 0; round * dp < batches; ++round) {
     const int64_t b = round * dp + dp_.rank();
-    if (b >= batches && forward.hooks == nullptr) {
+    if (b >= batches && !gathers) {
       break;
     }
-    if (executor_) {
-      // Through the stages: the last one's loss; summed over pp below.
-      const int T = local_seq();
-      const int rows = static_cast<int>(std::min<int64_t>(B, windows - b * B));
-      if (cp_ != nullptr) {
-        data::fill_windows(val_, cfg_.model.seq_len, b * B, rows, full_inputs_.data(),
-                           full_targets_.data());
-        parallel::context::cp_take(positions_, cfg_.model.seq_len, full_inputs_.data(), rows,
-                                   inputs_.data());
-        parallel::context::cp_take(positions_, cfg_.model.seq_len, full_targets_.data(), rows,
-                                   targets_.data());
-      } else {
-        data::fill_windows(val_, T, b * B, rows, inputs_.data(), targets_.data());
-      }
-      sums[0] += executor_->forward_only(
-          [&](core::Arena& arena, model::ActivationRecord<float>& record) {
-            model::Pass<float> pass{rows,    T,     model_->table(), forward.params,
-                                    nullptr, arena, record};
-            pass.tp = forward.tp;
-            pass.workspace = &workspace_;
-            set_cp(pass);
-            return pass;
-          },
-          rows, inputs_.data(), targets_.data());
-      sums[1] += static_cast<double>(rows) * T;
-      continue;
+    const int64_t at = b < batches ? b : 0;
+    const int rows = static_cast<int>(std::min<int64_t>(B, windows - at * B));
+    if (cp_ != nullptr) {
+      data::fill_windows(val_, cfg_.model.seq_len, at * B, rows, full_inputs_.data(),
+                         full_targets_.data());
+      parallel::context::cp_take(positions_, cfg_.model.seq_len, full_inputs_.data(), rows,
+                                 inputs_.data());
+      parallel::context::cp_take(positions_, cfg_.model.seq_len, full_targets_.data(), rows,
+                                 targets_.data());
+    } else {
+      data::fill_windows(val_, T, at * B, rows, inputs_.data(), targets_.data());
     }
-    EvalParallel how{forward.hooks, forward.tp, &workspace_,
-                     cp_ != nullptr ? &cp_context_ : nullptr, &positions_};
-    const EvalResult r = evaluate_windows(*model_, forward.params, arena_, val_, B, B,
-                                          (b < batches ? b : 0) * B, how);
+    // Through the stages: the last one's loss (summed over pp below).
+    const double loss =
+        executor_->forward_only(*parallel_, pass_options(), rows, inputs_.data(), targets_.data());
     if (b < batches) {
-      sums[0] += r.loss_sum;
-      sums[1] += static_cast<double>(r.tokens);
+      sums[0] += loss;
+      sums[1] += static_cast<double>(rows) * T;
     }
-    parallel_->end_micro();
   }
-  if (executor_) {
+  if (pp_size() > 1) {
     pp_->all_reduce(sums, 1, dist::ReduceOp::sum);
   }
   if (grads_.size() > 1) {
@@ -343,7 +280,7 @@ Trainer::Memory Trainer::memory() const {
   return {m.params,
           m.grads,
           m.optim,
-          executor_ ? executor_->activation_bytes() : arena_.peak_bytes(),
+          executor_->activation_bytes(),
           m.gathered,
           m.staged,
           workspace_.peak_bytes(),
@@ -381,7 +318,7 @@ void Trainer::run(std::ostream& all_out) {
              "the seed\n";
     }
   }
-  if (executor_) {
+  if (pp_size() > 1) {
     namespace pipeline = parallel::pipeline;
     const pipeline::Schedule& schedule = executor_->schedule();
     const pipeline::Simulation sim = pipeline::simulate(schedule);
@@ -433,7 +370,7 @@ void Trainer::run(std::ostream& all_out) {
                            {"pairs", last_ring_.pairs},
                            {"skipped", last_ring_.skipped}};
     }
-    if (executor_) {
+    if (pp_size() > 1) {
       record["pp_idle"] = pp_idle_;
       record["pp_peak_in_flight"] = executor_->peak_in_flight();
       // Mean milliseconds of this stage's F, B, I, W (the costs `parti schedule --costs` takes).

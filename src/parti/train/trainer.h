@@ -1,12 +1,13 @@
-// The trainer: one optimizer step is
-//   zero grads; for each of G/(B*dp) micro-batches: sample this rank's rows, forward, backward
-//   (dloss = 1/(G*T), so the summed gradient is that of the mean loss over every token of the
-//   global batch); reduce the gradients over dp; global-norm clip; AdamW with the scheduled
-//   learning rate.
+// The trainer: one optimizer step is the pipeline executor running this stage's instruction list
+// (parallel/pipeline/executor.h; with pp = 1 a one-stage 1F1B list): for each of G/(B*dp)
+// micro-batches sample this rank's rows, forward, backward (dloss = 1/(G*T), so the summed
+// gradient is that of the mean loss over every token of the global batch); reduce the gradients
+// over dp x cp; global-norm clip; AdamW with the scheduled learning rate.
 // Micro-batch m of dp rank r draws global rows [(m*dp + r)*B, (m*dp + r + 1)*B) of the step, so
-// the union over ranks is exactly the one-process batch.
+// the union over ranks is exactly the one-process batch (under cp, each rank its chunks of them).
 // The buffers, the reductions and ZeRO (--zero 0-3) belong to parallel::data::DataParallel, which
-// the model's passes report their units to; the trainer sequences the step. Evaluation, metrics
+// the executor's passes report their units to; the trainer builds the pieces from the mesh and
+// the config and runs the steps. Evaluation (forward only, through the same executor), metrics
 // (stdout line + JSONL) and checkpoints happen between steps.
 #pragma once
 
@@ -53,8 +54,8 @@ class Trainer {
   // The whole run: prints the resolved config, then a line per step; returns the last stats.
   void run(std::ostream& out);
   std::string save();  // checkpoint of the current state; returns its folder
-  // The pipeline's executor (pp > 1), else null.
-  const parallel::pipeline::Executor* pipeline() const { return executor_.get(); }
+  // The executor of every step (a pipeline's stage; with pp = 1 the one stage).
+  const parallel::pipeline::Executor& executor() const { return *executor_; }
   // Idle share of each pipeline stage in the last step (pp > 1; every rank has all of them).
   const std::vector<double>& pipeline_idle() const { return pp_idle_; }
 
@@ -80,13 +81,15 @@ class Trainer {
   // The micro-batch's rows (first row `first` of the step's global order) into inputs_/targets_:
   // under cp only this rank's chunks of them.
   void sample(int first, int rows, int32_t* inputs, int32_t* targets);
-  // Sets a pass's context-parallel fields.
-  void set_cp(model::Pass<float>& pass);
+  // How this run's passes run (workspace, recomputation, context parallelism).
+  parallel::pipeline::PassOptions pass_options();
   int tp_size() const { return tp_ == nullptr ? 1 : tp_->size(); }
   int pp_size() const { return pp_ == nullptr ? 1 : pp_->size(); }
-  void build_pipeline();
+  void build_executor();
   parallel::data::CompressConfig compress_config() const;
-  double pipeline_step(float dloss, double* norm, double lr);
+  // One optimizer step through the executor (every layout; one stage included): this rank's loss
+  // sum, the gradient norm before clipping into *norm.
+  double run_schedule(float dloss, double* norm, double lr);
   // Appends this step's events to the trace (the pipeline's, or one process's F/B/STEP).
   void trace(double start, double end, parallel::pipeline::Instruction what);
   void write_trace() const;
@@ -110,9 +113,7 @@ class Trainer {
   std::vector<parallel::pipeline::TraceEvent> trace_;
   std::unique_ptr<parallel::data::DataParallel> parallel_;
   std::unique_ptr<data::Sampler> sampler_;
-  core::Arena arena_;
   core::Arena workspace_;  // scratch inside one sublayer (tensor and sequence parallelism)
-  std::unique_ptr<model::ActivationRecord<float>> record_;
   std::vector<int32_t> inputs_;
   std::vector<int32_t> targets_;
   io::MetricsLog log_;

@@ -173,6 +173,9 @@ void DataParallel::set_pipeline(dist::ProcessGroup& pp, const model::ParamTable&
 }
 
 void DataParallel::reduce() {
+  if (pp_ == nullptr) {
+    return;  // one stage: the unit hooks reduced the gradients during backward
+  }
   if (dp_.size() > 1) {
     reducer_.begin(grads_.data());
     reducer_.ready(0, grads_.size());
@@ -215,7 +218,8 @@ model::Pass<float> DataParallel::pass(int B, int T, core::Arena& arena,
   model::Pass<float> p{B, T, table_, params_.data(), grads_.data(), arena, record};
   p.tp = tp_context();
   if (stage_ <= 1) {
-    reducing_ = dp_.size() > 1 && last_micro;
+    // A pipeline reduces after the schedule (reduce()), not unit by unit during backward.
+    reducing_ = dp_.size() > 1 && last_micro && pp_ == nullptr;
     if (reducing_) {
       reducer_.begin(grads_.data());
       p.hooks = this;

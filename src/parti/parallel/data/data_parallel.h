@@ -68,7 +68,8 @@ class DataParallel final : public model::UnitHooks<float> {
   void set_pipeline(dist::ProcessGroup& pp, const model::ParamTable& whole, int tied_peer,
                     bool tied_owner);
   // Pipeline parallelism: the dp all-reduce of the whole gradient buffer (in buckets), then the
-  // tied embedding's gradient exchange.
+  // tied embedding's gradient exchange. Nothing without a pipeline: pass() installed the hooks
+  // that reduce during backward.
   void reduce();
 
   // Initial values of this rank's parameters (a pure function of the seed: every layout agrees).

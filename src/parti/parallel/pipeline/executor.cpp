@@ -67,7 +67,8 @@ Executor::Executor(model::Model<float>& model, Schedule schedule, dist::ProcessG
                model.chunks().size(), " chunks for ", schedule_.virtual_stages(),
                " virtual stages");
   // Tags must stay below MPI's guaranteed 32767.
-  PARTI_CHECK(2 * schedule_.chunks * schedule_.micro_batches < 32767, ConfigError,
+  PARTI_CHECK(schedule_.stages == 1 || 2 * schedule_.chunks * schedule_.micro_batches < 32767,
+              ConfigError,
               "--pp x --virtual-stages x micro-batches per step is too large for message tags (",
               schedule_.chunks, " chunks x ", schedule_.micro_batches, " micro-batches)");
   slots_.assign(static_cast<size_t>(schedule_.chunks * schedule_.micro_batches), nullptr);
@@ -146,7 +147,7 @@ void Executor::post_receive(const Instruction& in) {
   }
 }
 
-double Executor::run(const Env& env, float dloss) {
+double Executor::run(StepContext& step, float dloss) {
   events_.clear();
   if (pp_.size() > 1) {
     pp_.barrier();  // a common start: the idle shares and the trace compare stages
@@ -155,8 +156,6 @@ double Executor::run(const Env& env, float dloss) {
   start_time_ = std::chrono::duration<double>(t0.time_since_epoch()).count();
   const auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - t0).count(); };
   const std::vector<Instruction>& list = schedule_.per_rank[static_cast<size_t>(stage_)];
-  const int P = schedule_.stages;
-  const int last_chunk = schedule_.chunks - 1;
   const size_t n = message_;
   // list[0, posted) have had their receives posted: before each instruction, those of the
   // instructions up to the second compute from here (the next compute's inputs arrive while
@@ -191,7 +190,6 @@ double Executor::run(const Env& env, float dloss) {
     }
     const double start = elapsed();
     const int m = in.micro_batch;
-    const int local = in.chunk / P;  // the chunk's index among this stage's
     switch (in.op) {
       case Op::recv_act:
         wait_politely(slot(m, in.chunk).act_request);
@@ -199,45 +197,12 @@ double Executor::run(const Env& env, float dloss) {
       case Op::recv_grad:
         wait_politely(slot(m, in.chunk).grad_request);
         break;
-      case Op::forward: {
-        Slot& s = slot(m, in.chunk);
-        const model::Chunk& chunk = model_.chunks()[static_cast<size_t>(local)];
-        if (chunk.embedding || chunk.head) {
-          const size_t tokens = static_cast<size_t>(B_) * static_cast<size_t>(T_);
-          s.tokens.resize(tokens);
-          s.targets.resize(tokens);
-          env.sample(m, s.tokens.data(), s.targets.data());
-          s.record.tokens = s.tokens.data();
-          s.record.targets = s.targets.data();
-        }
-        model::Pass<float> pass = env.pass(s.arena, s.record);
-        PARTI_ASSERT(chunk.embedding || s.act_in != nullptr, "forward of micro-batch ", m,
-                     " chunk ", in.chunk, " before its input arrived");
-        s.out = model_.forward_chunk(pass, local, s.act_in, &loss);
-        break;
-      }
+      case Op::forward:
       case Op::backward:
-      case Op::backward_input: {
-        Slot& s = slot(m, in.chunk);
-        PARTI_ASSERT(in.chunk == last_chunk || s.grad_in != nullptr, "backward of micro-batch ", m,
-                     " chunk ", in.chunk, " before its gradient arrived");
-        model::Pass<float> pass = env.pass(s.arena, s.record);
-        pass.deferred = in.op == Op::backward_input ? &s.deferred : nullptr;
-        s.dinp = model_.backward_chunk(pass, local, s.grad_in, dloss);
-        if (in.op == Op::backward) {
-          s.done = true;
-          release(m, in.chunk);
-        }
+      case Op::backward_input:
+      case Op::backward_weight:
+        compute(in, step, dloss, &loss);
         break;
-      }
-      case Op::backward_weight: {
-        Slot& s = slot(m, in.chunk);
-        model::Pass<float> pass = env.pass(s.arena, s.record);
-        model_.backward_weight(pass, s.deferred);
-        s.done = true;
-        release(m, in.chunk);
-        break;
-      }
       case Op::send_act: {
         Slot& s = slot(m, in.chunk);
         s.sends.push_back(pp_.isend(s.out, n, in.peer, tag(in.chunk, m, false)));
@@ -254,10 +219,11 @@ double Executor::run(const Env& env, float dloss) {
       }
       case Op::reduce_grads:
         retire_sends(true);
-        env.reduce();
+        step.data.reduce();
         break;
       case Op::optimizer_step:
-        env.step();
+        step.grad_norm = step.data.clip(step.grad_clip);
+        step.data.update(step.lr);
         break;
     }
     const double end = elapsed();
@@ -288,6 +254,56 @@ double Executor::run(const Env& env, float dloss) {
   return loss;
 }
 
+void Executor::compute(const Instruction& in, StepContext& step, float dloss, double* loss) {
+  const int m = in.micro_batch;
+  const int local = in.chunk / schedule_.stages;  // the chunk's index among this stage's
+  Slot& s = slot(m, in.chunk);
+  if (in.op == Op::forward) {
+    const model::Chunk& chunk = model_.chunks()[static_cast<size_t>(local)];
+    if (chunk.embedding || chunk.head) {
+      const size_t tokens = static_cast<size_t>(B_) * static_cast<size_t>(T_);
+      s.tokens.resize(tokens);
+      s.targets.resize(tokens);
+      step.sample(m, s.tokens.data(), s.targets.data());
+      s.record.tokens = s.tokens.data();
+      s.record.targets = s.targets.data();
+    }
+    model::Pass<float> p = pass(step, m, s.arena, s.record);
+    PARTI_ASSERT(chunk.embedding || s.act_in != nullptr, "forward of micro-batch ", m, " chunk ",
+                 in.chunk, " before its input arrived");
+    s.out = model_.forward_chunk(p, local, s.act_in, loss);
+    return;
+  }
+  model::Pass<float> p = pass(step, m, s.arena, s.record);
+  if (in.op == Op::backward_weight) {
+    model_.backward_weight(p, s.deferred);
+  } else {
+    PARTI_ASSERT(in.chunk == schedule_.chunks - 1 || s.grad_in != nullptr,
+                 "backward of micro-batch ", m, " chunk ", in.chunk,
+                 " before its gradient arrived");
+    p.deferred = in.op == Op::backward_input ? &s.deferred : nullptr;
+    s.dinp = model_.backward_chunk(p, local, s.grad_in, dloss);
+    if (in.op == Op::backward_input) {
+      return;  // W comes later
+    }
+  }
+  step.data.end_micro();  // this micro-batch-chunk's gradients are complete here
+  s.done = true;
+  release(m, in.chunk);
+}
+
+model::Pass<float> Executor::pass(StepContext& step, int m, core::Arena& arena,
+                                  model::ActivationRecord<float>& record) const {
+  // With one stage the unit hooks reduce the last micro-batch's gradients during its backward;
+  // a pipeline reduces them after the schedule (DataParallel knows which it is).
+  model::Pass<float> p = step.data.pass(B_, T_, arena, record, m == schedule_.micro_batches - 1);
+  p.workspace = step.options.workspace;
+  p.recompute = step.options.recompute;
+  p.cp = step.options.cp;
+  p.positions = step.options.positions;
+  return p;
+}
+
 double Executor::mean_seconds(Op op) const {
   double total = 0.0;
   int count = 0;
@@ -316,9 +332,9 @@ void Executor::for_each_live(Fn&& fn) {
   }
 }
 
-double Executor::forward_only(
-    const std::function<model::Pass<float>(core::Arena&, model::ActivationRecord<float>&)>& pass,
-    int rows, const int32_t* tokens, const int32_t* targets) {
+double Executor::forward_only(data::DataParallel& data, const PassOptions& options, int rows,
+                              const int32_t* tokens, const int32_t* targets) {
+  const data::DataParallel::Forward forward = data.forward_only();
   model::ActivationRecord<float> record(model_.table().modules());
   record.tokens = tokens;
   record.targets = targets;
@@ -335,12 +351,18 @@ double Executor::forward_only(
       pp_.recv(in, n, schedule_.stage_of(c - 1), tag(c - 1, 0, false));
       x = in;
     }
-    model::Pass<float> p = pass(forward_arena_, record);
+    model::Pass<float> p{rows, T_, model_.table(), forward.params, nullptr, forward_arena_, record};
+    p.hooks = forward.hooks;
+    p.tp = forward.tp;
+    p.workspace = options.workspace;
+    p.cp = options.cp;
+    p.positions = options.positions;
     x = model_.forward_chunk(p, c / P, x, &loss);
     if (c + 1 < schedule_.chunks) {
       pp_.send(x, n, schedule_.stage_of(c + 1), tag(c, 0, false));
     }
   }
+  data.end_micro();  // frees what ZeRO-3 still holds gathered
   forward_arena_.reset();
   return loss;
 }

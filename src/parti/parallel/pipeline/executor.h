@@ -24,6 +24,8 @@
 #include "parti/core/arena.h"
 #include "parti/dist/process_group.h"
 #include "parti/model/model.h"
+#include "parti/parallel/context/context.h"
+#include "parti/parallel/data/data_parallel.h"
 #include "parti/parallel/pipeline/schedule.h"
 
 namespace parti::parallel::pipeline {
@@ -33,16 +35,30 @@ struct Event {
   double start, end;  // seconds since the step's start
 };
 
+// How a pass runs besides its buffers and groups: the sublayer workspace, recomputation, and
+// context parallelism (the ring and each local token's global position).
+struct PassOptions {
+  core::Arena* workspace = nullptr;
+  model::Recompute recompute = model::Recompute::none;
+  const context::ContextParallel* cp = nullptr;
+  const int32_t* positions = nullptr;
+};
+
+// What one optimizer step runs on (issue #16). The data-parallel state makes every pass (its
+// buffers, unit hooks and tensor-parallel context), reduces the gradients (REDUCE: after the
+// schedule with pp > 1; with one stage, in buckets during backward), clips and updates (STEP).
+// `sample` fills micro-batch m's B x T tokens and targets: this rank's rows of the step.
+struct StepContext {
+  data::DataParallel& data;
+  std::function<void(int m, int32_t* tokens, int32_t* targets)> sample;
+  PassOptions options;
+  double grad_clip = 0.0;  // <= 0: no clipping
+  double lr = 0.0;
+  double grad_norm = 0.0;  // out: the global gradient norm before clipping
+};
+
 class Executor {
  public:
-  struct Env {
-    // A training pass over the given arena and record (the trainer's buffers and options).
-    std::function<model::Pass<float>(core::Arena&, model::ActivationRecord<float>&)> pass;
-    // Tokens and targets (B x T each) of micro-batch m of this step.
-    std::function<void(int m, int32_t* tokens, int32_t* targets)> sample;
-    std::function<void()> reduce;  // REDUCE
-    std::function<void()> step;    // STEP
-  };
   // `model` holds chunks stage, stage + P, ... of the schedule's P V chunks; `pp` is the pipeline
   // group (rank = stage); micro-batches are B x T tokens; `message` is the floats of one
   // activation between chunks (this rank's tokens x C: a tp rank's share under --sp).
@@ -54,7 +70,7 @@ class Executor {
 
   // Runs this stage's list; returns the sum of the token losses it computed (last stage: the
   // micro-batches' losses; others 0). dloss scales every micro-batch's loss gradient.
-  double run(const Env& env, float dloss);
+  double run(StepContext& step, float dloss);
   // This step's events, in execution order.
   const std::vector<Event>& events() const { return events_; }
   // The pipeline's span (the first stage's start to the last compute anywhere, collective over
@@ -69,11 +85,11 @@ class Executor {
   // Mean seconds of this stage's instructions of kind `op` in the last run (0: none ran).
   double mean_seconds(Op op) const;
 
-  // Forward only of one micro-batch of `rows` rows through the stages (evaluation): its loss sum
-  // on the last stage (0 elsewhere). `pass` makes a forward-only pass over the arena and record.
-  double forward_only(
-      const std::function<model::Pass<float>(core::Arena&, model::ActivationRecord<float>&)>& pass,
-      int rows, const int32_t* tokens, const int32_t* targets);
+  // Forward only of one micro-batch of `rows` rows through the stages (evaluation), with the
+  // data-parallel state's forward-only parameters (ZeRO-3: gathered unit by unit): its loss sum
+  // on the last stage (0 elsewhere).
+  double forward_only(data::DataParallel& data, const PassOptions& options, int rows,
+                      const int32_t* tokens, const int32_t* targets);
   // When the last run started (seconds on the steady clock: common to the ranks of one machine).
   double start_time() const { return start_time_; }
 
@@ -83,6 +99,11 @@ class Executor {
   void release(int micro_batch, int chunk);
   void post_receive(const Instruction& in);
   void retire_sends(bool wait);
+  // Runs one compute instruction (F, B, I, W) of `step`; adds a last chunk's losses to *loss.
+  void compute(const Instruction& in, StepContext& step, float dloss, double* loss);
+  // A training pass of micro-batch m over a slot's arena and record.
+  model::Pass<float> pass(StepContext& step, int m, core::Arena& arena,
+                          model::ActivationRecord<float>& record) const;
   template <typename Fn>
   void for_each_live(Fn&& fn);  // the slots holding activations (in flight or retiring)
   int tag(int producer_chunk, int micro_batch, bool grad) const;
