@@ -6,7 +6,7 @@
 #include <cmath>
 #include <iostream>
 
-#include "dist/layout_runs.h"
+#include "support/layout_runs.h"
 #include "parti/plan/memory.h"
 
 namespace parti::test {

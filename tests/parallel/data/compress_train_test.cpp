@@ -10,7 +10,7 @@
 #include <sstream>
 
 #include "cli/run.h"
-#include "dist/layout_runs.h"
+#include "support/layout_runs.h"
 
 namespace parti {
 namespace test {

@@ -13,7 +13,7 @@
 #include <tuple>
 
 #include "cli/run.h"
-#include "dist/layout_runs.h"
+#include "support/layout_runs.h"
 
 namespace parti {
 namespace test {

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "cli/run.h"
-#include "dist/layout_runs.h"
+#include "support/layout_runs.h"
 
 namespace parti {
 namespace test {

@@ -9,7 +9,7 @@
 #include <tuple>
 
 #include "cli/run.h"
-#include "dist/layout_runs.h"
+#include "support/layout_runs.h"
 #include "parti/io/safetensors.h"
 
 namespace parti {
