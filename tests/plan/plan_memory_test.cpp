@@ -6,8 +6,8 @@
 #include <cmath>
 #include <iostream>
 
-#include "support/layout_runs.h"
 #include "parti/plan/memory.h"
+#include "support/layout_runs.h"
 
 namespace parti::test {
 const char* work_name() { return "parti_plan_memory_test"; }

@@ -9,8 +9,8 @@
 #include <tuple>
 
 #include "cli/run.h"
-#include "support/layout_runs.h"
 #include "parti/io/safetensors.h"
+#include "support/layout_runs.h"
 
 namespace parti {
 namespace test {
