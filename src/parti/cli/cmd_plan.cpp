@@ -70,21 +70,9 @@ nlohmann::ordered_json to_json(const plan::Candidate& c) {
   return j;
 }
 
-void run_plan(PlanArgs& a) {
-  plan::Query q;
-  PARTI_CHECK(!a.preset.empty() || a.model.any(), ConfigError,
-              "parti plan needs --model PRESET or --layers --heads --dim --seq-len --vocab");
-  model::ModelConfig m = a.preset.empty() ? model::ModelConfig{0, 0, 0, 0, model::kGpt2Vocab}
-                                          : model::preset(a.preset);
-  a.model.apply(m);
-  q.workload = {m, a.global_batch};
-  q.hardware = plan::load_hardware(a.hardware);
-  q.precision = plan::precision_of(a.precision.empty() ? q.hardware.precision : a.precision);
-  q.cluster.devices = a.gpus;
-  q.cluster.devices_per_node = a.gpus_per_node > 0 ? a.gpus_per_node : q.hardware.devices_per_node;
-  q.top = a.top;
-  PARTI_CHECK(a.top >= 1, ConfigError, "--top must be at least 1");
-  plan::Fixed& f = q.fixed;
+// The dimensions the flags fix (the others the search chooses).
+plan::Fixed fixed_of(const PlanArgs& a) {
+  plan::Fixed f;
   auto fix = [](int value, std::optional<int>& slot) {
     if (value > 0) {
       slot = value;
@@ -108,6 +96,24 @@ void run_plan(PlanArgs& a) {
   if (!a.schedule.empty()) {
     f.schedule = a.schedule;
   }
+  return f;
+}
+
+void run_plan(PlanArgs& a) {
+  plan::Query q;
+  PARTI_CHECK(!a.preset.empty() || a.model.any(), ConfigError,
+              "parti plan needs --model PRESET or --layers --heads --dim --seq-len --vocab");
+  model::ModelConfig m = a.preset.empty() ? model::ModelConfig{0, 0, 0, 0, model::kGpt2Vocab}
+                                          : model::preset(a.preset);
+  a.model.apply(m);
+  q.workload = {m, a.global_batch};
+  q.hardware = plan::load_hardware(a.hardware);
+  q.precision = plan::precision_of(a.precision.empty() ? q.hardware.precision : a.precision);
+  q.cluster.devices = a.gpus;
+  q.cluster.devices_per_node = a.gpus_per_node > 0 ? a.gpus_per_node : q.hardware.devices_per_node;
+  q.top = a.top;
+  PARTI_CHECK(a.top >= 1, ConfigError, "--top must be at least 1");
+  q.fixed = fixed_of(a);
   const plan::PlanResult r = plan::plan(q);
   const double params = static_cast<double>(model::parameter_count(m));
   std::cout << fmt::format(

@@ -47,6 +47,62 @@ void run_train(TrainArgs& a, const Runtime& runtime) {
   trainer.run(std::cout);
 }
 
+// The layout's flags (parallel/layout.h): how the run is spread over the ranks.
+void add_layout_flags(CLI::App* cmd, parallel::Layout& l) {
+  cmd->add_option("--micro-batch", l.micro_batch, "sequences per forward/backward")
+      ->capture_default_str();
+  cmd->add_option("--recompute", l.recompute,
+                  "activation recomputation: none; full (keep each block's input, run its "
+                  "forward again in backward); selective (recompute the attention core)")
+      ->capture_default_str();
+  cmd->add_option("--dp", l.dp, "data-parallel ranks (mpirun -np = dp x cp x tp x pp)")
+      ->capture_default_str();
+  cmd->add_option("--tp", l.tp,
+                  "tensor-parallel ranks (Megatron: heads, MLP units and vocabulary split)")
+      ->capture_default_str();
+  cmd->add_option("--cp", l.cp,
+                  "context-parallel ranks: each holds 2 of 2 x cp chunks of every sequence "
+                  "(chunks i and 2cp-1-i) and attention runs around the cp ring")
+      ->capture_default_str();
+  cmd->add_flag("--sp", l.sp,
+                "sequence parallelism with --tp: norms, residuals and the activations between "
+                "sublayers split by tokens over tp");
+  cmd->add_option("--pp", l.pp,
+                  "pipeline stages (the embedding on the first, the final norm, logits and loss "
+                  "on the last)")
+      ->capture_default_str();
+  cmd->add_option("--pp-layers", l.pp_layers,
+                  "blocks per chunk, comma-separated (--pp x --virtual-stages entries); default: "
+                  "balanced by estimated compute")
+      ->delimiter(',');
+  cmd->add_option("--schedule", l.schedule,
+                  "pipeline schedule: gpipe, 1f1b, interleaved (with --virtual-stages), zb "
+                  "(zero-bubble ZB-H1: weight gradients deferred into the bubbles)")
+      ->capture_default_str();
+  cmd->add_option("--virtual-stages", l.virtual_stages,
+                  "chunks of layers per stage (--schedule interleaved)")
+      ->capture_default_str();
+  cmd->add_option("--bucket-mb", l.bucket_mb,
+                  "gradient all-reduce bucket size in MB (reduced while backward runs)")
+      ->capture_default_str();
+  cmd->add_option("--grad-compress", l.grad_compress,
+                  "data-parallel gradient reduction: none (fp32), bf16 (bf16 on the wire, summed "
+                  "in fp32: half the bytes), powersgd (rank-R PowerSGD with error feedback for "
+                  "matrices; --zero 0 or 1)")
+      ->capture_default_str();
+  cmd->add_option("--powersgd-rank", l.powersgd_rank,
+                  "PowerSGD's rank R: (rows + cols) x R values per matrix on the wire")
+      ->capture_default_str();
+  cmd->add_option("--powersgd-start-step", l.powersgd_start_step,
+                  "plain fp32 reductions for optimizer steps before this one, PowerSGD after")
+      ->capture_default_str();
+  cmd->add_option(
+         "--zero", l.zero,
+         "ZeRO stage over dp: 0 replicate, 1 shard AdamW moments, 2 also gradients, 3 also "
+         "parameters")
+      ->capture_default_str();
+}
+
 }  // namespace
 
 void add_train(CLI::App& app, const Runtime& runtime) {
@@ -58,15 +114,10 @@ void add_train(CLI::App& app, const Runtime& runtime) {
                   "preset: tiny, small, gpt2, gpt2-medium, gpt2-large, gpt2-xl")
       ->required();
   args->model.add(cmd, "vocabulary (default: the data's)");
+  add_layout_flags(cmd, c.layout);
   cmd->add_option("--global-batch", c.data.global_batch, "sequences per optimizer step")
       ->capture_default_str();
-  cmd->add_option("--micro-batch", c.layout.micro_batch, "sequences per forward/backward")
-      ->capture_default_str();
   cmd->add_option("--steps", c.steps, "optimizer steps (the LR schedule spans them)")
-      ->capture_default_str();
-  cmd->add_option("--recompute", c.layout.recompute,
-                  "activation recomputation: none; full (keep each block's input, run its "
-                  "forward again in backward); selective (recompute the attention core)")
       ->capture_default_str();
   cmd->add_option("--stop-after", c.stop_after,
                   "stop this run after N steps and checkpoint (resume later); 0: run to --steps")
@@ -89,55 +140,9 @@ void add_train(CLI::App& app, const Runtime& runtime) {
   cmd->add_flag("--resume", c.io.resume, "continue from the latest checkpoint in --ckpt-dir");
   cmd->add_option("--log", c.io.log, "append one JSON object per step to this file");
   cmd->add_option("--threads", c.threads, "OpenMP and BLAS threads")->capture_default_str();
-  cmd->add_option("--dp", c.layout.dp, "data-parallel ranks (mpirun -np = dp x cp x tp x pp)")
-      ->capture_default_str();
-  cmd->add_option("--tp", c.layout.tp,
-                  "tensor-parallel ranks (Megatron: heads, MLP units and vocabulary split)")
-      ->capture_default_str();
-  cmd->add_option("--cp", c.layout.cp,
-                  "context-parallel ranks: each holds 2 of 2 x cp chunks of every sequence "
-                  "(chunks i and 2cp-1-i) and attention runs around the cp ring")
-      ->capture_default_str();
-  cmd->add_flag("--sp", c.layout.sp,
-                "sequence parallelism with --tp: norms, residuals and the activations between "
-                "sublayers split by tokens over tp");
-  cmd->add_option("--pp", c.layout.pp,
-                  "pipeline stages (the embedding on the first, the final norm, logits and loss "
-                  "on the last)")
-      ->capture_default_str();
-  cmd->add_option("--pp-layers", c.layout.pp_layers,
-                  "blocks per chunk, comma-separated (--pp x --virtual-stages entries); default: "
-                  "balanced by estimated compute")
-      ->delimiter(',');
-  cmd->add_option("--schedule", c.layout.schedule,
-                  "pipeline schedule: gpipe, 1f1b, interleaved (with --virtual-stages), zb "
-                  "(zero-bubble ZB-H1: weight gradients deferred into the bubbles)")
-      ->capture_default_str();
-  cmd->add_option("--virtual-stages", c.layout.virtual_stages,
-                  "chunks of layers per stage (--schedule interleaved)")
-      ->capture_default_str();
   cmd->add_option("--trace", c.io.trace,
                   "write a Chrome/Perfetto trace (JSON) of every rank's forward, backward, "
                   "send/recv and collectives");
-  cmd->add_option("--bucket-mb", c.layout.bucket_mb,
-                  "gradient all-reduce bucket size in MB (reduced while backward runs)")
-      ->capture_default_str();
-  cmd->add_option("--grad-compress", c.layout.grad_compress,
-                  "data-parallel gradient reduction: none (fp32), bf16 (bf16 on the wire, summed "
-                  "in fp32: half the bytes), powersgd (rank-R PowerSGD with error feedback for "
-                  "matrices; --zero 0 or 1)")
-      ->capture_default_str();
-  cmd->add_option("--powersgd-rank", c.layout.powersgd_rank,
-                  "PowerSGD's rank R: (rows + cols) x R values per matrix on the wire")
-      ->capture_default_str();
-  cmd->add_option("--powersgd-start-step", c.layout.powersgd_start_step,
-                  "plain fp32 reductions for optimizer steps before this one, PowerSGD after")
-      ->capture_default_str();
-  cmd->add_option(
-         "--zero", c.layout.zero,
-         "ZeRO stage over dp: 0 replicate, 1 shard AdamW moments, 2 also gradients, 3 also "
-         "parameters")
-      ->capture_default_str();
   cmd->add_option("--comm-timeout", c.comm_timeout,
                   "seconds one collective may wait before the job ends with a report")
       ->capture_default_str();

@@ -62,13 +62,7 @@ double walk(const Shapes& sh, const std::vector<int>& split, const pipeline::Sch
   size_t posted = 0;
   double peak = 0;
   for (size_t i = 0; i < list.size(); ++i) {
-    size_t j = i;
-    for (int computes = 0; j < list.size(); ++j) {
-      if (pipeline::is_compute(list[j].op) && ++computes == 2) {
-        break;
-      }
-    }
-    for (; posted < j; ++posted) {
+    for (const size_t j = pipeline::receive_horizon(list, i); posted < j; ++posted) {
       if (pipeline::is_receive(list[posted].op)) {
         slot(list[posted]).used += sh.n;
       }

@@ -295,10 +295,7 @@ std::string Trainer::save() {
   return parallel_->save(cfg_.io.ckpt_dir, step_, state);
 }
 
-void Trainer::run(std::ostream& all_out) {
-  // Rank 0 prints and logs; the other ranks compute in silence.
-  std::ostringstream discard;
-  std::ostream& out = is_logger() ? all_out : discard;
+void Trainer::print_header(std::ostream& out) const {
   const nlohmann::ordered_json resolved = to_json(cfg_);
   out << "configuration:\n";
   for (const auto& [key, value] : resolved.items()) {
@@ -335,65 +332,77 @@ void Trainer::run(std::ostream& all_out) {
         sim.bubble());
     out << pipeline::render(schedule, sim);
   }
+}
+
+nlohmann::ordered_json Trainer::step_record(const StepStats& s) const {
+  nlohmann::ordered_json record = {{"step", s.step},       {"loss", s.loss},
+                                   {"lr", s.lr},           {"grad_norm", s.grad_norm},
+                                   {"step_ms", s.step_ms}, {"tokens_per_s", s.tokens_per_s},
+                                   {"mfu", s.mfu}};
+  const Memory mem = memory();
+  record["mem_params"] = mem.params;
+  record["mem_grads"] = mem.grads;
+  record["mem_optim"] = mem.optim;
+  record["mem_activations"] = mem.activations;
+  record["mem_gathered"] = mem.gathered;
+  record["mem_staged"] = mem.staged;
+  record["mem_workspace"] = mem.workspace;
+  record["mem_compress"] = mem.compress;
+  record["comm_bytes"] = comm_bytes_;
+  if (tp_size() > 1) {
+    record["tp_comm_ms"] = tp_comm_ms_;
+  }
+  if (cp_ != nullptr) {
+    // Ring attention in the step, forward and backward: its arithmetic, the waits for
+    // transfers after it (not hidden), backward's final hand-off of each block's dK/dV, bytes
+    // sent, (query, key) chunk pairs computed and skipped (per row and head).
+    record["cp_ring"] = {{"compute_ms", last_ring_.compute_s * 1e3},
+                         {"wait_ms", last_ring_.wait_s * 1e3},
+                         {"tail_ms", last_ring_.tail_s * 1e3},
+                         {"transfers", last_ring_.transfers},
+                         {"hidden", last_ring_.hidden},
+                         {"bytes", last_ring_.bytes_sent},
+                         {"attention_gflop", last_ring_.flops * 1e-9},
+                         {"pairs", last_ring_.pairs},
+                         {"skipped", last_ring_.skipped}};
+  }
+  if (pp_size() > 1) {
+    record["pp_idle"] = pp_idle_;
+    record["pp_peak_in_flight"] = executor_->peak_in_flight();
+    // Mean milliseconds of this stage's F, B, I, W (the costs `parti schedule --costs` takes).
+    nlohmann::ordered_json costs;
+    namespace pipeline = parallel::pipeline;
+    for (const auto& [op, key] : {std::pair{pipeline::Op::forward, "F"},
+                                  {pipeline::Op::backward, "B"},
+                                  {pipeline::Op::backward_input, "I"},
+                                  {pipeline::Op::backward_weight, "W"}}) {
+      if (executor_->mean_seconds(op) > 0) {
+        costs[key] = executor_->mean_seconds(op) * 1e3;
+      }
+    }
+    record["pp_cost_ms"] = costs;
+  }
+  if (grads_.size() > 1 && parallel_->stage() <= 1) {
+    size_t early = 0;
+    for (const auto& b : parallel_->reducer().buckets()) {
+      early += b.done_in_backward ? 1 : 0;
+    }
+    record["buckets"] = parallel_->reducer().buckets().size();
+    record["buckets_done_in_backward"] = early;
+  }
+  return record;
+}
+
+void Trainer::run(std::ostream& all_out) {
+  // Rank 0 prints and logs; the other ranks compute in silence.
+  std::ostringstream discard;
+  std::ostream& out = is_logger() ? all_out : discard;
+  print_header(out);
   const int64_t last =
       cfg_.stop_after > 0 ? std::min<int64_t>(cfg_.steps, step_ + cfg_.stop_after) : cfg_.steps;
   while (step_ < last) {
     StepStats s = step();
-    nlohmann::ordered_json record = {{"step", s.step},       {"loss", s.loss},
-                                     {"lr", s.lr},           {"grad_norm", s.grad_norm},
-                                     {"step_ms", s.step_ms}, {"tokens_per_s", s.tokens_per_s},
-                                     {"mfu", s.mfu}};
-    const Memory mem = memory();
-    record["mem_params"] = mem.params;
-    record["mem_grads"] = mem.grads;
-    record["mem_optim"] = mem.optim;
-    record["mem_activations"] = mem.activations;
-    record["mem_gathered"] = mem.gathered;
-    record["mem_staged"] = mem.staged;
-    record["mem_workspace"] = mem.workspace;
-    record["mem_compress"] = mem.compress;
-    record["comm_bytes"] = comm_bytes_;
-    if (tp_size() > 1) {
-      record["tp_comm_ms"] = tp_comm_ms_;
-    }
-    if (cp_ != nullptr) {
-      // Ring attention in the step, forward and backward: its arithmetic, the waits for
-      // transfers after it (not hidden), backward's final hand-off of each block's dK/dV, bytes
-      // sent, (query, key) chunk pairs computed and skipped (per row and head).
-      record["cp_ring"] = {{"compute_ms", last_ring_.compute_s * 1e3},
-                           {"wait_ms", last_ring_.wait_s * 1e3},
-                           {"tail_ms", last_ring_.tail_s * 1e3},
-                           {"transfers", last_ring_.transfers},
-                           {"hidden", last_ring_.hidden},
-                           {"bytes", last_ring_.bytes_sent},
-                           {"attention_gflop", last_ring_.flops * 1e-9},
-                           {"pairs", last_ring_.pairs},
-                           {"skipped", last_ring_.skipped}};
-    }
-    if (pp_size() > 1) {
-      record["pp_idle"] = pp_idle_;
-      record["pp_peak_in_flight"] = executor_->peak_in_flight();
-      // Mean milliseconds of this stage's F, B, I, W (the costs `parti schedule --costs` takes).
-      nlohmann::ordered_json costs;
-      namespace pipeline = parallel::pipeline;
-      for (const auto& [op, key] : {std::pair{pipeline::Op::forward, "F"},
-                                    {pipeline::Op::backward, "B"},
-                                    {pipeline::Op::backward_input, "I"},
-                                    {pipeline::Op::backward_weight, "W"}}) {
-        if (executor_->mean_seconds(op) > 0) {
-          costs[key] = executor_->mean_seconds(op) * 1e3;
-        }
-      }
-      record["pp_cost_ms"] = costs;
-    }
-    if (grads_.size() > 1 && parallel_->stage() <= 1) {
-      size_t early = 0;
-      for (const auto& b : parallel_->reducer().buckets()) {
-        early += b.done_in_backward ? 1 : 0;
-      }
-      record["buckets"] = parallel_->reducer().buckets().size();
-      record["buckets_done_in_backward"] = early;
-    }
+    nlohmann::ordered_json record = step_record(s);
     std::string line = fmt::format(
         "step {:>5}/{} | loss {:.4f} | lr {:.2e} | norm {:.3f} | {:.1f} ms | {:.0f} tok/s | "
         "MFU {:.1f}%",

@@ -93,6 +93,12 @@ class Trainer {
   // Appends this step's events to the trace (the pipeline's, or one process's F/B/STEP).
   void trace(double start, double end, parallel::pipeline::Instruction what);
   void write_trace() const;
+  // The resolved configuration, compute, resume and pipeline lines a run starts with (and
+  // config.json beside the checkpoints).
+  void print_header(std::ostream& out) const;
+  // The JSONL record of a step: its stats, this rank's memory and communication, and what each
+  // parallelism did.
+  nlohmann::ordered_json step_record(const StepStats& s) const;
   TrainConfig cfg_;
   dist::ProcessGroup& dp_;
   dist::ProcessGroup* tp_;

@@ -10,6 +10,7 @@
 
 #include "cli/run.h"
 #include "support/layout_runs.h"
+#include "support/layouts.h"
 
 namespace parti {
 namespace test {
@@ -22,46 +23,28 @@ using test::mpirun;       // NOLINT
 using test::train_flags;  // NOLINT
 using test::work;         // NOLINT
 
-struct CpLayout {
-  int dp, cp, tp, pp, zero;
-  bool sp;
-  std::string name() const {
-    return "Dp" + std::to_string(dp) + "Cp" + std::to_string(cp) + "Tp" + std::to_string(tp) +
-           "Pp" + std::to_string(pp) + "Zero" + std::to_string(zero) + (sp ? "Sp" : "");
-  }
-  std::string flags() const {
-    return " --dp " + std::to_string(dp) + " --cp " + std::to_string(cp) + " --tp " +
-           std::to_string(tp) + " --pp " + std::to_string(pp) + " --zero " + std::to_string(zero) +
-           (sp ? " --sp" : "");
-  }
-  int ranks() const { return dp * cp * tp * pp; }
-};
+// The rows of the layout matrix with context parallelism. Global batch 8 in two accumulated
+// micro-batches per dp rank (seq-len 32: at cp=4 each rank holds chunks of 4 tokens).
+class CpLayouts : public ::testing::TestWithParam<test::LayoutCase> {};
 
-class CpLayouts : public ::testing::TestWithParam<CpLayout> {};
-
-// Global batch 8 in two accumulated micro-batches per dp rank (seq-len 32: at cp=4 each rank holds
-// chunks of 4 tokens).
 TEST_P(CpLayouts, MatchOneProcess) {
-  const CpLayout l = GetParam();
-  const std::string name = l.name();
-  auto r = test::run(mpirun(l.ranks()) + train_flags(name, 8 / l.dp / 2) + l.flags());
+  const test::LayoutCase& l = GetParam();
+  auto r = test::run(mpirun(l.ranks()) + train_flags(l.name, l.micro_batch_or_two()) + l.flags());
   ASSERT_EQ(r.status, 0) << r.output;
-  compare(name);
+  compare(l.name);
   // Every step did ring attention: all (query, key) chunk pairs at or below the diagonal, none
   // above it computed.
-  const nlohmann::json rec = test::first_record(work() + "/" + name + ".jsonl");
+  const nlohmann::json rec = test::first_record(work() + "/" + l.name + ".jsonl");
   ASSERT_TRUE(rec.contains("cp_ring")) << rec.dump();
   EXPECT_GT(rec.at("cp_ring").at("pairs").get<int>(), 0);
   EXPECT_GT(rec.at("cp_ring").at("skipped").get<int>(), 0);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    ContextParallel, CpLayouts,
-    ::testing::Values(CpLayout{1, 2, 1, 1, 0, false}, CpLayout{1, 4, 1, 1, 0, false},
-                      CpLayout{2, 2, 1, 1, 0, false}, CpLayout{2, 2, 1, 1, 3, false},
-                      CpLayout{1, 2, 2, 1, 0, false}, CpLayout{1, 2, 2, 1, 0, true},
-                      CpLayout{1, 2, 1, 2, 0, false}, CpLayout{1, 2, 1, 2, 1, false}),
-    [](const auto& param_info) { return param_info.param.name(); });
+INSTANTIATE_TEST_SUITE_P(ContextParallel, CpLayouts,
+                         ::testing::ValuesIn(test::layouts([](const test::LayoutCase& l) {
+                           return l.cp > 1;
+                         })),
+                         [](const auto& param_info) { return param_info.param.name; });
 
 // A checkpoint is the same logical model under any cp: saved at cp=2 halfway, resumed at cp=4 and
 // on one process, both end as the single-process run does.

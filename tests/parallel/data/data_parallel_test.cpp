@@ -11,6 +11,7 @@
 #include "cli/run.h"
 #include "parti/io/safetensors.h"
 #include "support/layout_runs.h"
+#include "support/layouts.h"
 
 namespace parti {
 namespace test {
@@ -34,23 +35,21 @@ void check_dp(int dp, int micro_batch, int zero = 0) {
   compare(name);
 }
 
-// Global batch 8: dp x micro-batch x accumulation = 8.
-class Layouts : public ::testing::TestWithParam<std::tuple<int, int>> {};
+// Global batch 8: dp x micro-batch x accumulation = 8. The rows of the layout matrix with data
+// parallelism alone.
+class Layouts : public ::testing::TestWithParam<test::LayoutCase> {};
 
 TEST_P(Layouts, MatchOneProcessWithAndWithoutAccumulation) {
-  const auto [dp, zero] = GetParam();
-  check_dp(dp, 8 / dp, zero);      // one micro-batch per step
-  check_dp(dp, 8 / dp / 2, zero);  // two, accumulated
+  const test::LayoutCase& l = GetParam();
+  check_dp(l.dp, 8 / l.dp, l.zero);      // one micro-batch per step
+  check_dp(l.dp, 8 / l.dp / 2, l.zero);  // two, accumulated
 }
 
 INSTANTIATE_TEST_SUITE_P(DataParallel, Layouts,
-                         ::testing::Values(std::tuple{1, 0}, std::tuple{2, 0}, std::tuple{2, 1},
-                                           std::tuple{2, 2}, std::tuple{2, 3}, std::tuple{4, 0},
-                                           std::tuple{4, 1}, std::tuple{4, 2}, std::tuple{4, 3}),
-                         [](const auto& param_info) {
-                           return "Dp" + std::to_string(std::get<0>(param_info.param)) + "Zero" +
-                                  std::to_string(std::get<1>(param_info.param));
-                         });
+                         ::testing::ValuesIn(test::layouts([](const test::LayoutCase& l) {
+                           return l.tp == 1 && l.pp == 1 && l.cp == 1;
+                         })),
+                         [](const auto& param_info) { return param_info.param.name; });
 
 nlohmann::json first_record(const std::string& name) {
   return test::first_record(work() + "/" + name + ".jsonl");

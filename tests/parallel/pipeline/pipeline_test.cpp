@@ -14,6 +14,7 @@
 
 #include "cli/run.h"
 #include "support/layout_runs.h"
+#include "support/layouts.h"
 
 namespace parti {
 namespace test {
@@ -27,49 +28,24 @@ using test::mpirun;        // NOLINT
 using test::train_flags;   // NOLINT
 using test::work;          // NOLINT
 
-struct Layout {
-  const char* name;
-  int ranks;
-  int micro_batch;  // of the global batch of 8, per dp rank: 8 / (dp x micro_batch) per step
-  const char* flags;
-  const char* model = "";  // extra model flags (then its own single-process reference)
-};
-
-void PrintTo(const Layout& l, std::ostream* os) { *os << l.flags << " " << l.model; }
-
-class PpLayouts : public ::testing::TestWithParam<Layout> {};
+// The rows of the layout matrix with a pipeline (and no cp); a row with its own model flags is
+// compared with its own single-process run.
+class PpLayouts : public ::testing::TestWithParam<test::LayoutCase> {};
 
 TEST_P(PpLayouts, MatchOneProcess) {
-  const Layout& l = GetParam();
-  const std::string model = l.model;
-  const std::string ref = model.empty() ? "" : test::reference_of("single_L8", model);
-  auto r =
-      test::run(mpirun(l.ranks) + train_flags(l.name, l.micro_batch) + " " + l.flags + " " + model);
+  const test::LayoutCase& l = GetParam();
+  const std::string ref = l.model.empty() ? "" : test::reference_of("single_L8", l.model);
+  auto r = test::run(mpirun(l.ranks()) + train_flags(l.name, l.micro_batch_or_two()) + l.flags() +
+                     " " + l.model);
   ASSERT_EQ(r.status, 0) << r.output;
   compare(l.name, ref);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Pipeline, PpLayouts,
-    ::testing::Values(
-        Layout{"Pp2Gpipe", 2, 1, "--pp 2 --schedule gpipe"},
-        Layout{"Pp2OneFOneB", 2, 1, "--pp 2 --schedule 1f1b"},
-        Layout{"Pp2Interleaved", 2, 1, "--pp 2 --schedule interleaved --virtual-stages 2"},
-        Layout{"Pp2Zb", 2, 1, "--pp 2 --schedule zb"},
-        Layout{"Pp4Gpipe", 4, 1, "--pp 4 --schedule gpipe"},
-        Layout{"Pp4OneFOneB", 4, 2, "--pp 4 --schedule 1f1b"},
-        Layout{"Pp4Interleaved", 4, 1, "--pp 4 --schedule interleaved --virtual-stages 2",
-               "--layers 8"},
-        Layout{"Pp4Zb", 4, 1, "--pp 4 --schedule zb"},
-        Layout{"Pp2UnevenLayers", 2, 1, "--pp 2 --pp-layers 3,1"},
-        Layout{"Dp2Pp2Zero1", 4, 1, "--dp 2 --pp 2 --zero 1"},
-        Layout{"Tp2Pp2", 4, 1, "--tp 2 --pp 2 --schedule zb"},
-        Layout{"Tp2SpPp2", 4, 2, "--tp 2 --sp --pp 2 --schedule interleaved --virtual-stages 2"},
-        Layout{"Dp2Tp2SpPp2Zero1", 8, 1, "--dp 2 --tp 2 --sp --pp 2 --zero 1"},
-        Layout{"Pp2RecomputeFull", 2, 1, "--pp 2 --recompute full"},
-        Layout{"Pp2ZbRecomputeSelective", 2, 1, "--pp 2 --schedule zb --recompute selective"},
-        Layout{"Pp2ZbRecomputeFull", 2, 1, "--pp 2 --schedule zb --recompute full"}),
-    [](const auto& param_info) { return std::string(param_info.param.name); });
+INSTANTIATE_TEST_SUITE_P(Pipeline, PpLayouts,
+                         ::testing::ValuesIn(test::layouts([](const test::LayoutCase& l) {
+                           return l.pp > 1 && l.cp == 1;
+                         })),
+                         [](const auto& param_info) { return param_info.param.name; });
 
 // Checkpoints stay logical under pipelines: each stage writes its blocks, the first stage the
 // tied embedding (the last stage's copy is left out), and any layout reads them.

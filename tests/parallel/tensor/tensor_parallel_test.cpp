@@ -11,6 +11,7 @@
 
 #include "cli/run.h"
 #include "support/layout_runs.h"
+#include "support/layouts.h"
 
 namespace parti {
 namespace test {
@@ -23,37 +24,22 @@ using test::mpirun;       // NOLINT
 using test::train_flags;  // NOLINT
 using test::work;         // NOLINT
 
-std::string layout_flags(int dp, int tp, int zero, bool sp = false) {
-  return " --dp " + std::to_string(dp) + " --tp " + std::to_string(tp) + " --zero " +
-         std::to_string(zero) + (sp ? " --sp" : "");
-}
-
-// (dp, tp, ZeRO, sequence parallel); global batch 8 in two accumulated micro-batches per dp
-// rank.
-class TpLayouts : public ::testing::TestWithParam<std::tuple<int, int, int, bool>> {};
+// The rows of the layout matrix with tensor parallelism and no pipeline or cp; global batch 8 in
+// two accumulated micro-batches per dp rank.
+class TpLayouts : public ::testing::TestWithParam<test::LayoutCase> {};
 
 TEST_P(TpLayouts, MatchOneProcess) {
-  const auto [dp, tp, zero, sp] = GetParam();
-  const std::string name = "dp" + std::to_string(dp) + "_tp" + std::to_string(tp) + "_zero" +
-                           std::to_string(zero) + (sp ? "_sp" : "");
-  auto r =
-      test::run(mpirun(dp * tp) + train_flags(name, 8 / dp / 2) + layout_flags(dp, tp, zero, sp));
+  const test::LayoutCase& l = GetParam();
+  auto r = test::run(mpirun(l.ranks()) + train_flags(l.name, l.micro_batch_or_two()) + l.flags());
   ASSERT_EQ(r.status, 0) << r.output;
-  compare(name);
+  compare(l.name);
 }
 
 INSTANTIATE_TEST_SUITE_P(TensorParallel, TpLayouts,
-                         ::testing::Values(std::tuple{1, 2, 0, false}, std::tuple{1, 2, 0, true},
-                                           std::tuple{1, 4, 0, false}, std::tuple{1, 4, 0, true},
-                                           std::tuple{2, 2, 0, false}, std::tuple{2, 2, 1, false},
-                                           std::tuple{2, 2, 2, false}, std::tuple{2, 2, 3, false},
-                                           std::tuple{2, 2, 3, true}),
-                         [](const auto& param_info) {
-                           return "Dp" + std::to_string(std::get<0>(param_info.param)) + "Tp" +
-                                  std::to_string(std::get<1>(param_info.param)) + "Zero" +
-                                  std::to_string(std::get<2>(param_info.param)) +
-                                  (std::get<3>(param_info.param) ? "Sp" : "");
-                         });
+                         ::testing::ValuesIn(test::layouts([](const test::LayoutCase& l) {
+                           return l.tp > 1 && l.pp == 1 && l.cp == 1;
+                         })),
+                         [](const auto& param_info) { return param_info.param.name; });
 
 double first_value(const std::string& log, const char* key) {
   return test::first_record(log).at(key).get<double>();
@@ -79,7 +65,8 @@ TEST(TensorParallel, ActivationMemoryFollowsKorthikanti) {
     const std::string flags = " train --data " + work() +
                               "/brown --model tiny --layers 8 --seq-len 64 --global-batch 4 "
                               "--micro-batch 4 --steps 1 --eval-batches 0 --threads 1 --log " +
-                              work() + "/" + name + ".jsonl" + layout_flags(1, tp, 0, sp);
+                              work() + "/" + name + ".jsonl" +
+                              test::LayoutCase{.tp = tp, .sp = sp}.flags();
     auto r = test::run(mpirun(tp) + flags);
     EXPECT_EQ(r.status, 0) << r.output;
     return first_value(work() + "/" + name + ".jsonl", "mem_activations");
@@ -100,10 +87,12 @@ TEST(TensorParallel, ActivationMemoryFollowsKorthikanti) {
 // Checkpoints stay logical under tensor parallelism: each tp rank writes its parts (the
 // replicated tensors once), and any layout reads them back.
 TEST(TensorParallel, SaveAtDp2Tp2Zero3ResumeAtTp4AndOnOneProcess) {
-  test::resume_elsewhere(
-      "tpsave", mpirun(4) + train_flags("tpsave", 2, 10) + layout_flags(2, 2, 3),
-      {{"from_tp_tp4", mpirun(4) + train_flags("from_tp_tp4", 2) + layout_flags(1, 4, 0)},
-       {"from_tp_one", PARTI_BINARY + train_flags("from_tp_one", 4)}});
+  test::resume_elsewhere("tpsave",
+                         mpirun(4) + train_flags("tpsave", 2, 10) +
+                             test::LayoutCase{.dp = 2, .tp = 2, .zero = 3}.flags(),
+                         {{"from_tp_tp4", mpirun(4) + train_flags("from_tp_tp4", 2) +
+                                              test::LayoutCase{.tp = 4}.flags()},
+                          {"from_tp_one", PARTI_BINARY + train_flags("from_tp_one", 4)}});
 }
 
 }  // namespace

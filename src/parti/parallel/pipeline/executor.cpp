@@ -156,19 +156,12 @@ double Executor::run(StepContext& step, float dloss) {
   start_time_ = std::chrono::duration<double>(t0.time_since_epoch()).count();
   const auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - t0).count(); };
   const std::vector<Instruction>& list = schedule_.per_rank[static_cast<size_t>(stage_)];
-  const size_t n = message_;
   // list[0, posted) have had their receives posted: before each instruction, those of the
   // instructions up to the second compute from here (the next compute's inputs arrive while
   // this one runs).
   size_t posted = 0;
   const auto post_ahead = [&](size_t i) {
-    size_t j = i;
-    for (int computes = 0; j < list.size(); ++j) {
-      if (is_compute(list[j].op) && ++computes == 2) {
-        break;
-      }
-    }
-    for (; posted < j; ++posted) {
+    for (const size_t j = receive_horizon(list, i); posted < j; ++posted) {
       if (is_receive(list[posted].op)) {
         post_receive(list[posted]);
       }
@@ -189,13 +182,12 @@ double Executor::run(StepContext& step, float dloss) {
       });
     }
     const double start = elapsed();
-    const int m = in.micro_batch;
     switch (in.op) {
       case Op::recv_act:
-        wait_politely(slot(m, in.chunk).act_request);
-        break;
       case Op::recv_grad:
-        wait_politely(slot(m, in.chunk).grad_request);
+      case Op::send_act:
+      case Op::send_grad:
+        communicate(in);
         break;
       case Op::forward:
       case Op::backward:
@@ -203,20 +195,6 @@ double Executor::run(StepContext& step, float dloss) {
       case Op::backward_weight:
         compute(in, step, dloss, &loss);
         break;
-      case Op::send_act: {
-        Slot& s = slot(m, in.chunk);
-        s.sends.push_back(pp_.isend(s.out, n, in.peer, tag(in.chunk, m, false)));
-        break;
-      }
-      case Op::send_grad: {
-        Slot& s = slot(m, in.chunk);
-        s.outgoing.assign(s.dinp, s.dinp + n);
-        s.grad_send = pp_.isend(s.outgoing.data(), n, in.peer, tag(in.chunk, m, true));
-        s.grad_sending = true;
-        s.grad_posted = true;
-        release(m, in.chunk);
-        break;
-      }
       case Op::reduce_grads:
         retire_sends(true);
         step.data.reduce();
@@ -230,18 +208,7 @@ double Executor::run(StepContext& step, float dloss) {
     if (is_compute(in.op)) {
       busy_ += end - start;
       compute_end = end;
-      // The activations alive at once: every live micro-batch's, at the peak of this one.
-      size_t live = 0;
-      bool counted = false;
-      for_each_live([&](Slot& s) {
-        live += s.arena.window_peak() + s.deferred.window_peak() +
-                (s.grad_sending ? s.outgoing.size() * sizeof(float) : 0);
-        counted = counted || &s == current;
-      });
-      if (!counted) {  // released at the end of this backward: its peak was still during it
-        live += current->arena.window_peak() + current->deferred.window_peak();
-      }
-      peak_live_ = std::max(peak_live_, live);
+      peak_live_ = std::max(peak_live_, live_bytes(*current));
     }
     events_.push_back({in, start, end});
   }
@@ -252,6 +219,46 @@ double Executor::run(StepContext& step, float dloss) {
     pp_.all_reduce(&span_, 1, dist::ReduceOp::max);
   }
   return loss;
+}
+
+void Executor::communicate(const Instruction& in) {
+  const int m = in.micro_batch;
+  Slot& s = slot(m, in.chunk);
+  switch (in.op) {
+    case Op::recv_act:
+      wait_politely(s.act_request);
+      break;
+    case Op::recv_grad:
+      wait_politely(s.grad_request);
+      break;
+    case Op::send_act:
+      s.sends.push_back(pp_.isend(s.out, message_, in.peer, tag(in.chunk, m, false)));
+      break;
+    case Op::send_grad:
+      s.outgoing.assign(s.dinp, s.dinp + message_);
+      s.grad_send = pp_.isend(s.outgoing.data(), message_, in.peer, tag(in.chunk, m, true));
+      s.grad_sending = true;
+      s.grad_posted = true;
+      release(m, in.chunk);
+      break;
+    default:
+      PARTI_ASSERT(false, "not a transfer: ", format(in));
+  }
+}
+
+size_t Executor::live_bytes(Slot& current) {
+  // The activations alive at once: every live micro-batch's, at the peak of this compute.
+  size_t live = 0;
+  bool counted = false;
+  for_each_live([&](Slot& s) {
+    live += s.arena.window_peak() + s.deferred.window_peak() +
+            (s.grad_sending ? s.outgoing.size() * sizeof(float) : 0);
+    counted = counted || &s == &current;
+  });
+  if (!counted) {  // released at the end of this backward: its peak was still during it
+    live += current.arena.window_peak() + current.deferred.window_peak();
+  }
+  return live;
 }
 
 void Executor::compute(const Instruction& in, StepContext& step, float dloss, double* loss) {

@@ -99,6 +99,10 @@ class Executor {
   void release(int micro_batch, int chunk);
   void post_receive(const Instruction& in);
   void retire_sends(bool wait);
+  // Waits for a receive or posts a send (RA, RG, SA, SG).
+  void communicate(const Instruction& in);
+  // The bytes of activations alive at once at the peak of the compute that just ran on `current`.
+  size_t live_bytes(Slot& current);
   // Runs one compute instruction (F, B, I, W) of `step`; adds a last chunk's losses to *loss.
   void compute(const Instruction& in, StepContext& step, float dloss, double* loss);
   // A training pass of micro-batch m over a slot's arena and record.

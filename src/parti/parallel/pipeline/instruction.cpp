@@ -39,6 +39,16 @@ bool is_compute(Op op) {
          op == Op::backward_weight;
 }
 
+size_t receive_horizon(const std::vector<Instruction>& list, size_t i) {
+  size_t j = i;
+  for (int computes = 0; j < list.size(); ++j) {
+    if (is_compute(list[j].op) && ++computes == 2) {
+      break;
+    }
+  }
+  return j;
+}
+
 std::string format(const Instruction& in) {
   if (in.op == Op::reduce_grads || in.op == Op::optimizer_step) {
     return name_of(in.op);

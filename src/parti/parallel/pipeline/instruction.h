@@ -10,8 +10,10 @@
 // from stage 1), "SG", "RG" the same for gradients; "REDUCE", "STEP".
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace parti::parallel::pipeline {
 
@@ -38,6 +40,10 @@ struct Instruction {
 
 bool is_compute(Op op);
 bool is_receive(Op op);
+// Receives are posted one compute ahead: before list[i] runs, those of list[i, end) are posted,
+// where end is the index of the second compute instruction from i (or the list's end). The
+// executor does it; the planner's memory walk replays it.
+size_t receive_horizon(const std::vector<Instruction>& list, size_t i);
 std::string format(const Instruction& instruction);
 // The inverse of format; throws ConfigError naming the text when it is not an instruction.
 Instruction parse_instruction(const std::string& text);

@@ -4,10 +4,33 @@
 
 #include <algorithm>
 #include <fstream>
+#include <string>
+#include <utility>
 
 #include "parti/core/check.h"
 
 namespace parti::parallel::pipeline {
+namespace {
+
+// An instruction's name and category on the trace's timeline.
+std::pair<std::string, std::string> label(const Instruction& what) {
+  switch (what.op) {
+    case Op::recv_act:
+    case Op::recv_grad:
+      return {"wait " + format(what), "p2p"};
+    case Op::send_act:
+    case Op::send_grad:
+      return {format(what), "p2p"};
+    case Op::reduce_grads:
+      return {"REDUCE (dp all-reduce, tied wte)", "collective"};
+    case Op::optimizer_step:
+      return {"STEP (clip all-reduce, AdamW, ZeRO-1 all-gather)", "collective"};
+    default:
+      return {format(what), "compute"};
+  }
+}
+
+}  // namespace
 
 void write_trace(const std::string& path, const std::vector<TraceEvent>& mine,
                  dist::ProcessGroup* world, const std::function<std::string(int)>& track_name) {
@@ -64,29 +87,7 @@ void write_trace(const std::string& path, const std::vector<TraceEvent>& mine,
       }
       const Instruction what{static_cast<Op>(row[2]), static_cast<int>(row[3]),
                              static_cast<int>(row[4]), static_cast<int>(row[5])};
-      std::string name = format(what);
-      std::string category = "compute";
-      switch (what.op) {
-        case Op::recv_act:
-        case Op::recv_grad:
-          name = "wait " + name;
-          category = "p2p";
-          break;
-        case Op::send_act:
-        case Op::send_grad:
-          category = "p2p";
-          break;
-        case Op::reduce_grads:
-          name = "REDUCE (dp all-reduce, tied wte)";
-          category = "collective";
-          break;
-        case Op::optimizer_step:
-          name = "STEP (clip all-reduce, AdamW, ZeRO-1 all-gather)";
-          category = "collective";
-          break;
-        default:
-          break;
-      }
+      const auto [name, category] = label(what);
       emit(fmt::format(
           R"({{"name": "{}", "cat": "{}", "ph": "X", "pid": 0, "tid": {}, "ts": {:.3f}, "dur": {:.3f}, "args": {{"step": {}}}}})",
           name, category, r, (row[0] - origin) * 1e6, (row[1] - row[0]) * 1e6,

@@ -1,0 +1,123 @@
+// The layout matrix as data (STYLE habit 4, issue #16): every multi-rank layout the equivalence
+// tests hold to the single-process run, one row each, in one table. Each partitioning's suite
+// takes its rows (layouts(keep)) and runs them its way; adding a layout, or a partitioning's
+// column, is one edit here. Names are the ctest case names.
+#pragma once
+
+#include <functional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace parti::test {
+
+struct LayoutCase {
+  std::string name = "";
+  int dp = 1, tp = 1, pp = 1, cp = 1;
+  bool sp = false;
+  int zero = 0;
+  // Sequences per micro-batch on a dp rank, of the global batch of 8; 0: two accumulated
+  // micro-batches per step (8 / dp / 2).
+  int micro_batch = 0;
+  std::string extra = "";  // further layout flags (--schedule, --virtual-stages, --recompute ...)
+  std::string model = "";  // model flags that differ from the suite's reference (its own run)
+
+  int ranks() const { return dp * tp * pp * cp; }
+  int micro_batch_or_two() const { return micro_batch > 0 ? micro_batch : 8 / dp / 2; }
+  std::string flags() const {
+    return " --dp " + std::to_string(dp) + " --tp " + std::to_string(tp) + " --pp " +
+           std::to_string(pp) + " --cp " + std::to_string(cp) + " --zero " + std::to_string(zero) +
+           (sp ? " --sp" : "") + (extra.empty() ? "" : " " + extra);
+  }
+};
+
+inline const std::vector<LayoutCase>& layout_matrix() {
+  static const std::vector<LayoutCase> table = {
+      // data parallelism and ZeRO (its suite runs each with one and with two micro-batches)
+      {.name = "Dp1Zero0"},
+      {.name = "Dp2Zero0", .dp = 2},
+      {.name = "Dp2Zero1", .dp = 2, .zero = 1},
+      {.name = "Dp2Zero2", .dp = 2, .zero = 2},
+      {.name = "Dp2Zero3", .dp = 2, .zero = 3},
+      {.name = "Dp4Zero0", .dp = 4},
+      {.name = "Dp4Zero1", .dp = 4, .zero = 1},
+      {.name = "Dp4Zero2", .dp = 4, .zero = 2},
+      {.name = "Dp4Zero3", .dp = 4, .zero = 3},
+      // tensor and sequence parallelism
+      {.name = "Dp1Tp2Zero0", .tp = 2},
+      {.name = "Dp1Tp2Zero0Sp", .tp = 2, .sp = true},
+      {.name = "Dp1Tp4Zero0", .tp = 4},
+      {.name = "Dp1Tp4Zero0Sp", .tp = 4, .sp = true},
+      {.name = "Dp2Tp2Zero0", .dp = 2, .tp = 2},
+      {.name = "Dp2Tp2Zero1", .dp = 2, .tp = 2, .zero = 1},
+      {.name = "Dp2Tp2Zero2", .dp = 2, .tp = 2, .zero = 2},
+      {.name = "Dp2Tp2Zero3", .dp = 2, .tp = 2, .zero = 3},
+      {.name = "Dp2Tp2Zero3Sp", .dp = 2, .tp = 2, .sp = true, .zero = 3},
+      // pipeline parallelism: every schedule, with dp, tp and sp, and recomputation
+      {.name = "Pp2Gpipe", .pp = 2, .micro_batch = 1, .extra = "--schedule gpipe"},
+      {.name = "Pp2OneFOneB", .pp = 2, .micro_batch = 1, .extra = "--schedule 1f1b"},
+      {.name = "Pp2Interleaved",
+       .pp = 2,
+       .micro_batch = 1,
+       .extra = "--schedule interleaved --virtual-stages 2"},
+      {.name = "Pp2Zb", .pp = 2, .micro_batch = 1, .extra = "--schedule zb"},
+      {.name = "Pp4Gpipe", .pp = 4, .micro_batch = 1, .extra = "--schedule gpipe"},
+      {.name = "Pp4OneFOneB", .pp = 4, .micro_batch = 2, .extra = "--schedule 1f1b"},
+      {.name = "Pp4Interleaved",
+       .pp = 4,
+       .micro_batch = 1,
+       .extra = "--schedule interleaved --virtual-stages 2",
+       .model = "--layers 8"},
+      {.name = "Pp4Zb", .pp = 4, .micro_batch = 1, .extra = "--schedule zb"},
+      {.name = "Pp2UnevenLayers", .pp = 2, .micro_batch = 1, .extra = "--pp-layers 3,1"},
+      {.name = "Dp2Pp2Zero1", .dp = 2, .pp = 2, .zero = 1, .micro_batch = 1},
+      {.name = "Tp2Pp2", .tp = 2, .pp = 2, .micro_batch = 1, .extra = "--schedule zb"},
+      {.name = "Tp2SpPp2",
+       .tp = 2,
+       .pp = 2,
+       .sp = true,
+       .micro_batch = 2,
+       .extra = "--schedule interleaved --virtual-stages 2"},
+      {.name = "Dp2Tp2SpPp2Zero1",
+       .dp = 2,
+       .tp = 2,
+       .pp = 2,
+       .sp = true,
+       .zero = 1,
+       .micro_batch = 1},
+      {.name = "Pp2RecomputeFull", .pp = 2, .micro_batch = 1, .extra = "--recompute full"},
+      {.name = "Pp2ZbRecomputeSelective",
+       .pp = 2,
+       .micro_batch = 1,
+       .extra = "--schedule zb --recompute selective"},
+      {.name = "Pp2ZbRecomputeFull",
+       .pp = 2,
+       .micro_batch = 1,
+       .extra = "--schedule zb --recompute full"},
+      // context parallelism, alone and with dp (ZeRO 0 and 3), tp (and sp) and pp
+      {.name = "Dp1Cp2Tp1Pp1Zero0", .cp = 2},
+      {.name = "Dp1Cp4Tp1Pp1Zero0", .cp = 4},
+      {.name = "Dp2Cp2Tp1Pp1Zero0", .dp = 2, .cp = 2},
+      {.name = "Dp2Cp2Tp1Pp1Zero3", .dp = 2, .cp = 2, .zero = 3},
+      {.name = "Dp1Cp2Tp2Pp1Zero0", .tp = 2, .cp = 2},
+      {.name = "Dp1Cp2Tp2Pp1Zero0Sp", .tp = 2, .cp = 2, .sp = true},
+      {.name = "Dp1Cp2Tp1Pp2Zero0", .pp = 2, .cp = 2},
+      {.name = "Dp1Cp2Tp1Pp2Zero1", .pp = 2, .cp = 2, .zero = 1},
+  };
+  return table;
+}
+
+// The rows `keep` accepts, in table order.
+inline std::vector<LayoutCase> layouts(const std::function<bool(const LayoutCase&)>& keep) {
+  std::vector<LayoutCase> out;
+  for (const LayoutCase& l : layout_matrix()) {
+    if (keep(l)) {
+      out.push_back(l);
+    }
+  }
+  return out;
+}
+
+inline void PrintTo(const LayoutCase& l, std::ostream* os) { *os << l.name << ":" << l.flags(); }
+
+}  // namespace parti::test
