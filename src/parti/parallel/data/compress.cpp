@@ -269,26 +269,28 @@ size_t PowerSgd::payload(size_t begin, size_t end) const {
   return n;
 }
 
-dist::Request PowerSgd::start(float* grads, size_t begin, size_t end) {
-  if (step_ < start_step_) {
-    count(2.0, end - begin, sizeof(float));
-    return group_->iall_reduce(grads + begin, end - begin, dist::ReduceOp::sum);
-  }
-  const auto R = static_cast<size_t>(rank_);
-  // The bucket's compressed matrices, in buffer order, and the plain ranges between them.
-  struct Matrix {
-    State* st;
-    size_t offset;
-    size_t p_at, q_at;  // of its P in the first message, its Q in the second
-  };
-  struct Bucket {
-    std::vector<Matrix> matrices;
-    std::vector<std::pair<size_t, size_t>> plain;  // [begin, end) of the buffer
-    std::vector<float> first, second;              // [P's | plain values], [Q's]
-  };
-  auto job = std::make_shared<Bucket>();
-  for (auto& [i, st] : states_) {
-    const model::ParamSpec& s = table_.spec(i);
+namespace {
+
+// A PowerSGD bucket: its compressed matrices, in buffer order, and the plain ranges between them.
+struct PsgdMatrix {
+  PowerSgd::State* st;
+  size_t offset;
+  size_t p_at, q_at;  // of its P in the first message, its Q in the second
+};
+struct PsgdBucket {
+  std::vector<PsgdMatrix> matrices;
+  std::vector<std::pair<size_t, size_t>> plain;  // [begin, end) of the buffer
+  std::vector<float> first, second;              // [P's | plain values], [Q's]
+  size_t p_size = 0;                             // of first: the P's
+};
+
+// The bucket [begin, end) of the gradient buffer, its messages sized for rank R.
+std::shared_ptr<PsgdBucket> plan_bucket(std::map<int, PowerSgd::State>& states,
+                                        const model::ParamTable& table, size_t begin, size_t end,
+                                        size_t R) {
+  auto job = std::make_shared<PsgdBucket>();
+  for (auto& [i, st] : states) {
+    const model::ParamSpec& s = table.spec(i);
     const bool inside = s.offset >= begin && s.offset + s.numel <= end;
     PARTI_ASSERT(inside || s.offset + s.numel <= begin || s.offset >= end, "parameter ", s.name,
                  " straddles the bucket [", begin, ", ", end, ")");
@@ -297,24 +299,36 @@ dist::Request PowerSgd::start(float* grads, size_t begin, size_t end) {
     }
   }
   std::sort(job->matrices.begin(), job->matrices.end(),
-            [](const Matrix& a, const Matrix& b) { return a.offset < b.offset; });
-  size_t at = begin, p_size = 0, q_size = 0;
-  for (Matrix& m : job->matrices) {
+            [](const PsgdMatrix& a, const PsgdMatrix& b) { return a.offset < b.offset; });
+  size_t at = begin, q_size = 0;
+  for (PsgdMatrix& m : job->matrices) {
     if (m.offset > at) job->plain.emplace_back(at, m.offset);
     at = m.offset + m.st->rows * m.st->cols;
-    m.p_at = p_size;
+    m.p_at = job->p_size;
     m.q_at = q_size;
-    p_size += m.st->rows * R;
+    job->p_size += m.st->rows * R;
     q_size += m.st->cols * R;
   }
   if (end > at) job->plain.emplace_back(at, end);
   size_t plain_size = 0;
   for (const auto& [lo, hi] : job->plain) plain_size += hi - lo;
-  job->first.resize(p_size + plain_size);
+  job->first.resize(job->p_size + plain_size);
   job->second.resize(q_size);
+  return job;
+}
+
+}  // namespace
+
+dist::Request PowerSgd::start(float* grads, size_t begin, size_t end) {
+  if (step_ < start_step_) {
+    count(2.0, end - begin, sizeof(float));
+    return group_->iall_reduce(grads + begin, end - begin, dist::ReduceOp::sum);
+  }
+  auto job = plan_bucket(states_, table_, begin, end, static_cast<size_t>(rank_));
+  const size_t p_size = job->p_size;
 
   // M = G + E (kept in E until the end), P = M Q.
-  for (Matrix& m : job->matrices) {
+  for (PsgdMatrix& m : job->matrices) {
     State& st = *m.st;
     const float* g = grads + m.offset;
     for (size_t e = 0; e < st.residual.size(); ++e) st.residual[e] += g[e];
@@ -333,7 +347,7 @@ dist::Request PowerSgd::start(float* grads, size_t begin, size_t end) {
   auto step = [this, job, grads, p_size](int phase) -> std::optional<dist::Request> {
     if (phase == 1) {
       // P's columns made orthonormal (every rank the same: they hold the same sum), Q = M^T P.
-      for (Matrix& m : job->matrices) {
+      for (PsgdMatrix& m : job->matrices) {
         State& st = *m.st;
         float* p = job->first.data() + m.p_at;
         orthonormalize(p, st.rows, static_cast<size_t>(rank_));
@@ -347,7 +361,7 @@ dist::Request PowerSgd::start(float* grads, size_t begin, size_t end) {
     }
     // G = P Q^T (the sum over ranks, approximated), E = M - G / p; Q kept for the next step.
     const float share = 1.0f / static_cast<float>(group_->size());
-    for (Matrix& m : job->matrices) {
+    for (PsgdMatrix& m : job->matrices) {
       State& st = *m.st;
       float* g = grads + m.offset;
       const float* q = job->second.data() + m.q_at;
