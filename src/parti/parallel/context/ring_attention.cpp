@@ -227,15 +227,10 @@ void ring_attention_forward(dist::ProcessGroup& cp, const RingShape& shape, floa
   }
 }
 
-void ring_attention_backward(dist::ProcessGroup& cp, const RingShape& shape, float* dqkv,
-                             const float* dout, const float* qkv, const float* out,
-                             const float* lse, RingStats* stats) {
-  const Dims d = dims_of(cp, shape);
-  const int P = cp.size();
-  const float scale = 1.0f / std::sqrt(static_cast<float>(d.HS));
-  const std::array<int, 2> mine = cp_chunks(cp.rank(), P, shape.balanced);
-  const auto L = static_cast<size_t>(d.L);
-  // D = rowsum(dout * out) per head.
+namespace {
+
+// D = rowsum(dout * out) per (b, h) and local token: (B, NH, Tl).
+std::vector<float> row_dots(const Dims& d, const float* dout, const float* out) {
   std::vector<float> D(static_cast<size_t>(d.B * d.NH) * static_cast<size_t>(d.Tl));
   for (int b = 0; b < d.B; ++b) {
     for (int h = 0; h < d.NH; ++h) {
@@ -249,6 +244,84 @@ void ring_attention_backward(dist::ProcessGroup& cp, const RingShape& shape, flo
       }
     }
   }
+  return D;
+}
+
+// The tensors backward reads and writes: this rank's qkv and its gradient, the held key/value
+// block and its partial dK/dV, dout, the log-sum-exps and D.
+struct BackwardTensors {
+  const float* qkv;
+  float* dqkv;
+  const float* kv;
+  float* dkv;
+  const float* dout;
+  const float* lse;
+  const float* D;
+};
+
+// One (query chunk, key chunk) pair of one (b, h): P = exp(S - lse) again, dV += P^T dO,
+// dS = P (dO V^T - D), dQ += dS K / sqrt(HS), dK += dS^T Q / sqrt(HS). Pm, dP: L x L scratch.
+void pair_backward(const Dims& d, const Pair& p, int bh, const BackwardTensors& x, float* Pm,
+                   float* dP) {
+  const auto L = static_cast<size_t>(d.L);
+  const float scale = 1.0f / std::sqrt(static_cast<float>(d.HS));
+  const int b = bh / d.NH;
+  const size_t head = static_cast<size_t>((bh % d.NH) * d.HS);
+  const float* qkv = x.qkv;
+  float* dqkv = x.dqkv;
+  const float* kv = x.kv;
+  const float* dout = x.dout;
+  const float* lse = x.lse;
+  const float* D = x.D;
+  const float* q = qkv + d.at(b, p.qa * d.L, 3 * d.C) + head;
+  float* dq = dqkv + d.at(b, p.qa * d.L, 3 * d.C) + head;
+  const float* k = kv + d.at(b, p.ka * d.L, 2 * d.C) + head;
+  const float* v = k + d.C;
+  float* dk = x.dkv + d.at(b, p.ka * d.L, 2 * d.C) + head;
+  float* dv = dk + d.C;
+  const float* dy = dout + d.at(b, p.qa * d.L, d.C) + head;
+  const size_t state =
+      static_cast<size_t>(bh) * static_cast<size_t>(d.Tl) + static_cast<size_t>(p.qa) * L;
+  gemm<float>(Trans::no, Trans::yes, d.L, d.L, d.HS, scale, q, 3 * d.C, k, 2 * d.C, 0.0f, Pm, d.L);
+  for (size_t i = 0; i < L; ++i) {
+    float* row = Pm + i * L;
+    const size_t n = p.diagonal ? i + 1 : L;
+    kernels::exp_shifted_sum(row, static_cast<int>(n), lse[state + i]);
+    std::fill(row + n, row + L, 0.0f);
+  }
+  // dV += P^T dO;  dP = dO V^T;  dS = P (dP - D), in place of dP.
+  gemm<float>(Trans::yes, Trans::no, d.L, d.HS, d.L, 1.0f, Pm, d.L, dy, d.C, 1.0f, dv, 2 * d.C);
+  gemm<float>(Trans::no, Trans::yes, d.L, d.L, d.HS, 1.0f, dy, d.C, v, 2 * d.C, 0.0f, dP, d.L);
+  for (size_t i = 0; i < L; ++i) {
+    const float Di = D[state + i];
+    for (size_t j = 0; j < L; ++j) dP[i * L + j] = Pm[i * L + j] * (dP[i * L + j] - Di);
+  }
+  // dQ += dS K scale;  dK += dS^T Q scale.
+  gemm<float>(Trans::no, Trans::no, d.L, d.HS, d.L, scale, dP, d.L, k, 2 * d.C, 1.0f, dq, 3 * d.C);
+  gemm<float>(Trans::yes, Trans::no, d.L, d.HS, d.L, scale, dP, d.L, q, 3 * d.C, 1.0f, dk, 2 * d.C);
+}
+
+// dqkv's k and v columns += this rank's own block's complete dK, dV (B, Tl, 2C).
+void unpack_dkv(const Dims& d, const float* total, float* dqkv) {
+  for (int b = 0; b < d.B; ++b) {
+    for (int t = 0; t < d.Tl; ++t) {
+      const float* from = total + d.at(b, t, 2 * d.C);
+      float* to = dqkv + d.at(b, t, 3 * d.C) + d.C;
+      for (int e = 0; e < 2 * d.C; ++e) to[e] += from[e];
+    }
+  }
+}
+
+}  // namespace
+
+void ring_attention_backward(dist::ProcessGroup& cp, const RingShape& shape, float* dqkv,
+                             const float* dout, const float* qkv, const float* out,
+                             const float* lse, RingStats* stats) {
+  const Dims d = dims_of(cp, shape);
+  const int P = cp.size();
+  const std::array<int, 2> mine = cp_chunks(cp.rank(), P, shape.balanced);
+  const auto L = static_cast<size_t>(d.L);
+  const std::vector<float> D = row_dots(d, dout, out);
   Ring ring(cp, d.kv(), stats);
   pack_kv(d, qkv, ring.held(0));
   // This step's contribution to the held block's dK, dV (two buffers: the one sent last step may
@@ -274,46 +347,13 @@ void ring_attention_backward(dist::ProcessGroup& cp, const RingShape& shape, flo
       scratch.resize(2 * L * L);
       float* Pm = scratch.data();
       float* dP = Pm + L * L;
-      const int b = bh / d.NH;
-      const int h = bh % d.NH;
-      const size_t head = static_cast<size_t>(h * d.HS);
       for (const Pair& p : pairs) {
         ring.progress();
         if (omp_get_thread_num() == 0) {
           received.test();  // the previous rank's partial sum
           sent[(step + 1) % 2].test();
         }
-        const float* q = qkv + d.at(b, p.qa * d.L, 3 * d.C) + head;
-        float* dq = dqkv + d.at(b, p.qa * d.L, 3 * d.C) + head;
-        const float* k = kv + d.at(b, p.ka * d.L, 2 * d.C) + head;
-        const float* v = k + d.C;
-        float* dk = dkv.data() + d.at(b, p.ka * d.L, 2 * d.C) + head;
-        float* dv = dk + d.C;
-        const float* dy = dout + d.at(b, p.qa * d.L, d.C) + head;
-        const size_t state =
-            static_cast<size_t>(bh) * static_cast<size_t>(d.Tl) + static_cast<size_t>(p.qa) * L;
-        gemm<float>(Trans::no, Trans::yes, d.L, d.L, d.HS, scale, q, 3 * d.C, k, 2 * d.C, 0.0f, Pm,
-                    d.L);
-        for (size_t i = 0; i < L; ++i) {
-          float* row = Pm + i * L;
-          const size_t n = p.diagonal ? i + 1 : L;
-          kernels::exp_shifted_sum(row, static_cast<int>(n), lse[state + i]);
-          std::fill(row + n, row + L, 0.0f);
-        }
-        // dV += P^T dO;  dP = dO V^T;  dS = P (dP - D), in place of dP.
-        gemm<float>(Trans::yes, Trans::no, d.L, d.HS, d.L, 1.0f, Pm, d.L, dy, d.C, 1.0f, dv,
-                    2 * d.C);
-        gemm<float>(Trans::no, Trans::yes, d.L, d.L, d.HS, 1.0f, dy, d.C, v, 2 * d.C, 0.0f, dP,
-                    d.L);
-        for (size_t i = 0; i < L; ++i) {
-          const float Di = D[state + i];
-          for (size_t j = 0; j < L; ++j) dP[i * L + j] = Pm[i * L + j] * (dP[i * L + j] - Di);
-        }
-        // dQ += dS K scale;  dK += dS^T Q scale.
-        gemm<float>(Trans::no, Trans::no, d.L, d.HS, d.L, scale, dP, d.L, k, 2 * d.C, 1.0f, dq,
-                    3 * d.C);
-        gemm<float>(Trans::yes, Trans::no, d.L, d.HS, d.L, scale, dP, d.L, q, 3 * d.C, 1.0f, dk,
-                    2 * d.C);
+        pair_backward(d, p, bh, {qkv, dqkv, kv, dkv.data(), dout, lse, D.data()}, Pm, dP);
       }
     }
     if (stats != nullptr) {
@@ -344,13 +384,7 @@ void ring_attention_backward(dist::ProcessGroup& cp, const RingShape& shape, flo
     if (stats != nullptr) stats->tail_s += since(w0);
     total = incoming.data();
   }
-  for (int b = 0; b < d.B; ++b) {
-    for (int t = 0; t < d.Tl; ++t) {
-      const float* from = total + d.at(b, t, 2 * d.C);
-      float* to = dqkv + d.at(b, t, 3 * d.C) + d.C;
-      for (int e = 0; e < 2 * d.C; ++e) to[e] += from[e];
-    }
-  }
+  unpack_dkv(d, total, dqkv);
   sent[0].wait();
   sent[1].wait();
 }
