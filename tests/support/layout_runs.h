@@ -19,6 +19,7 @@
 
 #include "cli/run.h"
 #include "parti/io/safetensors.h"
+#include "support/layouts.h"
 
 namespace parti::test {
 
@@ -151,6 +152,16 @@ inline void resume_elsewhere(const std::string& saved, const std::string& comman
     EXPECT_NE(r.output.find("resumed at step 5"), std::string::npos) << r.output;
     compare(name);
   }
+}
+
+// Trains a row of the layout matrix (10 steps, its micro-batch) and holds it to the single-process
+// run: the suite's own, or one with the row's model flags when it changes the model.
+inline void check_layout(const LayoutCase& l) {
+  const std::string ref = l.model.empty() ? "" : reference_of("single_L8", l.model);
+  auto r = run(mpirun(l.ranks()) + train_flags(l.name, l.micro_batch_or_two()) + l.flags() +
+               (l.model.empty() ? "" : " " + l.model));
+  ASSERT_EQ(r.status, 0) << r.output;
+  compare(l.name, ref);
 }
 
 }  // namespace parti::test

@@ -32,14 +32,7 @@ using test::work;          // NOLINT
 // compared with its own single-process run.
 class PpLayouts : public ::testing::TestWithParam<test::LayoutCase> {};
 
-TEST_P(PpLayouts, MatchOneProcess) {
-  const test::LayoutCase& l = GetParam();
-  const std::string ref = l.model.empty() ? "" : test::reference_of("single_L8", l.model);
-  auto r = test::run(mpirun(l.ranks()) + train_flags(l.name, l.micro_batch_or_two()) + l.flags() +
-                     " " + l.model);
-  ASSERT_EQ(r.status, 0) << r.output;
-  compare(l.name, ref);
-}
+TEST_P(PpLayouts, MatchOneProcess) { test::check_layout(GetParam()); }
 
 INSTANTIATE_TEST_SUITE_P(Pipeline, PpLayouts,
                          ::testing::ValuesIn(test::layouts([](const test::LayoutCase& l) {

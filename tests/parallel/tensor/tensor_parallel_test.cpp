@@ -28,12 +28,7 @@ using test::work;         // NOLINT
 // two accumulated micro-batches per dp rank.
 class TpLayouts : public ::testing::TestWithParam<test::LayoutCase> {};
 
-TEST_P(TpLayouts, MatchOneProcess) {
-  const test::LayoutCase& l = GetParam();
-  auto r = test::run(mpirun(l.ranks()) + train_flags(l.name, l.micro_batch_or_two()) + l.flags());
-  ASSERT_EQ(r.status, 0) << r.output;
-  compare(l.name);
-}
+TEST_P(TpLayouts, MatchOneProcess) { test::check_layout(GetParam()); }
 
 INSTANTIATE_TEST_SUITE_P(TensorParallel, TpLayouts,
                          ::testing::ValuesIn(test::layouts([](const test::LayoutCase& l) {
