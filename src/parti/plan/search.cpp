@@ -66,6 +66,145 @@ Candidate evaluate(const Query& q, const Layout& l, bool exact) {
   return c;
 }
 
+namespace {
+
+// The schedules (and V) to try for a pipeline of pp stages.
+std::vector<std::pair<std::string, int>> schedules_for(const Query& q, int pp) {
+  if (pp == 1) {
+    return {{q.fixed.schedule.value_or("1f1b"), 1}};
+  }
+  std::vector<std::pair<std::string, int>> out;
+  for (const std::string& s :
+       choices<std::string>(q.fixed.schedule, {"gpipe", "1f1b", "zb", "interleaved"})) {
+    if (s != "interleaved") {
+      out.push_back({s, 1});
+      continue;
+    }
+    for (int v = 2; v <= 8 && pp * v <= q.workload.model.layers; ++v) {
+      if (!q.fixed.virtual_stages || *q.fixed.virtual_stages == v) {
+        out.push_back({s, v});
+      }
+    }
+  }
+  return out;
+}
+
+// The memory savers for one layout `base` (everything but ZeRO and recomputation), from the
+// cheapest: per ZeRO stage, the first recomputation mode that fits is the fastest of the three;
+// once a stage fits without recomputation, the higher stages (more communication) cannot be
+// faster. Each one that fits joins `found`, with its closed-form memory and time.
+void add_memory_savers(const Query& q, const Layout& base, double limit, PlanResult& r,
+                       std::vector<Candidate>& found) {
+  const Workload& w = q.workload;
+  const std::vector<std::string> recomputes =
+      choices<std::string>(q.fixed.recompute, {"none", "selective", "full"});
+  const std::vector<int> zeros =
+      base.dp * base.cp > 1 ? std::vector<int>{0, 1, 2, 3} : std::vector<int>{0};
+  for (int zero : choices(q.fixed.zero, zeros)) {
+    for (const std::string& rc : recomputes) {
+      Layout l = base;
+      l.zero = zero;
+      l.recompute = rc;
+      ++r.enumerated;
+      if (!check_layout(w, l).empty()) {
+        continue;
+      }
+      ++r.legal;
+      const Memory m = peak_memory(stage_memory(w, l, q.precision, false));
+      if (m.total() > limit) {
+        continue;
+      }
+      ++r.fitting;
+      Candidate c;
+      c.layout = l;
+      c.memory = m;
+      c.time = step_time(w, l, q.hardware, q.precision, q.cluster, false);
+      found.push_back(c);
+      if (rc == "none") {
+        return;
+      }
+      break;
+    }
+  }
+}
+
+// The best few of `found` again, on the real lists, ranked by the exact numbers; predictions
+// closer than the model's resolution are a tie: within each run of layouts within kTie of the
+// run's fastest, the smaller pipeline bubble first (idle time the model can only estimate; fewer
+// micro-batches in flight also leave less to overlap the rest with).
+std::vector<Candidate> rank_best(const Query& q, std::vector<Candidate> found, double limit) {
+  std::sort(found.begin(), found.end(),
+            [](const Candidate& a, const Candidate& b) { return a.time.step_s < b.time.step_s; });
+  const size_t again = std::min(found.size(), static_cast<size_t>(std::max(4 * q.top, 16)));
+  std::vector<Candidate> best;
+  for (size_t i = 0; i < again; ++i) {
+    Candidate c = evaluate(q, found[i].layout, true);
+    if (c.memory.total() <= limit) {
+      best.push_back(c);
+    }
+  }
+  std::sort(best.begin(), best.end(),
+            [](const Candidate& a, const Candidate& b) { return a.time.step_s < b.time.step_s; });
+  for (size_t i = 0; i < best.size();) {
+    size_t j = i + 1;
+    while (j < best.size() && best[j].time.step_s <= best[i].time.step_s * (1 + kTie)) {
+      ++j;
+    }
+    std::stable_sort(
+        best.begin() + static_cast<std::ptrdiff_t>(i),
+        best.begin() + static_cast<std::ptrdiff_t>(j),
+        [](const Candidate& a, const Candidate& b) { return a.time.bubble < b.time.bubble; });
+    i = j;
+  }
+  if (best.size() > static_cast<size_t>(q.top)) {
+    best.resize(static_cast<size_t>(q.top));
+  }
+  return best;
+}
+
+// What a user would try first: data parallelism alone, with ZeRO-3, and tensor parallelism over
+// a node with data parallelism across nodes (micro-batch 1, no recomputation), each judged
+// against the best's step time.
+std::vector<Verdict> first_tries(const Query& q, double best_s, double limit) {
+  const int N = q.cluster.devices;
+  const int node_tp = std::min(q.cluster.devices_per_node, N);
+  std::vector<std::pair<std::string, Layout>> tries;
+  Layout pure;
+  pure.dp = N;
+  tries.push_back({"data parallel alone (ZeRO-0)", pure});
+  pure.zero = 3;
+  tries.push_back({"data parallel alone (ZeRO-3)", pure});
+  Layout megatron;
+  megatron.tp = node_tp;
+  megatron.dp = N / node_tp;
+  megatron.sp = node_tp > 1;
+  megatron.zero = megatron.dp > 1 ? 1 : 0;
+  tries.push_back({fmt::format("tp {} inside a node, dp across", node_tp), megatron});
+  std::vector<Verdict> out;
+  for (auto& [what, l] : tries) {
+    Verdict v{what, l, ""};
+    const std::vector<std::string> errors = check_layout(q.workload, l);
+    if (!errors.empty()) {
+      v.outcome = "not possible: " + errors.front();
+    } else {
+      const Candidate c = evaluate(q, l, true);
+      if (c.memory.total() > limit) {
+        v.outcome = fmt::format("does not fit: {:.1f} GiB per device of {:.1f} GiB usable",
+                                c.memory.total() / 1073741824.0, limit / 1073741824.0);
+      } else {
+        v.outcome = fmt::format("fits ({:.1f} GiB); step {:.3g} s, {:.2f}x the best's",
+                                c.memory.total() / 1073741824.0, c.time.step_s,
+                                best_s > 0 ? c.time.step_s / best_s : 0.0);
+      }
+    }
+    v.what += " [" + describe(l) + "]";
+    out.push_back(v);
+  }
+  return out;
+}
+
+}  // namespace
+
 PlanResult plan(const Query& q) {
   const auto t0 = std::chrono::steady_clock::now();
   const Workload& w = q.workload;
@@ -78,8 +217,6 @@ PlanResult plan(const Query& q) {
   const double limit = capacity(q);
   PlanResult r;
   std::vector<Candidate> found;
-  const std::vector<std::string> recomputes =
-      choices<std::string>(q.fixed.recompute, {"none", "selective", "full"});
   for (int tp : choices(q.fixed.tp, divisors(N))) {
     for (int pp : choices(q.fixed.pp, divisors(N / std::max(tp, 1)))) {
       if (N % (tp * pp) != 0) {
@@ -103,25 +240,7 @@ PlanResult plan(const Query& q) {
           if (cp > 1 && mb > 1 && !q.fixed.micro_batch && !q.fixed.cp) {
             continue;
           }
-          // Schedules (and V) for this pipeline.
-          std::vector<std::pair<std::string, int>> schedules;
-          if (pp == 1) {
-            schedules.push_back({q.fixed.schedule.value_or("1f1b"), 1});
-          } else {
-            for (const std::string& s :
-                 choices<std::string>(q.fixed.schedule, {"gpipe", "1f1b", "zb", "interleaved"})) {
-              if (s != "interleaved") {
-                schedules.push_back({s, 1});
-                continue;
-              }
-              for (int v = 2; v <= 8 && pp * v <= w.model.layers; ++v) {
-                if (!q.fixed.virtual_stages || *q.fixed.virtual_stages == v) {
-                  schedules.push_back({s, v});
-                }
-              }
-            }
-          }
-          for (const auto& [schedule, V] : schedules) {
+          for (const auto& [schedule, V] : schedules_for(q, pp)) {
             // The trainer's split of the layers, once per chunk count.
             std::vector<int> split;
             if (pp > 1 && pp * V <= w.model.layers) {
@@ -132,119 +251,24 @@ PlanResult plan(const Query& q) {
             }
             for (bool sp : choices(q.fixed.sp, tp > 1 ? std::vector<bool>{false, true}
                                                       : std::vector<bool>{false})) {
-              // The memory savers from cheapest: per ZeRO stage, the first recomputation mode that
-              // fits is the fastest of the three; once a stage fits without recomputation, the
-              // higher stages (more communication) cannot be faster.
-              bool done = false;
-              for (int zero : choices(q.fixed.zero, dp * cp > 1 ? std::vector<int>{0, 1, 2, 3}
-                                                                : std::vector<int>{0})) {
-                bool fitted = false;
-                for (const std::string& rc : recomputes) {
-                  if (fitted || done) {
-                    break;
-                  }
-                  const Layout l{.dp = dp,
-                                 .tp = tp,
-                                 .pp = pp,
-                                 .cp = cp,
-                                 .sp = sp,
-                                 .zero = zero,
-                                 .micro_batch = mb,
-                                 .virtual_stages = V,
-                                 .schedule = schedule,
-                                 .recompute = rc,
-                                 .pp_layers = split};
-                  ++r.enumerated;
-                  if (!check_layout(w, l).empty()) {
-                    continue;
-                  }
-                  ++r.legal;
-                  const Memory m = peak_memory(stage_memory(w, l, q.precision, false));
-                  if (m.total() > limit) {
-                    continue;
-                  }
-                  ++r.fitting;
-                  fitted = true;
-                  done = rc == "none";
-                  Candidate c;
-                  c.layout = l;
-                  c.memory = m;
-                  c.time = step_time(w, l, q.hardware, q.precision, q.cluster, false);
-                  found.push_back(c);
-                }
-              }
+              const Layout base{.dp = dp,
+                                .tp = tp,
+                                .pp = pp,
+                                .cp = cp,
+                                .sp = sp,
+                                .micro_batch = mb,
+                                .virtual_stages = V,
+                                .schedule = schedule,
+                                .pp_layers = split};
+              add_memory_savers(q, base, limit, r, found);
             }
           }
         }
       }
     }
   }
-  // The best few again, on the real lists; ranked by the exact numbers.
-  std::sort(found.begin(), found.end(),
-            [](const Candidate& a, const Candidate& b) { return a.time.step_s < b.time.step_s; });
-  const size_t again = std::min(found.size(), static_cast<size_t>(std::max(4 * q.top, 16)));
-  std::vector<Candidate> best;
-  for (size_t i = 0; i < again; ++i) {
-    Candidate c = evaluate(q, found[i].layout, true);
-    if (c.memory.total() <= limit) {
-      best.push_back(c);
-    }
-  }
-  std::sort(best.begin(), best.end(),
-            [](const Candidate& a, const Candidate& b) { return a.time.step_s < b.time.step_s; });
-  // Predictions closer than the model's resolution are a tie: within each run of layouts within
-  // kTie of the run's fastest, the smaller pipeline bubble first (idle time the model can only
-  // estimate; fewer micro-batches in flight also leave less to overlap the rest with).
-  for (size_t i = 0; i < best.size();) {
-    size_t j = i + 1;
-    while (j < best.size() && best[j].time.step_s <= best[i].time.step_s * (1 + kTie)) {
-      ++j;
-    }
-    std::stable_sort(
-        best.begin() + static_cast<std::ptrdiff_t>(i),
-        best.begin() + static_cast<std::ptrdiff_t>(j),
-        [](const Candidate& a, const Candidate& b) { return a.time.bubble < b.time.bubble; });
-    i = j;
-  }
-  if (best.size() > static_cast<size_t>(q.top)) {
-    best.resize(static_cast<size_t>(q.top));
-  }
-  r.best = best;
-  // What a user would try first: data parallelism alone, with ZeRO-3, and tensor parallelism
-  // over a node with data parallelism across nodes (micro-batch 1, no recomputation).
-  const double best_s = best.empty() ? 0.0 : best.front().time.step_s;
-  const int node_tp = std::min(q.cluster.devices_per_node, N);
-  std::vector<std::pair<std::string, Layout>> tries;
-  Layout pure;
-  pure.dp = N;
-  tries.push_back({"data parallel alone (ZeRO-0)", pure});
-  pure.zero = 3;
-  tries.push_back({"data parallel alone (ZeRO-3)", pure});
-  Layout megatron;
-  megatron.tp = node_tp;
-  megatron.dp = N / node_tp;
-  megatron.sp = node_tp > 1;
-  megatron.zero = megatron.dp > 1 ? 1 : 0;
-  tries.push_back({fmt::format("tp {} inside a node, dp across", node_tp), megatron});
-  for (auto& [what, l] : tries) {
-    Verdict v{what, l, ""};
-    const std::vector<std::string> errors = check_layout(w, l);
-    if (!errors.empty()) {
-      v.outcome = "not possible: " + errors.front();
-    } else {
-      const Candidate c = evaluate(q, l, true);
-      if (c.memory.total() > limit) {
-        v.outcome = fmt::format("does not fit: {:.1f} GiB per device of {:.1f} GiB usable",
-                                c.memory.total() / 1073741824.0, limit / 1073741824.0);
-      } else {
-        v.outcome = fmt::format("fits ({:.1f} GiB); step {:.3g} s, {:.2f}x the best's",
-                                c.memory.total() / 1073741824.0, c.time.step_s,
-                                best_s > 0 ? c.time.step_s / best_s : 0.0);
-      }
-    }
-    v.what += " [" + describe(l) + "]";
-    r.verdicts.push_back(v);
-  }
+  r.best = rank_best(q, std::move(found), limit);
+  r.verdicts = first_tries(q, r.best.empty() ? 0.0 : r.best.front().time.step_s, limit);
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;
 }

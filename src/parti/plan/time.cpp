@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "parti/parallel/pipeline/schedule.h"
 #include "parti/plan/activations.h"
@@ -132,32 +133,20 @@ double all_gather_s(double bytes, int g, const Link& link) {
   return (g - 1) * link.latency_us * 1e-6 + 1.0 * (g - 1) / g * gb(bytes) / link.bandwidth_gbs;
 }
 
-StepTime step_time(const Workload& w, const Layout& l, const Hardware& hw, const Precision& p,
-                   const Cluster& cluster, bool exact) {
-  const Shapes sh(w.model, l);
-  const int on_node = std::min(cluster.devices, cluster.devices_per_node);
-  const double slow = std::max(1.0, static_cast<double>(on_node) / hw.compute_slots);
-  const Link& tp_link = link_for(1, l.tp, hw, cluster);
-  const Link& cp_link = link_for(l.tp, l.cp, hw, cluster);
-  // The gradients are summed over dp x cp (cp the faster of the two).
-  const int g = l.grad_ranks();
-  const Link& dp_link = link_for(l.tp, g, hw, cluster);
-  const Link& pp_link = link_for(l.tp * g, l.pp, hw, cluster);
-  const Model model{sh, hw, p, tp_link, cp_link, l.tp};
-  const std::vector<int> split = l.pp > 1 ? chunk_layers(w, l) : std::vector<int>{w.model.layers};
-  const int chunks = static_cast<int>(split.size());
-  const int M = l.micro_batches(w.global_batch);
+namespace {
+
+// One chunk's seconds per micro-batch: forward, input gradient, weight gradient (tp collectives
+// and the activation send included); tp, cp: of f and i, the collectives and ring transfers.
+struct ChunkCost {
+  double f, i, w, tp, cp;
+};
+
+std::vector<ChunkCost> chunk_costs(const Model& model, const Workload& w, const Layout& l,
+                                   const std::vector<int>& split, double p2p) {
   const Work block = model.block(w.model, l.micro_batch);
   const Work head = model.head(), embedding = model.embedding();
-  const double p2p =
-      l.pp > 1 ? pp_link.latency_us * 1e-6 + gb(sh.n * p.activation) / pp_link.bandwidth_gbs : 0.0;
-  // Per chunk: forward, input gradient, weight gradient (seconds, tp collectives and the
-  // activation send included).
-  struct ChunkCost {
-    double f, i, w, tp, cp;  // tp, cp: of f and i, the collectives and ring transfers
-  };
+  const int chunks = static_cast<int>(split.size());
   std::vector<ChunkCost> cost(static_cast<size_t>(chunks));
-  StepTime t;
   for (int c = 0; c < chunks; ++c) {
     const double k = split[static_cast<size_t>(c)];
     ChunkCost& z = cost[static_cast<size_t>(c)];
@@ -184,114 +173,156 @@ StepTime step_time(const Workload& w, const Layout& l, const Hardware& hw, const
       z.i += p2p;
     }
   }
-  // Per stage and micro-batch.
-  std::vector<double> stage_f(static_cast<size_t>(l.pp), 0.0),
-      stage_b = stage_f, stage_w = stage_f, stage_tp = stage_f, stage_cp = stage_f;
-  for (int c = 0; c < chunks; ++c) {
-    const auto s = static_cast<size_t>(c % l.pp);
-    stage_f[s] += cost[static_cast<size_t>(c)].f;
-    stage_b[s] += cost[static_cast<size_t>(c)].i + cost[static_cast<size_t>(c)].w;
-    stage_w[s] += cost[static_cast<size_t>(c)].w;
-    stage_tp[s] += cost[static_cast<size_t>(c)].tp;
-    stage_cp[s] += cost[static_cast<size_t>(c)].cp;
+  return cost;
+}
+
+// Per stage, one micro-batch's forward and backward (I + W) seconds; the busiest stage's parts
+// into t (times M for the step).
+struct StageCosts {
+  std::vector<double> f, b;
+};
+
+StageCosts stage_costs(const std::vector<ChunkCost>& cost, int P, int M, StepTime& t) {
+  const auto stages = static_cast<size_t>(P);
+  StageCosts out{std::vector<double>(stages, 0.0), std::vector<double>(stages, 0.0)};
+  std::vector<double> w(stages, 0.0), tp(stages, 0.0), cp(stages, 0.0);
+  for (size_t c = 0; c < cost.size(); ++c) {
+    const size_t s = c % stages;
+    out.f[s] += cost[c].f;
+    out.b[s] += cost[c].i + cost[c].w;
+    w[s] += cost[c].w;
+    tp[s] += cost[c].tp;
+    cp[s] += cost[c].cp;
   }
   size_t busiest = 0;
-  for (size_t s = 0; s < stage_f.size(); ++s) {
-    if (stage_f[s] + stage_b[s] > stage_f[busiest] + stage_b[busiest]) {
+  for (size_t s = 0; s < stages; ++s) {
+    if (out.f[s] + out.b[s] > out.f[busiest] + out.b[busiest]) {
       busiest = s;
     }
   }
-  t.forward_s = stage_f[busiest];
-  t.backward_s = stage_b[busiest];
-  t.weight_s = stage_w[busiest];
+  t.forward_s = out.f[busiest];
+  t.backward_s = out.b[busiest];
+  t.weight_s = w[busiest];
   t.compute_s = M * (t.forward_s + t.backward_s);
-  t.tp_comm_s = M * stage_tp[busiest];
-  t.cp_comm_s = M * stage_cp[busiest];
-  t.pp_comm_s = l.pp > 1 ? 2.0 * M * l.virtual_stages * p2p : 0.0;
-  double schedule_s = t.compute_s;
-  if (l.pp > 1) {
-    if (exact) {
-      const pipeline::Schedule s = pipeline::make_schedule(l.schedule, l.pp, M, l.virtual_stages);
-      const pipeline::Simulation sim = pipeline::simulate(s, [&](const pipeline::Instruction& in) {
-        const ChunkCost& z = cost[static_cast<size_t>(in.chunk)];
-        switch (in.op) {
-          case pipeline::Op::forward:
-            return z.f;
-          case pipeline::Op::backward:
-            return z.i + z.w;
-          case pipeline::Op::backward_input:
-            return z.i;
-          case pipeline::Op::backward_weight:
-            return z.w;
-          default:
-            return 0.0;
-        }
-      });
-      schedule_s = sim.makespan;
-      t.bubble = sim.bubble();
-    } else {
-      // The bubble formulas with the busiest stage's costs: (P - 1) stage-slots of fill and
-      // drain, 1/V of that interleaved; zero-bubble fills them with W down to F + I - W.
-      const double stage = t.forward_s + t.backward_s;
-      double fill = (l.pp - 1) * stage / l.virtual_stages;
-      if (l.schedule == "zb") {
-        fill = (l.pp - 1) * std::max(t.forward_s + t.backward_s - 2 * t.weight_s, stage / 3);
+  t.tp_comm_s = M * tp[busiest];
+  t.cp_comm_s = M * cp[busiest];
+  return out;
+}
+
+// The schedule's span (seconds) with its bubble into t: the lowered lists simulated with the
+// chunks' costs (`exact`), or the bubble formulas with the busiest stage's.
+double schedule_seconds(const Layout& l, int M, const std::vector<ChunkCost>& cost, bool exact,
+                        StepTime& t) {
+  if (l.pp == 1) {
+    return t.compute_s;
+  }
+  if (exact) {
+    const pipeline::Schedule s = pipeline::make_schedule(l.schedule, l.pp, M, l.virtual_stages);
+    const pipeline::Simulation sim = pipeline::simulate(s, [&](const pipeline::Instruction& in) {
+      const ChunkCost& z = cost[static_cast<size_t>(in.chunk)];
+      switch (in.op) {
+        case pipeline::Op::forward:
+          return z.f;
+        case pipeline::Op::backward:
+          return z.i + z.w;
+        case pipeline::Op::backward_input:
+          return z.i;
+        case pipeline::Op::backward_weight:
+          return z.w;
+        default:
+          return 0.0;
       }
-      schedule_s = t.compute_s + fill;
-      t.bubble = fill / schedule_s;
+    });
+    t.bubble = sim.bubble();
+    return sim.makespan;
+  }
+  // (P - 1) stage-slots of fill and drain, 1/V of that interleaved; zero-bubble fills them with
+  // W down to F + I - W.
+  const double stage = t.forward_s + t.backward_s;
+  double fill = (l.pp - 1) * stage / l.virtual_stages;
+  if (l.schedule == "zb") {
+    fill = (l.pp - 1) * std::max(t.forward_s + t.backward_s - 2 * t.weight_s, stage / 3);
+  }
+  t.bubble = fill / (t.compute_s + fill);
+  return t.compute_s + fill;
+}
+
+// Data parallelism over the busiest stage's parameters (`whole` elements of this tp rank's
+// part) summed over g ranks: dp_comm_s and the part of it not hidden, into t.
+void data_parallel_seconds(const Layout& l, const Precision& p, double whole, int g, int M,
+                           const Link& link, double overlap, StepTime& t) {
+  const int zero = g > 1 ? l.zero : 0;
+  if (g <= 1) {
+    return;
+  }
+  const double grad_bytes = whole * p.grad;
+  const double param_bytes = whole * p.param;
+  double hidden_window = 0;
+  if (zero <= 1) {
+    const double buckets = std::max(1.0, std::ceil(grad_bytes / (25.0 * 1024 * 1024)));
+    t.dp_comm_s = all_reduce_s(grad_bytes / buckets, g, link) * buckets;
+    hidden_window = l.pp == 1 ? t.backward_s : 0.0;  // the last micro-batch's backward
+  } else {
+    // A reduce-scatter of every micro-batch's gradients, overlapped with its backward.
+    t.dp_comm_s = M * all_gather_s(grad_bytes, g, link);
+    hidden_window = M * t.backward_s;
+    if (zero == 3) {  // parameters gathered for forward and again for backward
+      t.dp_comm_s += 2.0 * M * all_gather_s(param_bytes, g, link);
+      hidden_window += M * t.forward_s;
     }
   }
-  // Data parallelism over the busiest stage's parameters.
+  t.dp_exposed_s = t.dp_comm_s - std::min(t.dp_comm_s, overlap * hidden_window);
+  if (zero == 1 || zero == 2) {  // the updated shards gathered back (not overlapped)
+    const double gather = all_gather_s(param_bytes, g, link);
+    t.dp_comm_s += gather;
+    t.dp_exposed_s += gather;
+  }
+}
+
+}  // namespace
+
+StepTime step_time(const Workload& w, const Layout& l, const Hardware& hw, const Precision& p,
+                   const Cluster& cluster, bool exact) {
+  const Shapes sh(w.model, l);
+  const int on_node = std::min(cluster.devices, cluster.devices_per_node);
+  const double slow = std::max(1.0, static_cast<double>(on_node) / hw.compute_slots);
+  // The gradients are summed over dp x cp (cp the faster of the two).
+  const int g = l.grad_ranks();
+  const Link& pp_link = link_for(l.tp * g, l.pp, hw, cluster);
+  const Model model{sh,  hw, p, link_for(1, l.tp, hw, cluster), link_for(l.tp, l.cp, hw, cluster),
+                    l.tp};
+  const std::vector<int> split = l.pp > 1 ? chunk_layers(w, l) : std::vector<int>{w.model.layers};
+  const int M = l.micro_batches(w.global_batch);
+  const double p2p =
+      l.pp > 1 ? pp_link.latency_us * 1e-6 + gb(sh.n * p.activation) / pp_link.bandwidth_gbs : 0.0;
+  const std::vector<ChunkCost> cost = chunk_costs(model, w, l, split, p2p);
+  StepTime t;
+  const StageCosts stages = stage_costs(cost, l.pp, M, t);
+  t.pp_comm_s = l.pp > 1 ? 2.0 * M * l.virtual_stages * p2p : 0.0;
+  double schedule_s = schedule_seconds(l, M, cost, exact, t);
   double whole = 0;  // the largest stage's parameter elements (this tp rank's part)
   for (double e : stage_parameters(w, l)) {
     whole = std::max(whole, e);
   }
-  const int zero = g > 1 ? l.zero : 0;
-  const double grad_bytes = whole * p.grad;
-  const double param_bytes = whole * p.param;
-  double dp_hidden_window = 0;
-  if (g > 1) {
-    if (zero <= 1) {
-      const double buckets = std::max(1.0, std::ceil(grad_bytes / (25.0 * 1024 * 1024)));
-      t.dp_comm_s = all_reduce_s(grad_bytes / buckets, g, dp_link) * buckets;
-      dp_hidden_window = l.pp == 1 ? t.backward_s : 0.0;  // the last micro-batch's backward
-    } else {
-      // A reduce-scatter of every micro-batch's gradients, overlapped with its backward.
-      t.dp_comm_s = M * all_gather_s(grad_bytes, g, dp_link);
-      dp_hidden_window = M * t.backward_s;
-      if (zero == 3) {  // parameters gathered for forward and again for backward
-        const double gathers = 2.0 * M * all_gather_s(param_bytes, g, dp_link);
-        t.dp_comm_s += gathers;
-        dp_hidden_window += M * t.forward_s;
-      }
-    }
-    const double hidden = std::min(t.dp_comm_s, hw.overlap * dp_hidden_window);
-    t.dp_exposed_s = t.dp_comm_s - hidden;
-    if (zero == 1 || zero == 2) {  // the updated shards gathered back (not overlapped)
-      const double gather = all_gather_s(param_bytes, g, dp_link);
-      t.dp_comm_s += gather;
-      t.dp_exposed_s += gather;
-    }
-  }
+  data_parallel_seconds(l, p, whole, g, M, link_for(l.tp, g, hw, cluster), hw.overlap, t);
   // AdamW: read p, g, m, v and write p, m, v (fp32) over this rank's share.
-  const double owned = zero >= 1 ? whole / g : whole;
+  const double owned = g > 1 && l.zero >= 1 ? whole / g : whole;
   t.optimizer_s = slow * owned * 7 * 4 / (hw.optimizer_gbs * 1e9);
   // Ranks sharing a node's compute slots (a CPU's cores): the node cannot do more than `slots`
   // ranks' work at once, so the step takes at least the node's total compute over its slots
   // (a pipeline's idle stages leave their slot to the others; tp and dp ranks all compute).
   if (slow > 1) {
     double busy = 0;  // mean over stages of a rank's compute per step
-    for (size_t s = 0; s < stage_f.size(); ++s) {
-      busy += M * (stage_f[s] + stage_b[s]) / static_cast<double>(stage_f.size());
+    for (size_t s = 0; s < stages.f.size(); ++s) {
+      busy += M * (stages.f[s] + stages.b[s]) / static_cast<double>(stages.f.size());
     }
     schedule_s = std::max(schedule_s, busy * on_node / hw.compute_slots);
   }
   t.step_s = schedule_s + t.dp_exposed_s + t.optimizer_s;
   const double tokens = static_cast<double>(w.global_batch) * w.model.seq_len;
   t.tokens_per_s = tokens / t.step_s;
-  const double devices = l.ranks();
   t.model_tflops_per_device =
-      model::flops_per_token(w.model, w.model.seq_len) * t.tokens_per_s / devices / 1e12;
+      model::flops_per_token(w.model, w.model.seq_len) * t.tokens_per_s / l.ranks() / 1e12;
   t.mfu = t.model_tflops_per_device * 1e12 / hw.peak_flops(p.dtype());
   return t;
 }
