@@ -21,6 +21,7 @@
 #include "parti/model/gpt2/block.h"
 #include "parti/model/gpt2/gpt2.h"
 #include "parti/model/gpt2/mlp.h"
+#include "parti/parallel/tensor/linear.h"
 #include "parti/parallel/tensor/mappings.h"
 
 namespace {
@@ -32,6 +33,10 @@ using parti::model::ParamSpec;
 using parti::model::ParamTable;
 using parti::model::Pass;
 using parti::model::TpRank;
+using parti::parallel::tensor::add_input_grad;
+using parti::parallel::tensor::input;
+using parti::parallel::tensor::input_grad;
+using parti::parallel::tensor::Scratch;
 
 int failures = 0;
 int world_rank = 0;
@@ -166,6 +171,46 @@ void check_module(const std::string& name, const MakeModule& make, CountingGroup
   compare_grads(whole, part, what);
 }
 
+// The linear layers alone (parallel/tensor/linear.h), in Hugging Face's layout ((out, in)
+// weights, as a Llama family stores them): a column-parallel product then a row-parallel one,
+// the composition an MLP or attention makes of them, with or without biases.
+class LinearPair : public Module<double> {
+ public:
+  LinearPair(ParamTable& table, const std::string& prefix, int C, bool bias)
+      : C_(C),
+        id_(table.add_module()),
+        up_(table, prefix + ".up",
+            {.in = C, .out = 2 * C, .layout = kOutIn, .bias = bias, .init = Init::normal}),
+        down_(table, prefix + ".down",
+              {.in = 2 * C, .out = C, .layout = kOutIn, .bias = bias, .init = Init::residual}) {}
+  void forward(Pass<double>& pass, const double* in, double* out) override {
+    Scratch<double> scratch(pass);
+    const double* x = input(pass, in, C_, scratch);
+    double* h = pass.arena.alloc<double>(pass.tokens() * static_cast<size_t>(up_.out_local()));
+    up_.forward(pass, x, h);
+    down_.forward(pass, h, out, scratch);
+    pass.record.save(id_, 0, in);
+    pass.record.save(id_, 1, h);
+  }
+  void backward(Pass<double>& pass, const double* dout, double* dinp) override {
+    Scratch<double> scratch(pass);
+    double* dh =
+        pass.arena.alloc_zero<double>(pass.tokens() * static_cast<size_t>(up_.out_local()));
+    down_.backward(pass, dout, pass.record.get(id_, 1), dh, scratch);
+    const double* x = input(pass, pass.record.get(id_, 0), C_, scratch);
+    double* dx = input_grad(pass, dinp, C_, scratch);
+    up_.backward(pass, dh, x, dx);
+    add_input_grad(pass, dx, dinp, C_, scratch);
+  }
+
+ private:
+  static constexpr auto kOutIn = parti::kernels::WeightLayout::out_in;
+  using Init = parti::model::Init;
+  int C_, id_;
+  parti::parallel::tensor::ColumnParallelLinear<double> up_;
+  parti::parallel::tensor::RowParallelLinear<double> down_;
+};
+
 // The whole model: loss, every gradient, the communication of a step, and the sizes it holds.
 void check_gpt(CountingGroup& tp, bool sp) {
   parti::model::ModelConfig cfg;
@@ -277,6 +322,14 @@ int main(int argc, char** argv) {
     return std::make_unique<Block<double>>(t, p, C, NH);
   };
   for (bool sp : {false, true}) {
+    for (bool bias : {false, true}) {
+      check_module(
+          bias ? "linear pair (out, in), biases" : "linear pair (out, in)",
+          [&](ParamTable& t, const std::string& p) {
+            return std::make_unique<LinearPair>(t, p + ".pair", C, bias);
+          },
+          tp, C, sp, 1, 0);
+    }
     check_module("attention", attention, tp, C, sp, 1, 0);
     check_module("mlp", mlp, tp, C, sp, 1, 0);
     check_module("block", block, tp, C, sp, 2, 2);  // Megatron: 2 per layer each way

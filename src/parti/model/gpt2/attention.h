@@ -15,6 +15,7 @@
 #include <string>
 
 #include "parti/model/module.h"
+#include "parti/parallel/tensor/linear.h"
 
 namespace parti::model::gpt2 {
 
@@ -35,7 +36,8 @@ class Attention : public Module<T> {
   int NH_;  // heads on this rank
   int Cl_;  // their width: C / tp
   int id_;
-  int qkv_weight_, qkv_bias_, proj_weight_, proj_bias_;
+  parallel::tensor::ColumnParallelLinear<T> qkv_;  // c_attn: this rank's heads' q, k and v
+  parallel::tensor::RowParallelLinear<T> proj_;    // c_proj: its rows of those heads
 };
 
 }  // namespace parti::model::gpt2

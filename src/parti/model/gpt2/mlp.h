@@ -8,6 +8,7 @@
 #include <string>
 
 #include "parti/model/module.h"
+#include "parti/parallel/tensor/linear.h"
 
 namespace parti::model::gpt2 {
 
@@ -22,7 +23,8 @@ class Mlp : public Module<T> {
   int C_;
   int H_;  // hidden units on this rank: 4C / tp
   int id_;
-  int fc_weight_, fc_bias_, proj_weight_, proj_bias_;
+  parallel::tensor::ColumnParallelLinear<T> fc_;  // c_fc: this rank's hidden units
+  parallel::tensor::RowParallelLinear<T> proj_;   // c_proj: their rows
 };
 
 }  // namespace parti::model::gpt2
