@@ -77,6 +77,8 @@ TEST(PlanMemory, PredictedBytesWithinTenPercentOfTheTrainers) {
       {"pp4_zb", "tiny", layout(1, 1, 4, false, 0, 1, "none", "zb"), 8},
       {"pp2_interleaved", "tiny", layout(1, 1, 2, false, 0, 1, "selective", "interleaved", 2), 8},
       {"dp2_tp2_sp_pp2", "tiny", layout(2, 2, 2, true, 1, 1, "none"), 8},
+      {"dp2_pp2_zero2", "tiny", layout(2, 1, 2, false, 2, 1, "none"), 8},
+      {"dp2_pp2_zero3_zb", "tiny", layout(2, 1, 2, false, 3, 1, "selective", "zb"), 8},
       {"small_dp2_zero1", "small", layout(2, 1, 1, false, 1, 2, "none"), 4},
       {"small_tp2_sp_pp2", "small", layout(1, 2, 2, true, 0, 1, "selective", "zb"), 4},
       // Context parallelism (issue #8): tokens split by cp, the gradients sharded over dp x cp.

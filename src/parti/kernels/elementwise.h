@@ -9,7 +9,7 @@ namespace parti::kernels {
 template <typename T>
 void add_into(T* out, const T* in, size_t n);
 
-// out (n) = a (n) + b (n).
+// out (n) = a (n) + b (n); out may be a or b.
 template <typename T>
 void add(T* out, const T* a, const T* b, size_t n);
 

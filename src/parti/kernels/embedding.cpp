@@ -37,8 +37,14 @@ void embedding_backward(T* dwte, T* dwpe, const T* dout, const int32_t* tokens, 
     const int c1 = std::min(C, c0 + kChannelBlock);
     for (int bt = 0; bt < B * Tn; ++bt) {
       const T* d = dout + row(bt, C);
-      T* e = dwte + row(tokens[bt], C);
       T* p = dwpe + row(position(positions, bt % Tn), C);
+      if (dwte == nullptr) {
+        for (int c = c0; c < c1; ++c) {
+          p[c] += d[c];
+        }
+        continue;
+      }
+      T* e = dwte + row(tokens[bt], C);
       for (int c = c0; c < c1; ++c) {
         e[c] += d[c];
         p[c] += d[c];

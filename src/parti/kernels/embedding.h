@@ -12,8 +12,8 @@ template <typename T>
 void embedding_forward(T* out, const int32_t* tokens, const T* wte, const T* wpe, int B, int Tn,
                        int C, const int32_t* positions = nullptr);
 
-// dwte (Vp, C) +=, dwpe (maxT, C) +=. Deterministic: each thread owns a range of channels and
-// visits the tokens in order.
+// dwte (Vp, C) +=, dwpe (maxT, C) += (dwte null: dwpe alone). Deterministic: each thread owns a
+// range of channels and visits the tokens in order.
 template <typename T>
 void embedding_backward(T* dwte, T* dwpe, const T* dout, const int32_t* tokens, int B, int Tn,
                         int C, const int32_t* positions = nullptr);

@@ -39,14 +39,23 @@ void column_sum2_accumulate(T* out_a, T* out_b, const T* a, const T* b, int N, i
       }
     }
   }
-  for (int blk = 0; blk < blocks; ++blk) {
+  // The blocks' sums in block order (into the first block's), then one addition into out: the
+  // bits of out + sum do not depend on whether out held earlier gradients (a deferred weight
+  // gradient, summed into zeros and added later, equals an undeferred one exactly).
+  T* total = part.data();
+  for (int blk = 1; blk < blocks; ++blk) {
     const T* pa = part.data() + static_cast<size_t>(blk) * static_cast<size_t>(sums * C);
+    for (int c = 0; c < sums * C; ++c) {
+      total[c] += pa[c];
+    }
+  }
+  if (blocks > 0) {
     for (int c = 0; c < C; ++c) {
-      out_a[c] += pa[c];
+      out_a[c] += total[c];
     }
     if (b != nullptr) {
       for (int c = 0; c < C; ++c) {
-        out_b[c] += pa[C + c];
+        out_b[c] += total[C + c];
       }
     }
   }

@@ -59,10 +59,14 @@ enum class Recompute { none, full, selective };
 // How a model uses a unit of its parameters (a contiguous range of the flat buffers: the
 // embeddings, a block, the final norm; FSDP's units).
 enum class Use {
-  forward,     // reads the unit's parameters
-  backward,    // reads its parameters, accumulates into its gradients
-  grads_only,  // accumulates into its gradients, reads no parameter (embedding backward)
+  forward,         // reads the unit's parameters
+  backward,        // reads its parameters, accumulates into its gradients
+  backward_input,  // a backward's input-gradient part (I): reads its parameters; the gradients
+                   // come later, in W (deferred_grads.h)
+  grads_only,      // accumulates into its gradients, reads no parameter (embedding backward, W)
 };
+// Whether a use writes the unit's gradients.
+inline bool writes_grads(Use use) { return use == Use::backward || use == Use::grads_only; }
 
 // Told when a model starts and stops using each unit, so data parallelism can reduce a unit's
 // gradients as soon as they are final and ZeRO can gather its parameters just before they are

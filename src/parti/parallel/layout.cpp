@@ -79,12 +79,6 @@ void check_pipeline(const Layout& l, const model::ModelConfig& m, int global_bat
       errors.push_back(split);
     }
   }
-  if (l.zero >= 2) {
-    errors.push_back(str_cat("--zero ", l.zero,
-                             " with --pp: ZeRO-2/3 reduce-scatter and gather each unit as backward "
-                             "reaches it, which a pipeline's interleaved micro-batches do not "
-                             "allow; use --zero 0 or 1 (Megatron's choice with pipelines too)"));
-  }
 }
 
 // The data-parallel reduction: ZeRO's level and how a bucket is summed.

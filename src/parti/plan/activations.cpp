@@ -25,7 +25,7 @@ ChunkSizes chunk_sizes(const Shapes& sh, const std::vector<int>& split, int c) {
   z.forward_extra = blocks > 0 ? sh.block_forward_extra() : 0;
   z.kept = sh.backward_kept(head);
   z.scratch = blocks > 0 ? sh.block_backward_scratch() : 0;
-  z.deferred = blocks * sh.block_deferred();
+  z.deferred = blocks * sh.block_deferred() + (head ? 2 * sh.C : 0);  // ln_f's gradients
   return z;
 }
 
@@ -156,8 +156,8 @@ double Shapes::block_backward_scratch() const {
 
 double Shapes::block_deferred() const {
   // Each linear layer's output gradient and input: qkv (3 N Cl, N C), attn proj (N C, N Cl),
-  // fc (N H, N C), mlp proj (N C, N H).
-  return 4 * NC + 4 * N * Cl + 2 * N * H;
+  // fc (N H, N C), mlp proj (N C, N H); the two norms' weight and bias gradients (2 C each).
+  return 4 * NC + 4 * N * Cl + 2 * N * H + 4 * C;
 }
 
 double Shapes::head_saved() const {

@@ -18,21 +18,23 @@ constexpr double kAlign = 16;  // a flat-buffer slice starts on 64 bytes (16 flo
 
 double aligned(double elements) { return std::ceil(elements / kAlign) * kAlign; }
 
-// Flat-buffer units of one stage (ParamTable order): the embeddings (when the stage holds wte),
-// its blocks (all of one size), the final norm (the head). Elements, aligned as the table does.
+// Flat-buffer units of one stage (ParamTable order): wte (when the stage holds it), wpe (the
+// first stage), its blocks (all of one size), the final norm (the head). Elements, aligned as the
+// table does.
 struct Units {
-  double embedding = 0;  // 0: not here
+  double wte = 0, wpe = 0;  // 0: not here
   double block = 0;
   int blocks = 0;
   double norm = 0;  // 0: not here
-  double total() const { return embedding + blocks * block + norm; }
-  double largest() const { return std::max(block, norm); }  // of the units cut by elements
+  double total() const { return wte + wpe + blocks * block + norm; }
+  // The largest unit cut by elements (wte comes by pieces of this size).
+  double largest() const { return std::max({block, norm, wpe}); }
   // ShardLayout's shard: each unit's block of ceil(size / (ranks granule)) granules.
   double shard(int ranks, double C) const {
     const auto cut = [&](double size, double granule) {
       return std::ceil(size / (ranks * granule)) * granule;
     };
-    return (embedding > 0 ? cut(embedding, C) : 0) + blocks * cut(block, 1) +
+    return (wte > 0 ? cut(wte, C) : 0) + (wpe > 0 ? cut(wpe, 1) : 0) + blocks * cut(block, 1) +
            (norm > 0 ? cut(norm, 1) : 0);
   }
 };
@@ -47,10 +49,8 @@ Units stage_units(const Workload& w, const Layout& l, const std::vector<int>& sp
     head = head || c == chunks - 1;
     u.blocks += split[static_cast<size_t>(c)];
   }
-  if (embedding || head) {
-    u.embedding =
-        aligned(w.model.padded_vocab() / t * C) + (embedding ? aligned(w.model.seq_len * C) : 0);
-  }
+  u.wte = embedding || head ? aligned(w.model.padded_vocab() / t * C) : 0;
+  u.wpe = embedding ? aligned(w.model.seq_len * C) : 0;
   u.block = 4 * aligned(C) + aligned(C * 3 * C / t) + aligned(3 * C / t) + aligned(C / t * C) +
             aligned(C) + aligned(C * 4 * C / t) + aligned(4 * C / t) + aligned(4 * C / t * C) +
             aligned(C);

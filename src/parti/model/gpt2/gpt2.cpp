@@ -16,18 +16,6 @@ namespace {
 constexpr auto kOutIn = kernels::WeightLayout::out_in;
 constexpr int kEmbeddings = 0;  // the embedding unit (when wte is here)
 
-// Runs `body` inside a unit's use, told to the pass's hooks (when any).
-template <typename T, typename Body>
-void in_unit(Pass<T>& pass, int unit, Use use, int next, bool final, Body&& body) {
-  if (pass.hooks != nullptr) {
-    pass.hooks->enter(pass, unit, use, next);
-  }
-  body();
-  if (pass.hooks != nullptr) {
-    pass.hooks->leave(pass, unit, use, final);
-  }
-}
-
 }  // namespace
 
 template <typename T>
@@ -48,12 +36,14 @@ Gpt2<T>::Gpt2(const ModelConfig& cfg, TpRank tp, std::vector<Chunk> chunks)
     vocab_rows_ = static_cast<int>(table_.spec(wte_).shape[0]);
     vocab_first_ = vocab_rows_ * tp.index;
     vocab_valid_ = static_cast<int>(table_.spec(wte_).logical_rows);
+    units_.push_back({0, table_.total(), static_cast<size_t>(C)});
   }
   if (embedding) {
+    // A unit of its own: wte's unit is then the same on the first and the last pipeline stage,
+    // so ZeRO cuts both copies alike and the tied gradients are added shard by shard.
+    const size_t begin = table_.total();
     wpe_ = table_.add("wpe.weight", {cfg.seq_len, C}, Init::normal, true);
-  }
-  if (wte_ >= 0) {
-    units_.push_back({0, table_.total(), static_cast<size_t>(C)});
+    units_.push_back({begin, table_.total()});
   }
   for (const Chunk& chunk : chunks_) {
     chunk_block_.push_back(static_cast<int>(blocks_.size()));
@@ -93,21 +83,30 @@ T* Gpt2<T>::embed(Pass<T>& pass, int next) {
     Scratch<T> scratch(pass);
     T* sum = tp_partial_output(pass, x, cfg_.dim, scratch);
     if (pieces) {
+      // ZeRO-3: wte by pieces, then wpe's unit gathered whole; (0 + wte) + wpe is exactly the
+      // fused lookup's sum.
       std::fill(sum, sum + n_all, T(0));
       pass.hooks->visit_params(pass, kEmbeddings, [&](size_t begin, size_t end, const T* values) {
         embedding_forward_piece(pass, begin, end, values, sum);
       });
+      in_unit(pass, wpe_unit(), Use::forward, next, false, [&] {
+        const ParamSpec& wpe = table_.spec(wpe_);
+        embedding_forward_piece(pass, wpe.offset, wpe.offset + wpe.numel, pass.param(wpe_), sum);
+      });
     } else {
-      in_unit(pass, kEmbeddings, Use::forward, next, false, [&] {
-        if (tp_size(pass) == 1) {
-          kernels::embedding_forward<T>(x, pass.record.tokens, pass.param(wte_), pass.param(wpe_),
-                                        pass.B, pass.Tn, cfg_.dim, pass.positions);
-        } else {
-          std::fill(sum, sum + n_all, T(0));
-          embedding_forward_piece(pass, table_.spec(wte_).offset,
-                                  table_.spec(wpe_).offset + table_.spec(wpe_).numel,
-                                  pass.param(wte_), sum);
-        }
+      // Both units at once: only hooks that leave the whole buffers in place come here.
+      in_unit(pass, kEmbeddings, Use::forward, wpe_unit(), false, [&] {
+        in_unit(pass, wpe_unit(), Use::forward, next, false, [&] {
+          if (tp_size(pass) == 1) {
+            kernels::embedding_forward<T>(x, pass.record.tokens, pass.param(wte_), pass.param(wpe_),
+                                          pass.B, pass.Tn, cfg_.dim, pass.positions);
+          } else {
+            std::fill(sum, sum + n_all, T(0));
+            embedding_forward_piece(pass, table_.spec(wte_).offset,
+                                    table_.spec(wpe_).offset + table_.spec(wpe_).numel,
+                                    pass.param(wte_), sum);
+          }
+        });
       });
     }
     tp_reduce_output(pass, sum, x, cfg_.dim);
@@ -249,8 +248,6 @@ double Gpt2<T>::cross_entropy(Pass<T>& pass, T* probs) {
 
 template <typename T>
 const T* Gpt2<T>::backward_chunk(Pass<T>& pass, int chunk, const T* dout, T dloss) {
-  PARTI_ASSERT(pass.deferred == nullptr || pass.hooks == nullptr,
-               "deferred weight gradients are for passes without unit hooks");
   const Chunk& ch = chunks_.at(static_cast<size_t>(chunk));
   const size_t n = pass.local_tokens() * static_cast<size_t>(cfg_.dim);  // between sublayers
   // The gradient flowing down the blocks lives in two buffers, used in turn (a block's input
@@ -271,16 +268,21 @@ const T* Gpt2<T>::backward_chunk(Pass<T>& pass, int chunk, const T* dout, T dlos
             [&] { blocks_[static_cast<size_t>(b)]->backward(pass, dx, dprev); });
     dx = dprev;
   }
-  if (!ch.embedding) {
-    return dx;
+  if (ch.embedding) {
+    embedding_backward(pass, dx, ch.head);
+    return nullptr;
   }
-  embedding_backward(pass, dx);
-  return nullptr;
+  if (ch.head && pass.hooks != nullptr && pass.hooks->by_pieces(kEmbeddings)) {
+    // The last pipeline stage's copy of wte: the output projection's part alone.
+    pass.hooks->reduce_by_pieces(pass, kEmbeddings, [&](size_t begin, size_t end, T* out) {
+      embedding_grad_piece(pass, nullptr, true, begin, end, out);
+    });
+  }
+  return dx;
 }
 
 template <typename T>
 void Gpt2<T>::backward_weight(Pass<T>& pass, DeferredGrads<T>& deferred) {
-  PARTI_ASSERT(pass.hooks == nullptr, "deferred weight gradients with unit hooks");
   deferred.run(pass);
 }
 
@@ -336,79 +338,66 @@ T* Gpt2<T>::head_backward(Pass<T>& pass, T dloss, T* flow[2]) {
 }
 
 template <typename T>
-void Gpt2<T>::embedding_backward(Pass<T>& pass, const T* dx) {
+void Gpt2<T>::embedding_backward(Pass<T>& pass, const T* dx, bool head) {
   // The embedding gradient needs every token's dx0 (sequence parallel: gathered).
   Scratch<T> scratch(pass);
   const T* dx0 = tp_gather(pass, dx, cfg_.dim, scratch);
-  const bool pieces = pass.hooks != nullptr && pass.hooks->by_pieces(kEmbeddings);
-  if (pieces) {
+  if (pass.hooks != nullptr && pass.hooks->by_pieces(kEmbeddings)) {
     pass.hooks->reduce_by_pieces(pass, kEmbeddings, [&](size_t begin, size_t end, T* out) {
-      embedding_grad_piece(pass, dx0, begin, end, out);
+      embedding_grad_piece(pass, dx0, head, begin, end, out);
+    });
+    // wpe is whole on every tp rank: every position's gradient, as at tp = 1.
+    in_unit(pass, wpe_unit(), Use::grads_only, -1, true, [&] {
+      kernels::embedding_backward<T>(nullptr, pass.grad(wpe_), dx0, pass.record.tokens, pass.B,
+                                     pass.Tn, cfg_.dim, pass.positions);
     });
     return;
   }
+  // Both units at once: only hooks that leave the whole buffers in place come here.
   in_unit(pass, kEmbeddings, Use::grads_only, -1, true, [&] {
-    if (tp_size(pass) == 1) {
-      kernels::embedding_backward<T>(pass.grad(wte_), pass.grad(wpe_), dx0, pass.record.tokens,
-                                     pass.B, pass.Tn, cfg_.dim, pass.positions);
-    } else {
-      embedding_backward_part(pass, dx0);
-    }
+    in_unit(pass, wpe_unit(), Use::grads_only, -1, true, [&] {
+      if (tp_size(pass) == 1) {
+        kernels::embedding_backward<T>(pass.grad(wte_), pass.grad(wpe_), dx0, pass.record.tokens,
+                                       pass.B, pass.Tn, cfg_.dim, pass.positions);
+      } else {
+        embedding_backward_part(pass, dx0);
+      }
+    });
   });
 }
 
 template <typename T>
-void Gpt2<T>::embedding_grad_piece(const Pass<T>& pass, const T* dx0, size_t begin, size_t end,
-                                   T* out) const {
+void Gpt2<T>::embedding_grad_piece(const Pass<T>& pass, const T* dx0, bool head, size_t begin,
+                                   size_t end, T* out) const {
   std::fill(out, out + (end - begin), T(0));  // alignment gaps and padding rows stay 0
+  const ParamSpec& spec = table_.spec(wte_);
   const auto C = static_cast<size_t>(cfg_.dim);
   const int N = static_cast<int>(pass.tokens());
-  const int32_t* tokens = pass.record.tokens;
-  // Rows [r0, r1) of a (rows, C) parameter at flat `offset` that [begin, end) touches, computed
-  // whole into `rows`, then the touched part copied out.
-  auto piece = [&](const ParamSpec& spec, auto&& fill_rows) {
-    const size_t lo = std::max(begin, spec.offset);
-    const size_t hi = std::min(end, spec.offset + spec.numel);
-    if (lo >= hi) {
-      return;
-    }
-    const size_t r0 = (lo - spec.offset) / C;
-    const size_t r1 = (hi - spec.offset + C - 1) / C;
-    std::vector<T> rows((r1 - r0) * C, T(0));
-    fill_rows(r0, r1, rows.data());
-    std::copy(rows.begin() + static_cast<std::ptrdiff_t>(lo - spec.offset - r0 * C),
-              rows.begin() + static_cast<std::ptrdiff_t>(hi - spec.offset - r0 * C),
-              out + (lo - begin));
-  };
-  piece(table_.spec(wte_), [&](size_t r0, size_t r1, T* rows) {
-    // Output projection: rows = dlogits[:, r0:r1]^T xf; then the embedding lookup's rows.
-    const int Vp = vocab_rows_;
+  const size_t lo = std::max(begin, spec.offset);
+  const size_t hi = std::min(end, spec.offset + spec.numel);
+  if (lo >= hi) {
+    return;
+  }
+  // The rows [r0, r1) the piece touches, computed whole, then the touched part copied out.
+  const size_t r0 = (lo - spec.offset) / C;
+  const size_t r1 = (hi - spec.offset + C - 1) / C;
+  std::vector<T> rows((r1 - r0) * C, T(0));
+  if (head) {  // the output projection: rows = dlogits[:, r0:r1]^T xf
     kernels::gemm<T>(kernels::Trans::yes, kernels::Trans::no, static_cast<int>(r1 - r0), cfg_.dim,
-                     N, T(1), pass.record.get(id_, kProbs) + r0, Vp, pass.record.get(id_, kXf),
-                     cfg_.dim, T(0), rows, cfg_.dim);
+                     N, T(1), pass.record.get(id_, kProbs) + r0, vocab_rows_,
+                     pass.record.get(id_, kXf), cfg_.dim, T(0), rows.data(), cfg_.dim);
+  }
+  if (dx0 != nullptr) {  // the lookup: each token's dx0 row into its id's row
     for (int bt = 0; bt < N; ++bt) {
-      const auto id = static_cast<size_t>(tokens[bt] - vocab_first_);  // wraps when below
+      const auto id = static_cast<size_t>(pass.record.tokens[bt] - vocab_first_);  // wraps
       if (id >= r0 && id < r1) {
-        T* e = rows + (id - r0) * C;
-        const T* d = dx0 + static_cast<size_t>(bt) * C;
-        for (size_t c = 0; c < C; ++c) {
-          e[c] += d[c];
-        }
+        kernels::add_into<T>(rows.data() + (id - r0) * C, dx0 + static_cast<size_t>(bt) * C, C);
       }
     }
-  });
-  piece(table_.spec(wpe_), [&](size_t r0, size_t r1, T* rows) {
-    for (int bt = 0; bt < N; ++bt) {
-      const auto t = static_cast<size_t>(pass.position(bt % pass.Tn));
-      if (t >= r0 && t < r1) {
-        T* p = rows + (t - r0) * C;
-        const T* d = dx0 + static_cast<size_t>(bt) * C;
-        for (size_t c = 0; c < C; ++c) {
-          p[c] += d[c];
-        }
-      }
-    }
-  });
+  }
+  std::copy(rows.begin() + static_cast<std::ptrdiff_t>(lo - spec.offset - r0 * C),
+            rows.begin() + static_cast<std::ptrdiff_t>(hi - spec.offset - r0 * C),
+            out + (lo - begin));
 }
 
 template <typename T>

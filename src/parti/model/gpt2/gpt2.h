@@ -37,7 +37,7 @@ class Gpt2 final : public Model<T> {
   const ModelConfig& config() const override { return cfg_; }
   const ParamTable& table() const override { return table_; }
   const std::vector<Chunk>& chunks() const override { return chunks_; }
-  // The embeddings (wte, wpe; when a chunk here needs wte), each block, the final norm (head).
+  // wte (when a chunk here needs it), wpe (the first chunk), each block, the final norm (head).
   const std::vector<Unit>& units() const override { return units_; }
   int embedding_unit() const override { return wte_ >= 0 ? 0 : -1; }
   int tied_param() const override { return wte_; }
@@ -63,12 +63,14 @@ class Gpt2 final : public Model<T> {
     return {vocab_first_, vocab_rows_, vocab_valid_, cfg_.vocab, cfg_.padded_vocab()};
   }
   T* head_backward(Pass<T>& pass, T dloss, T* flow[2]);  // allocates flow; returns flow[0]
-  void embedding_backward(Pass<T>& pass, const T* dx);
+  // The lookup's gradients from dx, the gradient at the embedding output (with `head`, this
+  // pass ran the output projection too: wte's gradient gets its part).
+  void embedding_backward(Pass<T>& pass, const T* dx, bool head);
   using Model<T>::whole;
-  // The embedding unit's gradient over the flat range [begin, end) into out, from this
-  // micro-batch's record (dlogits, ln_f output, tokens) and dx0, the gradient at the embedding
-  // output: wte rows get dlogits^T xf plus the looked-up rows of dx0, wpe rows their dx0 sums.
-  void embedding_grad_piece(const Pass<T>& pass, const T* dx0, size_t begin, size_t end,
+  // wte's gradient over the flat range [begin, end) of its unit into out, from this
+  // micro-batch's record: with `head` the output projection's dlogits^T xf, with dx0 (the
+  // gradient at the embedding output; null: none here) the looked-up rows.
+  void embedding_grad_piece(const Pass<T>& pass, const T* dx0, bool head, size_t begin, size_t end,
                             T* out) const;
   // x += the lookups of the embedding rows inside the piece [begin, end) (values).
   void embedding_forward_piece(const Pass<T>& pass, size_t begin, size_t end, const T* values,
@@ -78,8 +80,10 @@ class Gpt2 final : public Model<T> {
   void for_wte_rows(size_t begin, size_t end, const T* values, Rows&& rows) const;
   // Tensor-parallel embedding backward: this rank's wte rows and all of wpe, from dx0.
   void embedding_backward_part(const Pass<T>& pass, const T* dx0) const;
-  // Units: the embeddings (when wte is here), the local blocks, the final norm (head).
-  int block_unit(int b) const { return (wte_ >= 0 ? 1 : 0) + b; }
+  // Units: wte (when a chunk here needs it), wpe (the first chunk), the local blocks, the final
+  // norm (the head).
+  int wpe_unit() const { return wpe_ >= 0 ? 1 : -1; }
+  int block_unit(int b) const { return (wte_ >= 0 ? 1 : 0) + (wpe_ >= 0 ? 1 : 0) + b; }
   int final_unit() const { return static_cast<int>(units_.size()) - 1; }
   int first_block(int chunk) const { return chunk_block_[static_cast<size_t>(chunk)]; }
   ModelConfig cfg_;

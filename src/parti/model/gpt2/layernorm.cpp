@@ -2,6 +2,7 @@
 
 #include "parti/kernels/elementwise.h"
 #include "parti/kernels/layernorm.h"
+#include "parti/model/deferred_grads.h"
 #include "parti/parallel/tensor/mappings.h"
 
 namespace parti::model::gpt2 {
@@ -33,17 +34,19 @@ void LayerNorm<T>::backward(Pass<T>& pass, const T* dout, T* dinp) {
   const int N = static_cast<int>(pass.local_tokens());
   const bool partial = pass.sp() && tp_size(pass) > 1;
   // Sequence parallel: this rank's tokens give a partial weight gradient, summed over tp.
+  // Under a deferred backward (zero-bubble I) the gradients go to zeros W adds in.
   Scratch<T> scratch(pass);
   const auto C = static_cast<size_t>(C_);
-  T* dw = partial ? scratch.alloc_zero(2 * C) : pass.grad(weight_);
-  T* db = partial ? dw + C : pass.grad(bias_);
+  const auto [dweight, dbias] = norm_grads(pass, weight_, bias_, C);
+  T* dw = partial ? scratch.alloc_zero(2 * C) : dweight;
+  T* db = partial ? dw + C : dbias;
   kernels::layernorm_backward<T>(dinp, dw, db, dout, pass.record.get(id_, kInp),
                                  pass.param(weight_), pass.record.get(id_, kMean),
                                  pass.record.get(id_, kRstd), N, C_);
   if (partial) {
     tp_all_reduce(pass, dw, 2 * C);
-    kernels::add_into<T>(pass.grad(weight_), dw, C);
-    kernels::add_into<T>(pass.grad(bias_), db, C);
+    kernels::add_into<T>(dweight, dw, C);
+    kernels::add_into<T>(dbias, db, C);
   }
 }
 

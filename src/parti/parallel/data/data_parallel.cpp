@@ -165,7 +165,6 @@ void DataParallel::init(uint64_t seed) {
 
 void DataParallel::set_pipeline(dist::ProcessGroup& pp, const model::ParamTable& whole,
                                 int tied_peer, bool tied_owner) {
-  PARTI_ASSERT(stage_ <= 1, "ZeRO-", stage_, " with pipeline parallelism");
   pp_ = &pp;
   whole_ = &whole;
   tied_peer_ = tied_peer;
@@ -176,29 +175,39 @@ void DataParallel::reduce() {
   if (pp_ == nullptr) {
     return;  // one stage: the unit hooks reduced the gradients during backward
   }
-  if (dp_.size() > 1) {
+  if (stage_ <= 1 && dp_.size() > 1) {
     reducer_.begin(grads_.data());
     reducer_.ready(0, grads_.size());
     reducer_.finish();
   }
-  if (tied_peer_ >= 0) {
-    // Both copies end as (first stage's + last stage's): the same sum, bit for bit, on both.
-    const model::ParamSpec& wte = table_.spec(model_.tied_param());
-    tied_.resize(wte.numel);
-    float* mine = grads_.data() + wte.offset;
-    dist::Request recv = pp_->irecv(tied_.data(), wte.numel, tied_peer_, 0);
-    dist::Request send = pp_->isend(mine, wte.numel, tied_peer_, 0);
-    recv.wait();
-    send.wait();
-    const float* first = tied_owner_ ? mine : tied_.data();
-    const float* last = tied_owner_ ? tied_.data() : mine;
-    // Sum into a copy first: `mine` is what the send reads until it completes.
-    for (size_t i = 0; i < wte.numel; ++i) {
-      tied_[i] = first[i] + last[i];
-    }
-    std::copy(tied_.begin(), tied_.end(), mine);
-    comm_bytes_ += static_cast<int64_t>(wte.numel * sizeof(float));
+  if (tied_peer_ < 0) {
+    return;
   }
+  // The tied embedding's two copies: the whole gradient (ZeRO 0-1), or this rank's block of it
+  // (ZeRO 2-3: wte is a unit of its own on both stages, cut alike, so the blocks match).
+  float* mine = nullptr;
+  size_t n = 0;
+  if (stage_ <= 1) {
+    const model::ParamSpec& wte = table_.spec(model_.tied_param());
+    mine = grads_.data() + wte.offset;
+    n = wte.numel;
+  } else {
+    const int unit = model_.embedding_unit();
+    mine = shard_grads_.data() + layout_.shard_offset(unit);
+    n = layout_.owned(unit);
+  }
+  tied_.resize(n);
+  dist::Request recv = pp_->irecv(tied_.data(), n, tied_peer_, 0);
+  dist::Request send = pp_->isend(mine, n, tied_peer_, 0);
+  recv.wait();
+  send.wait();
+  // Both copies end as (first stage's + last stage's): the same sum, bit for bit, on both.
+  // Summed into a copy first: `mine` is what the send reads until it completes.
+  const float* first = tied_owner_ ? mine : tied_.data();
+  const float* last = tied_owner_ ? tied_.data() : mine;
+  kernels::add<float>(tied_.data(), first, last, n);
+  std::copy(tied_.begin(), tied_.end(), mine);
+  comm_bytes_ += static_cast<int64_t>(n * sizeof(float));
 }
 
 void DataParallel::begin_step() {
@@ -260,7 +269,7 @@ void DataParallel::enter(model::Pass<float>& pass, int unit, model::Use use, int
     }
     next_ = next;
   }
-  if (use != model::Use::forward && reducing_ && !by_pieces(unit)) {
+  if (model::writes_grads(use) && reducing_ && !by_pieces(unit)) {
     float*& staged = staged_[static_cast<size_t>(unit)];
     if (staged == nullptr) {
       while (count_in_flight(Kind::reduce) >= kInFlight) {
@@ -277,7 +286,7 @@ void DataParallel::enter(model::Pass<float>& pass, int unit, model::Use use, int
 void DataParallel::leave(model::Pass<float>& /*pass*/, int unit, model::Use use, bool final) {
   const Unit& u = layout_.unit(unit);
   if (stage_ <= 1) {
-    if (final && use != model::Use::forward) {
+    if (final && model::writes_grads(use)) {
       reducer_.ready(u.begin, u.end);
     }
     return;
@@ -285,7 +294,7 @@ void DataParallel::leave(model::Pass<float>& /*pass*/, int unit, model::Use use,
   if (stage_ == 3 && use != model::Use::grads_only && next_ != unit) {
     release_gathered(unit);
   }
-  if (final && use != model::Use::forward && reducing_ && !by_pieces(unit)) {
+  if (final && model::writes_grads(use) && reducing_ && !by_pieces(unit)) {
     reduce_scatter(unit);
   }
   poll();

@@ -18,10 +18,11 @@
 //          pieces, broadcast)
 //
 // Stages 0 and 1 reduce only on the last micro-batch of an accumulation (GradReducer, buckets
-// overlapped with backward). Stages 2 and 3 reduce-scatter every micro-batch's unit gradients as
-// soon as they are final (non-blocking, overlapped with the next unit's backward) and add them
-// into the shard: gradients never exist whole, at the price of one reduce-scatter per
-// micro-batch (DeepSpeed's choice). With one rank every stage is stage 0 without communication.
+// overlapped with backward; with a pipeline after the schedule). Stages 2 and 3 reduce-scatter
+// every micro-batch's unit gradients as soon as they are final (non-blocking, overlapped with
+// the next unit's backward; under a zero-bubble schedule in W) and add them into the shard:
+// gradients never exist whole, at the price of one reduce-scatter per micro-batch (DeepSpeed's
+// choice), pipelined or not. With one rank every stage is stage 0 without communication.
 //
 // Gradient compression (compress.h) changes how stages 0-1 sum a bucket: bf16 on the wire or
 // PowerSGD. Under ZeRO-2/3, bf16 replaces each reduce-scatter by an all-to-all of bf16 blocks
@@ -59,17 +60,18 @@ class DataParallel final : public model::UnitHooks<float> {
   ~DataParallel() override;
   int stage() const { return stage_; }
 
-  // Pipeline parallelism (ZeRO 0-1 only): this rank holds one stage's part of the model, `whole`
-  // is the whole model's table (the checkpoint files' layout) and `pp` the pipeline group. With
-  // `tied_peer` >= 0 this stage holds a copy of the tied embedding (wte) that the stage
-  // `tied_peer` holds too: reduce() adds their gradients (the first stage's copy is the one
-  // checkpoints hold and the norm counts). Gradients are then reduced after the schedule, not
-  // overlapped with backward: pass() never installs hooks.
+  // Pipeline parallelism: this rank holds one stage's part of the model, `whole` is the whole
+  // model's table (the checkpoint files' layout) and `pp` the pipeline group. With `tied_peer`
+  // >= 0 this stage holds a copy of the tied embedding (wte) that the stage `tied_peer` holds
+  // too: reduce() adds their gradients (the first stage's copy is
+  // the one checkpoints hold and the norm counts). ZeRO 0-1 then reduce after the schedule (pass()
+  // installs no hooks); ZeRO 2-3 keep their hooks, and their shards of the two copies line up (the
+  // tied parameter is a unit of its own on both stages).
   void set_pipeline(dist::ProcessGroup& pp, const model::ParamTable& whole, int tied_peer,
                     bool tied_owner);
-  // Pipeline parallelism: the dp all-reduce of the whole gradient buffer (in buckets), then the
-  // tied embedding's gradient exchange. Nothing without a pipeline: pass() installed the hooks
-  // that reduce during backward.
+  // Pipeline parallelism: the dp all-reduce of the whole gradient buffer (in buckets; ZeRO 0-1),
+  // then the tied embedding's gradient exchange (whole, or this rank's block of it under ZeRO
+  // 2-3). Nothing without a pipeline: pass() installed the hooks that reduce during backward.
   void reduce();
 
   // Initial values of this rank's parameters (a pure function of the seed: every layout agrees).

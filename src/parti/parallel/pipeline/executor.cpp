@@ -290,11 +290,13 @@ void Executor::compute(const Instruction& in, StepContext& step, float dloss, do
                  " before its gradient arrived");
     p.deferred = in.op == Op::backward_input ? &s.deferred : nullptr;
     s.dinp = model_.backward_chunk(p, local, s.grad_in, dloss);
-    if (in.op == Op::backward_input) {
-      return;  // W comes later
-    }
   }
-  step.data.end_micro();  // this micro-batch-chunk's gradients are complete here
+  // The reductions this compute started are complete here (ZeRO 2-3 add each into the shard's
+  // running sum, which the next one of the same unit reads).
+  step.data.end_micro();
+  if (in.op == Op::backward_input) {
+    return;  // W comes later
+  }
   s.done = true;
   release(m, in.chunk);
 }
