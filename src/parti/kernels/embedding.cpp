@@ -53,6 +53,48 @@ void embedding_backward(T* dwte, T* dwpe, const T* dout, const int32_t* tokens, 
   }
 }
 
+template <typename T>
+void lookup_forward(T* out, const int32_t* tokens, const T* table, int first, int rows, int N,
+                    int C) {
+#pragma omp parallel for schedule(static)
+  for (int n = 0; n < N; ++n) {
+    const int r = tokens[n] - first;
+    T* o = out + row(n, C);
+    if (r < 0 || r >= rows) {
+      std::fill(o, o + C, T(0));
+      continue;
+    }
+    const T* e = table + row(r, C);
+    std::copy(e, e + C, o);
+  }
+}
+
+template <typename T>
+void lookup_backward(T* dtable, const T* dout, const int32_t* tokens, int first, int rows, int N,
+                     int C) {
+  const int blocks = (C + kChannelBlock - 1) / kChannelBlock;
+#pragma omp parallel for schedule(static)
+  for (int blk = 0; blk < blocks; ++blk) {
+    const int c0 = blk * kChannelBlock;
+    const int c1 = std::min(C, c0 + kChannelBlock);
+    for (int n = 0; n < N; ++n) {
+      const int r = tokens[n] - first;
+      if (r < 0 || r >= rows) {
+        continue;
+      }
+      const T* d = dout + row(n, C);
+      T* e = dtable + row(r, C);
+      for (int c = c0; c < c1; ++c) {
+        e[c] += d[c];
+      }
+    }
+  }
+}
+
+template void lookup_forward<float>(float*, const int32_t*, const float*, int, int, int, int);
+template void lookup_forward<double>(double*, const int32_t*, const double*, int, int, int, int);
+template void lookup_backward<float>(float*, const float*, const int32_t*, int, int, int, int);
+template void lookup_backward<double>(double*, const double*, const int32_t*, int, int, int, int);
 template void embedding_forward<float>(float*, const int32_t*, const float*, const float*, int, int,
                                        int, const int32_t*);
 template void embedding_forward<double>(double*, const int32_t*, const double*, const double*, int,

@@ -18,4 +18,16 @@ template <typename T>
 void embedding_backward(T* dwte, T* dwpe, const T* dout, const int32_t* tokens, int B, int Tn,
                         int C, const int32_t* positions = nullptr);
 
+// A vocabulary-parallel lookup without positions (Llama): out[n] = table[tokens[n] - first] when
+// that is one of this rank's `rows`, else zeros. table (rows, C), out (N, C).
+template <typename T>
+void lookup_forward(T* out, const int32_t* tokens, const T* table, int first, int rows, int N,
+                    int C);
+
+// dtable[tokens[n] - first] += dout[n] for this rank's rows. Deterministic like
+// embedding_backward.
+template <typename T>
+void lookup_backward(T* dtable, const T* dout, const int32_t* tokens, int first, int rows, int N,
+                     int C);
+
 }  // namespace parti::kernels

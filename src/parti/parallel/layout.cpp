@@ -29,6 +29,14 @@ void check_splits(const Layout& l, const model::ModelConfig& m, std::vector<std:
     errors.push_back(str_cat("--tp ", l.tp, " does not divide --heads ", m.heads,
                              " (tensor parallelism splits the heads)"));
   }
+  if (l.tp > 1 && m.kv_heads > 0 && m.kv_heads % l.tp != 0) {
+    errors.push_back(str_cat("--tp ", l.tp, " does not divide --kv-heads ", m.kv_heads,
+                             " (tensor parallelism splits the key/value heads too)"));
+  }
+  if (l.tp > 1 && m.family != "gpt2" && m.hidden() % l.tp != 0) {
+    errors.push_back(str_cat("--tp ", l.tp, " does not divide --ffn-dim ", m.hidden(),
+                             " (tensor parallelism splits the MLP's hidden units)"));
+  }
   if (l.tp > 1 && m.vocab > 0 && m.padded_vocab() % l.tp != 0) {
     errors.push_back(str_cat("--tp ", l.tp, " does not divide the padded vocabulary of ",
                              m.padded_vocab(), " rows (a multiple of ", model::kVocabMultiple,

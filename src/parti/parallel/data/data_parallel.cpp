@@ -167,8 +167,10 @@ void DataParallel::set_pipeline(dist::ProcessGroup& pp, const model::ParamTable&
                                 int tied_peer, bool tied_owner) {
   pp_ = &pp;
   whole_ = &whole;
-  tied_peer_ = tied_peer;
-  tied_owner_ = tied_owner;
+  // An untied model (Llama's default) has no copy to exchange: every stage owns what it holds.
+  const bool tied = model_.tied_param() >= 0;
+  tied_peer_ = tied ? tied_peer : -1;
+  tied_owner_ = tied ? tied_owner : true;
 }
 
 void DataParallel::reduce() {
@@ -192,7 +194,7 @@ void DataParallel::reduce() {
     mine = grads_.data() + wte.offset;
     n = wte.numel;
   } else {
-    const int unit = model_.embedding_unit();
+    const int unit = tied_unit();
     mine = shard_grads_.data() + layout_.shard_offset(unit);
     n = layout_.owned(unit);
   }
@@ -208,6 +210,20 @@ void DataParallel::reduce() {
   kernels::add<float>(tied_.data(), first, last, n);
   std::copy(tied_.begin(), tied_.end(), mine);
   comm_bytes_ += static_cast<int64_t>(n * sizeof(float));
+}
+
+int DataParallel::tied_unit() const {
+  const model::ParamSpec& tied = table_.spec(model_.tied_param());
+  for (int u = 0; u < layout_.count(); ++u) {
+    if (layout_.unit(u).begin == tied.offset) {
+      PARTI_ASSERT(layout_.unit(u).end >= tied.offset + tied.numel &&
+                       layout_.unit(u).size() < tied.numel + 16,
+                   "the tied parameter is not a unit of its own");
+      return u;
+    }
+  }
+  PARTI_ASSERT(false, "no unit starts at the tied parameter");
+  return -1;
 }
 
 void DataParallel::begin_step() {

@@ -62,8 +62,8 @@ class DataParallel final : public model::UnitHooks<float> {
 
   // Pipeline parallelism: this rank holds one stage's part of the model, `whole` is the whole
   // model's table (the checkpoint files' layout) and `pp` the pipeline group. With `tied_peer`
-  // >= 0 this stage holds a copy of the tied embedding (wte) that the stage `tied_peer` holds
-  // too: reduce() adds their gradients (the first stage's copy is
+  // >= 0 (ignored when the model ties nothing) this stage holds a copy of the tied embedding
+  // that the stage `tied_peer` holds too: reduce() adds their gradients (the first stage's copy is
   // the one checkpoints hold and the norm counts). ZeRO 0-1 then reduce after the schedule (pass()
   // installs no hooks); ZeRO 2-3 keep their hooks, and their shards of the two copies line up (the
   // tied parameter is a unit of its own on both stages).
@@ -151,7 +151,9 @@ class DataParallel final : public model::UnitHooks<float> {
     int owner;
   };
   std::vector<Piece> pieces(int unit) const;  // the unit's pieces, in flat order
-  PowerSgd* power_sgd() const;                // the reduction, when it is PowerSGD
+  // The unit that is the tied parameter alone (both pipeline stages cut it alike).
+  int tied_unit() const;
+  PowerSgd* power_sgd() const;  // the reduction, when it is PowerSGD
   std::string compression_file(const std::string& step_dir) const;
 
   const model::Model<float>& model_;
