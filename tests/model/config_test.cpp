@@ -35,5 +35,40 @@ TEST(Config, FlopsPerToken) {
   EXPECT_DOUBLE_EQ(flops_per_token(c, 256), 6.0 * 124439808.0 + 12.0 * 12 * 768 * 256);
 }
 
+// Issue #17: the Llama presets have the published shapes: their parameter counts are Hugging
+// Face's for Llama 3.2 1B (tied) and Llama 3 8B (untied), 128,256-token vocabulary.
+TEST(Config, LlamaPresetsCountThePublishedParameters) {
+  EXPECT_EQ(parameter_count(preset("llama3-1b")), 1235814400LL);
+  EXPECT_EQ(parameter_count(preset("llama3-8b")), 8030261248LL);
+  const ModelConfig tiny = preset("llama-tiny");
+  EXPECT_EQ(tiny.family, "llama");
+  EXPECT_EQ(tiny.key_value_heads(), 2);
+  EXPECT_FALSE(tiny.tie_embeddings);
+  EXPECT_TRUE(validate(tiny).empty());
+  // The untied embedding is a lookup: no FLOPs of its own.
+  EXPECT_DOUBLE_EQ(
+      flops_per_token(tiny, 64),
+      6.0 * static_cast<double>(parameter_count(tiny) - 50257LL * 128) + 12.0 * 4 * 128 * 64);
+}
+
+TEST(Config, LlamaRulesNameTheirFlags) {
+  ModelConfig m = preset("llama-tiny");
+  m.kv_heads = 3;
+  m.ffn_dim = 0;
+  m.rope_theta = 0.5;
+  const std::vector<std::string> errors = validate(m);
+  ASSERT_EQ(errors.size(), 3u);
+  EXPECT_EQ(errors[0],
+            "--kv-heads 3 does not divide --heads 4 (grouped-query attention shares each "
+            "key/value head among heads / kv-heads query heads)");
+  EXPECT_EQ(errors[1], "--ffn-dim must be positive, got 0");
+  EXPECT_EQ(errors[2], "--rope-theta must be a finite number above 1, got 0.5");
+  ModelConfig gpt = preset("tiny");
+  gpt.tie_embeddings = false;
+  EXPECT_EQ(validate(gpt),
+            std::vector<std::string>{
+                "--no-tie-embeddings: GPT-2's output projection is its token embedding"});
+}
+
 }  // namespace
 }  // namespace parti::model

@@ -1,6 +1,7 @@
-"""PyTorch side of the GPT oracle test (see gpt_oracle_test.cpp). Usage: gpt_oracle.py DIR.
+"""PyTorch side of the oracle test (see gpt_oracle_test.cpp). Usage: gpt_oracle.py DIR.
 
-Builds GPT-2 from DIR/init.safetensors in plain PyTorch (float32), compares logits, loss and
+Builds the model of DIR/config.json's family (GPT-2 or Llama) from DIR/init.safetensors in plain
+PyTorch (float32), compares logits, loss and
 every gradient with DIR/ours.safetensors, then trains 5 steps with torch.optim.AdamW,
 clip_grad_norm_ and the same LR schedule and compares the losses and final parameters.
 Exit status 1 when any relative error (||a - b|| / ||b||) exceeds 1e-5.
@@ -41,6 +42,8 @@ def read_safetensors(path):
 
 
 def forward(P, idx, cfg):
+    if cfg.get("family", "gpt2") == "llama":
+        return llama_forward(P, idx, cfg)
     L, NH, C = cfg["layers"], cfg["heads"], cfg["dim"]
     B, T = idx.shape
     HS = C // NH
@@ -60,6 +63,48 @@ def forward(P, idx, cfg):
         x = x + h @ p("mlp.c_proj.weight") + p("mlp.c_proj.bias")
     x = F.layer_norm(x, (C,), P["ln_f.weight"], P["ln_f.bias"], eps=1e-5)
     return x @ P["wte.weight"].T
+
+
+def rotary(x, theta):
+    """Hugging Face Llama's rotary embedding of x (B, H, T, hd) at positions 0..T-1."""
+    hd, T = x.shape[-1], x.shape[-2]
+    inv_freq = 1.0 / (theta ** (torch.arange(0, hd, 2, dtype=torch.int64).float() / hd))
+    freqs = torch.arange(T, dtype=torch.int64).float()[:, None] * inv_freq[None, :]
+    emb = torch.cat((freqs, freqs), dim=-1)
+    x1, x2 = x[..., : hd // 2], x[..., hd // 2:]
+    return x * emb.cos() + torch.cat((-x2, x1), dim=-1) * emb.sin()
+
+
+def llama_forward(P, idx, cfg):
+    L, NH, KV, C = cfg["layers"], cfg["heads"], cfg["kv_heads"], cfg["dim"]
+    theta, eps = cfg["rope_theta"], cfg["norm_eps"]
+    B, T = idx.shape
+    HS = C // NH
+
+    def rms(x, w):
+        return w * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps))
+
+    x = P["model.embed_tokens.weight"][idx]
+    mask = torch.tril(torch.ones(T, T, dtype=torch.bool))
+    for l in range(L):
+        p = lambda n: P[f"model.layers.{l}.{n}"]
+        h = rms(x, p("input_layernorm.weight"))
+        q = (h @ p("self_attn.q_proj.weight").T).view(B, T, NH, HS).transpose(1, 2)
+        k = (h @ p("self_attn.k_proj.weight").T).view(B, T, KV, HS).transpose(1, 2)
+        v = (h @ p("self_attn.v_proj.weight").T).view(B, T, KV, HS).transpose(1, 2)
+        q, k = rotary(q, theta), rotary(k, theta)
+        # repeat_kv: query head i reads key/value head i // (NH / KV).
+        k, v = k.repeat_interleave(NH // KV, dim=1), v.repeat_interleave(NH // KV, dim=1)
+        att = (q @ k.transpose(-2, -1)) / math.sqrt(HS)
+        att = att.masked_fill(~mask, float("-inf")).softmax(dim=-1)
+        y = (att @ v).transpose(1, 2).reshape(B, T, C)
+        x = x + y @ p("self_attn.o_proj.weight").T
+        h = rms(x, p("post_attention_layernorm.weight"))
+        gate, up = h @ p("mlp.gate_proj.weight").T, h @ p("mlp.up_proj.weight").T
+        x = x + (F.silu(gate) * up) @ p("mlp.down_proj.weight").T
+    x = rms(x, P["model.norm.weight"])
+    head = P["model.embed_tokens.weight"] if cfg["tie_embeddings"] else P["lm_head.weight"]
+    return x @ head.T
 
 
 def lr_at(step, cfg):

@@ -27,6 +27,17 @@ TEST(Layout, RulesNameTheirFlags) {
       validate({.dp = 2, .tp = 2, .pp = 2, .sp = true, .micro_batch = 2}, tiny(), 8).empty());
 }
 
+// Issue #17: tensor parallelism splits a Llama's key/value heads and MLP units too.
+TEST(Layout, TpMustDivideTheKeyValueHeads) {
+  model::ModelConfig m = model::preset("llama-tiny");  // 4 heads, 2 key/value heads, ffn 384
+  EXPECT_TRUE(validate({.tp = 2, .micro_batch = 1}, m, 8).empty());
+  const std::vector<std::string> errors = validate({.tp = 4, .micro_batch = 1}, m, 8);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0],
+            "--tp 4 does not divide --kv-heads 2 (tensor parallelism splits the key/value heads "
+            "too)");
+}
+
 // The cheap checks say exactly what building the schedule or the split would throw.
 TEST(Layout, ScheduleAndSplitChecksMatchWhatBuildingThrows) {
   int refused = 0;

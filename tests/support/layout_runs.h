@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <cmath>
 #include <filesystem>
 #include <iostream>
@@ -40,9 +41,10 @@ inline const std::string& work() {
   return dir;
 }
 
-inline std::string train_flags(const std::string& name, int micro_batch, int steps = 10) {
-  return " train --data " + work() +
-         "/brown --model tiny --seq-len 32 --global-batch 8 "
+inline std::string train_flags(const std::string& name, int micro_batch, int steps = 10,
+                               const std::string& preset = "tiny") {
+  return " train --data " + work() + "/brown --model " + preset +
+         " --seq-len 32 --global-batch 8 "
          "--micro-batch " +
          std::to_string(micro_batch) + " --steps " + std::to_string(steps) +
          " --lr 1e-3 --warmup 2 --eval-batches 0 --threads 1 --ckpt-dir " + work() + "/" + name +
@@ -79,9 +81,10 @@ inline const std::string& reference() {
 }
 
 // A single-process reference of another model (`extra`: flags after train_flags), run once.
-inline std::string reference_of(const std::string& name, const std::string& extra) {
+inline std::string reference_of(const std::string& name, const std::string& extra,
+                                const std::string& preset = "tiny") {
   if (!fs::exists(work() + "/" + name + ".jsonl")) {
-    auto r = parti(train_flags(name, 8) + " " + extra);
+    auto r = parti(train_flags(name, 8, 10, preset) + " " + extra);
     EXPECT_EQ(r.status, 0) << r.output;
   }
   return name;
@@ -142,7 +145,8 @@ inline void copy_run(const std::string& from, const std::string& to) {
 // by each of `resumes` (a run name and its command, without --resume) from a copy of it: each
 // says so and ends as the single-process run does.
 inline void resume_elsewhere(const std::string& saved, const std::string& command,
-                             const std::vector<std::pair<std::string, std::string>>& resumes) {
+                             const std::vector<std::pair<std::string, std::string>>& resumes,
+                             const std::string& ref = "") {
   auto r = run(command + " --stop-after 5");
   ASSERT_EQ(r.status, 0) << r.output;
   for (const auto& [name, resume] : resumes) {
@@ -150,18 +154,32 @@ inline void resume_elsewhere(const std::string& saved, const std::string& comman
     r = run(resume + " --resume");
     ASSERT_EQ(r.status, 0) << r.output;
     EXPECT_NE(r.output.find("resumed at step 5"), std::string::npos) << r.output;
-    compare(name);
+    compare(name, ref);
   }
 }
 
-// Trains a row of the layout matrix (10 steps, its micro-batch) and holds it to the single-process
-// run: the suite's own, or one with the row's model flags when it changes the model.
-inline void check_layout(const LayoutCase& l) {
-  const std::string ref = l.model.empty() ? "" : reference_of("single_L8", l.model);
-  auto r = run(mpirun(l.ranks()) + train_flags(l.name, l.micro_batch_or_two()) + l.flags() +
+// The single-process run a row is held to: the suite's own (GPT-2 tiny), or one of the row's
+// family and model flags, run once.
+inline std::string reference_for(const LayoutCase& l) {
+  if (l.family == "gpt2" && l.model.empty()) {
+    return reference();
+  }
+  std::string name = "single_" + l.family;
+  for (char c : l.model) {
+    name += std::isalnum(static_cast<unsigned char>(c)) != 0 ? c : '_';
+  }
+  return reference_of(name, l.model, l.preset());
+}
+
+// Trains a row of the layout matrix (10 steps, `micro_batch`, as run `name`) and holds it to the
+// single-process run of its family and model flags.
+inline void check_layout(const LayoutCase& l, int micro_batch, const std::string& name) {
+  const std::string ref = reference_for(l);
+  auto r = run(mpirun(l.ranks()) + train_flags(name, micro_batch, 10, l.preset()) + l.flags() +
                (l.model.empty() ? "" : " " + l.model));
   ASSERT_EQ(r.status, 0) << r.output;
-  compare(l.name, ref);
+  compare(name, ref);
 }
+inline void check_layout(const LayoutCase& l) { check_layout(l, l.micro_batch_or_two(), l.name); }
 
 }  // namespace parti::test

@@ -1,5 +1,6 @@
-// The layout matrix as data (STYLE habit 4, issue #16): every multi-rank layout the equivalence
-// tests hold to the single-process run, one row each, in one table. Each partitioning's suite
+// The layout matrix as data (STYLE habit 4, issues #16, #17): every multi-rank layout the
+// equivalence tests hold to the single-process run of the same model family, one row each (model
+// family x layout), in one table. Each partitioning's suite
 // takes its rows (layouts(keep)) and runs them its way; adding a layout, or a partitioning's
 // column, is one edit here. Names are the ctest case names.
 #pragma once
@@ -13,6 +14,7 @@ namespace parti::test {
 
 struct LayoutCase {
   std::string name = "";
+  std::string family = "gpt2";  // the model family: its test preset (tiny, llama-tiny)
   int dp = 1, tp = 1, pp = 1, cp = 1;
   bool sp = false;
   int zero = 0;
@@ -23,6 +25,7 @@ struct LayoutCase {
   std::string model = "";  // model flags that differ from the suite's reference (its own run)
 
   int ranks() const { return dp * tp * pp * cp; }
+  std::string preset() const { return family == "gpt2" ? "tiny" : family + "-tiny"; }
   int micro_batch_or_two() const { return micro_batch > 0 ? micro_batch : 8 / dp / 2; }
   std::string flags() const {
     return " --dp " + std::to_string(dp) + " --tp " + std::to_string(tp) + " --pp " +
@@ -139,6 +142,39 @@ inline const std::vector<LayoutCase>& layout_matrix() {
        .cp = 2,
        .zero = 2,
        .extra = "--schedule zb"},
+      // The Llama family (llama-tiny: grouped-query attention, RoPE, SwiGLU, untied head)
+      {.name = "LlamaDp2Zero1", .family = "llama", .dp = 2, .zero = 1},
+      {.name = "LlamaDp4Zero3", .family = "llama", .dp = 4, .zero = 3},
+      {.name = "LlamaDp1Tp2Zero0", .family = "llama", .tp = 2},
+      {.name = "LlamaDp2Tp2Zero2Sp", .family = "llama", .dp = 2, .tp = 2, .sp = true, .zero = 2},
+      {.name = "LlamaPp2OneFOneB", .family = "llama", .pp = 2, .micro_batch = 1},
+      {.name = "LlamaPp2Zb",
+       .family = "llama",
+       .pp = 2,
+       .micro_batch = 1,
+       .extra = "--schedule zb"},
+      {.name = "LlamaPp2Interleaved",
+       .family = "llama",
+       .pp = 2,
+       .micro_batch = 1,
+       .extra = "--schedule interleaved --virtual-stages 2"},
+      {.name = "LlamaDp2Tp2Pp2Zero1",
+       .family = "llama",
+       .dp = 2,
+       .tp = 2,
+       .pp = 2,
+       .zero = 1,
+       .micro_batch = 1},
+      {.name = "LlamaTiedDp2Pp2Zero3Zb",
+       .family = "llama",
+       .dp = 2,
+       .pp = 2,
+       .zero = 3,
+       .micro_batch = 1,
+       .extra = "--schedule zb",
+       .model = "--tie-embeddings"},
+      {.name = "LlamaDp1Cp2Tp1Pp1Zero0", .family = "llama", .cp = 2},
+      {.name = "LlamaDp2Cp2Tp1Pp1Zero3", .family = "llama", .dp = 2, .cp = 2, .zero = 3},
   };
   return table;
 }

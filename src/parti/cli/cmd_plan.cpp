@@ -106,6 +106,10 @@ void run_plan(PlanArgs& a) {
   model::ModelConfig m = a.preset.empty() ? model::ModelConfig{0, 0, 0, 0, model::kGpt2Vocab}
                                           : model::preset(a.preset);
   a.model.apply(m);
+  // The memory and time models count GPT-2's tensors (plan/memory.cpp, plan/activations.cpp).
+  PARTI_CHECK(m.family == "gpt2", ConfigError, "--model ", a.preset,
+              ": the planner models the GPT-2 family only so far (Llama's grouped-query "
+              "attention, SwiGLU and untied head are issue #17's next step)");
   q.workload = {m, a.global_batch};
   q.hardware = plan::load_hardware(a.hardware);
   q.precision = plan::precision_of(a.precision.empty() ? q.hardware.precision : a.precision);

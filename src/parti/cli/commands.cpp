@@ -17,6 +17,15 @@ void ModelFlags::add(CLI::App* cmd, const std::string& vocab_help) {
              cmd->add_option("--dim", values.dim, "model width (C)"),
              cmd->add_option("--seq-len", values.seq_len, "context length (T)"),
              cmd->add_option("--vocab", values.vocab, vocab_help)};
+  kv_heads = cmd->add_option("--kv-heads", values.kv_heads,
+                             "key/value heads (Llama: grouped-query attention)");
+  ffn_dim = cmd->add_option("--ffn-dim", values.ffn_dim, "MLP hidden units (Llama)");
+  rope_theta =
+      cmd->add_option("--rope-theta", values.rope_theta, "rotary embeddings' base (Llama)");
+  norm_eps = cmd->add_option("--norm-eps", values.norm_eps, "RMSNorm's epsilon (Llama)");
+  tie = cmd->add_flag("--tie-embeddings,!--no-tie-embeddings", values.tie_embeddings,
+                      "the output projection is the token embedding (GPT-2: always; Llama: "
+                      "the preset's)");
 }
 
 void ModelFlags::apply(model::ModelConfig& m) const {
@@ -27,10 +36,19 @@ void ModelFlags::apply(model::ModelConfig& m) const {
       *fields[i] = given[i];
     }
   }
+  if (kv_heads != nullptr && kv_heads->count() > 0) m.kv_heads = values.kv_heads;
+  if (ffn_dim != nullptr && ffn_dim->count() > 0) m.ffn_dim = values.ffn_dim;
+  if (rope_theta != nullptr && rope_theta->count() > 0) m.rope_theta = values.rope_theta;
+  if (norm_eps != nullptr && norm_eps->count() > 0) m.norm_eps = values.norm_eps;
+  if (tie != nullptr && tie->count() > 0) m.tie_embeddings = values.tie_embeddings;
 }
 
 bool ModelFlags::any() const {
-  return std::any_of(options.begin(), options.end(), [](CLI::Option* o) { return o->count() > 0; });
+  const CLI::Option* more[] = {kv_heads, ffn_dim, rope_theta, norm_eps, tie};
+  return std::any_of(options.begin(), options.end(),
+                     [](CLI::Option* o) { return o->count() > 0; }) ||
+         std::any_of(std::begin(more), std::end(more),
+                     [](const CLI::Option* o) { return o != nullptr && o->count() > 0; });
 }
 
 DataMeta read_data_meta(const std::string& dir) {

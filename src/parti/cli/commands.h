@@ -33,6 +33,8 @@ void add_plan(CLI::App& app);
 struct ModelFlags {
   model::ModelConfig values;
   std::vector<CLI::Option*> options;  // in the order above
+  CLI::Option *kv_heads = nullptr, *ffn_dim = nullptr, *rope_theta = nullptr, *norm_eps = nullptr,
+              *tie = nullptr;  // Llama's shape
   void add(CLI::App* cmd, const std::string& vocab_help);
   void apply(model::ModelConfig& m) const;
   bool any() const;

@@ -2,6 +2,7 @@
 
 #include "parti/core/check.h"
 #include "parti/model/gpt2/gpt2.h"
+#include "parti/model/llama/llama.h"
 
 namespace parti::model {
 
@@ -10,11 +11,15 @@ std::unique_ptr<Model<T>> make_model(const ModelConfig& cfg, TpRank tp, std::vec
   if (cfg.family == "gpt2") {
     return std::make_unique<gpt2::Gpt2<T>>(cfg, tp, std::move(chunks));
   }
-  PARTI_CHECK(false, ConfigError, "model family '", cfg.family, "' is not known (known: gpt2)");
+  if (cfg.family == "llama") {
+    return std::make_unique<llama::Llama<T>>(cfg, tp, std::move(chunks));
+  }
+  PARTI_CHECK(false, ConfigError, "model family '", cfg.family,
+              "' is not known (known: gpt2, llama)");
   return nullptr;
 }
 
-std::vector<std::string> family_names() { return {"gpt2"}; }
+std::vector<std::string> family_names() { return {"gpt2", "llama"}; }
 
 template std::unique_ptr<Model<float>> make_model<float>(const ModelConfig&, TpRank,
                                                          std::vector<Chunk>);

@@ -50,23 +50,37 @@ std::vector<std::string> validate(const TrainConfig& cfg) {
 }
 
 nlohmann::ordered_json model_to_json(const model::ModelConfig& m) {
-  return {{"family", m.family},
-          {"layers", m.layers},
-          {"heads", m.heads},
-          {"dim", m.dim},
-          {"seq_len", m.seq_len},
-          {"vocab", m.vocab},
-          {"padded_vocab", m.padded_vocab()}};
+  nlohmann::ordered_json j = {{"family", m.family},
+                              {"layers", m.layers},
+                              {"heads", m.heads},
+                              {"dim", m.dim},
+                              {"seq_len", m.seq_len},
+                              {"vocab", m.vocab},
+                              {"padded_vocab", m.padded_vocab()}};
+  if (m.family != "gpt2") {
+    j["kv_heads"] = m.key_value_heads();
+    j["ffn_dim"] = m.hidden();
+    j["rope_theta"] = m.rope_theta;
+    j["norm_eps"] = m.norm_eps;
+    j["tie_embeddings"] = m.tie_embeddings;
+  }
+  return j;
 }
 
 model::ModelConfig model_from_json(const nlohmann::json& j) {
   try {
-    return {j.at("layers").get<int>(),
-            j.at("heads").get<int>(),
-            j.at("dim").get<int>(),
-            j.at("seq_len").get<int>(),
-            j.at("vocab").get<int>(),
-            j.value("family", std::string("gpt2"))};  // checkpoints before families: GPT-2
+    model::ModelConfig m{j.at("layers").get<int>(),
+                         j.at("heads").get<int>(),
+                         j.at("dim").get<int>(),
+                         j.at("seq_len").get<int>(),
+                         j.at("vocab").get<int>(),
+                         j.value("family", std::string("gpt2"))};  // before families: GPT-2
+    m.kv_heads = j.value("kv_heads", 0);
+    m.ffn_dim = j.value("ffn_dim", 0);
+    m.rope_theta = j.value("rope_theta", m.rope_theta);
+    m.norm_eps = j.value("norm_eps", m.norm_eps);
+    m.tie_embeddings = j.value("tie_embeddings", true);
+    return m;
   } catch (const nlohmann::json::exception& e) {
     throw CheckpointError(str_cat("model config in checkpoint: ", e.what()));
   }

@@ -26,23 +26,14 @@ using test::mpirun;        // NOLINT
 using test::train_flags;   // NOLINT
 using test::work;          // NOLINT
 
-void check_dp(int dp, int micro_batch, int zero = 0) {
-  const std::string name = "dp" + std::to_string(dp) + "_mb" + std::to_string(micro_batch) +
-                           "_zero" + std::to_string(zero);
-  auto r = test::run(mpirun(dp) + train_flags(name, micro_batch) + " --dp " + std::to_string(dp) +
-                     " --zero " + std::to_string(zero));
-  ASSERT_EQ(r.status, 0) << r.output;
-  compare(name);
-}
-
 // Global batch 8: dp x micro-batch x accumulation = 8. The rows of the layout matrix with data
 // parallelism alone.
 class Layouts : public ::testing::TestWithParam<test::LayoutCase> {};
 
 TEST_P(Layouts, MatchOneProcessWithAndWithoutAccumulation) {
   const test::LayoutCase& l = GetParam();
-  check_dp(l.dp, 8 / l.dp, l.zero);      // one micro-batch per step
-  check_dp(l.dp, 8 / l.dp / 2, l.zero);  // two, accumulated
+  test::check_layout(l, 8 / l.dp, l.name + "_mb1");      // one micro-batch per step
+  test::check_layout(l, 8 / l.dp / 2, l.name + "_mb2");  // two, accumulated
 }
 
 INSTANTIATE_TEST_SUITE_P(DataParallel, Layouts,

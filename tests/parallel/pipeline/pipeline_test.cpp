@@ -59,6 +59,19 @@ TEST(Pipeline, SaveAtDp2Pp2Zero3ResumeAtZero2ZbAndOnOneProcess) {
                           {"from_pp3_one", PARTI_BINARY + train_flags("from_pp3_one", 4)}});
 }
 
+// Issue #17: a Llama checkpoint (Hugging Face names, untied head) written by a pipeline under
+// ZeRO-3, read by tensor parallelism and by one process.
+TEST(Pipeline, SaveLlamaAtDp2Pp2Zero3ResumeAtTp2AndOnOneProcess) {
+  const std::string ref = test::reference_for({.family = "llama"});
+  test::resume_elsewhere(
+      "llamasave",
+      mpirun(4) + train_flags("llamasave", 1, 10, "llama-tiny") + " --dp 2 --pp 2 --zero 3",
+      {{"from_llama_tp2",
+        mpirun(2) + train_flags("from_llama_tp2", 4, 10, "llama-tiny") + " --tp 2 --sp"},
+       {"from_llama_one", PARTI_BINARY + train_flags("from_llama_one", 8, 10, "llama-tiny")}},
+      ref);
+}
+
 // Acceptance 4: the activations alive at once on stage 0 (the JSONL's mem_activations, the
 // executor's peak over the arenas of the micro-batches in flight) under GPipe, which holds every
 // micro-batch of the step: the growth from 4 to 8 micro-batches, per micro-batch, is what each
