@@ -1,9 +1,6 @@
-// Transformer block, pre-LayerNorm (GPT-2 `h.<l>`):
+// Transformer block, pre-LayerNorm (GPT-2 `h.<l>`): model/pre_norm_block.h with
 //   x1  = x  + attn(ln_1(x))
 //   out = x1 + mlp(ln_2(x1))
-// Backward visits the children in exact reverse order. With full recomputation the block keeps
-// only its input: forward's buffers are freed when it returns and rebuilt by running forward
-// again at the start of backward (same kernels, same order: bit-identical).
 #pragma once
 
 #include <string>
@@ -11,21 +8,23 @@
 #include "parti/model/gpt2/attention.h"
 #include "parti/model/gpt2/layernorm.h"
 #include "parti/model/gpt2/mlp.h"
+#include "parti/model/pre_norm_block.h"
 
 namespace parti::model::gpt2 {
 
 template <typename T>
-class Block : public Module<T> {
+class Block : public PreNormBlock<T> {
  public:
-  Block(ParamTable& table, const std::string& prefix, int C, int NH);
-  void forward(Pass<T>& pass, const T* in, T* out) override;
-  void backward(Pass<T>& pass, const T* dout, T* dinp) override;
+  Block(ParamTable& table, const std::string& prefix, int C, int NH)
+      : PreNormBlock<T>(table, C),
+        ln_1_(table, prefix + ".ln_1", C),
+        attn_(table, prefix + ".attn", C, NH),
+        ln_2_(table, prefix + ".ln_2", C),
+        mlp_(table, prefix + ".mlp", C) {
+    this->set_children(ln_1_, attn_, ln_2_, mlp_);
+  }
 
  private:
-  void forward_body(Pass<T>& pass, const T* in, T* out);
-  void backward_body(Pass<T>& pass, const T* dout, T* dinp);
-  int C_;
-  int id_;
   LayerNorm<T> ln_1_;
   Attention<T> attn_;
   LayerNorm<T> ln_2_;

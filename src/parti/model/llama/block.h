@@ -1,8 +1,6 @@
-// Decoder layer, pre-RMSNorm (Llama `model.layers.<l>`):
+// Decoder layer, pre-RMSNorm (Llama `model.layers.<l>`): model/pre_norm_block.h with
 //   x1  = x  + self_attn(input_layernorm(x))
 //   out = x1 + mlp(post_attention_layernorm(x1))
-// Backward visits the children in exact reverse order. With full recomputation the layer keeps
-// only its input and runs forward again at the start of backward (bit-identical).
 #pragma once
 
 #include <string>
@@ -11,21 +9,24 @@
 #include "parti/model/llama/attention.h"
 #include "parti/model/llama/mlp.h"
 #include "parti/model/llama/rmsnorm.h"
+#include "parti/model/pre_norm_block.h"
 
 namespace parti::model::llama {
 
 template <typename T>
-class Block : public Module<T> {
+class Block : public PreNormBlock<T> {
  public:
-  Block(ParamTable& table, const std::string& prefix, const ModelConfig& cfg);
-  void forward(Pass<T>& pass, const T* in, T* out) override;
-  void backward(Pass<T>& pass, const T* dout, T* dinp) override;
+  Block(ParamTable& table, const std::string& prefix, const ModelConfig& cfg)
+      : PreNormBlock<T>(table, cfg.dim),
+        input_norm_(table, prefix + ".input_layernorm", cfg.dim, cfg.norm_eps),
+        attn_(table, prefix + ".self_attn", cfg.dim, cfg.heads, cfg.key_value_heads(),
+              cfg.rope_theta),
+        post_attention_norm_(table, prefix + ".post_attention_layernorm", cfg.dim, cfg.norm_eps),
+        mlp_(table, prefix + ".mlp", cfg.dim, cfg.hidden()) {
+    this->set_children(input_norm_, attn_, post_attention_norm_, mlp_);
+  }
 
  private:
-  void forward_body(Pass<T>& pass, const T* in, T* out);
-  void backward_body(Pass<T>& pass, const T* dout, T* dinp);
-  int C_;
-  int id_;
   RmsNorm<T> input_norm_;
   Attention<T> attn_;
   RmsNorm<T> post_attention_norm_;
