@@ -108,6 +108,66 @@ TEST(Cli, PrepareTrainEvalGenerateTokenize) {
   EXPECT_EQ(r.last_line(), "[15496,995]");
 }
 
+// A step folder is a Hugging Face model folder: tests/oracle/hf_folder.py derives every tensor
+// name and shape from config.json alone, checks model.safetensors against them, and runs that
+// model in PyTorch; its loss on the first validation window must equal `parti eval`'s.
+void expect_hugging_face_folder(const std::string& ckpt, const std::string& tokens) {
+  const std::string step = ckpt + "/" + test::slurp(ckpt + "/latest").substr(0, 13);
+  const auto py = test::run("/usr/bin/python3 " + std::string(PARTI_SOURCE_DIR) +
+                            "/tests/oracle/hf_folder.py " + step + " " + tokens);
+  ASSERT_EQ(py.status, 0) << py.output;
+  auto ev = parti("eval --ckpt " + step + " --tokens " + tokens + " --max-windows 1");
+  ASSERT_EQ(ev.status, 0) << ev.output;
+  const double torch_loss = nlohmann::json::parse(py.last_line()).at("loss").get<double>();
+  const double loss = nlohmann::json::parse(ev.last_line()).at("loss").get<double>();
+  EXPECT_NEAR(loss, torch_loss, 1e-5 * torch_loss) << step;
+  std::cout << step << ": " << py.last_line() << ", parti eval " << loss << "\n";
+}
+
+TEST(Cli, GptCheckpointsAreHuggingFaceFolders) {
+  const std::string ck = work() + "/hf_gpt2";
+  auto r = parti("train --data " + brown() + kTiny + "--steps 2 --ckpt-dir " + ck);
+  ASSERT_EQ(r.status, 0) << r.output;
+  expect_hugging_face_folder(ck, brown() + "/val.bin");
+  const auto hf = nlohmann::json::parse(test::slurp(ck + "/step_00000002/config.json"));
+  EXPECT_EQ(hf.at("eos_token_id"), 50256);
+}
+
+// Llama 3 tokens end to end (issue #17): prepare (32-bit token files, begin/end of text around
+// each document), train llama-tiny, a Hugging Face folder with LlamaConfig, generate.
+TEST(Cli, Llama3TokensTrainAndCheckpointAsHuggingFaceFolders) {
+  const std::string data = work() + "/brown_llama3", ck = work() + "/hf_llama";
+  auto r = parti("prepare --corpus brown --tokenizer llama3 --out " + data);
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto meta = nlohmann::json::parse(test::slurp(data + "/meta.json"));
+  EXPECT_EQ(meta.at("vocab_size"), 128256);
+  EXPECT_EQ(meta.at("bos"), 128000);
+  const data::TokenFile val = data::read_token_file(data + "/val.bin");
+  ASSERT_FALSE(val.tokens.empty());
+  EXPECT_EQ(val.tokens.front(), 128000u) << "a document starts with <|begin_of_text|>";
+  EXPECT_EQ(val.tokens.back(), 128001u) << "and ends with <|end_of_text|>";
+  r = parti("train --data " + data +
+            " --model llama-tiny --global-batch 2 --micro-batch 2 --steps 2 --eval-batches 1 "
+            "--threads 2 --ckpt-dir " +
+            ck);
+  ASSERT_EQ(r.status, 0) << r.output;
+  expect_hugging_face_folder(ck, data + "/val.bin");
+  const auto hf = nlohmann::json::parse(test::slurp(ck + "/step_00000002/config.json"));
+  EXPECT_EQ(hf.at("model_type"), "llama");
+  EXPECT_EQ(hf.at("num_key_value_heads"), 2);
+  EXPECT_EQ(hf.at("bos_token_id"), 128000);
+  EXPECT_EQ(hf.at("eos_token_id"), 128001);
+  EXPECT_FALSE(
+      fs::exists(ck + "/step_00000002/state.json") &&
+      nlohmann::json::parse(test::slurp(ck + "/step_00000002/state.json")).contains("hf_config"));
+  r = parti("generate --ckpt " + ck + " --prompt 'The jury said' --max-tokens 4 --seed 3");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(r.output.rfind("The jury said", 0), 0u) << r.output;
+  r = parti("tokenize --tokenizer llama3 --text 'Hello world!'");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(r.last_line(), "[9906,1917,0]");
+}
+
 TEST(Cli, BadTokenFilesAreClearErrors) {
   const std::string d = work() + "/bad_data";
   fs::remove_all(d);

@@ -29,7 +29,7 @@ TEST(Corpus, SplitSpreadsValidationDocuments) {
   EXPECT_EQ(p.val_documents, 2);
   EXPECT_EQ(p.train_documents, 8);
   // docs 4 and 9 go to validation: floor((i+1)*0.2) > floor(i*0.2); EOT after each document
-  EXPECT_EQ(p.val.tokens, (std::vector<uint16_t>{'e', 256, 'j', 256}));
+  EXPECT_EQ(p.val.tokens, (std::vector<uint32_t>{'e', 256, 'j', 256}));
   EXPECT_EQ(p.train.tokens.size(), 16u);
   EXPECT_THROW(prepare_corpus(docs, *tok, 0.01, false), DataError);  // no validation document
 }

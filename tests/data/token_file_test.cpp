@@ -37,6 +37,25 @@ TEST(TokenFile, RoundTrip) {
   EXPECT_EQ(fs::file_size(temp("ok")), 64u + 8u);
 }
 
+TEST(TokenFile, VocabulariesOver65536IdsStore32BitIds) {
+  TokenFile f{128256, 128001, {128000, 9906, 1917, 0, 65536, 128001}};
+  write_token_file(temp("wide"), f);
+  EXPECT_EQ(fs::file_size(temp("wide")), 64u + 6u * 4u);
+  TokenFile g = read_token_file(temp("wide"));
+  EXPECT_EQ(g.tokens, f.tokens);
+  EXPECT_EQ(g.vocab_size, 128256);
+  TokenFile narrow{65536, 0, {65535, 0}};  // the largest vocabulary 16-bit ids hold
+  write_token_file(temp("narrow"), narrow);
+  EXPECT_EQ(fs::file_size(temp("narrow")), 64u + 2u * 2u);
+  EXPECT_EQ(read_token_file(temp("narrow")).tokens, narrow.tokens);
+  {  // a header that claims 2 bytes per token for a vocabulary that needs 4
+    std::fstream io(temp("wide"), std::ios::in | std::ios::out | std::ios::binary);
+    io.seekp(20);
+    io.put('\x02');
+  }
+  expect_error(temp("wide"), "2 bytes per token, expected 4");
+}
+
 TEST(TokenFile, RejectsBadFiles) {
   expect_error(temp("missing"), "cannot open");
   TokenFile f{300, 299, {1, 2, 3, 4, 5}};
@@ -61,7 +80,7 @@ TEST(TokenFile, RejectsBadFiles) {
 
 TEST(Sampler, IsAPureFunctionOfSeedStepAndIndex) {
   TokenFile f{1000, 999, {}};
-  for (int i = 0; i < 5000; ++i) f.tokens.push_back(static_cast<uint16_t>(i % 1000));
+  for (int i = 0; i < 5000; ++i) f.tokens.push_back(static_cast<uint32_t>(i % 1000));
   Sampler a(f, 16, 8, 7), b(f, 16, 8, 7);
   std::vector<int32_t> in1(8 * 16), tg1(8 * 16), in2(4 * 16), tg2(4 * 16);
   a.fill(3, 0, 8, in1.data(), tg1.data());

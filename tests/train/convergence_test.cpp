@@ -20,8 +20,8 @@ namespace {
 namespace fs = std::filesystem;
 
 double unigram_entropy(const data::TokenFile& f) {
-  std::map<uint16_t, double> counts;
-  for (uint16_t t : f.tokens) counts[t] += 1.0;
+  std::map<uint32_t, double> counts;
+  for (uint32_t t : f.tokens) counts[t] += 1.0;
   double h = 0.0;
   const auto n = static_cast<double>(f.tokens.size());
   for (const auto& [token, c] : counts) h -= c / n * std::log(c / n);

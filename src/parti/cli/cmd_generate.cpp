@@ -21,8 +21,12 @@ void run_generate(const GenerateArgs& a) {
   train::SampleOptions options = a.sample;
   options.stop_token = tokenizer->eot();
   core::Arena arena;
-  std::vector<int32_t> ids =
-      train::generate(*m.model, m.params.data(), arena, tokenizer->encode(a.prompt), options);
+  // The prompt starts a document as training saw them: after the begin token when there is one.
+  std::vector<int32_t> prompt = tokenizer->encode(a.prompt);
+  if (tokenizer->bos() >= 0) {
+    prompt.insert(prompt.begin(), tokenizer->bos());
+  }
+  std::vector<int32_t> ids = train::generate(*m.model, m.params.data(), arena, prompt, options);
   if (!ids.empty() && ids.back() == tokenizer->eot()) {
     ids.pop_back();
   }
@@ -48,7 +52,9 @@ void add_generate(CLI::App& app) {
   cmd->add_option("--top-k", args->sample.top_k, "sample among the k likeliest (0: all)")
       ->capture_default_str();
   cmd->add_option("--seed", args->sample.seed, "sampling seed")->capture_default_str();
-  cmd->add_option("--tokenizer-dir", args->tokenizer_dir, "folder with encoder.json, vocab.bpe");
+  cmd->add_option(
+      "--tokenizer-dir", args->tokenizer_dir,
+      "folder with the vocabulary (gpt2: encoder.json, vocab.bpe; llama3: tokenizer.json)");
   cmd->callback([args] { run_generate(*args); });
 }
 

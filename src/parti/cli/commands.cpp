@@ -58,7 +58,8 @@ DataMeta read_data_meta(const std::string& dir) {
               " a folder made by `parti prepare`?)");
   try {
     nlohmann::json meta = nlohmann::json::parse(in);
-    return {meta.at("tokenizer").get<std::string>(), meta.at("vocab_size").get<int>()};
+    return {meta.at("tokenizer").get<std::string>(), meta.at("vocab_size").get<int>(),
+            meta.value("bos", -1), meta.value("eot", -1)};
   } catch (const nlohmann::json::exception& e) {
     throw DataError(str_cat(path, ": not a valid meta.json: ", e.what()));
   }

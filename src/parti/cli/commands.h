@@ -53,6 +53,8 @@ LoadedModel load_model(const std::string& ckpt);
 struct DataMeta {
   std::string tokenizer;
   int vocab_size = 0;
+  int bos = -1;  // -1: none (GPT-2, byte) or a folder prepared before meta.json had it
+  int eot = -1;
 };
 DataMeta read_data_meta(const std::string& dir);
 

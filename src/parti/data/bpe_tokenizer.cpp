@@ -6,52 +6,17 @@
 #include <sstream>
 
 #include "parti/core/check.h"
+#include "parti/data/byte_level.h"
 #include "parti/data/pretokenize.h"
 #include "parti/data/utf8.h"
 
 namespace parti::data {
-namespace {
-
-// GPT-2's bytes_to_unicode, inverted: code point of the printable stand-in -> byte.
-std::unordered_map<uint32_t, uint8_t> unicode_to_byte() {
-  std::unordered_map<uint32_t, uint8_t> table;
-  uint32_t extra = 0;
-  for (uint32_t b = 0; b < 256; ++b) {
-    bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE);
-    table[printable ? b : 256 + extra++] = static_cast<uint8_t>(b);
-  }
-  return table;
-}
-
-std::string to_bytes(const std::string& encoded, const std::unordered_map<uint32_t, uint8_t>& map,
-                     const std::string& file) {
-  std::string out;
-  for (uint32_t cp : utf8_decode(encoded)) {
-    auto it = map.find(cp);
-    PARTI_CHECK(it != map.end(), DataError, file, ": symbol ", encoded,
-                " is not in GPT-2's byte alphabet");
-    out.push_back(static_cast<char>(it->second));
-  }
-  return out;
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  PARTI_CHECK(in.good(), DataError, path,
-              ": cannot open (GPT-2 vocabulary; run scripts/ensure-deps or pass --tokenizer-dir)");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-}  // namespace
 
 BpeTokenizer::BpeTokenizer(const std::string& dir) {
-  const auto byte_of = unicode_to_byte();
   const std::string encoder_path = dir + "/encoder.json";
   nlohmann::json encoder;
   try {
-    encoder = nlohmann::json::parse(read_file(encoder_path));
+    encoder = nlohmann::json::parse(read_vocabulary_file(encoder_path));
   } catch (const nlohmann::json::exception& e) {
     throw DataError(str_cat(encoder_path, ": not valid JSON: ", e.what()));
   }
@@ -65,13 +30,13 @@ BpeTokenizer::BpeTokenizer(const std::string& dir) {
       id_to_bytes_[static_cast<size_t>(id)] = key;
       continue;
     }
-    std::string bytes = to_bytes(key, byte_of, encoder_path);
+    std::string bytes = to_bytes(key, encoder_path);
     id_to_bytes_[static_cast<size_t>(id)] = bytes;
     bytes_to_id_[bytes] = id;
   }
   PARTI_CHECK(eot_ >= 0, DataError, encoder_path, ": no <|endoftext|> token");
   const std::string bpe_path = dir + "/vocab.bpe";
-  std::istringstream lines(read_file(bpe_path));
+  std::istringstream lines(read_vocabulary_file(bpe_path));
   std::string line;
   std::getline(lines, line);  // "#version: 0.2"
   int rank = 0;
@@ -83,7 +48,7 @@ BpeTokenizer::BpeTokenizer(const std::string& dir) {
     }
     // As the package does: the key is the pair joined by a comma; a later merge with the same
     // key overwrites an earlier one.
-    ranks_[to_bytes(first, byte_of, bpe_path) + "," + to_bytes(second, byte_of, bpe_path)] = rank++;
+    ranks_[to_bytes(first, bpe_path) + "," + to_bytes(second, bpe_path)] = rank++;
   }
   PARTI_CHECK(rank > 0, DataError, bpe_path, ": no merges");
 }

@@ -116,7 +116,7 @@ PreparedCorpus prepare_corpus(const std::vector<Document>& docs, const Tokenizer
   int done = 0;
 #pragma omp parallel for schedule(dynamic)
   for (int i = 0; i < n; ++i) {
-    ids[static_cast<size_t>(i)] = tokenizer.encode(docs[static_cast<size_t>(i)].text);
+    ids[static_cast<size_t>(i)] = tokenizer.document(docs[static_cast<size_t>(i)].text);
 #pragma omp critical
     {
       ++done;
@@ -138,9 +138,8 @@ PreparedCorpus prepare_corpus(const std::vector<Document>& docs, const Tokenizer
     TokenFile& f = val ? out.val : out.train;
     (val ? out.val_documents : out.train_documents) += 1;
     for (int32_t id : ids[static_cast<size_t>(i)]) {
-      f.tokens.push_back(static_cast<uint16_t>(id));
+      f.tokens.push_back(static_cast<uint32_t>(id));
     }
-    f.tokens.push_back(static_cast<uint16_t>(tokenizer.eot()));
   }
   PARTI_CHECK(out.train_documents > 0, DataError, "--val-fraction ", val_fraction,
               " leaves no training documents out of ", n);

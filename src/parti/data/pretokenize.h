@@ -18,4 +18,11 @@ bool is_space(uint32_t cp);
 // Returns the pieces as UTF-8 strings; their concatenation is the (decoded) input.
 std::vector<std::string> pretokenize(const std::vector<uint32_t>& text);
 
+// Llama 3's pre-tokenizer, as the npm llama3-tokenizer-js package runs it in JavaScript:
+//   '(?:[sS]|[tT]|[rR][eE]|[vV][eE]|[mM]|[lL][lL]|[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}|
+//    ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
+// over text[first, last) (a stretch between special tokens: its end is the end of the string).
+std::vector<std::string> pretokenize_llama3(const std::vector<uint32_t>& text, size_t first,
+                                            size_t last);
+
 }  // namespace parti::data

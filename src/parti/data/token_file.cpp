@@ -26,7 +26,34 @@ struct Header {
 };
 static_assert(sizeof(Header) == kHeaderBytes);
 
+// The ids as stored: 2 or 4 little-endian bytes each.
+std::vector<uint8_t> stored_bytes(const std::vector<uint32_t>& tokens, int width) {
+  std::vector<uint8_t> out(tokens.size() * static_cast<size_t>(width));
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    for (int b = 0; b < width; ++b) {
+      out[i * static_cast<size_t>(width) + static_cast<size_t>(b)] =
+          static_cast<uint8_t>(tokens[i] >> (8 * b));
+    }
+  }
+  return out;
+}
+
+std::vector<uint32_t> ids_from_bytes(const std::vector<uint8_t>& bytes, int width) {
+  std::vector<uint32_t> out(bytes.size() / static_cast<size_t>(width));
+  for (size_t i = 0; i < out.size(); ++i) {
+    uint32_t v = 0;
+    for (int b = 0; b < width; ++b) {
+      v |= static_cast<uint32_t>(bytes[i * static_cast<size_t>(width) + static_cast<size_t>(b)])
+           << (8 * b);
+    }
+    out[i] = v;
+  }
+  return out;
+}
+
 }  // namespace
+
+int token_bytes_for(int vocab_size) { return vocab_size > 65536 ? 4 : 2; }
 
 uint64_t fnv1a64(const void* data, size_t bytes, uint64_t state) {
   const auto* p = static_cast<const uint8_t*>(data);
@@ -44,16 +71,18 @@ void write_token_file(const std::string& path, const TokenFile& file) {
   header.version = kVersion;
   header.vocab_size = static_cast<uint32_t>(file.vocab_size);
   header.eot = static_cast<uint32_t>(file.eot);
-  header.token_bytes = 2;
+  const int width = token_bytes_for(file.vocab_size);
+  header.token_bytes = static_cast<uint32_t>(width);
   header.count = file.tokens.size();
-  header.checksum = fnv1a64(file.tokens.data(), file.tokens.size() * sizeof(uint16_t));
+  const std::vector<uint8_t> bytes = stored_bytes(file.tokens, width);
+  header.checksum = fnv1a64(bytes.data(), bytes.size());
   const std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     PARTI_CHECK(out.good(), DataError, tmp, ": cannot create");
     out.write(reinterpret_cast<const char*>(&header), sizeof(header));
-    out.write(reinterpret_cast<const char*>(file.tokens.data()),
-              static_cast<std::streamsize>(file.tokens.size() * sizeof(uint16_t)));
+    out.write(reinterpret_cast<const char*>(bytes.data()),
+              static_cast<std::streamsize>(bytes.size()));
     out.flush();
     PARTI_CHECK(out.good(), DataError, tmp, ": write failed");
   }
@@ -74,23 +103,28 @@ TokenFile read_token_file(const std::string& path) {
               ": wrong header: not a Parti token file (magic is not PARTITOK)");
   PARTI_CHECK(header.version == kVersion, DataError, path, ": wrong header: format version ",
               header.version, ", expected ", kVersion);
-  PARTI_CHECK(header.token_bytes == 2, DataError, path, ": wrong header: ", header.token_bytes,
-              " bytes per token, expected 2");
-  PARTI_CHECK(header.vocab_size > 0 && header.vocab_size <= 65536 && header.eot < header.vocab_size,
-              DataError, path, ": wrong header: vocabulary ", header.vocab_size, ", EOT ",
-              header.eot);
-  const uint64_t expected = kHeaderBytes + header.count * 2;
+  PARTI_CHECK(
+      header.vocab_size > 0 && header.vocab_size <= (1u << 31) && header.eot < header.vocab_size,
+      DataError, path, ": wrong header: vocabulary ", header.vocab_size, ", EOT ", header.eot);
+  const int width = token_bytes_for(static_cast<int>(header.vocab_size));
+  PARTI_CHECK(header.token_bytes == static_cast<uint32_t>(width), DataError, path,
+              ": wrong header: ", header.token_bytes, " bytes per token, expected ", width,
+              " for a vocabulary of ", header.vocab_size);
+  PARTI_CHECK(header.count <= (size - kHeaderBytes) / static_cast<uint64_t>(width) + 1, DataError,
+              path, ": truncated token file: header says ", header.count, " tokens, file has ",
+              size, " bytes");
+  const uint64_t expected = kHeaderBytes + header.count * static_cast<uint64_t>(width);
   PARTI_CHECK(size == expected, DataError, path, ": truncated token file: header says ",
               header.count, " tokens (", expected, " bytes), file has ", size, " bytes");
   TokenFile file;
   file.vocab_size = static_cast<int>(header.vocab_size);
   file.eot = static_cast<int32_t>(header.eot);
-  file.tokens.resize(header.count);
-  in.read(reinterpret_cast<char*>(file.tokens.data()),
-          static_cast<std::streamsize>(header.count * 2));
+  std::vector<uint8_t> bytes(size - kHeaderBytes);
+  in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
   PARTI_CHECK(in.good(), DataError, path, ": read failed");
-  PARTI_CHECK(fnv1a64(file.tokens.data(), header.count * 2) == header.checksum, DataError, path,
+  PARTI_CHECK(fnv1a64(bytes.data(), bytes.size()) == header.checksum, DataError, path,
               ": checksum mismatch (file corrupted)");
+  file.tokens = ids_from_bytes(bytes, width);
   for (size_t i = 0; i < file.tokens.size(); ++i) {
     PARTI_CHECK(file.tokens[i] < header.vocab_size, DataError, path, ": token id ", file.tokens[i],
                 " at position ", i, " is outside the vocabulary of ", header.vocab_size);

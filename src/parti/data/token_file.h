@@ -1,11 +1,12 @@
-// Token files (train.bin, val.bin): a 64-byte little-endian header, then uint16 token ids.
+// Token files (train.bin, val.bin): a 64-byte little-endian header, then the token ids as uint16
+// when the vocabulary has at most 65,536 ids (GPT-2's) and as uint32 above that (Llama 3's).
 //   offset  0  char[8]  magic "PARTITOK"
 //           8  uint32   format version (1)
 //          12  uint32   vocabulary size V (every id < V)
 //          16  uint32   end-of-text id (between documents)
-//          20  uint32   bytes per token (2)
+//          20  uint32   bytes per token (2 or 4)
 //          24  uint64   number of tokens
-//          32  uint64   FNV-1a 64 of the token bytes
+//          32  uint64   FNV-1a 64 of the token bytes (as stored)
 //          40  zero padding to 64
 // Loading checks all of it (size, magic, version, checksum, every id < V) and names the file.
 #pragma once
@@ -19,8 +20,11 @@ namespace parti::data {
 struct TokenFile {
   int vocab_size = 0;
   int32_t eot = 0;
-  std::vector<uint16_t> tokens;
+  std::vector<uint32_t> tokens;  // in memory always 32-bit
 };
+
+// Bytes per stored token for a vocabulary of `vocab_size` ids.
+int token_bytes_for(int vocab_size);
 
 // Writes to `path.tmp`, flushes, renames over `path`.
 void write_token_file(const std::string& path, const TokenFile& file);

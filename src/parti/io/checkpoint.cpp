@@ -158,6 +158,11 @@ std::string finish_checkpoint(const std::string& ckpt_dir, int64_t step,
   }
   nlohmann::json full = state;
   full["step"] = step;
+  if (full.contains("hf_config")) {
+    write_text(tmp_dir + "/config.json", full["hf_config"].dump(2) + "\n");
+    sync_path(tmp_dir + "/config.json");
+    full.erase("hf_config");
+  }
   write_text(tmp_dir + "/state.json", full.dump(2) + "\n");
   sync_path(tmp_dir + "/state.json");
   sync_path(tmp_dir);

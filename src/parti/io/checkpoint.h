@@ -1,9 +1,11 @@
 // Checkpoints: a folder per step, readable by other tools.
-//   <ckpt-dir>/step_00000010/model.safetensors   logical fp32 parameters, Hugging Face GPT-2 names
-//                                                (wte without its padding rows)
+//   <ckpt-dir>/step_00000010/model.safetensors   logical fp32 parameters, the family's Hugging
+//                                                Face names (vocabularies without padding rows)
 //                           /optim.safetensors   AdamW moments: "<name>.exp_avg",
-//                           "<name>.exp_avg_sq" /state.json          step, resolved config, data
-//                           position, checksums
+//                                                "<name>.exp_avg_sq"
+//                           /state.json          step, resolved config, data position, checksums
+//                           /config.json         Hugging Face's config of the model (the state's
+//                                                "hf_config", moved out of state.json)
 //   <ckpt-dir>/latest                            name of the newest complete step folder
 // A step folder is written as step_XXXXXXXX.tmp, every file flushed to disk, then renamed; `latest`
 // likewise. A crash leaves at worst a .tmp folder, never a half-written checkpoint under its name.

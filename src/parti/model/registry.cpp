@@ -2,6 +2,8 @@
 
 #include "parti/core/check.h"
 #include "parti/model/gpt2/gpt2.h"
+#include "parti/model/gpt2/hf_config.h"
+#include "parti/model/llama/hf_config.h"
 #include "parti/model/llama/llama.h"
 
 namespace parti::model {
@@ -17,6 +19,15 @@ std::unique_ptr<Model<T>> make_model(const ModelConfig& cfg, TpRank tp, std::vec
   PARTI_CHECK(false, ConfigError, "model family '", cfg.family,
               "' is not known (known: gpt2, llama)");
   return nullptr;
+}
+
+nlohmann::json hf_config(const ModelConfig& cfg) {
+  if (cfg.family == "llama") {
+    return llama::hf_config(cfg);
+  }
+  PARTI_CHECK(cfg.family == "gpt2", ConfigError, "model family '", cfg.family,
+              "' is not known (known: gpt2, llama)");
+  return gpt2::hf_config(cfg);
 }
 
 std::vector<std::string> family_names() { return {"gpt2", "llama"}; }

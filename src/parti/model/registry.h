@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,9 @@ namespace parti::model {
 template <typename T>
 std::unique_ptr<Model<T>> make_model(const ModelConfig& cfg, TpRank tp = {},
                                      std::vector<Chunk> chunks = {});
+
+// Hugging Face's config.json for cfg (its family's *Config fields), written beside checkpoints.
+nlohmann::json hf_config(const ModelConfig& cfg);
 
 // The registered families' names.
 std::vector<std::string> family_names();

@@ -25,7 +25,9 @@ struct OptimConfig {
 
 struct DataConfig {
   std::string dir;        // holds train.bin, val.bin, meta.json
-  std::string tokenizer;  // from meta.json: gpt2 or byte (generation decodes with it)
+  std::string tokenizer;  // from meta.json: gpt2, llama3 or byte (generation decodes with it)
+  int bos = -1;           // from meta.json: the begin and end-of-text ids (-1: unknown), for
+  int eot = -1;           // the Hugging Face config.json beside checkpoints
   int global_batch = 8;   // sequences per optimizer step
   uint64_t seed = 1337;   // initialisation and data order
   int eval_every = 0;     // steps; 0: only at the end when eval_batches > 0

@@ -292,6 +292,12 @@ std::string Trainer::save() {
   state["config"] = to_json(cfg_);
   state["optimizer_step"] = parallel_->optimizer_step();
   state["data_position"] = {{"next_step", step_}, {"seed", cfg_.data.seed}};
+  nlohmann::json hf = model::hf_config(cfg_.model);
+  if (cfg_.data.eot >= 0) {  // Hugging Face's GPT-2 begins and ends documents with its EOT
+    hf["bos_token_id"] = cfg_.data.bos >= 0 ? cfg_.data.bos : cfg_.data.eot;
+    hf["eos_token_id"] = cfg_.data.eot;
+  }
+  state["hf_config"] = hf;
   return parallel_->save(cfg_.io.ckpt_dir, step_, state);
 }
 

@@ -1,0 +1,26 @@
+#include "parti/model/gpt2/hf_config.h"
+
+namespace parti::model::gpt2 {
+
+nlohmann::json hf_config(const ModelConfig& cfg) {
+  return {{"architectures", {"GPT2LMHeadModel"}},
+          {"model_type", "gpt2"},
+          {"vocab_size", cfg.vocab},
+          {"n_embd", cfg.dim},
+          {"n_layer", cfg.layers},
+          {"n_head", cfg.heads},
+          {"n_positions", cfg.seq_len},
+          {"n_ctx", cfg.seq_len},
+          {"n_inner", nullptr},
+          {"activation_function", "gelu_new"},
+          {"layer_norm_epsilon", 1e-5},
+          {"resid_pdrop", 0.0},
+          {"embd_pdrop", 0.0},
+          {"attn_pdrop", 0.0},
+          {"initializer_range", 0.02},
+          {"tie_word_embeddings", true},
+          {"use_cache", true},
+          {"torch_dtype", "float32"}};
+}
+
+}  // namespace parti::model::gpt2
