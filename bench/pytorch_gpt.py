@@ -1,10 +1,12 @@
-"""The same GPT-2 training step in PyTorch, for the side-by-side benchmark (bench/run).
+"""The same training step in PyTorch, for the side-by-side benchmark (bench/run).
 
-Same shapes as `parti train` (pre-LN GPT-2, tied output projection, GELU-tanh, fp32), AdamW with
-decay on matrices, gradient clipping at 1.0, batches drawn from the same token file. Prints one
-JSON line: {"tokens_per_s": .., "step_ms": ..} averaged over the steps after the first.
+Same shapes as `parti train`, fp32: GPT-2 (pre-LN, tied output projection, GELU-tanh) or, with
+--family llama, Llama (pre-RMSNorm, rotary positions with Hugging Face's half rotation,
+grouped-query attention, SwiGLU MLP, no biases, untied output projection). AdamW with decay on
+matrices, gradient clipping at 1.0, batches drawn from the same token file. Prints one JSON line:
+{"tokens_per_s": .., "step_ms": ..} averaged over the steps after the first.
 Usage: pytorch_gpt.py --data DIR --layers L --heads H --dim C --seq-len T --micro-batch B
-                      --steps S --threads N
+                      --steps S --threads N [--family llama --kv-heads K --ffn-dim F]
 """
 import argparse
 import json
@@ -51,16 +53,90 @@ class Gpt(nn.Module):
         return F.cross_entropy(logits.view(-1, logits.size(-1)), targets.reshape(-1))
 
 
+class RMSNorm(nn.Module):
+    def __init__(self, C, eps=1e-5):
+        super().__init__()
+        self.weight, self.eps = nn.Parameter(torch.ones(C)), eps
+
+    def forward(self, x):
+        return self.weight * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps))
+
+
+class LlamaBlock(nn.Module):
+    def __init__(self, C, NH, KV, F_):
+        super().__init__()
+        self.NH, self.KV, self.hd = NH, KV, C // NH
+        self.input_layernorm, self.post_attention_layernorm = RMSNorm(C), RMSNorm(C)
+        self.q_proj, self.o_proj = nn.Linear(C, C, bias=False), nn.Linear(C, C, bias=False)
+        self.k_proj = nn.Linear(C, KV * self.hd, bias=False)
+        self.v_proj = nn.Linear(C, KV * self.hd, bias=False)
+        self.gate_proj, self.up_proj = nn.Linear(C, F_, bias=False), nn.Linear(C, F_, bias=False)
+        self.down_proj = nn.Linear(F_, C, bias=False)
+
+    def forward(self, x, cos, sin):
+        B, T, C = x.shape
+        h = self.input_layernorm(x)
+        q = self.q_proj(h).view(B, T, self.NH, self.hd).transpose(1, 2)
+        k = self.k_proj(h).view(B, T, self.KV, self.hd).transpose(1, 2)
+        v = self.v_proj(h).view(B, T, self.KV, self.hd).transpose(1, 2)
+
+        def rope(t):
+            t1, t2 = t[..., : self.hd // 2], t[..., self.hd // 2:]
+            return t * cos + torch.cat((-t2, t1), dim=-1) * sin
+
+        q, k = rope(q), rope(k)
+        k = k.repeat_interleave(self.NH // self.KV, dim=1)
+        v = v.repeat_interleave(self.NH // self.KV, dim=1)
+        att = (q @ k.transpose(-2, -1)) / math.sqrt(self.hd)
+        mask = torch.ones(T, T, dtype=torch.bool).tril()
+        att = att.masked_fill(~mask, float("-inf")).softmax(-1)
+        x = x + self.o_proj((att @ v).transpose(1, 2).reshape(B, T, C))
+        h = self.post_attention_layernorm(x)
+        return x + self.down_proj(F.silu(self.gate_proj(h)) * self.up_proj(h))
+
+
+class Llama(nn.Module):
+    def __init__(self, L, NH, KV, C, F_, T, V, theta=10000.0):
+        super().__init__()
+        self.embed_tokens = nn.Embedding(V, C)
+        self.layers = nn.ModuleList(LlamaBlock(C, NH, KV, F_) for _ in range(L))
+        self.norm = RMSNorm(C)
+        self.lm_head = nn.Linear(C, V, bias=False)
+        hd = C // NH
+        inv_freq = 1.0 / (theta ** (torch.arange(0, hd, 2).float() / hd))
+        freqs = torch.arange(T).float()[:, None] * inv_freq[None, :]
+        emb = torch.cat((freqs, freqs), dim=-1)
+        self.cos, self.sin = emb.cos(), emb.sin()
+
+    def forward(self, idx, targets):
+        T = idx.shape[1]
+        x = self.embed_tokens(idx)
+        for layer in self.layers:
+            x = layer(x, self.cos[:T], self.sin[:T])
+        logits = self.lm_head(self.norm(x))
+        return F.cross_entropy(logits.view(-1, logits.size(-1)), targets.reshape(-1))
+
+
 def main():
     p = argparse.ArgumentParser()
     for name in ("layers", "heads", "dim", "seq-len", "micro-batch", "steps", "threads"):
         p.add_argument("--" + name, type=int, required=True)
     p.add_argument("--data", required=True)
+    p.add_argument("--family", default="gpt2", choices=("gpt2", "llama"))
+    p.add_argument("--kv-heads", type=int, default=0)
+    p.add_argument("--ffn-dim", type=int, default=0)
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    tokens = np.fromfile(f"{a.data}/train.bin", dtype=np.uint16, offset=64).astype(np.int64)
-    model = Gpt(a.layers, a.heads, a.dim, a.seq_len, 50257)
+    with open(f"{a.data}/meta.json") as f:
+        V = json.load(f)["vocab_size"]
+    width = np.fromfile(f"{a.data}/train.bin", dtype=np.uint32, count=6)[5]  # bytes per token
+    tokens = np.fromfile(f"{a.data}/train.bin", dtype=np.uint16 if width == 2 else np.uint32,
+                         offset=64).astype(np.int64)
+    if a.family == "llama":
+        model = Llama(a.layers, a.heads, a.kv_heads or a.heads, a.dim, a.ffn_dim, a.seq_len, V)
+    else:
+        model = Gpt(a.layers, a.heads, a.dim, a.seq_len, V)
     params = list(model.parameters())
     opt = torch.optim.AdamW([{"params": [q for q in params if q.dim() >= 2], "weight_decay": 0.1},
                              {"params": [q for q in params if q.dim() < 2], "weight_decay": 0.0}],

@@ -115,13 +115,7 @@ std::vector<int32_t> BpeTokenizer::encode(std::string_view text) const {
 }
 
 std::string BpeTokenizer::decode(const std::vector<int32_t>& ids) const {
-  std::string out;
-  for (int32_t id : ids) {
-    PARTI_CHECK(id >= 0 && id < vocab_size(), DataError, "token id ", id,
-                " is outside the vocabulary of ", vocab_size());
-    out += id_to_bytes_[static_cast<size_t>(id)];
-  }
-  return out;
+  return concatenate_tokens(id_to_bytes_, ids);
 }
 
 }  // namespace parti::data

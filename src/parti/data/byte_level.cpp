@@ -43,4 +43,15 @@ std::string read_vocabulary_file(const std::string& path) {
   return text.str();
 }
 
+std::string concatenate_tokens(const std::vector<std::string>& id_to_bytes,
+                               const std::vector<int32_t>& ids) {
+  std::string out;
+  for (int32_t id : ids) {
+    PARTI_CHECK(id >= 0 && static_cast<size_t>(id) < id_to_bytes.size(), DataError, "token id ", id,
+                " is outside the vocabulary of ", id_to_bytes.size());
+    out += id_to_bytes[static_cast<size_t>(id)];
+  }
+  return out;
+}
+
 }  // namespace parti::data

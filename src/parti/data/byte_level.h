@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 namespace parti::data {
 
@@ -14,5 +15,8 @@ const std::unordered_map<uint32_t, uint8_t>& unicode_to_byte();
 std::string to_bytes(const std::string& encoded, const std::string& file);
 // The whole file; DataError naming it (and how to get it) when it cannot be opened.
 std::string read_vocabulary_file(const std::string& path);
+// The bytes of the tokens `ids` (decode); DataError for an id outside the vocabulary.
+std::string concatenate_tokens(const std::vector<std::string>& id_to_bytes,
+                               const std::vector<int32_t>& ids);
 
 }  // namespace parti::data
