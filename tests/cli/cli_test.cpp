@@ -300,6 +300,27 @@ TEST(Cli, SchedulePrintsTheTimelineBubbleAndMemory) {
 
 // Issue #6: `parti plan` prints the best layouts and the first tries; --json ends with the
 // candidates; layout flags fix their dimension; bad input is one clear line.
+// The planner knows Llama (issue #17): llama3-8b on 64 H100s gets a layout that fits, whose tp
+// divides the 8 key/value heads, at a plausible share of the peak; a tp that does not divide the
+// key/value heads is never proposed.
+TEST(Cli, PlanKnowsLlama) {
+  auto r = parti("plan --model llama3-8b --global-batch 1024 --gpus 64 --hardware h100-sxm --json");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("llama 32 layers x 4096 wide, 32 heads (8 key/value), MLP 14336"),
+            std::string::npos)
+      << r.output;
+  const auto all = nlohmann::json::parse(r.last_line());
+  ASSERT_FALSE(all.empty());
+  for (const auto& c : all) {
+    EXPECT_EQ(8 % c["tp"].get<int>(), 0) << c.dump();
+    EXPECT_LE(c["memory_bytes"].get<double>(), 80.0 * (1 << 30)) << c.dump();
+    EXPECT_GT(c["mfu"].get<double>(), 0.2) << c.dump();
+    EXPECT_LT(c["mfu"].get<double>(), 0.8) << c.dump();
+  }
+  r = parti("plan --model llama3-8b --global-batch 1024 --gpus 64 --hardware h100-sxm --tp 16");
+  EXPECT_NE(r.status, 0) << r.output;
+}
+
 TEST(Cli, PlanPrintsRankedLayoutsAndJson) {
   auto r = parti(
       "plan --model gpt2 --global-batch 64 --gpus 16 --gpus-per-node 8 "

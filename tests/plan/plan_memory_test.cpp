@@ -1,8 +1,8 @@
-// Issue #6, acceptance 1: the planner's memory model against the trainer. Each layout of `tiny`
-// or `small` (1-8 ranks; dp, cp, tp, sp, pp, every ZeRO stage and recomputation mode) trains two
-// steps; the JSONL's per-rank bytes (rank 0: dp, tp and pp rank 0, i.e. pipeline stage 0) of
-// parameters, gradients, optimizer state and activations must each be within 10% of
-// plan::stage_memory's stage 0 (fp32, the lists walked).
+// Issue #6, acceptance 1 (and #17 for Llama): the planner's memory model against the trainer.
+// Each layout of `tiny`, `small` or `llama-tiny` (1-8 ranks; dp, cp, tp, sp, pp, every ZeRO stage
+// and recomputation mode) trains two steps; the JSONL's per-rank bytes (rank 0: dp, tp and pp rank
+// 0, i.e. pipeline stage 0) of parameters, gradients, optimizer state and activations must each be
+// within 10% of plan::stage_memory's stage 0 (fp32, the lists walked).
 #include <cmath>
 #include <iostream>
 
@@ -20,7 +20,7 @@ using test::work;
 
 struct Case {
   std::string name;
-  std::string model;  // tiny | small
+  std::string model;  // tiny | small | llama-tiny
   plan::Layout layout;
   int global_batch;
 };
@@ -87,6 +87,16 @@ TEST(PlanMemory, PredictedBytesWithinTenPercentOfTheTrainers) {
       {"dp2_cp2_zero2", "tiny", with_cp(layout(2, 1, 1, false, 2, 2, "selective"), 2), 8},
       {"cp2_tp2_sp_zero1", "tiny", with_cp(layout(1, 2, 1, true, 1, 4, "none"), 2), 8},
       {"cp2_pp2", "tiny", with_cp(layout(1, 1, 2, false, 0, 2, "none"), 2), 8},
+      // The Llama family (issue #17): grouped-query attention, SwiGLU, RMSNorm, untied head.
+      {"llama_one_none", "llama-tiny", layout(1, 1, 1, false, 0, 4, "none"), 8},
+      {"llama_one_full", "llama-tiny", layout(1, 1, 1, false, 0, 4, "full"), 8},
+      {"llama_dp2_zero1", "llama-tiny", layout(2, 1, 1, false, 1, 2, "selective"), 8},
+      {"llama_dp4_zero3", "llama-tiny", layout(4, 1, 1, false, 3, 2, "none"), 8},
+      {"llama_tp2_sp", "llama-tiny", layout(1, 2, 1, true, 0, 4, "selective"), 8},
+      {"llama_dp2_tp2_zero2", "llama-tiny", layout(2, 2, 1, false, 2, 2, "none"), 8},
+      {"llama_pp2_1f1b", "llama-tiny", layout(1, 1, 2, false, 0, 2, "none"), 8},
+      {"llama_dp2_pp2_zero3_zb", "llama-tiny", layout(2, 1, 2, false, 3, 1, "none", "zb"), 8},
+      {"llama_cp2", "llama-tiny", with_cp(layout(1, 1, 1, false, 0, 4, "none"), 2), 8},
   };
   int within = 0;
   for (const Case& c : cases) {

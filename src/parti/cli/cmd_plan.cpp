@@ -106,10 +106,6 @@ void run_plan(PlanArgs& a) {
   model::ModelConfig m = a.preset.empty() ? model::ModelConfig{0, 0, 0, 0, model::kGpt2Vocab}
                                           : model::preset(a.preset);
   a.model.apply(m);
-  // The memory and time models count GPT-2's tensors (plan/memory.cpp, plan/activations.cpp).
-  PARTI_CHECK(m.family == "gpt2", ConfigError, "--model ", a.preset,
-              ": the planner models the GPT-2 family only so far (Llama's grouped-query "
-              "attention, SwiGLU and untied head are issue #17's next step)");
   q.workload = {m, a.global_batch};
   q.hardware = plan::load_hardware(a.hardware);
   q.precision = plan::precision_of(a.precision.empty() ? q.hardware.precision : a.precision);
@@ -121,10 +117,11 @@ void run_plan(PlanArgs& a) {
   const plan::PlanResult r = plan::plan(q);
   const double params = static_cast<double>(model::parameter_count(m));
   std::cout << fmt::format(
-      "parti plan: {} layers x {} wide, {} heads, seq {} ({:.3g}B parameters); global batch {} "
-      "sequences; {} devices, {} per node; {} ({}), {}\n",
-      m.layers, m.dim, m.heads, m.seq_len, params / 1e9, a.global_batch, q.cluster.devices,
-      q.cluster.devices_per_node, q.hardware.name, q.hardware.source, q.precision.name);
+      "parti plan: {} {} layers x {} wide, {} heads ({} key/value), MLP {}, seq {} ({:.3g}B "
+      "parameters); global batch {} sequences; {} devices, {} per node; {} ({}), {}\n",
+      m.family, m.layers, m.dim, m.heads, m.key_value_heads(), m.hidden(), m.seq_len, params / 1e9,
+      a.global_batch, q.cluster.devices, q.cluster.devices_per_node, q.hardware.name,
+      q.hardware.source, q.precision.name);
   std::cout << fmt::format(
       "searched {} layouts in {:.3f} s: {} legal, {} within {:.0f}% of {:.0f} GiB\n", r.enumerated,
       r.seconds, r.legal, r.fitting, 100 * q.memory_headroom, q.hardware.memory_gb);
@@ -177,7 +174,8 @@ void add_plan(CLI::App& app) {
   CLI::App* cmd =
       app.add_subcommand("plan", "the fastest layouts for a model on a cluster, predicted");
   cmd->add_option("--model", a.preset,
-                  "preset: tiny, small, gpt2, gpt2-medium, gpt2-large, gpt2-xl");
+                  "preset: tiny, small, gpt2, gpt2-medium, gpt2-large, gpt2-xl, llama-tiny, "
+                  "llama-small, llama3-1b, llama3-8b");
   a.model.add(cmd, "vocabulary (default 50257)");
   cmd->add_option("--global-batch", a.global_batch, "sequences per optimizer step")->required();
   cmd->add_option("--gpus", a.gpus, "devices (ranks) in all")->required();

@@ -1,9 +1,9 @@
 #include "parti/model/registry.h"
 
 #include "parti/core/check.h"
+#include "parti/model/gpt2/describe.h"
 #include "parti/model/gpt2/gpt2.h"
-#include "parti/model/gpt2/hf_config.h"
-#include "parti/model/llama/hf_config.h"
+#include "parti/model/llama/describe.h"
 #include "parti/model/llama/llama.h"
 
 namespace parti::model {
@@ -28,6 +28,15 @@ nlohmann::json hf_config(const ModelConfig& cfg) {
   PARTI_CHECK(cfg.family == "gpt2", ConfigError, "model family '", cfg.family,
               "' is not known (known: gpt2, llama)");
   return gpt2::hf_config(cfg);
+}
+
+Footprint footprint(const ModelConfig& cfg) {
+  if (cfg.family == "llama") {
+    return llama::footprint(cfg);
+  }
+  PARTI_CHECK(cfg.family == "gpt2", ConfigError, "model family '", cfg.family,
+              "' is not known (known: gpt2, llama)");
+  return gpt2::footprint(cfg);
 }
 
 std::vector<std::string> family_names() { return {"gpt2", "llama"}; }

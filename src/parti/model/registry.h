@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "parti/model/footprint.h"
 #include "parti/model/model.h"
 
 namespace parti::model {
@@ -20,6 +21,9 @@ std::unique_ptr<Model<T>> make_model(const ModelConfig& cfg, TpRank tp = {},
 
 // Hugging Face's config.json for cfg (its family's *Config fields), written beside checkpoints.
 nlohmann::json hf_config(const ModelConfig& cfg);
+
+// The planner's view of cfg's family (footprint.h).
+Footprint footprint(const ModelConfig& cfg);
 
 // The registered families' names.
 std::vector<std::string> family_names();

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 
+#include "parti/model/registry.h"
 #include "parti/parallel/pipeline/schedule.h"
 
 namespace parti::plan {
@@ -25,7 +26,7 @@ ChunkSizes chunk_sizes(const Shapes& sh, const std::vector<int>& split, int c) {
   z.forward_extra = blocks > 0 ? sh.block_forward_extra() : 0;
   z.kept = sh.backward_kept(head);
   z.scratch = blocks > 0 ? sh.block_backward_scratch() : 0;
-  z.deferred = blocks * sh.block_deferred() + (head ? 2 * sh.C : 0);  // ln_f's gradients
+  z.deferred = blocks * sh.block_deferred() + (head ? sh.fp.norm_tensors * sh.C : 0);  // ln_f's
   return z;
 }
 
@@ -117,7 +118,7 @@ double walk(const Shapes& sh, const std::vector<int>& split, const pipeline::Sch
 }  // namespace
 
 Shapes::Shapes(const model::ModelConfig& m, const Layout& l)
-    : tp(l.tp), cp(l.cp), sp(l.sp && l.tp > 1), recompute(l.recompute) {
+    : fp(model::footprint(m)), tp(l.tp), cp(l.cp), sp(l.sp && l.tp > 1), recompute(l.recompute) {
   const double B = l.micro_batch, T = m.seq_len;
   N = B * T / cp;
   C = m.dim;
@@ -125,7 +126,7 @@ Shapes::Shapes(const model::ModelConfig& m, const Layout& l)
   n = lt * C;
   NC = N * C;
   Cl = C / tp;
-  H = 4 * C / tp;
+  H = fp.hidden / tp;
   A = cp > 1 ? B * (m.heads / tp) * T / cp : B * (m.heads / tp) * T * T;
   if (cp > 1 && recompute == "selective") {
     recompute = "none";  // ring attention keeps only the log-sum-exp: nothing to recompute
@@ -135,35 +136,43 @@ Shapes::Shapes(const model::ModelConfig& m, const Layout& l)
 
 double Shapes::block_forward_extra() const {
   // Full recomputation drops the block's body at the end of its forward: its peak is above.
-  return recompute == "full" ? 4 * n + 4 * lt + 4 * N * Cl + A + 2 * N * H : 0;
+  return recompute == "full"
+             ? 4 * n + 2 * fp.norm_stats * lt + 4 * N * Cl + A + fp.hidden_saved * N * H
+             : 0;
 }
 
 double Shapes::block_saved() const {
   if (recompute == "full") {
     return n;  // the block's output (the next one's input)
   }
-  // The output, ln_1(x), attn(.), x + attn, ln_2(x1); the norms' mean and rstd; q k v, the
-  // attention output and (unless selective) its probabilities; the MLP's pre- and post-GELU.
-  return 5 * n + 4 * lt + 4 * N * Cl + (recompute == "selective" ? 0 : A) + 2 * N * H;
+  // The output, norm_1(x), attn(.), x + attn, norm_2(x1); the norms' statistics; q k v, the
+  // attention output and (unless selective) its probabilities; the MLP's hidden tensors.
+  return 5 * n + 2 * fp.norm_stats * lt + 4 * N * Cl + (recompute == "selective" ? 0 : A) +
+         fp.hidden_saved * N * H;
 }
 
 double Shapes::block_backward_scratch() const {
-  // Gradients of ln_2's output, the residual and ln_1's output; of the GELU's input and output;
-  // of the attention output and of q k v. Full recomputation runs the block's forward first.
-  const double grads = 3 * n + 2 * N * H + 4 * N * Cl;
+  // Gradients of norm_2's output, the residual and norm_1's output; of the MLP's hidden
+  // tensors; of the attention output and of q k v. Full recomputation runs the forward first.
+  const double grads = 3 * n + fp.hidden_saved * N * H + 4 * N * Cl;
   return recompute == "full" ? grads + n + block_forward_extra() : grads;
 }
 
 double Shapes::block_deferred() const {
-  // Each linear layer's output gradient and input: qkv (3 N Cl, N C), attn proj (N C, N Cl),
-  // fc (N H, N C), mlp proj (N C, N H); the two norms' weight and bias gradients (2 C each).
-  return 4 * NC + 4 * N * Cl + 2 * N * H + 4 * C;
+  // Each linear layer's output gradient and input (a column-parallel layer reads every feature
+  // and writes its part of the outputs, a row-parallel one the reverse); the two norms' weight
+  // (and bias) gradients.
+  double sum = 2.0 * fp.norm_tensors * C;
+  for (const model::Footprint::Linear& f : fp.layer) {
+    sum += f.column ? N * (f.in + f.out / tp) : N * (f.in / tp + f.out);
+  }
+  return sum;
 }
 
 double Shapes::head_saved() const {
-  // ln_f's output (gathered whole under sp), mean and rstd, the logits (probabilities, then their
-  // gradient), per-token losses, and at tp > 1 the row maxima and the two sums.
-  return n + 2 * lt + (sp ? NC : 0) + N * Vl + N + (tp > 1 ? 3 * N : 0);
+  // The final norm's output (gathered whole under sp) and statistics, the logits (probabilities,
+  // then their gradient), per-token losses, and at tp > 1 the row maxima and the two sums.
+  return n + fp.norm_stats * lt + (sp ? NC : 0) + N * Vl + N + (tp > 1 ? 3 * N : 0);
 }
 
 double Shapes::workspace() const {

@@ -1,20 +1,25 @@
 // Activation elements of one micro-batch, module by module, as the model allocates them from the
-// micro-batch's arena (model/*.cpp): what forward saves, what backward keeps, the scratch one
+// micro-batch's arena (model/*/*.cpp): what forward saves, what backward keeps, the scratch one
 // block's backward takes and frees. For a rank of tensor group size t with sequence parallelism
 // or not: N = B T / cp tokens, n = (sp ? N / t : N) C the residual stream, Cl = C / t,
-// H = 4 C / t, A = B (NH / t) T T the attention probabilities (under cp only the log-sum-exp of
-// each local row, B (NH / t) T / cp, which selective recomputation keeps), Vl = Vp / t the
-// vocabulary columns.
+// H = hidden / t (the MLP's width, 4 C for GPT-2), A = B (NH / t) T T the attention
+// probabilities (under cp only the log-sum-exp of each local row, B (NH / t) T / cp, which
+// selective recomputation keeps), Vl = Vp / t the vocabulary columns. What differs by family
+// (norm statistics, the MLP's saved tensors, the linear layers) comes from its footprint
+// (model/footprint.h); both families' attention keeps q, k, v (key/value heads repeated) and
+// its output.
 #pragma once
 
 #include <vector>
 
+#include "parti/model/footprint.h"
 #include "parti/plan/memory.h"
 
 namespace parti::plan {
 
 struct Shapes {
   Shapes(const model::ModelConfig& m, const Layout& l);
+  model::Footprint fp;
   double N, lt, n, C, Cl, H, A, Vl, NC;
   int tp, cp;
   bool sp;

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "parti/core/check.h"
+#include "parti/model/registry.h"
 #include "parti/parallel/pipeline/schedule.h"
 #include "parti/parallel/pipeline/stage.h"
 #include "parti/plan/activations.h"
@@ -18,17 +19,39 @@ constexpr double kAlign = 16;  // a flat-buffer slice starts on 64 bytes (16 flo
 
 double aligned(double elements) { return std::ceil(elements / kAlign) * kAlign; }
 
-// Flat-buffer units of one stage (ParamTable order): wte (when the stage holds it), wpe (the
-// first stage), its blocks (all of one size), the final norm (the head). Elements, aligned as the
+// Flat-buffer units of one stage (ParamTable order): the embedding (the first stage; tied, also
+// its copy on the last), learned positions (the first stage, GPT-2), its blocks (all of one
+// size), the final norm and an untied output projection (the head). Elements, aligned as the
 // table does.
 struct Units {
   double wte = 0, wpe = 0;  // 0: not here
   double block = 0;
   int blocks = 0;
-  double norm = 0;  // 0: not here
+  double norm = 0;   // 0: not here
+  double table = 0;  // one vocabulary table, when ZeRO gathers it whole (Llama); 0: by pieces
+  int tables = 0;    // how many such tables are here (embedding, untied head)
   double total() const { return wte + wpe + blocks * block + norm; }
-  // The largest unit cut by elements (wte comes by pieces of this size).
-  double largest() const { return std::max({block, norm, wpe}); }
+  // The largest unit that is not a vocabulary table (GPT-2's wte comes by pieces of this size).
+  double largest_other() const { return std::max({block, norm, wpe}); }
+  // ZeRO-3's gathered parameters: the unit in use and the one prefetched, in buffers the pool
+  // reuses within a size class (parallel/data): two tables when both are here, two of the
+  // largest other unit (GPT-2's wte comes by pieces of that size), and the small units (norm,
+  // positions) in buffers of their own.
+  double gathered() const {
+    const double other = largest_other();
+    const int others = std::min(2, blocks + (table == 0 && wte > 0 ? 2 : 0));
+    return std::min(tables, 2) * table + others * other + (norm < other / 2 ? norm : 0) +
+           (wpe < other / 2 ? wpe : 0);
+  }
+  // ZeRO-2/3's staged gradients: the unit in backward and the one whose reduce-scatter is in
+  // flight, in buffers the pool reuses within a size class (parallel/data): two of the largest
+  // other unit and the small units' own, plus one table when tables are gathered whole (blocks
+  // stand between the head and the embedding in backward, so the embedding finds the head's
+  // buffer free).
+  double staged() const {
+    const double other = largest_other();
+    return table + 2 * other + (norm < other / 2 ? norm : 0) + (wpe < other / 2 ? wpe : 0);
+  }
   // ShardLayout's shard: each unit's block of ceil(size / (ranks granule)) granules.
   double shard(int ranks, double C) const {
     const auto cut = [&](double size, double granule) {
@@ -39,8 +62,18 @@ struct Units {
   }
 };
 
+// One layer's parameters on a tp rank: its linear layers' parts and its two norms.
+double layer_elements(const model::Footprint& fp, double C, double t) {
+  double sum = 2.0 * fp.norm_tensors * aligned(C);
+  for (const model::Footprint::Linear& f : fp.layer) {
+    sum += aligned(f.in * f.out / t) + (f.bias ? aligned(f.column ? f.out / t : f.out) : 0);
+  }
+  return sum;
+}
+
 Units stage_units(const Workload& w, const Layout& l, const std::vector<int>& split, int stage) {
   const double C = w.model.dim, t = l.tp;
+  const model::Footprint fp = model::footprint(w.model);
   const int chunks = static_cast<int>(split.size());
   bool embedding = false, head = false;
   Units u;
@@ -49,12 +82,16 @@ Units stage_units(const Workload& w, const Layout& l, const std::vector<int>& sp
     head = head || c == chunks - 1;
     u.blocks += split[static_cast<size_t>(c)];
   }
-  u.wte = embedding || head ? aligned(w.model.padded_vocab() / t * C) : 0;
-  u.wpe = embedding ? aligned(w.model.seq_len * C) : 0;
-  u.block = 4 * aligned(C) + aligned(C * 3 * C / t) + aligned(3 * C / t) + aligned(C / t * C) +
-            aligned(C) + aligned(C * 4 * C / t) + aligned(4 * C / t) + aligned(4 * C / t * C) +
-            aligned(C);
-  u.norm = head ? 2 * aligned(C) : 0;
+  const double table = aligned(w.model.padded_vocab() / t * C);
+  // The embedding; on the last stage the output projection (tied: a copy, unless it is here).
+  u.wte = (embedding ? table : 0) + (head && !(fp.tied && embedding) ? table : 0);
+  if (!fp.embedding_by_pieces) {
+    u.table = table;
+    u.tables = static_cast<int>(std::round(u.wte / table));
+  }
+  u.wpe = embedding && fp.positions ? aligned(w.model.seq_len * C) : 0;
+  u.block = layer_elements(fp, C, t);
+  u.norm = head ? fp.norm_tensors * aligned(C) : 0;
   return u;
 }
 
@@ -102,16 +139,15 @@ std::vector<Memory> stage_memory(const Workload& w, const Layout& l, const Preci
     }
     const Units units = stage_units(w, l, split, s);
     const double total = units.total(), shard = units.shard(l.grad_ranks(), w.model.dim);
-    const double largest = units.largest();
     const int zero = l.grad_ranks() > 1 ? l.zero : 0;
     Memory m;
     // Parameters: whole (stages 0-2) or the shard (3) plus the gathered units (the one in use
     // and the one prefetched; the embeddings come by pieces of the largest unit's size).
-    m.params = (zero <= 2 ? total : shard + 2 * largest) * p.param;
+    m.params = (zero <= 2 ? total : shard + units.gathered()) * p.param;
     m.params += (zero >= 1 ? shard : total) * p.master;
     // Gradients: whole (0-1) or the shard (2-3) plus the staged units (the one in backward and
     // the one whose reduce-scatter is in flight; the pool reuses their buffers).
-    m.grads = (zero <= 1 ? total : shard + 2 * largest) * p.grad;
+    m.grads = (zero <= 1 ? total : shard + units.staged()) * p.grad;
     m.optim = (zero >= 1 ? shard : total) * p.moments;
     m.activations = activation_elements(shapes, w, l, split, s, exact) * p.activation;
     m.buffers = shapes.workspace() * p.activation;

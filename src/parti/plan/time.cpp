@@ -46,7 +46,7 @@ struct Model {
 
   // One transformer block.
   Work block(const model::ModelConfig& m, int B) const {
-    const double N = sh.N, C = sh.C, Cl = sh.Cl, H = sh.H, n = sh.n;
+    const double N = sh.N, Cl = sh.Cl, H = sh.H, n = sh.n;
     Work w;
     // The attention rate counts the full T x T square. Ring attention (cp > 1) computes 2 cp + 1
     // of the (2 cp)^2 chunk pairs on each rank, the plain kernel about half the square.
@@ -54,12 +54,17 @@ struct Model {
     const double att_share = cp > 1 ? (2.0 * cp + 1) / (2.0 * cp * cp) : 1.0;
     const double att_fwd = att_share * 4.0 * B * m.seq_len * static_cast<double>(m.seq_len) * Cl /
                            hw.attention_flops(p.dtype());
-    w.forward = gemm(N, 3 * Cl, C) + gemm(N, C, Cl) + gemm(N, H, C) + gemm(N, C, H) + att_fwd +
-                stream(10 * n + 2 * N * H);
-    // dinp = dout W^T: (N, OC) (OC, C); dW = inp^T dout: (C, N) (N, OC).
-    w.input = gemm(N, C, 3 * Cl) + gemm(N, Cl, C) + gemm(N, C, H) + gemm(N, H, C) + 2 * att_fwd +
-              stream(20 * n + 7 * N * H + 8 * N * Cl);
-    w.weight = gemm(C, 3 * Cl, N) + gemm(Cl, C, N) + gemm(C, H, N) + gemm(H, C, N);
+    // The family's linear layers (model/footprint.h), this rank's part of each:
+    // out = inp W: (N, in) (in, out); dinp = dout W^T: (N, out) (out, in); dW = inp^T dout.
+    const double kept = sh.fp.hidden_saved;
+    w.forward = att_fwd + stream(10 * n + kept * N * H);
+    w.input = 2 * att_fwd + stream(20 * n + 3.5 * kept * N * H + 8 * N * Cl);
+    for (const model::Footprint::Linear& f : sh.fp.layer) {
+      const double in = f.column ? f.in : f.in / tp, out = f.column ? f.out / tp : f.out;
+      w.forward += gemm(N, out, in);
+      w.input += gemm(N, in, out);
+      w.weight += gemm(in, out, N);
+    }
     if (sh.recompute == "full") {
       w.input += w.forward;
     } else if (sh.recompute == "selective") {

@@ -13,13 +13,16 @@
 namespace parti::parallel::data {
 
 // Buffers for gathered units or staged gradients, reused: take() hands out the smallest free one
-// that is large enough (allocating when none is). bytes() is the high-water mark.
+// that is large enough and at most twice the size (allocating when none is), so that a block
+// never occupies the buffer a vocabulary table will want: which buffers are free depends on
+// when reductions complete, and without the size bound the high-water mark did too (one or two
+// tables). bytes() is the high-water mark.
 class DataParallel::Pool {
  public:
   float* take(size_t n) {
     Buffer* best = nullptr;
     for (auto& b : buffers_) {
-      if (!b->busy && b->data.size() >= n &&
+      if (!b->busy && b->data.size() >= n && b->data.size() <= 2 * n &&
           (best == nullptr || b->data.size() < best->data.size())) {
         best = b.get();
       }

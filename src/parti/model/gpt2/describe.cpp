@@ -1,4 +1,4 @@
-#include "parti/model/gpt2/hf_config.h"
+#include "parti/model/gpt2/describe.h"
 
 namespace parti::model::gpt2 {
 
@@ -21,6 +21,20 @@ nlohmann::json hf_config(const ModelConfig& cfg) {
           {"tie_word_embeddings", true},
           {"use_cache", true},
           {"torch_dtype", "float32"}};
+}
+
+Footprint footprint(const ModelConfig& cfg) {
+  const double C = cfg.dim, H = cfg.hidden();
+  Footprint f;
+  f.layer = {{C, 3 * C, true, true}, {C, C, false, true}, {C, H, true, true}, {H, C, false, true}};
+  f.norm_tensors = 2;
+  f.norm_stats = 2;
+  f.hidden = H;
+  f.hidden_saved = 2;  // before and after the GELU
+  f.positions = true;
+  f.tied = true;
+  f.embedding_by_pieces = true;
+  return f;
 }
 
 }  // namespace parti::model::gpt2

@@ -1,4 +1,4 @@
-#include "parti/model/llama/hf_config.h"
+#include "parti/model/llama/describe.h"
 
 namespace parti::model::llama {
 
@@ -25,6 +25,22 @@ nlohmann::json hf_config(const ModelConfig& cfg) {
           {"pretraining_tp", 1},
           {"use_cache", true},
           {"torch_dtype", "float32"}};
+}
+
+Footprint footprint(const ModelConfig& cfg) {
+  const double C = cfg.dim, H = cfg.hidden();
+  const double kv = static_cast<double>(cfg.key_value_heads()) * cfg.head_size();
+  Footprint f;
+  f.layer = {{C, C, true, false}, {C, kv, true, false}, {C, kv, true, false}, {C, C, false, false},
+             {C, H, true, false}, {C, H, true, false},  {H, C, false, false}};
+  f.norm_tensors = 1;
+  f.norm_stats = 1;
+  f.hidden = H;
+  f.hidden_saved = 3;  // gate, up and their SwiGLU product
+  f.positions = false;
+  f.tied = cfg.tie_embeddings;
+  f.embedding_by_pieces = false;
+  return f;
 }
 
 }  // namespace parti::model::llama

@@ -1,0 +1,34 @@
+// Llama as other tools see it. hf_config: Hugging Face's LlamaConfig (keys sorted, as Hugging
+// Face writes them), the config.json beside a checkpoint's model.safetensors, whose names and
+// layouts are LlamaForCausalLM's, so that the step folder is a Hugging Face model folder (fp32).
+// footprint: the planner's view.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "parti/model/config.h"
+#include "parti/model/footprint.h"
+
+namespace parti::model::llama {
+
+nlohmann::json hf_config(const ModelConfig& cfg);
+
+// The planner's view of the family's shapes (model/footprint.h).
+Footprint footprint(const ModelConfig& cfg);
+
+}  // namespace parti::model::llama
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "parti/model/config.h"
+#include "parti/model/footprint.h"
+
+namespace parti::model::llama {
+
+nlohmann::json hf_config(const ModelConfig& cfg);
+
+// The planner's view of the family's shapes (model/footprint.h).
+Footprint footprint(const ModelConfig& cfg);
+
+}  // namespace parti::model::llama
