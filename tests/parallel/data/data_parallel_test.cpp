@@ -51,7 +51,8 @@ nlohmann::json first_record(const std::string& name) {
 // the gradients, ZeRO-3 also a quarter of the parameters (plus padding). On top, ZeRO-2/3 hold
 // transient buffers of at most one layer each: gathered parameters (the layer in use and the
 // prefetched next one; the embeddings, 89% of `tiny`, come by pieces no larger than a layer)
-// and staged gradients (the layer in backward and at most two still reducing).
+// and staged gradients (the layer in backward and at most two still reducing); units under half
+// a layer (ln_f, wpe) take buffers of their own (the pool reuses a buffer within a size class).
 TEST(DataParallel, ZeroStagesShrinkPerRankMemory) {
   std::vector<nlohmann::json> mem;
   for (int zero = 0; zero <= 3; ++zero) {
@@ -67,9 +68,11 @@ TEST(DataParallel, ZeroStagesShrinkPerRankMemory) {
   // One layer's parameters (bytes), from the model's tensors.
   const io::SafetensorsFile model =
       io::read_safetensors(work() + "/mem_zero0/step_00000002/model.safetensors");
-  double layer = 0;
+  double layer = 0, small = 0;
   for (const auto& [name, t] : model.tensors) {
-    if (name.starts_with("h.0.")) layer += static_cast<double>(t.data.size()) * sizeof(float);
+    const double bytes = static_cast<double>(t.data.size()) * sizeof(float);
+    if (name.starts_with("h.0.")) layer += bytes;
+    if (name.starts_with("ln_f.") || name == "wpe.weight") small += bytes;
   }
   layer *= 1.01;                                   // alignment
   const double pad = 4.0 * 4 * sizeof(float) * 8;  // one element per unit, rank and buffer kind
@@ -85,12 +88,12 @@ TEST(DataParallel, ZeroStagesShrinkPerRankMemory) {
   EXPECT_LE(get(1, "mem_optim"), o0 / 4 + pad);
   EXPECT_EQ(get(2, "mem_params"), p0);
   EXPECT_LE(get(2, "mem_grads") - get(2, "mem_staged"), g0 / 4 + pad);
-  EXPECT_LE(get(2, "mem_staged"), 3 * layer);
+  EXPECT_LE(get(2, "mem_staged"), 3 * layer + small);
   EXPECT_LE(get(2, "mem_optim"), o0 / 4 + pad);
   EXPECT_LE(get(3, "mem_params") - get(3, "mem_gathered"), p0 / 4 + pad);
-  EXPECT_LE(get(3, "mem_gathered"), 2 * layer);
+  EXPECT_LE(get(3, "mem_gathered"), 2 * layer + small);
   EXPECT_LE(get(3, "mem_grads") - get(3, "mem_staged"), g0 / 4 + pad);
-  EXPECT_LE(get(3, "mem_staged"), 3 * layer);
+  EXPECT_LE(get(3, "mem_staged"), 3 * layer + small);
   const double total0 = p0 + g0 + o0;
   const double total3 = get(3, "mem_params") + get(3, "mem_grads") + get(3, "mem_optim");
   const double persistent3 = total3 - get(3, "mem_gathered") - get(3, "mem_staged");
