@@ -117,17 +117,11 @@ T* Gpt2<T>::embed(Pass<T>& pass, int next) {
 
 template <typename T>
 const T* Gpt2<T>::run_blocks(Pass<T>& pass, int chunk, const T* x) {
-  const size_t n = pass.local_tokens() * static_cast<size_t>(cfg_.dim);
   const Chunk& ch = chunks_[static_cast<size_t>(chunk)];
-  for (int i = 0; i < ch.layers; ++i) {
-    const int b = first_block(chunk) + i;
-    T* next = pass.arena.template alloc<T>(n);
-    const int after = i + 1 < ch.layers ? block_unit(b + 1) : ch.head ? final_unit() : -1;
-    in_unit(pass, block_unit(b), Use::forward, after, false,
-            [&] { blocks_[static_cast<size_t>(b)]->forward(pass, x, next); });
-    x = next;
-  }
-  return x;
+  return forward_layers(
+      pass, cfg_.dim, first_block(chunk), ch.layers, ch.head ? final_unit() : -1, x,
+      [&](int b) { return blocks_[static_cast<size_t>(b)].get(); },
+      [&](int b) { return block_unit(b); });
 }
 
 template <typename T>
@@ -228,46 +222,20 @@ const T* Gpt2<T>::forward_chunk(Pass<T>& pass, int chunk, const T* in, double* l
     return x;
   }
   PARTI_ASSERT(pass.record.targets != nullptr, "forward needs targets");
-  *loss += cross_entropy(pass, const_cast<T*>(head_logits(pass, x, true)));
+  *loss += cross_entropy_sum(pass, const_cast<T*>(head_logits(pass, x, true)), vocab_part(), id_,
+                             kProbs, kLosses);
   return nullptr;
-}
-
-template <typename T>
-double Gpt2<T>::cross_entropy(Pass<T>& pass, T* probs) {
-  T* losses = pass.arena.template alloc<T>(pass.tokens());
-  vocab_parallel_xent_forward(pass, losses, probs, pass.record.targets,
-                              static_cast<int>(pass.tokens()), vocab_part());
-  pass.record.save(id_, kProbs, probs);
-  pass.record.save(id_, kLosses, losses);
-  double sum = 0.0;
-  for (size_t i = 0; i < pass.tokens(); ++i) {
-    sum += static_cast<double>(losses[i]);
-  }
-  return sum;
 }
 
 template <typename T>
 const T* Gpt2<T>::backward_chunk(Pass<T>& pass, int chunk, const T* dout, T dloss) {
   const Chunk& ch = chunks_.at(static_cast<size_t>(chunk));
-  const size_t n = pass.local_tokens() * static_cast<size_t>(cfg_.dim);  // between sublayers
-  // The gradient flowing down the blocks lives in two buffers, used in turn (a block's input
-  // gradient is the next one's output gradient; the one before is dead).
   T* flow[2] = {nullptr, nullptr};
-  const T* dx = dout;
-  if (ch.head) {
-    dx = head_backward(pass, dloss, flow);
-  } else {
-    flow[0] = pass.arena.template alloc<T>(n);
-    flow[1] = pass.arena.template alloc<T>(n);
-  }
-  for (int i = ch.layers; i-- > 0;) {
-    const int b = first_block(chunk) + i;
-    T* dprev = dx == flow[0] ? flow[1] : flow[0];
-    std::fill(dprev, dprev + n, T(0));
-    in_unit(pass, block_unit(b), Use::backward, i > 0 ? block_unit(b - 1) : -1, true,
-            [&] { blocks_[static_cast<size_t>(b)]->backward(pass, dx, dprev); });
-    dx = dprev;
-  }
+  const T* dx = ch.head ? head_backward(pass, dloss, flow) : dout;
+  dx = backward_layers(
+      pass, cfg_.dim, first_block(chunk), ch.layers, dx, flow,
+      [&](int b) { return blocks_[static_cast<size_t>(b)].get(); },
+      [&](int b) { return block_unit(b); });
   if (ch.embedding) {
     embedding_backward(pass, dx, ch.head);
     return nullptr;

@@ -22,6 +22,7 @@
 #include "parti/model/deferred_grads.h"
 #include "parti/model/gpt2/block.h"
 #include "parti/model/gpt2/layernorm.h"
+#include "parti/model/layer_stack.h"
 #include "parti/model/model.h"
 #include "parti/parallel/tensor/vocab_cross_entropy.h"
 
@@ -58,7 +59,6 @@ class Gpt2 final : public Model<T> {
   T* embed(Pass<T>& pass, int next);
   const T* run_blocks(Pass<T>& pass, int chunk, const T* x);
   const T* head_logits(Pass<T>& pass, const T* x, bool backward_follows);
-  double cross_entropy(Pass<T>& pass, T* probs);
   parallel::tensor::VocabPart vocab_part() const {
     return {vocab_first_, vocab_rows_, vocab_valid_, cfg_.vocab, cfg_.padded_vocab()};
   }

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "parti/model/config.h"
+#include "parti/model/layer_stack.h"
 #include "parti/model/llama/block.h"
 #include "parti/model/llama/rmsnorm.h"
 #include "parti/model/model.h"
@@ -55,7 +56,6 @@ class Llama final : public Model<T> {
   T* embed(Pass<T>& pass, int next);
   const T* run_blocks(Pass<T>& pass, int chunk, const T* x);
   const T* head_logits(Pass<T>& pass, const T* x);
-  double cross_entropy(Pass<T>& pass, T* probs);
   T* head_backward(Pass<T>& pass, T dloss, T* flow[2]);  // allocates flow; returns flow[0]
   void embedding_backward(Pass<T>& pass, const T* dx);
   parallel::tensor::VocabPart vocab_part() const {
