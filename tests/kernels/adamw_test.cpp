@@ -32,5 +32,26 @@ TEST(AdamW, MatchesTheFormulaOverSteps) {
   }
 }
 
+TEST(AdamW, GradScaleEqualsScalingTheGradientsFirst) {
+  // Clipping's factor, applied inside the update, gives the bits of scaling the buffer first.
+  float p1[5] = {0.5f, -1.0f, 2.0f, 0.25f, -3.0f}, m1[5] = {}, v1[5] = {};
+  float p2[5] = {0.5f, -1.0f, 2.0f, 0.25f, -3.0f}, m2[5] = {}, v2[5] = {};
+  for (int step = 1; step <= 3; ++step) {
+    const float g[5] = {0.7f * static_cast<float>(step), -0.3f, 1e-4f, 12.0f, -5.5f};
+    const float s = 0.123456789f;
+    float scaled[5];
+    for (int i = 0; i < 5; ++i) {
+      scaled[i] = g[i] * s;
+    }
+    adamw_update<float>(p1, m1, v1, g, 5, {1e-2f, 0.9f, 0.95f, 1e-8f, 0.1f, step, s});
+    adamw_update<float>(p2, m2, v2, scaled, 5, {1e-2f, 0.9f, 0.95f, 1e-8f, 0.1f, step});
+    for (int i = 0; i < 5; ++i) {
+      EXPECT_EQ(p1[i], p2[i]);
+      EXPECT_EQ(m1[i], m2[i]);
+      EXPECT_EQ(v1[i], v2[i]);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace parti::kernels

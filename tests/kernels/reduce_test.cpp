@@ -32,5 +32,28 @@ TEST(Reduce, SumSquares) {
   EXPECT_EQ(sum_squares<float>(x, 3), 14.0);
 }
 
+TEST(Reduce, SumSquaresAgreesWithDoubleAndIsThreadCountIndependent) {
+  // Several 2^16 blocks and a ragged tail (lanes of 8 inside each block).
+  std::vector<float> x(3 * (1 << 16) + 13);
+  long double exact = 0.0L;
+  for (size_t i = 0; i < x.size(); ++i) {
+    x[i] = static_cast<float>((static_cast<int>(i * 7919 % 2003) - 1001) * 1e-3);
+    exact += static_cast<long double>(x[i]) * static_cast<long double>(x[i]);
+  }
+  omp_set_num_threads(1);
+  const double one = sum_squares<float>(x.data(), x.size());
+  omp_set_num_threads(2);
+  const double two = sum_squares<float>(x.data(), x.size());
+  EXPECT_EQ(one, two);
+  EXPECT_NEAR(one, static_cast<double>(exact), 1e-12 * static_cast<double>(exact));
+  for (size_t n = 1; n < 20; ++n) {  // every tail length
+    double expect = 0.0;
+    for (size_t i = 0; i < n; ++i) {
+      expect += static_cast<double>(x[i]) * static_cast<double>(x[i]);
+    }
+    EXPECT_NEAR(sum_squares<float>(x.data(), n), expect, 1e-15 * expect) << n;
+  }
+}
+
 }  // namespace
 }  // namespace parti::kernels

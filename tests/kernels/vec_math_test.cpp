@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -55,6 +56,22 @@ TEST(VecMath, ExpShiftedSum) {
   for (double v : {1.0, 2.0, 3.0, -1.0, 0.5}) expected += std::exp(v - 3.0);
   EXPECT_NEAR(sum, expected, 1e-6);
   EXPECT_NEAR(x[2], 1.0f, 1e-7);
+}
+
+TEST(VecMath, RowMax) {
+  std::vector<float> x(1003);
+  for (size_t i = 0; i < x.size(); ++i) {
+    x[i] = static_cast<float>((static_cast<int>(i * 7919 % 1009) - 500)) * 0.25f;
+  }
+  for (int n : {1, 2, 7, 8, 9, 17, 1003}) {
+    float expect = x[0];
+    for (int i = 1; i < n; ++i) {
+      expect = std::max(expect, x[static_cast<size_t>(i)]);
+    }
+    EXPECT_EQ(row_max(x.data(), n), expect) << n;
+  }
+  x[500] = 1e30f;
+  EXPECT_EQ(row_max(x.data(), 1003), 1e30f);
 }
 
 }  // namespace

@@ -16,10 +16,11 @@ void adamw_update(T* params, T* m, T* v, const T* grads, size_t n, const AdamWHy
   const T bc2 = T(1) - static_cast<T>(std::pow(static_cast<double>(hyper.beta2), hyper.step));
   const T step_size = lr / bc1;
   const T bc2_sqrt = std::sqrt(bc2);
+  const T grad_scale = static_cast<T>(hyper.grad_scale);
   const auto count = static_cast<int64_t>(n);
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < count; ++i) {
-    T g = grads[i];
+    T g = grads[i] * grad_scale;
     T p = params[i] * decay;
     T mi = b1 * m[i] + (T(1) - b1) * g;
     T vi = b2 * v[i] + (T(1) - b2) * g * g;

@@ -15,8 +15,12 @@ void softmax_xent_forward(T* losses, T* logits, const int32_t* targets, int N, i
   for (int n = 0; n < N; ++n) {
     T* row = logits + static_cast<size_t>(n) * static_cast<size_t>(Vp);
     T maxv = row[0];
-    for (int j = 1; j < V; ++j) {
-      maxv = std::max(maxv, row[j]);
+    if constexpr (std::is_same_v<T, float>) {
+      maxv = row_max(row, V);
+    } else {
+      for (int j = 1; j < V; ++j) {
+        maxv = std::max(maxv, row[j]);
+      }
     }
     T target_logit = row[targets[n]];
     T sum = T(0);
@@ -58,8 +62,12 @@ void softmax_xent_part_max(T* rowmax, const T* logits, int N, int valid, int Vl)
   for (int n = 0; n < N; ++n) {
     const T* row = logits + static_cast<size_t>(n) * static_cast<size_t>(Vl);
     T maxv = -std::numeric_limits<T>::infinity();
-    for (int j = 0; j < valid; ++j) {
-      maxv = std::max(maxv, row[j]);
+    if constexpr (std::is_same_v<T, float>) {
+      maxv = valid > 0 ? row_max(row, valid) : maxv;
+    } else {
+      for (int j = 0; j < valid; ++j) {
+        maxv = std::max(maxv, row[j]);
+      }
     }
     rowmax[n] = maxv;
   }

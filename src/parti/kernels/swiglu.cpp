@@ -1,11 +1,18 @@
 #include "parti/kernels/swiglu.h"
 
 #include <cmath>
+#include <type_traits>
+
+#include "parti/kernels/vec_math.h"
 
 namespace parti::kernels {
 
 template <typename T>
 void swiglu_forward(T* out, const T* gate, const T* up, size_t n) {
+  if constexpr (std::is_same_v<T, float>) {
+    swiglu_forward_f32(out, gate, up, n);
+    return;
+  }
 #pragma omp parallel for schedule(static)
   for (size_t i = 0; i < n; ++i) {
     const T g = gate[i];
@@ -15,6 +22,10 @@ void swiglu_forward(T* out, const T* gate, const T* up, size_t n) {
 
 template <typename T>
 void swiglu_backward(T* dgate, T* dup, const T* dout, const T* gate, const T* up, size_t n) {
+  if constexpr (std::is_same_v<T, float>) {
+    swiglu_backward_f32(dgate, dup, dout, gate, up, n);
+    return;
+  }
 #pragma omp parallel for schedule(static)
   for (size_t i = 0; i < n; ++i) {
     const T g = gate[i];

@@ -32,19 +32,19 @@ AdamW<T>::AdamW(const model::ParamTable& table, const AdamWConfig& cfg,
       v_(total_count(segments_), T(0)) {}
 
 template <typename T>
-void AdamW<T>::update(T* params, const T* grads, double lr) {
+void AdamW<T>::update(T* params, const T* grads, double lr, double grad_scale) {
   std::vector<T*> p;
   std::vector<const T*> g;
   for (const Segment& s : segments_) {
     p.push_back(params + s.begin);
     g.push_back(grads + s.begin);
   }
-  update(p, g, lr);
+  update(p, g, lr, grad_scale);
 }
 
 template <typename T>
-void AdamW<T>::update(const std::vector<T*>& params, const std::vector<const T*>& grads,
-                      double lr) {
+void AdamW<T>::update(const std::vector<T*>& params, const std::vector<const T*>& grads, double lr,
+                      double grad_scale) {
   PARTI_ASSERT(params.size() == segments_.size() && grads.size() == segments_.size(),
                "AdamW update of ", params.size(), " segments, ", segments_.size(), " expected");
   ++step_;
@@ -64,7 +64,8 @@ void AdamW<T>::update(const std::vector<T*>& params, const std::vector<const T*>
                                 static_cast<float>(cfg_.beta2),
                                 static_cast<float>(cfg_.eps),
                                 spec.decay ? static_cast<float>(cfg_.weight_decay) : 0.0f,
-                                step_};
+                                step_,
+                                static_cast<float>(grad_scale)};
       const size_t at = lo - seg.begin;
       kernels::adamw_update<T>(params[i] + at, m_.data() + moment + at, v_.data() + moment + at,
                                grads[i] + at, hi - lo, hyper);

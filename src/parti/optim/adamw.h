@@ -28,12 +28,14 @@ class AdamW {
  public:
   AdamW(const model::ParamTable& table, const AdamWConfig& cfg);  // the whole table
   AdamW(const model::ParamTable& table, const AdamWConfig& cfg, std::vector<Segment> segments);
-  // One update with learning rate lr; params and grads are the full flat buffers.
+  // One update with learning rate lr from grads * grad_scale (clipping's factor, applied in the
+  // update's own pass); params and grads are the full flat buffers.
   // `step` counts completed updates (the first call uses 1).
-  void update(T* params, const T* grads, double lr);
+  void update(T* params, const T* grads, double lr, double grad_scale = 1.0);
   // The same where each segment's parameters and gradients live elsewhere: params[i] and
   // grads[i] point at segment i's first element.
-  void update(const std::vector<T*>& params, const std::vector<const T*>& grads, double lr);
+  void update(const std::vector<T*>& params, const std::vector<const T*>& grads, double lr,
+              double grad_scale = 1.0);
   int step() const { return step_; }
   void set_step(int step) { step_ = step; }
   const std::vector<Segment>& segments() const { return segments_; }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <utility>
 
 #include "parti/core/check.h"
 #include "parti/kernels/elementwise.h"
@@ -609,17 +610,14 @@ double DataParallel::clip(double max_norm) {
     pp_->all_reduce(&sumsq, 1, dist::ReduceOp::sum);
   }
   const double norm = std::sqrt(sumsq);
-  const double scale = optim::clip_scale(norm, max_norm);
-  if (scale < 1.0) {
-    std::vector<float>& grads = stage_ <= 1 ? grads_ : shard_grads_;
-    kernels::scale<float>(grads.data(), static_cast<float>(scale), grads.size());
-  }
+  grad_scale_ = optim::clip_scale(norm, max_norm);
   return norm;
 }
 
 void DataParallel::update(double lr) {
+  const double grad_scale = std::exchange(grad_scale_, 1.0);
   if (stage_ == 0) {
-    adamw_->update(params_.data(), grads_.data(), lr);
+    adamw_->update(params_.data(), grads_.data(), lr, grad_scale);
     return;
   }
   std::vector<float*> p;
@@ -630,7 +628,7 @@ void DataParallel::update(double lr) {
     p.push_back(stage_ == 3 ? shard_params_.data() + shard : params_.data() + begin);
     g.push_back(stage_ == 1 ? grads_.data() + begin : shard_grads_.data() + shard);
   }
-  adamw_->update(p, g, lr);
+  adamw_->update(p, g, lr, grad_scale);
   if (stage_ == 3) {
     return;  // the parameters stay sharded; forward gathers them
   }

@@ -94,7 +94,8 @@ class DataParallel final : public model::UnitHooks<float> {
                           bool last_micro);
   void end_micro();
   // Returns the global gradient norm before clipping (over dp shards and tp parts; a parameter
-  // every tp rank holds whole counts once).
+  // every tp rank holds whole counts once). The clipping factor is applied by update(), in the
+  // optimizer's pass over the gradients (the buffers themselves stay unscaled).
   double clip(double max_norm);
   void update(double lr);
   // What a forward-only pass (evaluation) uses: the full parameters, or (ZeRO-3) no buffer and
@@ -180,9 +181,10 @@ class DataParallel final : public model::UnitHooks<float> {
   std::vector<float*> gathered_;  // per unit: its gathered parameters, or null
   std::vector<float*> staged_;    // per unit: its staged gradients this micro-batch, or null
   std::vector<std::unique_ptr<InFlight>> in_flight_;
-  size_t piece_ = 1;       // elements of one piece of a unit taken by pieces
-  bool reducing_ = false;  // this micro-batch's gradients are reduced (stages 0-1: last only)
-  int next_ = -1;          // the unit announced to come next
+  size_t piece_ = 1;         // elements of one piece of a unit taken by pieces
+  double grad_scale_ = 1.0;  // clip()'s factor for the next update()
+  bool reducing_ = false;    // this micro-batch's gradients are reduced (stages 0-1: last only)
+  int next_ = -1;            // the unit announced to come next
   int64_t comm_bytes_ = 0;
   dist::ProcessGroup* pp_ = nullptr;
   const model::ParamTable* whole_ = nullptr;
