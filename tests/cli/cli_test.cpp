@@ -103,6 +103,9 @@ TEST(Cli, PrepareTrainEvalGenerateTokenize) {
   EXPECT_EQ(r.output.rfind("The jury said", 0), 0u) << r.output;
   auto again = parti("generate --ckpt " + ck + " --prompt 'The jury said' --max-tokens 8 --seed 3");
   EXPECT_EQ(again.output, r.output) << "same seed, same text";
+  expect_one_line_error(
+      parti("generate --ckpt " + ck + " --prompt 'The' --max-tokens 8 --temperature nan"),
+      "--temperature must be a finite number >= 0");
   r = parti("tokenize --text 'Hello world'");
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_EQ(r.last_line(), "[15496,995]");

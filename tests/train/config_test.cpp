@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+#include <string>
+
 namespace parti::train {
 namespace {
 
@@ -20,6 +23,39 @@ TEST(TrainConfig, ValidateCollectsEveryViolation) {
   EXPECT_EQ(errors[1], "--micro-batch 4 does not divide --global-batch 6");
   EXPECT_EQ(errors[2], "--steps must be positive, got 0");
   EXPECT_EQ(errors[3], "--resume needs --ckpt-dir (the folder to resume from)");
+}
+
+// NaN passes every `x < 0` test: each numeric flag is checked so that NaN and infinities fail.
+TEST(TrainConfig, NonFiniteNumbersAreRejected) {
+  for (double bad :
+       {std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::infinity()}) {
+    TrainConfig cfg;
+    cfg.model = model::preset("tiny");
+    cfg.data.dir = "d";
+    cfg.optim.lr = bad;
+    cfg.optim.grad_clip = bad;
+    cfg.optim.adamw.weight_decay = bad;
+    cfg.layout.bucket_mb = bad;
+    cfg.comm_timeout = bad;
+    cfg.guard.skip_spikes = bad;
+    const std::vector<std::string> errors = validate(cfg);
+    std::string all;
+    for (const std::string& e : errors) all += e + "\n";
+    for (const char* flag : {"--lr", "--grad-clip", "--weight-decay", "--bucket-mb",
+                             "--comm-timeout", "--skip-spikes"}) {
+      EXPECT_NE(all.find(flag), std::string::npos) << flag << " accepted " << bad << ":\n" << all;
+    }
+    EXPECT_EQ(errors.size(), 6u) << all;
+  }
+  TrainConfig cfg;
+  cfg.model = model::preset("tiny");
+  cfg.data.dir = "d";
+  cfg.optim.min_lr = std::numeric_limits<double>::quiet_NaN();
+  cfg.guard.max_skipped = 0;
+  const std::vector<std::string> errors = validate(cfg);
+  ASSERT_EQ(errors.size(), 2u);
+  EXPECT_NE(errors[0].find("--min-lr nan"), std::string::npos) << errors[0];
+  EXPECT_EQ(errors[1], "--max-skipped must be at least 1, got 0");
 }
 
 // Tensor and sequence parallelism name their rules.

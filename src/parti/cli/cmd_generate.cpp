@@ -1,7 +1,9 @@
 // parti generate --ckpt PATH --prompt TEXT --max-tokens N [--temperature --top-k --seed]
+#include <cmath>
 #include <iostream>
 
 #include "parti/cli/commands.h"
+#include "parti/core/check.h"
 #include "parti/data/utf8.h"
 #include "parti/train/generate.h"
 
@@ -16,6 +18,8 @@ struct GenerateArgs {
 };
 
 void run_generate(const GenerateArgs& a) {
+  PARTI_CHECK(a.sample.temperature >= 0 && std::isfinite(a.sample.temperature), ConfigError,
+              "--temperature must be a finite number >= 0 (0: greedy), got ", a.sample.temperature);
   LoadedModel m = load_model(a.ckpt);
   auto tokenizer = data::make_tokenizer(m.tokenizer, a.tokenizer_dir);
   train::SampleOptions options = a.sample;

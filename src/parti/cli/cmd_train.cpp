@@ -131,6 +131,14 @@ void add_train(CLI::App& app, const Runtime& runtime) {
       ->capture_default_str();
   cmd->add_option("--grad-clip", c.optim.grad_clip, "global gradient norm limit (0: off)")
       ->capture_default_str();
+  cmd->add_option("--max-skipped", c.guard.max_skipped,
+                  "stop the run (exit 3, no checkpoint) after this many skipped steps in a row; "
+                  "a step is skipped when its loss or gradient norm is not finite")
+      ->capture_default_str();
+  cmd->add_option("--skip-spikes", c.guard.skip_spikes,
+                  "also skip steps whose loss exceeds the mean of the last 100 applied steps by "
+                  "K standard deviations (after 20 applied steps; 0: off)")
+      ->capture_default_str();
   cmd->add_option("--seed", c.data.seed, "initialisation and data order")->capture_default_str();
   cmd->add_option("--eval-every", c.data.eval_every, "validate every N steps (and at the end)")
       ->capture_default_str();
@@ -156,6 +164,11 @@ void add_train(CLI::App& app, const Runtime& runtime) {
   cmd->add_option("--fault-skip-rank", c.fault_skip_rank,
                   "testing aid: this dp rank skips the loss all-reduce of --fault-skip-step");
   cmd->add_option("--fault-skip-step", c.fault_skip_step, "testing aid: the step (1-based)");
+  cmd->add_option("--fault-nan-step", c.fault_nan_step,
+                  "testing aid: dp rank 0's loss gradient is NaN from this step (1-based) on");
+  cmd->add_option("--fault-nan-steps", c.fault_nan_steps,
+                  "testing aid: for so many steps (with --fault-nan-step)")
+      ->capture_default_str();
   cmd->callback([args, &runtime] { run_train(*args, runtime); });
 }
 

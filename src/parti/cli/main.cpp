@@ -21,9 +21,9 @@ int main(int argc, char** argv) {
         runtime.size() > 1 ? "rank " + std::to_string(runtime.rank()) + ": " : "";
     std::cerr << "parti: error: " << where << message << std::endl;
     if (runtime.size() > 1) {
-      parti::dist::MpiEnv::abort_job(1);
+      parti::dist::MpiEnv::abort_job(parti::kExitError);
     }
-    return 1;
+    return parti::kExitError;
   };
   CLI::App app{"parti: train GPT-style language models"};
   app.require_subcommand(1);
@@ -39,6 +39,11 @@ int main(int argc, char** argv) {
   parti::cli::add_plan(app);
   try {
     app.parse(argc, argv);
+  } catch (const parti::RunStopped& e) {
+    if (runtime.rank() == 0) {
+      std::cerr << "parti: stopped: " << e.what() << std::endl;
+    }
+    return e.code();
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) {
       return app.exit(e);  // --help

@@ -32,6 +32,23 @@ class InternalError : public Error {  // a bug in Parti
   using Error::Error;
 };
 
+// Exit codes of `parti` (docs/design.md, "Guarding a run"): 0 done, 1 an error (parti::Error, a
+// flag, a file, a failed rank), 3 stopped by the step guard (too many skipped steps in a row).
+constexpr int kExitError = 1;
+constexpr int kExitDiverged = 3;
+
+// A run that ended early on purpose, on every rank alike (every rank reached the same verdict):
+// not an error of one rank, so `main` prints the message once (rank 0) and every rank exits
+// with `code` after a normal shutdown.
+class RunStopped : public std::runtime_error {
+ public:
+  RunStopped(const std::string& message, int code) : std::runtime_error(message), code_(code) {}
+  int code() const { return code_; }
+
+ private:
+  int code_;
+};
+
 template <typename... Parts>
 std::string str_cat(const Parts&... parts) {
   std::ostringstream out;

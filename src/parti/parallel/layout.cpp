@@ -1,6 +1,7 @@
 #include "parti/parallel/layout.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "parti/core/check.h"
 #include "parti/parallel/pipeline/schedule.h"
@@ -132,8 +133,8 @@ std::vector<std::string> validate(const Layout& l, const model::ModelConfig& m, 
     errors.push_back("--dp, --tp, --pp and --cp must be at least 1");
     return errors;
   }
-  if (l.bucket_mb <= 0) {
-    errors.push_back(str_cat("--bucket-mb must be positive, got ", l.bucket_mb));
+  if (!(l.bucket_mb > 0) || !std::isfinite(l.bucket_mb)) {  // NaN fails both
+    errors.push_back(str_cat("--bucket-mb must be a finite positive number, got ", l.bucket_mb));
   }
   check_splits(l, m, errors);
   check_pipeline(l, m, global_batch, errors);

@@ -1,6 +1,7 @@
 #include "parti/train/config.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "parti/core/check.h"
 
@@ -18,15 +19,22 @@ std::vector<std::string> validate(const TrainConfig& cfg) {
   if (cfg.stop_after < 0) {
     errors.push_back(str_cat("--stop-after must not be negative, got ", cfg.stop_after));
   }
-  if (cfg.optim.lr <= 0 || cfg.optim.min_lr < 0 || cfg.optim.min_lr > cfg.optim.lr) {
-    errors.push_back(str_cat("--lr ", cfg.optim.lr, " and --min-lr ", cfg.optim.min_lr,
-                             " need 0 <= min-lr <= lr, lr > 0"));
+  // Written so that NaN fails (every comparison with NaN is false), and infinities with it.
+  const auto& o = cfg.optim;
+  if (!(o.lr > 0 && o.min_lr >= 0 && o.min_lr <= o.lr) || !std::isfinite(o.lr)) {
+    errors.push_back(str_cat("--lr ", o.lr, " and --min-lr ", o.min_lr,
+                             " need finite numbers with 0 <= min-lr <= lr, lr > 0"));
+  }
+  if (!(o.grad_clip >= 0) || !std::isfinite(o.grad_clip)) {
+    errors.push_back(
+        str_cat("--grad-clip must be a finite number >= 0 (0: off), got ", o.grad_clip));
   }
   if (cfg.optim.warmup < 0) {
     errors.push_back(str_cat("--warmup must not be negative, got ", cfg.optim.warmup));
   }
-  if (cfg.optim.adamw.weight_decay < 0) {
-    errors.push_back(str_cat("--weight-decay must not be negative"));
+  if (!(o.adamw.weight_decay >= 0) || !std::isfinite(o.adamw.weight_decay)) {
+    errors.push_back(
+        str_cat("--weight-decay must be a finite number >= 0, got ", o.adamw.weight_decay));
   }
   if (d.eval_every < 0 || d.eval_batches < 0) {
     errors.push_back("--eval-every and --eval-batches must not be negative");
@@ -40,8 +48,16 @@ std::vector<std::string> validate(const TrainConfig& cfg) {
   if (d.dir.empty()) {
     errors.push_back("--data is required (a folder made by `parti prepare`)");
   }
-  if (cfg.comm_timeout <= 0) {
-    errors.push_back(str_cat("--comm-timeout must be positive, got ", cfg.comm_timeout));
+  if (!(cfg.comm_timeout > 0) || !std::isfinite(cfg.comm_timeout)) {
+    errors.push_back(str_cat("--comm-timeout must be a finite positive number of seconds, got ",
+                             cfg.comm_timeout));
+  }
+  if (cfg.guard.max_skipped < 1) {
+    errors.push_back(str_cat("--max-skipped must be at least 1, got ", cfg.guard.max_skipped));
+  }
+  if (!(cfg.guard.skip_spikes >= 0) || !std::isfinite(cfg.guard.skip_spikes)) {
+    errors.push_back(str_cat("--skip-spikes must be a finite number >= 0 (0: off), got ",
+                             cfg.guard.skip_spikes));
   }
   if (cfg.threads < 1) {
     errors.push_back(str_cat("--threads must be at least 1, got ", cfg.threads));
@@ -118,6 +134,8 @@ nlohmann::ordered_json to_json(const TrainConfig& cfg) {
           {"beta2", o.adamw.beta2},
           {"eps", o.adamw.eps},
           {"grad_clip", o.grad_clip},
+          {"max_skipped", cfg.guard.max_skipped},
+          {"skip_spikes", cfg.guard.skip_spikes},
           {"seed", d.seed},
           {"data", d.dir},
           {"tokenizer", d.tokenizer},

@@ -12,6 +12,7 @@
 #include "parti/optim/adamw.h"
 #include "parti/optim/lr_schedule.h"
 #include "parti/parallel/layout.h"
+#include "parti/train/guard.h"
 
 namespace parti::train {
 
@@ -51,6 +52,7 @@ struct TrainConfig {
   IoConfig io;
   int steps = 10;
   int stop_after = 0;         // stop this run after so many steps (0: run to --steps)
+  GuardConfig guard;          // skipped steps: non-finite, spikes (train/guard.h)
   double comm_timeout = 600;  // seconds a rank may wait in one collective before the job ends
   // Testing aid: dp rank `fault_hang_rank` stops responding at the start of step
   // `fault_hang_step` (1-based), as a stuck rank would (-1: never).
@@ -60,6 +62,10 @@ struct TrainConfig {
   // as a rank with a bug would (-1: never).
   int fault_skip_rank = -1;
   int fault_skip_step = 0;
+  // Testing aid: from step `fault_nan_step` (1-based) on, `fault_nan_steps` steps get a NaN loss
+  // gradient on dp rank 0 (so NaN gradients on every rank after the reduction).
+  int fault_nan_step = 0;
+  int fault_nan_steps = 1;
   bool check_collectives = false;  // compare every collective's call across ranks first
   int threads = 1;
   // Micro-batches per rank per step: global batch = micro-batch x dp x accumulation.

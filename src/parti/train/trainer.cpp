@@ -3,9 +3,11 @@
 #include <fmt/core.h>
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <ostream>
 #include <sstream>
 #include <thread>
@@ -44,7 +46,8 @@ Trainer::Trainer(TrainConfig cfg, const dist::Mesh& mesh, dist::ProcessGroup* wo
       pp_(&mesh.group(dist::Axis::pp)),
       world_(world),
       cp_(mesh.size(dist::Axis::cp) > 1 ? &mesh.group(dist::Axis::cp) : nullptr),
-      grads_(mesh.group(dist::Axis::cp, dist::Axis::dp)) {
+      grads_(mesh.group(dist::Axis::cp, dist::Axis::dp)),
+      guard_(cfg_.guard) {
   PARTI_ASSERT(cp_size() == cfg_.layout.cp, "cp group of ", cp_size(), " for --cp ",
                cfg_.layout.cp);
   PARTI_ASSERT(grads_.size() == cfg_.layout.dp * cfg_.layout.cp, "dp x cp group of ",
@@ -85,6 +88,9 @@ Trainer::Trainer(TrainConfig cfg, const dist::Mesh& mesh, dist::ProcessGroup* wo
     parallel_->load(dir, state.at("optimizer_step").get<int>());
     compression_resumed_ = parallel_->load_compression(dir);
     step_ = state.at("step").get<int64_t>();
+    if (state.contains("guard")) {  // checkpoints before the guard have none: a fresh one
+      guard_.from_json(state.at("guard"));
+    }
   } else {
     parallel_->init(cfg_.data.seed);
   }
@@ -155,18 +161,35 @@ parallel::pipeline::PassOptions Trainer::pass_options() {
           cp_ != nullptr ? positions_.data() : nullptr};
 }
 
-double Trainer::run_schedule(float dloss, double* norm, double lr) {
+void Trainer::run_schedule(float dloss, double lr, StepStats* stats) {
   const int B = cfg_.layout.micro_batch;
   const int dp = dp_.size();
+  const double step_tokens = static_cast<double>(cfg_.data.global_batch) * cfg_.model.seq_len;
+  const auto optimizer_step = [&](double loss) {
+    if (pp_size() > 1) {
+      pp_->all_reduce(&loss, 1, dist::ReduceOp::sum);  // the last stage's
+    }
+    if (grads_.size() > 1 &&
+        !(dp_.rank() == cfg_.fault_skip_rank && step_ + 1 == cfg_.fault_skip_step)) {
+      grads_.all_reduce(&loss, 1, dist::ReduceOp::sum);  // over dp (and cp: its chunks)
+    }
+    stats->loss = loss / step_tokens;
+    stats->grad_norm = parallel_->clip(cfg_.optim.grad_clip);
+    // The same all-reduced loss and norm and the same history on every rank: the same verdict.
+    stats->skipped = guard_.judge(stats->loss, stats->grad_norm);
+    if (stats->skipped.empty()) {
+      parallel_->update(lr);
+    } else {
+      parallel_->skip_update(!std::isfinite(stats->grad_norm));
+    }
+  };
   parallel::pipeline::StepContext step{*parallel_,
                                        [&](int m, int32_t* tokens, int32_t* targets) {
                                          sample((m * dp + dp_.rank()) * B, B, tokens, targets);
                                        },
-                                       pass_options(), cfg_.optim.grad_clip, lr};
-  double loss = executor_->run(step, dloss);
-  *norm = step.grad_norm;
+                                       pass_options(), optimizer_step};
+  executor_->run(step, dloss);
   if (pp_size() > 1) {
-    pp_->all_reduce(&loss, 1, dist::ReduceOp::sum);  // the last stage's
     double idle = executor_->idle_share();
     pp_idle_.assign(static_cast<size_t>(pp_size()), 0.0);
     pp_->all_gather(&idle, pp_idle_.data(), 1);
@@ -176,7 +199,6 @@ double Trainer::run_schedule(float dloss, double* norm, double lr) {
     const parallel::pipeline::Event& e = executor_->events()[i];
     trace(t0 + e.start, t0 + e.end, e.what);
   }
-  return loss;
 }
 
 void Trainer::trace(double start, double end, parallel::pipeline::Instruction what) {
@@ -203,15 +225,15 @@ StepStats Trainer::step() {
   parallel_->begin_step();
   ring_ = {};
   const double tokens = static_cast<double>(cfg_.data.global_batch) * cfg_.model.seq_len;
-  const auto dloss = static_cast<float>(1.0 / tokens);
-  const int dp = dp_.size();
-  double norm = 0.0;
-  const double lr = cfg_.schedule().at(static_cast<int>(step_));
-  double loss_sum = run_schedule(dloss, &norm, lr);
-  if (grads_.size() > 1 &&
-      !(dp_.rank() == cfg_.fault_skip_rank && step_ + 1 == cfg_.fault_skip_step)) {
-    grads_.all_reduce(&loss_sum, 1, dist::ReduceOp::sum);  // over dp (and cp: its chunks)
+  auto dloss = static_cast<float>(1.0 / tokens);
+  if (cfg_.fault_nan_step > 0 && dp_.rank() == 0 && step_ + 1 >= cfg_.fault_nan_step &&
+      step_ + 1 < cfg_.fault_nan_step + cfg_.fault_nan_steps) {
+    dloss = std::numeric_limits<float>::quiet_NaN();  // testing aid: a NaN gradient
   }
+  const int dp = dp_.size();
+  const double lr = cfg_.schedule().at(static_cast<int>(step_));
+  StepStats stats{};
+  run_schedule(dloss, lr, &stats);
   comm_bytes_ = parallel_->comm_bytes();
   tp_comm_ms_ = tp_counted_ ? tp_counted_->seconds() * 1e3 : 0.0;
   last_ring_ = ring_;
@@ -227,7 +249,12 @@ StepStats Trainer::step() {
   const double mfu =
       model_->flops_per_token(cfg_.model.seq_len) * tokens_per_s /
       (peak_gflops_ * 1e9 * static_cast<double>(dp * cp_size() * tp_size() * pp_size()));
-  return {step_, loss_sum / tokens, lr, norm, seconds * 1e3, tokens_per_s, mfu};
+  stats.step = step_;
+  stats.lr = lr;
+  stats.step_ms = seconds * 1e3;
+  stats.tokens_per_s = tokens_per_s;
+  stats.mfu = mfu;
+  return stats;
 }
 
 double Trainer::evaluate() {
@@ -298,7 +325,24 @@ std::string Trainer::save() {
     hf["eos_token_id"] = cfg_.data.eot;
   }
   state["hf_config"] = hf;
+  state["guard"] = guard_.to_json();
+  // The guard keeps non-finite updates out; this makes "no checkpoint holds a non-finite value"
+  // hold whatever got in (a finite update can still overflow a moment).
+  PARTI_CHECK(state_finite(), CheckpointError, "step ", step_,
+              ": the parameters or optimizer moments hold non-finite values; no checkpoint "
+              "written (the latest one in ",
+              cfg_.io.ckpt_dir, " is unchanged)");
   return parallel_->save(cfg_.io.ckpt_dir, step_, state);
+}
+
+bool Trainer::state_finite() {
+  double bad = parallel_->finite() ? 0.0 : 1.0;
+  for (dist::ProcessGroup* g : {&grads_, tp_, pp_}) {
+    if (g != nullptr && g->size() > 1) {
+      g->all_reduce(&bad, 1, dist::ReduceOp::max);
+    }
+  }
+  return bad == 0.0;
 }
 
 void Trainer::print_header(std::ostream& out) const {
@@ -341,10 +385,17 @@ void Trainer::print_header(std::ostream& out) const {
 }
 
 nlohmann::ordered_json Trainer::step_record(const StepStats& s) const {
-  nlohmann::ordered_json record = {{"step", s.step},       {"loss", s.loss},
-                                   {"lr", s.lr},           {"grad_norm", s.grad_norm},
+  // JSON has no NaN or infinity: such a loss or norm is written as null.
+  const auto number = [](double v) {
+    return std::isfinite(v) ? nlohmann::ordered_json(v) : nullptr;
+  };
+  nlohmann::ordered_json record = {{"step", s.step},       {"loss", number(s.loss)},
+                                   {"lr", s.lr},           {"grad_norm", number(s.grad_norm)},
                                    {"step_ms", s.step_ms}, {"tokens_per_s", s.tokens_per_s},
-                                   {"mfu", s.mfu}};
+                                   {"mfu", s.mfu},         {"skipped", !s.skipped.empty()}};
+  if (!s.skipped.empty()) {
+    record["skip_reason"] = s.skipped;
+  }
   const Memory mem = memory();
   record["mem_params"] = mem.params;
   record["mem_grads"] = mem.grads;
@@ -406,6 +457,7 @@ void Trainer::run(std::ostream& all_out) {
   print_header(out);
   const int64_t last =
       cfg_.stop_after > 0 ? std::min<int64_t>(cfg_.steps, step_ + cfg_.stop_after) : cfg_.steps;
+  bool ckpt_due = false;
   while (step_ < last) {
     StepStats s = step();
     nlohmann::ordered_json record = step_record(s);
@@ -413,6 +465,21 @@ void Trainer::run(std::ostream& all_out) {
         "step {:>5}/{} | loss {:.4f} | lr {:.2e} | norm {:.3f} | {:.1f} ms | {:.0f} tok/s | "
         "MFU {:.1f}%",
         s.step, cfg_.steps, s.loss, s.lr, s.grad_norm, s.step_ms, s.tokens_per_s, 100 * s.mfu);
+    if (!s.skipped.empty()) {
+      line += " | skipped: " + s.skipped;
+      if (guard_.exhausted()) {
+        out << line << std::endl;
+        log_.write(record);
+        throw RunStopped(str_cat(guard_.skipped_in_row(), " steps in a row skipped (--max-skipped ",
+                                 cfg_.guard.max_skipped, "), the last at step ", s.step, ": ",
+                                 s.skipped, ". No checkpoint written",
+                                 cfg_.io.ckpt_dir.empty() ? ""
+                                                          : "; the latest in " + cfg_.io.ckpt_dir +
+                                                                " is the last good state",
+                                 ". Lower --lr, raise --warmup or check the data."),
+                         kExitDiverged);
+      }
+    }
     const bool eval_now =
         cfg_.data.eval_batches > 0 &&
         ((cfg_.data.eval_every > 0 && s.step % cfg_.data.eval_every == 0) || s.step == cfg_.steps);
@@ -423,13 +490,16 @@ void Trainer::run(std::ostream& all_out) {
     }
     out << line << std::endl;
     log_.write(record);
-    const bool ckpt_now =
-        !cfg_.io.ckpt_dir.empty() &&
-        ((cfg_.io.ckpt_every > 0 && s.step % cfg_.io.ckpt_every == 0) || s.step == last);
-    if (ckpt_now) {
+    // A checkpoint due at a skipped step waits for the next applied one (or the run's end):
+    // `latest` stays at the state before the trouble while the guard is skipping.
+    ckpt_due = ckpt_due ||
+               (!cfg_.io.ckpt_dir.empty() &&
+                ((cfg_.io.ckpt_every > 0 && s.step % cfg_.io.ckpt_every == 0) || s.step == last));
+    if (ckpt_due && (s.skipped.empty() || s.step == last)) {
       // Every rank writes its own slices of the one logical checkpoint.
       const std::string dir = save();
       out << "checkpoint: " << dir << std::endl;
+      ckpt_due = false;
     }
   }
   if (!cfg_.io.trace.empty()) {

@@ -39,7 +39,8 @@ struct StepStats {
   double grad_norm;  // before clipping
   double step_ms;
   double tokens_per_s;
-  double mfu;  // model FLOPs / (measured sgemm ceiling)
+  double mfu;           // model FLOPs / (measured sgemm ceiling)
+  std::string skipped;  // why the update was not applied (train/guard.h); "" when it was
 };
 
 class Trainer {
@@ -51,7 +52,8 @@ class Trainer {
   ~Trainer();
   StepStats step();
   double evaluate();
-  // The whole run: prints the resolved config, then a line per step; returns the last stats.
+  // The whole run: prints the resolved config, then a line per step. Throws RunStopped (on
+  // every rank alike) when the step guard stops it.
   void run(std::ostream& out);
   std::string save();  // checkpoint of the current state; returns its folder
   // The executor of every step (a pipeline's stage; with pp = 1 the one stage).
@@ -87,9 +89,12 @@ class Trainer {
   int pp_size() const { return pp_ == nullptr ? 1 : pp_->size(); }
   void build_executor();
   parallel::data::CompressConfig compress_config() const;
-  // One optimizer step through the executor (every layout; one stage included): this rank's loss
-  // sum, the gradient norm before clipping into *norm.
-  double run_schedule(float dloss, double* norm, double lr);
+  // One optimizer step through the executor (every layout; one stage included). At its end the
+  // loss is summed over the ranks, the gradients clipped and the step judged: applied, or
+  // skipped. Fills the loss (mean over the global batch), norm and skipped of *stats.
+  void run_schedule(float dloss, double lr, StepStats* stats);
+  // Whether every parameter and moment this job holds is finite (collective over every group).
+  bool state_finite();
   // Appends this step's events to the trace (the pipeline's, or one process's F/B/STEP).
   void trace(double start, double end, parallel::pipeline::Instruction what);
   void write_trace() const;
@@ -123,6 +128,7 @@ class Trainer {
   std::vector<int32_t> inputs_;
   std::vector<int32_t> targets_;
   io::MetricsLog log_;
+  StepGuard guard_;
   int64_t step_ = 0;
   bool compression_resumed_ = false;  // PowerSGD's state came from the checkpoint
   int64_t comm_bytes_ = 0;  // sent by this rank in the last step's collectives (ring estimate)

@@ -224,7 +224,7 @@ std::unique_ptr<BucketReduction> make_bf16_reduction(dist::ProcessGroup& group) 
 
 PowerSgd::PowerSgd(dist::ProcessGroup& group, const model::ParamTable& table, int rank,
                    int start_step, uint64_t seed)
-    : BucketReduction(group, 2), table_(table), rank_(rank), start_step_(start_step) {
+    : BucketReduction(group, 2), table_(table), rank_(rank), start_step_(start_step), seed_(seed) {
   PARTI_CHECK(rank >= 1, ConfigError, "--powersgd-rank ", rank, " must be at least 1");
   const auto R = static_cast<size_t>(rank);
   for (int i = 0; i < static_cast<int>(table.specs().size()); ++i) {
@@ -238,14 +238,26 @@ PowerSgd::PowerSgd(dist::ProcessGroup& group, const model::ParamTable& table, in
       continue;  // the factors would not be smaller than the matrix
     }
     State st{rows, cols, std::vector<float>(cols * R), std::vector<float>(rows * cols, 0.0f)};
-    // Q from the seed, the parameter's name and this rank's tensor-parallel part: the same on
-    // every rank of the dp group (they hold the same part), different across parts.
-    const uint64_t stream =
-        core::name_stream(s.name + ".powersgd_q") + static_cast<uint64_t>(s.part) * 0x9e3779b9u;
-    for (size_t e = 0; e < st.q.size(); ++e) {
-      st.q[e] = static_cast<float>(core::random_normal(seed, stream, e));
-    }
+    draw_q(i, st);
     states_.emplace(i, std::move(st));
+  }
+}
+
+void PowerSgd::draw_q(int index, State& st) const {
+  // Q from the seed, the parameter's name and this rank's tensor-parallel part: the same on
+  // every rank of the dp group (they hold the same part), different across parts.
+  const model::ParamSpec& s = table_.spec(index);
+  const uint64_t stream =
+      core::name_stream(s.name + ".powersgd_q") + static_cast<uint64_t>(s.part) * 0x9e3779b9u;
+  for (size_t e = 0; e < st.q.size(); ++e) {
+    st.q[e] = static_cast<float>(core::random_normal(seed_, stream, e));
+  }
+}
+
+void PowerSgd::reset_state() {
+  for (auto& [index, st] : states_) {
+    std::fill(st.residual.begin(), st.residual.end(), 0.0f);
+    draw_q(index, st);
   }
 }
 

@@ -73,6 +73,9 @@ class BucketReduction {
   virtual void set_step(int /*step*/) {}
   // State kept between steps (PowerSGD: bytes of Q and the residuals), for memory reports.
   virtual size_t state_bytes() const { return 0; }
+  // Back to the state at construction (PowerSGD: zero residuals, Q from the seed): after a step
+  // whose gradients were not finite, which the state has absorbed.
+  virtual void reset_state() {}
 
  protected:
   void count(double factor, size_t elements, size_t element_bytes);
@@ -105,6 +108,7 @@ class PowerSgd final : public BucketReduction {
   dist::Request start(float* grads, size_t begin, size_t end) override;
   void set_step(int step) override { step_ = step; }
   size_t state_bytes() const override;
+  void reset_state() override;
 
   // Whether parameter `index` of the table is compressed.
   bool compressed(int index) const { return states_.count(index) > 0; }
@@ -123,8 +127,10 @@ class PowerSgd final : public BucketReduction {
   const model::ParamTable& table_;
   int rank_;
   int start_step_;
+  uint64_t seed_;
   int step_ = 0;
   std::map<int, State> states_;
+  void draw_q(int index, State& st) const;  // Q from the seed
 };
 
 }  // namespace parti::parallel::data

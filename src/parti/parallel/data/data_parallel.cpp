@@ -614,6 +614,24 @@ double DataParallel::clip(double max_norm) {
   return norm;
 }
 
+bool DataParallel::finite() const {
+  // A sum of squares of floats cannot overflow a double: it is finite iff every element is.
+  const optim::AdamW<float>& adamw = *adamw_;
+  for (const std::vector<float>* v : {&params_, &shard_params_, &adamw.m(), &adamw.v()}) {
+    if (!std::isfinite(kernels::sum_squares<float>(v->data(), v->size()))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+void DataParallel::skip_update(bool nonfinite) {
+  grad_scale_ = 1.0;
+  if (nonfinite) {
+    reduction_->reset_state();
+  }
+}
+
 void DataParallel::update(double lr) {
   const double grad_scale = std::exchange(grad_scale_, 1.0);
   if (stage_ == 0) {

@@ -98,6 +98,11 @@ class DataParallel final : public model::UnitHooks<float> {
   // optimizer's pass over the gradients (the buffers themselves stay unscaled).
   double clip(double max_norm);
   void update(double lr);
+  // The step's update is not applied (the step guard's verdict): parameters and moments stay;
+  // with `nonfinite` gradients, compression state that absorbed them restarts.
+  void skip_update(bool nonfinite);
+  // Whether the parameters and AdamW moments this rank holds are all finite (local).
+  bool finite() const;
   // What a forward-only pass (evaluation) uses: the full parameters, or (ZeRO-3) no buffer and
   // these hooks, which gather each unit. end_micro() afterwards frees what is still gathered.
   struct Forward {

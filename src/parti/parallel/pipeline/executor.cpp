@@ -200,8 +200,7 @@ double Executor::run(StepContext& step, float dloss) {
         step.data.reduce();
         break;
       case Op::optimizer_step:
-        step.grad_norm = step.data.clip(step.grad_clip);
-        step.data.update(step.lr);
+        step.optimizer_step(loss);
         break;
     }
     const double end = elapsed();

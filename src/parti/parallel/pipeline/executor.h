@@ -45,16 +45,16 @@ struct PassOptions {
 };
 
 // What one optimizer step runs on (issue #16). The data-parallel state makes every pass (its
-// buffers, unit hooks and tensor-parallel context), reduces the gradients (REDUCE: after the
-// schedule with pp > 1; with one stage, in buckets during backward), clips and updates (STEP).
-// `sample` fills micro-batch m's B x T tokens and targets: this rank's rows of the step.
+// buffers, unit hooks and tensor-parallel context) and reduces the gradients (REDUCE: after the
+// schedule with pp > 1; with one stage, in buckets during backward). `sample` fills micro-batch
+// m's B x T tokens and targets: this rank's rows of the step. STEP calls `optimizer_step` with
+// the sum of the token losses this stage computed (the last stage's; 0 elsewhere): the trainer
+// reduces the loss, clips, judges the step (train/guard.h) and updates.
 struct StepContext {
   data::DataParallel& data;
   std::function<void(int m, int32_t* tokens, int32_t* targets)> sample;
   PassOptions options;
-  double grad_clip = 0.0;  // <= 0: no clipping
-  double lr = 0.0;
-  double grad_norm = 0.0;  // out: the global gradient norm before clipping
+  std::function<void(double stage_loss)> optimizer_step;
 };
 
 class Executor {
