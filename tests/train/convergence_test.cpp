@@ -1,10 +1,11 @@
-// Issue #2, acceptance 4 (and #17 for Llama): training `small` and `llama-small` on the Brown
-// corpus for a few hundred steps drives the validation loss well below the unigram entropy of the
-// corpus: the loss of the best model that ignores context. The test prints both numbers.
-// Brown is tokenized by bytes here: with GPT-2's 50K vocabulary (Llama 3's 128K), the output
-// projection takes most of the FLOPs and the model needs ~10x more steps to leave the unigram
-// plateau than a CI run can afford (bench/RESULTS.md records such runs for both tokenizers). The
-// training loop is the same.
+// Issue #2, acceptance 4 and issue #17, acceptance 4: training drives the validation loss below
+// the unigram entropy of the corpus, the loss of the best model that ignores context. The test
+// prints both numbers. GPT-2 `small` learns byte-level Brown (with GPT-2's 50K vocabulary the
+// output projection takes most of the FLOPs and the model needs ~10x more steps to leave the
+// unigram plateau than a CI run can afford; bench/RESULTS.md records such runs). `llama-small`
+// learns Brown in Llama 3's tokens (128,256 ids, 34K of them in Brown): the costliest test of the
+// suite (300 steps of a 128K-column output projection, ~9 minutes on two cores), kept because it
+// is the only check that the Llama family with its own tokenizer learns real text.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -29,40 +30,47 @@ double unigram_entropy(const data::TokenFile& f) {
   return h;
 }
 
-// Byte-level Brown, prepared by the first test that needs it (meta.json is written last).
-fs::path byte_brown() {
-  const fs::path dir = fs::temp_directory_path() / "parti_convergence" / "brown";
+// Brown in `tokenizer`'s ids, prepared by the first test that needs it (meta.json is written
+// last).
+fs::path brown(const std::string& tokenizer) {
+  const fs::path dir = fs::temp_directory_path() / "parti_convergence" / ("brown-" + tokenizer);
   if (!fs::exists(dir / "meta.json")) {
-    auto r = test::parti("prepare --corpus brown --tokenizer byte --out " + dir.string());
+    auto r =
+        test::parti("prepare --corpus brown --tokenizer " + tokenizer + " --out " + dir.string());
     EXPECT_EQ(r.status, 0) << r.output;
   }
   return dir;
 }
 
-void expect_below_unigram(const std::string& model) {
-  const fs::path dir = byte_brown();
+void expect_below_unigram(const std::string& model, const std::string& tokenizer,
+                          const std::string& flags, double margin) {
+  const fs::path dir = brown(tokenizer);
   const double train_h = unigram_entropy(data::read_token_file((dir / "train.bin").string()));
   const double val_h = unigram_entropy(data::read_token_file((dir / "val.bin").string()));
-  const std::string log = (dir.parent_path() / (model + ".jsonl")).string();
+  const std::string log = (dir.parent_path() / (model + "-" + tokenizer + ".jsonl")).string();
   fs::remove(log);
-  auto r = test::parti("train --data " + dir.string() + " --model " + model +
-                       PARTI_CONVERGENCE_FLAGS + " --log " + log);
+  auto r =
+      test::parti("train --data " + dir.string() + " --model " + model + flags + " --log " + log);
   ASSERT_EQ(r.status, 0) << r.output;
   std::istringstream lines(test::slurp(log));
   std::string line, last;
   while (std::getline(lines, line)) last = line;
   const auto record = nlohmann::json::parse(last);
   const double val = record.at("val_loss").get<double>();
-  std::cout << "unigram entropy (nats/token): train " << train_h << ", val " << val_h << "\n"
+  std::cout << tokenizer << " tokens, unigram entropy (nats/token): train " << train_h << ", val "
+            << val_h << "\n"
             << "after " << record.at("step") << " steps: train loss " << record.at("loss")
             << ", val loss " << val << " (" << val_h - val << " nats below the val unigram)\n";
-  EXPECT_LT(val, val_h - PARTI_CONVERGENCE_MARGIN) << model;
+  EXPECT_LT(val, val_h - margin) << model;
 }
 
-TEST(Convergence, SmallOnBrownGoesWellBelowTheUnigramEntropy) { expect_below_unigram("small"); }
+TEST(Convergence, SmallOnByteBrownGoesWellBelowTheUnigramEntropy) {
+  expect_below_unigram("small", "byte", PARTI_CONVERGENCE_FLAGS, 0.45);
+}
 
-TEST(Convergence, LlamaSmallOnBrownGoesWellBelowTheUnigramEntropy) {
-  expect_below_unigram("llama-small");
+TEST(Convergence, LlamaSmallOnLlama3BrownGoesBelowTheUnigramEntropy) {
+  // Measured: validation 7.122 against a unigram entropy of 7.230 (bench/RESULTS.md).
+  expect_below_unigram("llama-small", "llama3", PARTI_LLAMA3_CONVERGENCE_FLAGS, 0.03);
 }
 
 }  // namespace

@@ -139,6 +139,10 @@ void add_train(CLI::App& app, const Runtime& runtime) {
                   "also skip steps whose loss exceeds the mean of the last 100 applied steps by "
                   "K standard deviations (after 20 applied steps; 0: off)")
       ->capture_default_str();
+  cmd->add_option("--time-limit", c.time_limit_min,
+                  "minutes of training after which the run checkpoints and stops (exit 4), as "
+                  "on SIGTERM, SIGINT or SIGUSR1; 0: none")
+      ->capture_default_str();
   cmd->add_option("--seed", c.data.seed, "initialisation and data order")->capture_default_str();
   cmd->add_option("--eval-every", c.data.eval_every, "validate every N steps (and at the end)")
       ->capture_default_str();

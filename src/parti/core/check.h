@@ -33,9 +33,11 @@ class InternalError : public Error {  // a bug in Parti
 };
 
 // Exit codes of `parti` (docs/design.md, "Guarding a run"): 0 done, 1 an error (parti::Error, a
-// flag, a file, a failed rank), 3 stopped by the step guard (too many skipped steps in a row).
+// flag, a file, a failed rank), 3 stopped by the step guard (too many skipped steps in a row), 4
+// stopped by a signal (SIGTERM, SIGINT, SIGUSR1) or --time-limit after writing a checkpoint.
 constexpr int kExitError = 1;
 constexpr int kExitDiverged = 3;
+constexpr int kExitPreempted = 4;
 
 // A run that ended early on purpose, on every rank alike (every rank reached the same verdict):
 // not an error of one rank, so `main` prints the message once (rank 0) and every rank exits

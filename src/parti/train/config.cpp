@@ -59,6 +59,10 @@ std::vector<std::string> validate(const TrainConfig& cfg) {
     errors.push_back(str_cat("--skip-spikes must be a finite number >= 0 (0: off), got ",
                              cfg.guard.skip_spikes));
   }
+  if (!(cfg.time_limit_min >= 0) || !std::isfinite(cfg.time_limit_min)) {
+    errors.push_back(str_cat("--time-limit must be a finite number of minutes >= 0 (0: none), got ",
+                             cfg.time_limit_min));
+  }
   if (cfg.threads < 1) {
     errors.push_back(str_cat("--threads must be at least 1, got ", cfg.threads));
   }

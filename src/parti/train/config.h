@@ -53,6 +53,7 @@ struct TrainConfig {
   int steps = 10;
   int stop_after = 0;         // stop this run after so many steps (0: run to --steps)
   GuardConfig guard;          // skipped steps: non-finite, spikes (train/guard.h)
+  double time_limit_min = 0;  // checkpoint and stop after this much training (0: none)
   double comm_timeout = 600;  // seconds a rank may wait in one collective before the job ends
   // Testing aid: dp rank `fault_hang_rank` stops responding at the start of step
   // `fault_hang_step` (1-based), as a stuck rank would (-1: never).

@@ -20,6 +20,7 @@
 #include "parti/model/registry.h"
 #include "parti/parallel/context/chunks.h"
 #include "parti/parallel/pipeline/stage.h"
+#include "parti/train/preempt.h"
 
 namespace parti::train {
 namespace {
@@ -450,6 +451,31 @@ nlohmann::ordered_json Trainer::step_record(const StepStats& s) const {
   return record;
 }
 
+std::string Trainer::step_line(const StepStats& s) const {
+  std::string line = fmt::format(
+      "step {:>5}/{} | loss {:.4f} | lr {:.2e} | norm {:.3f} | {:.1f} ms | {:.0f} tok/s | "
+      "MFU {:.1f}%",
+      s.step, cfg_.steps, s.loss, s.lr, s.grad_norm, s.step_ms, s.tokens_per_s, 100 * s.mfu);
+  if (!s.skipped.empty()) {
+    line += " | skipped: " + s.skipped;
+  }
+  return line;
+}
+
+int Trainer::agreed_stop(const StopSignals& signals, double seconds) {
+  // A signal's number, or kTimeLimit; the maximum over every rank: a signal that reached one
+  // rank stops them all at the same step.
+  constexpr double kTimeLimit = 1000;
+  double stop = signals.received();
+  if (stop == 0 && cfg_.time_limit_min > 0 && seconds >= 60.0 * cfg_.time_limit_min) {
+    stop = kTimeLimit;
+  }
+  if (world_ != nullptr && world_->size() > 1) {
+    world_->all_reduce(&stop, 1, dist::ReduceOp::max);
+  }
+  return static_cast<int>(stop);
+}
+
 void Trainer::run(std::ostream& all_out) {
   // Rank 0 prints and logs; the other ranks compute in silence.
   std::ostringstream discard;
@@ -457,28 +483,24 @@ void Trainer::run(std::ostream& all_out) {
   print_header(out);
   const int64_t last =
       cfg_.stop_after > 0 ? std::min<int64_t>(cfg_.steps, step_ + cfg_.stop_after) : cfg_.steps;
+  const StopSignals signals;
+  const auto started = std::chrono::steady_clock::now();
   bool ckpt_due = false;
   while (step_ < last) {
     StepStats s = step();
     nlohmann::ordered_json record = step_record(s);
-    std::string line = fmt::format(
-        "step {:>5}/{} | loss {:.4f} | lr {:.2e} | norm {:.3f} | {:.1f} ms | {:.0f} tok/s | "
-        "MFU {:.1f}%",
-        s.step, cfg_.steps, s.loss, s.lr, s.grad_norm, s.step_ms, s.tokens_per_s, 100 * s.mfu);
-    if (!s.skipped.empty()) {
-      line += " | skipped: " + s.skipped;
-      if (guard_.exhausted()) {
-        out << line << std::endl;
-        log_.write(record);
-        throw RunStopped(str_cat(guard_.skipped_in_row(), " steps in a row skipped (--max-skipped ",
-                                 cfg_.guard.max_skipped, "), the last at step ", s.step, ": ",
-                                 s.skipped, ". No checkpoint written",
-                                 cfg_.io.ckpt_dir.empty() ? ""
-                                                          : "; the latest in " + cfg_.io.ckpt_dir +
-                                                                " is the last good state",
-                                 ". Lower --lr, raise --warmup or check the data."),
-                         kExitDiverged);
-      }
+    std::string line = step_line(s);
+    if (!s.skipped.empty() && guard_.exhausted()) {
+      out << line << std::endl;
+      log_.write(record);
+      throw RunStopped(str_cat(guard_.skipped_in_row(), " steps in a row skipped (--max-skipped ",
+                               cfg_.guard.max_skipped, "), the last at step ", s.step, ": ",
+                               s.skipped, ". No checkpoint written",
+                               cfg_.io.ckpt_dir.empty() ? ""
+                                                        : "; the latest in " + cfg_.io.ckpt_dir +
+                                                              " is the last good state",
+                               ". Lower --lr, raise --warmup or check the data."),
+                       kExitDiverged);
     }
     const bool eval_now =
         cfg_.data.eval_batches > 0 &&
@@ -490,18 +512,36 @@ void Trainer::run(std::ostream& all_out) {
     }
     out << line << std::endl;
     log_.write(record);
-    // A checkpoint due at a skipped step waits for the next applied one (or the run's end):
-    // `latest` stays at the state before the trouble while the guard is skipping.
+    const int stop = agreed_stop(
+        signals, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    // A checkpoint due at a skipped step waits for the next applied one (or the run's end, or a
+    // stop): `latest` stays at the state before the trouble while the guard is skipping.
     ckpt_due = ckpt_due ||
                (!cfg_.io.ckpt_dir.empty() &&
                 ((cfg_.io.ckpt_every > 0 && s.step % cfg_.io.ckpt_every == 0) || s.step == last));
-    if (ckpt_due && (s.skipped.empty() || s.step == last)) {
+    std::string dir;
+    if ((ckpt_due && (s.skipped.empty() || s.step == last)) ||
+        (stop != 0 && !cfg_.io.ckpt_dir.empty())) {
       // Every rank writes its own slices of the one logical checkpoint.
-      const std::string dir = save();
+      dir = save();
       out << "checkpoint: " << dir << std::endl;
       ckpt_due = false;
     }
+    if (stop != 0) {
+      finish(out);
+      throw RunStopped(str_cat(stop < 1000 ? str_cat("preempted by ", signal_name(stop))
+                                           : str_cat("--time-limit of ", cfg_.time_limit_min,
+                                                     " minutes reached"),
+                               " after step ", s.step, ": ",
+                               dir.empty() ? "no checkpoint written (no --ckpt-dir)"
+                                           : "checkpoint " + dir + "; continue with --resume"),
+                       kExitPreempted);
+    }
   }
+  finish(out);
+}
+
+void Trainer::finish(std::ostream& out) const {
   if (!cfg_.io.trace.empty()) {
     write_trace();
     out << "trace: " << cfg_.io.trace << " (open in ui.perfetto.dev)" << std::endl;

@@ -29,6 +29,7 @@
 #include "parti/parallel/pipeline/executor.h"
 #include "parti/parallel/pipeline/trace.h"
 #include "parti/train/config.h"
+#include "parti/train/preempt.h"
 
 namespace parti::train {
 
@@ -53,7 +54,8 @@ class Trainer {
   StepStats step();
   double evaluate();
   // The whole run: prints the resolved config, then a line per step. Throws RunStopped (on
-  // every rank alike) when the step guard stops it.
+  // every rank alike) when the step guard stops it (kExitDiverged), or after a checkpoint when a
+  // stop signal or --time-limit ends it (kExitPreempted; train/preempt.h).
   void run(std::ostream& out);
   std::string save();  // checkpoint of the current state; returns its folder
   // The executor of every step (a pipeline's stage; with pp = 1 the one stage).
@@ -95,6 +97,11 @@ class Trainer {
   void run_schedule(float dloss, double lr, StepStats* stats);
   // Whether every parameter and moment this job holds is finite (collective over every group).
   bool state_finite();
+  std::string step_line(const StepStats& s) const;
+  // Whether the run stops after this step, agreed by every rank: 0 no, else the signal's number
+  // (or 1000: --time-limit, `seconds` of training against it).
+  int agreed_stop(const StopSignals& signals, double seconds);
+  void finish(std::ostream& out) const;  // the trace, when asked for
   // Appends this step's events to the trace (the pipeline's, or one process's F/B/STEP).
   void trace(double start, double end, parallel::pipeline::Instruction what);
   void write_trace() const;
