@@ -1,7 +1,7 @@
-// The step guard in real runs (issue #18): injected NaN gradients are skipped at every layout
-// exactly as on one process; a run that keeps producing them, or diverges under --lr 1e3, stops
-// with exit code 3 and one message, and every checkpoint it leaves is finite, with `latest`
-// where it was before the trouble.
+// Guarding real runs (issue #18). The step guard: injected NaN gradients are skipped at every
+// layout exactly as on one process; a run that keeps producing them, or diverges under --lr 1e3,
+// stops with exit code 3 and one message, and every checkpoint it leaves is finite, with `latest`
+// where it was before the trouble. Ranks started with different flags fail naming the flag.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -125,6 +125,27 @@ TEST(Guard, LearningRateOfAThousandStopsWithoutANonFiniteCheckpoint) {
       expect_finite_checkpoint(entry.path().string());
     }
   }
+}
+
+// mpirun's MPMD form gives each rank its own flags.
+TEST(Guard, RanksWithDifferentFlagsFailNamingTheFlag) {
+  const std::string mpmd =
+      "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun --oversubscribe -np 1 " +
+      std::string(PARTI_BINARY);
+  const std::string other = " : -np 1 " + std::string(PARTI_BINARY);
+  const std::string flags = train_flags("mpmd", 4) + " --dp 2";
+  auto r = run(mpmd + flags + " --lr 1e-3" + other + flags + " --lr 2e-3");
+  EXPECT_NE(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("parti: error: rank 1: the ranks were started with different flags: "
+                          "--lr (lr) is 0.002 here and 0.001 on rank 0"),
+            std::string::npos)
+      << r.output;
+  r = run(mpmd + flags + other + flags + " --layers 3 --seed 7");
+  EXPECT_NE(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("--layers (model.layers) is 3 here and 4 on rank 0"), std::string::npos)
+      << r.output;
+  EXPECT_EQ(r.output.find("free()"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(work() + "/mpmd/latest"));
 }
 
 }  // namespace

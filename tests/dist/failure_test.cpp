@@ -53,8 +53,8 @@ TEST(Failure, MismatchedCollectivesAreNamedWithCheckCollectives) {
       "--fault-skip-step 2");
   EXPECT_NE(r.status, 0) << r.output;
   for (const char* needle :
-       {"collective mismatch on dp[0,1]", "group rank 0 calls all_reduce #4 of 1 double",
-        "group rank 1 calls all_reduce #4 of 844544 float"}) {
+       {"collective mismatch on dp[0,1]", "group rank 0 calls all_reduce #5 of 1 double",
+        "group rank 1 calls all_reduce(max) #5 of 1 double"}) {
     EXPECT_NE(r.output.find(needle), std::string::npos) << needle << " in\n" << r.output;
   }
 }

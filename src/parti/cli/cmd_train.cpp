@@ -6,6 +6,7 @@
 #include "parti/cli/commands.h"
 #include "parti/core/check.h"
 #include "parti/core/cpu.h"
+#include "parti/train/agree.h"
 #include "parti/train/trainer.h"
 
 namespace parti::cli {
@@ -37,14 +38,15 @@ void run_train(TrainArgs& a, const Runtime& runtime) {
     runtime.mpi->watchdog().set_timeout(cfg.comm_timeout);
     runtime.mpi->set_check_collectives(cfg.check_collectives);
   }
+  std::unique_ptr<dist::ProcessGroup> world =
+      runtime.mpi != nullptr ? runtime.mpi->world() : dist::make_self_group("world");
+  train::check_ranks_agree(train::to_json(cfg), *world);  // before the mesh depends on them
   dist::MeshShape shape;
   shape.sizes = {cfg.layout.tp, cfg.layout.cp, cfg.layout.dp, cfg.layout.pp};
   dist::Mesh::Split split =
       runtime.mpi != nullptr ? runtime.mpi->splitter() : dist::Mesh::self_split();
   dist::Mesh mesh(shape, runtime.rank(), runtime.size(), split);
   core::set_threads(cfg.threads);
-  std::unique_ptr<dist::ProcessGroup> world =
-      runtime.mpi != nullptr ? runtime.mpi->world() : dist::make_self_group("world");
   train::Trainer trainer(cfg, mesh, world.get());
   trainer.run(std::cout);
 }

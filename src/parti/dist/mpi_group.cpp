@@ -77,16 +77,20 @@ class MpiGroup : public ProcessGroup {
   }
   int rank() const override { return rank_; }
   int size() const override { return size_; }
+  // The reduction is part of a call's name: --check-collectives then tells a sum from a max.
+  static const char* reduce_name(ReduceOp op) {
+    return op == ReduceOp::max ? "all_reduce(max)" : "all_reduce";
+  }
   const std::string& name() const override { return name_; }
 
   Request iall_reduce(float* data, size_t n, ReduceOp op) override {
-    return start("all_reduce", n, [&](MPI_Request* r) {
+    return start(reduce_name(op), n, [&](MPI_Request* r) {
       return MPI_Iallreduce(MPI_IN_PLACE, data, count_of(n), MPI_FLOAT, op_of(op), comm_, r);
     });
   }
   Request iall_reduce(double* data, size_t n, ReduceOp op) override {
     return start(
-        "all_reduce", n,
+        reduce_name(op), n,
         [&](MPI_Request* r) {
           return MPI_Iallreduce(MPI_IN_PLACE, data, count_of(n), MPI_DOUBLE, op_of(op), comm_, r);
         },
@@ -199,13 +203,13 @@ class MpiGroup : public ProcessGroup {
   using ProcessGroup::all_gather;  // the double forms: non-blocking and a wait
   using ProcessGroup::reduce_scatter;
   void all_reduce(float* data, size_t n, ReduceOp op) override {
-    run("all_reduce", n, [&] {
+    run(reduce_name(op), n, [&] {
       return MPI_Allreduce(MPI_IN_PLACE, data, count_of(n), MPI_FLOAT, op_of(op), comm_);
     });
   }
   void all_reduce(double* data, size_t n, ReduceOp op) override {
     run(
-        "all_reduce", n,
+        reduce_name(op), n,
         [&] {
           return MPI_Allreduce(MPI_IN_PLACE, data, count_of(n), MPI_DOUBLE, op_of(op), comm_);
         },

@@ -175,6 +175,7 @@ void Trainer::run_schedule(float dloss, double lr, StepStats* stats) {
       grads_.all_reduce(&loss, 1, dist::ReduceOp::sum);  // over dp (and cp: its chunks)
     }
     stats->loss = loss / step_tokens;
+    stats->stop = agreed_stop();
     stats->grad_norm = parallel_->clip(cfg_.optim.grad_clip);
     // The same all-reduced loss and norm and the same history on every rank: the same verdict.
     stats->skipped = guard_.judge(stats->loss, stats->grad_norm);
@@ -462,16 +463,22 @@ std::string Trainer::step_line(const StepStats& s) const {
   return line;
 }
 
-int Trainer::agreed_stop(const StopSignals& signals, double seconds) {
-  // A signal's number, or kTimeLimit; the maximum over every rank: a signal that reached one
-  // rank stops them all at the same step.
+int Trainer::agreed_stop() {
+  // A signal's number, or kTimeLimit; the maximum over the step's groups (a product: the max over
+  // every rank), so a signal that reached one rank stops them all after the same step. Reduced
+  // over the groups the step already uses, right after the loss: a fresh communicator (the
+  // world's) would reorder the collectives --check-collectives compares.
   constexpr double kTimeLimit = 1000;
-  double stop = signals.received();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  double stop = signals_ != nullptr ? signals_->received() : 0;
   if (stop == 0 && cfg_.time_limit_min > 0 && seconds >= 60.0 * cfg_.time_limit_min) {
     stop = kTimeLimit;
   }
-  if (world_ != nullptr && world_->size() > 1) {
-    world_->all_reduce(&stop, 1, dist::ReduceOp::max);
+  for (dist::ProcessGroup* g : {&grads_, tp_, pp_}) {
+    if (g != nullptr && g->size() > 1) {
+      g->all_reduce(&stop, 1, dist::ReduceOp::max);
+    }
   }
   return static_cast<int>(stop);
 }
@@ -484,7 +491,8 @@ void Trainer::run(std::ostream& all_out) {
   const int64_t last =
       cfg_.stop_after > 0 ? std::min<int64_t>(cfg_.steps, step_ + cfg_.stop_after) : cfg_.steps;
   const StopSignals signals;
-  const auto started = std::chrono::steady_clock::now();
+  signals_ = &signals;
+  started_ = std::chrono::steady_clock::now();
   bool ckpt_due = false;
   while (step_ < last) {
     StepStats s = step();
@@ -512,8 +520,7 @@ void Trainer::run(std::ostream& all_out) {
     }
     out << line << std::endl;
     log_.write(record);
-    const int stop = agreed_stop(
-        signals, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    const int stop = s.stop;
     // A checkpoint due at a skipped step waits for the next applied one (or the run's end, or a
     // stop): `latest` stays at the state before the trouble while the guard is skipping.
     ckpt_due = ckpt_due ||
@@ -528,6 +535,7 @@ void Trainer::run(std::ostream& all_out) {
       ckpt_due = false;
     }
     if (stop != 0) {
+      signals_ = nullptr;
       finish(out);
       throw RunStopped(str_cat(stop < 1000 ? str_cat("preempted by ", signal_name(stop))
                                            : str_cat("--time-limit of ", cfg_.time_limit_min,
@@ -538,6 +546,7 @@ void Trainer::run(std::ostream& all_out) {
                        kExitPreempted);
     }
   }
+  signals_ = nullptr;
   finish(out);
 }
 

@@ -11,6 +11,7 @@
 // (stdout line + JSONL) and checkpoints happen between steps.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <iosfwd>
 #include <memory>
@@ -42,6 +43,7 @@ struct StepStats {
   double tokens_per_s;
   double mfu;           // model FLOPs / (measured sgemm ceiling)
   std::string skipped;  // why the update was not applied (train/guard.h); "" when it was
+  int stop = 0;         // the run stops after this step: Trainer::agreed_stop()
 };
 
 class Trainer {
@@ -98,9 +100,9 @@ class Trainer {
   // Whether every parameter and moment this job holds is finite (collective over every group).
   bool state_finite();
   std::string step_line(const StepStats& s) const;
-  // Whether the run stops after this step, agreed by every rank: 0 no, else the signal's number
-  // (or 1000: --time-limit, `seconds` of training against it).
-  int agreed_stop(const StopSignals& signals, double seconds);
+  // Whether the run stops after this step, agreed by every rank (collective): 0 no, else the
+  // signal's number, or 1000: --time-limit reached.
+  int agreed_stop();
   void finish(std::ostream& out) const;  // the trace, when asked for
   // Appends this step's events to the trace (the pipeline's, or one process's F/B/STEP).
   void trace(double start, double end, parallel::pipeline::Instruction what);
@@ -136,6 +138,8 @@ class Trainer {
   std::vector<int32_t> targets_;
   io::MetricsLog log_;
   StepGuard guard_;
+  const StopSignals* signals_ = nullptr;  // run()'s, while it runs
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   int64_t step_ = 0;
   bool compression_resumed_ = false;  // PowerSGD's state came from the checkpoint
   int64_t comm_bytes_ = 0;  // sent by this rank in the last step's collectives (ring estimate)
