@@ -4,6 +4,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <string>
 
 #include "parti/core/check.h"
 
@@ -44,6 +46,62 @@ TEST(Safetensors, DetectsTruncationAndCorruption) {
   std::filesystem::resize_file(temp("bad"), 5);
   EXPECT_THROW(read_safetensors(temp("bad")), CheckpointError);
   EXPECT_THROW(read_safetensors(temp("absent")), CheckpointError);
+}
+
+// A file as another tool would write it: `header` as given, then `data_bytes` zero bytes.
+void write_raw(const std::string& path, const std::string& header, size_t data_bytes) {
+  std::ofstream out(path, std::ios::binary);
+  const uint64_t length = header.size();
+  out.write(reinterpret_cast<const char*>(&length), 8);
+  out << header << std::string(data_bytes, '\0');
+}
+
+std::string message(const std::string& path) {
+  try {
+    read_safetensors(path);
+  } catch (const CheckpointError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+TEST(Safetensors, DataOffsetsMustTileTheDataSection) {
+  const std::string path = temp("offsets");
+  write_raw(path,
+            R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+            R"("b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}})",
+            16);
+  EXPECT_EQ(message(path), "no error");
+  write_raw(path,
+            R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+            R"("b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
+            12);
+  EXPECT_NE(message(path).find("tensor b starts at byte 4 of the data section, where 8 was "
+                               "expected (overlapping or gapped data_offsets)"),
+            std::string::npos)
+      << message(path);
+  write_raw(path, R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})", 12);
+  EXPECT_NE(message(path).find("tensor a starts at byte 4"), std::string::npos) << message(path);
+}
+
+TEST(Safetensors, PartiFilesMustCarryTheirChecksum) {
+  const float a[2] = {1, 2};
+  const std::string path = temp("nosum");
+  write_safetensors(path, {{"x", {2}, a}}, {{"format", "pt"}, {"step", "7"}});
+  EXPECT_EQ(message(path), "no error");
+  std::string bytes;
+  {
+    std::ifstream in(path, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  const size_t key = bytes.find("parti_fnv1a64");
+  ASSERT_NE(key, std::string::npos);
+  bytes[key] = 'q';  // the same length: only the checksum is gone
+  std::ofstream(path, std::ios::binary) << bytes;
+  EXPECT_NE(message(path).find("written by Parti (metadata step 7) but without its parti_fnv1a64 "
+                               "checksum: altered"),
+            std::string::npos)
+      << message(path);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "parti/io/checkpoint.h"
 #include "parti/model/registry.h"
 #include "parti/train/config.h"
+#include "parti/train/saved_run.h"
 
 namespace parti::cli {
 
@@ -67,11 +68,10 @@ DataMeta read_data_meta(const std::string& dir) {
 
 LoadedModel load_model(const std::string& ckpt) {
   LoadedModel out;
-  out.dir = io::resolve_checkpoint(ckpt);
-  const nlohmann::json state = io::read_checkpoint_state(out.dir);
-  const nlohmann::json& config = state.at("config");
-  out.model = model::make_model<float>(train::model_from_json(config.at("model")));
-  out.tokenizer = config.value("tokenizer", "gpt2");
+  const train::SavedRun saved = train::read_saved_run(io::resolve_checkpoint(ckpt));
+  out.dir = saved.dir;
+  out.model = model::make_model<float>(saved.model);
+  out.tokenizer = saved.tokenizer;
   out.params.assign(out.model->table().total(), 0.0f);
   io::load_checkpoint(out.dir, {out.model->table(), out.params.data(), nullptr, nullptr});
   return out;

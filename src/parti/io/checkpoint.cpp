@@ -193,6 +193,9 @@ std::string resolve_checkpoint(const std::string& path) {
               ": no checkpoint here (neither state.json nor latest)");
   std::string name;
   latest >> name;
+  // One folder name, inside this folder: never a path that leaves it.
+  PARTI_CHECK(name.find('/') == std::string::npos && name != "." && name != "..", CheckpointError,
+              path, "/latest names '", name, "': a step folder inside ", path, " was expected");
   const std::string dir = path + "/" + name;
   PARTI_CHECK(!name.empty() && fs::exists(dir + "/state.json"), CheckpointError, path,
               "/latest names '", name, "', which is not a complete checkpoint");

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <tuple>
 
 #include "parti/core/check.h"
 #include "parti/data/token_file.h"
@@ -212,10 +213,24 @@ SafetensorsReader::SafetensorsReader(const std::string& path) : path_(path) {
     data_end = std::max(data_end, offsets[1]);
     entries_.emplace(name, std::move(e));
   }
-  if (metadata_.count(kChecksumKey) != 0) {
-    PARTI_CHECK(data_end == data_size_, CheckpointError, path, ": data section of ", data_size_,
-                " bytes, tensors need ", data_end);
+  // The format's rule: the tensors cover the data section exactly, without holes or overlaps.
+  std::vector<std::tuple<size_t, size_t, std::string>> order;  // begin, end (empty ones first)
+  for (const auto& [name, e] : entries_) order.emplace_back(e.begin, e.end, name);
+  std::sort(order.begin(), order.end());
+  size_t at = data_start_;
+  for (const auto& [begin, end, name] : order) {
+    PARTI_CHECK(begin == at, CheckpointError, path, ": tensor ", name, " starts at byte ",
+                begin - data_start_, " of the data section, where ", at - data_start_,
+                " was expected (overlapping or gapped data_offsets)");
+    at = end;
   }
+  PARTI_CHECK(data_end == data_size_, CheckpointError, path, ": data section of ", data_size_,
+              " bytes, tensors need ", data_end);
+  // Parti's own files (a step in their metadata) always carry the checksum: one without it has
+  // been altered.
+  PARTI_CHECK(metadata_.count("step") == 0 || metadata_.count(kChecksumKey) != 0, CheckpointError,
+              path, ": written by Parti (metadata step ", metadata_["step"], ") but without its ",
+              kChecksumKey, " checksum: altered");
 }
 
 SafetensorsReader::~SafetensorsReader() {

@@ -71,6 +71,7 @@ class SafetensorsReader {
   void expect_shape(const std::string& name, const std::vector<int64_t>& shape) const;
   void read(const std::string& name, size_t first, float* out, size_t count) const;
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
+  size_t data_bytes() const { return data_size_; }             // of the data section
   std::map<std::string, std::vector<int64_t>> shapes() const;  // of every tensor, by name
 
  private:

@@ -88,22 +88,31 @@ nlohmann::ordered_json model_to_json(const model::ModelConfig& m) {
 }
 
 model::ModelConfig model_from_json(const nlohmann::json& j) {
-  try {
-    model::ModelConfig m{j.at("layers").get<int>(),
-                         j.at("heads").get<int>(),
-                         j.at("dim").get<int>(),
-                         j.at("seq_len").get<int>(),
-                         j.at("vocab").get<int>(),
-                         j.value("family", std::string("gpt2"))};  // before families: GPT-2
-    m.kv_heads = j.value("kv_heads", 0);
-    m.ffn_dim = j.value("ffn_dim", 0);
-    m.rope_theta = j.value("rope_theta", m.rope_theta);
-    m.norm_eps = j.value("norm_eps", m.norm_eps);
-    m.tie_embeddings = j.value("tie_embeddings", true);
-    return m;
-  } catch (const nlohmann::json::exception& e) {
-    throw CheckpointError(str_cat("model config in checkpoint: ", e.what()));
-  }
+  // Each field read by name, so that a wrong type names the field.
+  const auto field = [&]<typename T>(const char* name, T fallback, bool required) -> T {
+    try {
+      if (!j.contains(name)) {
+        PARTI_CHECK(!required, CheckpointError, "model config: field ", name, " is missing");
+        return fallback;
+      }
+      return j.at(name).get<T>();
+    } catch (const nlohmann::json::exception& e) {
+      throw CheckpointError(str_cat("model config: field ", name, ": ", e.what()));
+    }
+  };
+  PARTI_CHECK(j.is_object(), CheckpointError, "model config: an object expected, got ", j.dump());
+  model::ModelConfig m{field("layers", 0, true),
+                       field("heads", 0, true),
+                       field("dim", 0, true),
+                       field("seq_len", 0, true),
+                       field("vocab", 0, true),
+                       field("family", std::string("gpt2"), false)};  // before families: GPT-2
+  m.kv_heads = field("kv_heads", 0, false);
+  m.ffn_dim = field("ffn_dim", 0, false);
+  m.rope_theta = field("rope_theta", m.rope_theta, false);
+  m.norm_eps = field("norm_eps", m.norm_eps, false);
+  m.tie_embeddings = field("tie_embeddings", true, false);
+  return m;
 }
 
 nlohmann::ordered_json to_json(const TrainConfig& cfg) {

@@ -21,6 +21,7 @@
 #include "parti/parallel/context/chunks.h"
 #include "parti/parallel/pipeline/stage.h"
 #include "parti/train/preempt.h"
+#include "parti/train/saved_run.h"
 
 namespace parti::train {
 namespace {
@@ -83,14 +84,14 @@ Trainer::Trainer(TrainConfig cfg, const dist::Mesh& mesh, dist::ProcessGroup* wo
     full_targets_.resize(full_inputs_.size());
   }
   if (cfg_.io.resume) {
-    const std::string dir = io::resolve_checkpoint(cfg_.io.ckpt_dir);
-    const nlohmann::json state = io::read_checkpoint_state(dir);
-    check_same_model(cfg_.model, model_from_json(state.at("config").at("model")), dir);
-    parallel_->load(dir, state.at("optimizer_step").get<int>());
+    const SavedRun saved = read_saved_run(io::resolve_checkpoint(cfg_.io.ckpt_dir));
+    const std::string& dir = saved.dir;
+    check_same_model(cfg_.model, saved.model, dir);
+    parallel_->load(dir, saved.optimizer_step);
     compression_resumed_ = parallel_->load_compression(dir);
-    step_ = state.at("step").get<int64_t>();
-    if (state.contains("guard")) {  // checkpoints before the guard have none: a fresh one
-      guard_.from_json(state.at("guard"));
+    step_ = saved.step;
+    if (saved.state.contains("guard")) {  // checkpoints before the guard have none: a fresh one
+      guard_.from_json(saved.state.at("guard"));
     }
   } else {
     parallel_->init(cfg_.data.seed);
