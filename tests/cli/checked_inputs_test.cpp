@@ -3,6 +3,7 @@
 // built (they used to crash with SIGFPE, run another model, hang or train at step -5).
 #include <gtest/gtest.h>
 
+#include "parti/data/token_file.h"
 #include "support/layout_runs.h"
 
 namespace parti::test {
@@ -68,6 +69,26 @@ TEST(CheckedInputs, LatestMustNameAFolderInside) {
   expect_one_line_error(parti("eval --ckpt " + work() + "/base2 --tokens " + work() +
                               "/brown/val.bin --max-windows 1"),
                         "/latest names '../base2/step_00000002': a step folder inside");
+}
+
+TEST(CheckedInputs, EmptyValidationAndAFullDiskAreErrors) {
+  // A validation split shorter than one window: evaluation would report 0.
+  const std::string data = work() + "/short_val";
+  fs::remove_all(data);
+  fs::copy(work() + "/brown", data, fs::copy_options::recursive);
+  data::TokenFile val = data::read_token_file(data + "/val.bin");
+  val.tokens.resize(10);
+  data::write_token_file(data + "/val.bin", val);
+  const std::string flags =
+      " --model tiny --seq-len 32 --global-batch 8 --micro-batch 8 "
+      "--steps 2 --threads 1 ";
+  expect_one_line_error(parti("train --data " + data + flags + "--eval-batches 1"),
+                        data + "/val.bin: 10 tokens hold no validation window of --seq-len 32");
+  EXPECT_EQ(parti("train --data " + data + flags + "--eval-batches 0").status, 0);
+  // /dev/full: every write fails with ENOSPC, from the first step's record on.
+  auto r = parti("train --data " + work() + "/brown" + flags + "--eval-batches 0 --log /dev/full");
+  EXPECT_NE(r.status, 0) << r.output;
+  EXPECT_EQ(r.last_line(), "parti: error: --log /dev/full: write failed (No space left on device)");
 }
 
 }  // namespace

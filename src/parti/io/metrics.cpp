@@ -1,5 +1,7 @@
 #include "parti/io/metrics.h"
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 
 #include "parti/core/check.h"
@@ -19,14 +21,18 @@ std::string with_parent(const std::string& path) {
 
 }  // namespace
 
-MetricsLog::MetricsLog(const std::string& path) : out_(with_parent(path), std::ios::app) {
+MetricsLog::MetricsLog(const std::string& path)
+    : path_(path), out_(with_parent(path), std::ios::app) {
   PARTI_CHECK(out_.good(), ConfigError, "--log ", path, ": cannot open for appending");
 }
 
 void MetricsLog::write(const nlohmann::ordered_json& record) {
   if (out_.is_open()) {
+    errno = 0;
     out_ << record.dump() << '\n';
     out_.flush();
+    PARTI_CHECK(out_.good(), ConfigError, "--log ", path_, ": write failed (",
+                errno != 0 ? std::strerror(errno) : "stream error", ")");
   }
 }
 

@@ -12,10 +12,13 @@ class MetricsLog {
  public:
   MetricsLog() = default;  // disabled
   explicit MetricsLog(const std::string& path);
+  // Throws ConfigError naming the file and the system's reason when the write fails (a full
+  // disk: a run must not go on believing it logs).
   void write(const nlohmann::ordered_json& record);
   bool enabled() const { return out_.is_open(); }
 
  private:
+  std::string path_;
   std::ofstream out_;
 };
 

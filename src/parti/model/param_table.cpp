@@ -89,17 +89,14 @@ int ParamTable::add(std::string name, std::vector<int64_t> shape, Init init, boo
   }
   spec.numel = numel;
   total_ += (numel + kAlignElements - 1) / kAlignElements * kAlignElements;
+  index_.emplace(spec.name, static_cast<int>(specs_.size()));
   specs_.push_back(std::move(spec));
   return static_cast<int>(specs_.size()) - 1;
 }
 
 int ParamTable::find(const std::string& name) const {
-  for (size_t i = 0; i < specs_.size(); ++i) {
-    if (specs_[i].name == name) {
-      return static_cast<int>(i);
-    }
-  }
-  return -1;
+  const auto it = index_.find(name);
+  return it == index_.end() ? -1 : it->second;
 }
 
 template <typename T>

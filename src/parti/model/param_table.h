@@ -21,6 +21,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace parti::model {
@@ -100,6 +101,7 @@ class ParamTable {
  private:
   TpRank tp_;
   std::vector<ParamSpec> specs_;
+  std::unordered_map<std::string, int> index_;  // name -> position in specs_ (set-up stays linear)
   size_t total_ = 0;
   int modules_ = 0;
 };

@@ -67,6 +67,11 @@ Trainer::Trainer(TrainConfig cfg, const dist::Mesh& mesh, dist::ProcessGroup* wo
                cfg_.layout.pp);
   train_ = data::read_token_file(cfg_.data.dir + "/train.bin");
   val_ = data::read_token_file(cfg_.data.dir + "/val.bin");
+  PARTI_CHECK(cfg_.data.eval_batches == 0 || data::window_count(val_, cfg_.model.seq_len) > 0,
+              ConfigError, cfg_.data.dir, "/val.bin: ", val_.tokens.size(),
+              " tokens hold no validation window of --seq-len ", cfg_.model.seq_len,
+              " (+1): evaluation would measure nothing; prepare with a larger --val-fraction, "
+              "lower --seq-len, or pass --eval-batches 0");
   PARTI_CHECK(train_.vocab_size <= cfg_.model.vocab, ConfigError, "--vocab ", cfg_.model.vocab,
               " is smaller than the data's vocabulary of ", train_.vocab_size, " (", cfg_.data.dir,
               "/train.bin)");
