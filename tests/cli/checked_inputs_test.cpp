@@ -91,5 +91,18 @@ TEST(CheckedInputs, EmptyValidationAndAFullDiskAreErrors) {
   EXPECT_EQ(r.last_line(), "parti: error: --log /dev/full: write failed (No space left on device)");
 }
 
+// Sizes the machine cannot hold are refused before anything is allocated (they used to
+// allocate gigabytes, then fail with std::bad_alloc), with the planner's estimate.
+TEST(CheckedInputs, RunsTooBigForTheMachineAreRefusedWithTheEstimate) {
+  const std::string base = "train --data " + work() + "/brown --steps 1 --threads 1 ";
+  for (const std::string& flags :
+       {std::string("--model tiny --dim 100000 --global-batch 8 --micro-batch 8"),
+        std::string("--model tiny --global-batch 100000 --micro-batch 100000")}) {
+    SCOPED_TRACE(flags);
+    expect_one_line_error(parti(base + flags), " GiB per rank (parameters ");
+    expect_one_line_error(parti(base + flags), "the planner's estimate) and this machine has ");
+  }
+}
+
 }  // namespace
 }  // namespace parti::test

@@ -1,11 +1,17 @@
 // parti train --data DIR --model PRESET [--layers --heads --dim --seq-len --vocab] ...
 // The preset gives every model field; a flag given explicitly overrides its field. The
 // vocabulary defaults to the data's (meta.json). Every rule is checked before any work starts.
+#include <fmt/core.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
 #include <iostream>
 
 #include "parti/cli/commands.h"
 #include "parti/core/check.h"
 #include "parti/core/cpu.h"
+#include "parti/plan/memory.h"
 #include "parti/train/agree.h"
 #include "parti/train/trainer.h"
 
@@ -16,6 +22,29 @@ struct TrainArgs {
   train::TrainConfig cfg;
   ModelFlags model;
 };
+
+// Refuses, before anything is allocated, a run whose ranks this machine cannot hold: the
+// planner's per-rank estimate (plan/memory.h, held within 10% of the trainer's measured bytes by
+// the planner's test) against the physical memory shared by the ranks on this node.
+void check_fits_in_memory(const train::TrainConfig& cfg, const Runtime& runtime) {
+  const plan::Memory need = plan::peak_memory(plan::stage_memory(
+      {cfg.model, cfg.data.global_batch}, cfg.layout, plan::precision_of("fp32"), false));
+  const char* local = std::getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
+  const int ranks_here = local != nullptr ? std::max(1, std::atoi(local)) : runtime.size();
+  const double machine =
+      static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGE_SIZE));
+  const double each = machine / ranks_here;
+  constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+  PARTI_CHECK(
+      need.total() <= each, ConfigError,
+      fmt::format("this run needs about {:.1f} GiB per rank (parameters {:.1f}, gradients "
+                  "{:.1f}, optimizer {:.1f}, activations {:.1f}, buffers {:.1f}: the "
+                  "planner's estimate) and this machine has {:.1f} GiB for each of its "
+                  "{} ranks; shard it (--zero, --tp, --pp, more ranks) or lower "
+                  "--micro-batch, --seq-len or the model's size (parti plan helps)",
+                  need.total() / kGiB, need.params / kGiB, need.grads / kGiB, need.optim / kGiB,
+                  need.activations / kGiB, need.buffers / kGiB, each / kGiB, ranks_here));
+}
 
 void run_train(TrainArgs& a, const Runtime& runtime) {
   train::TrainConfig cfg = a.cfg;
@@ -34,6 +63,7 @@ void run_train(TrainArgs& a, const Runtime& runtime) {
     }
     throw ConfigError(all);
   }
+  check_fits_in_memory(cfg, runtime);
   if (runtime.mpi != nullptr) {
     runtime.mpi->watchdog().set_timeout(cfg.comm_timeout);
     runtime.mpi->set_check_collectives(cfg.check_collectives);
