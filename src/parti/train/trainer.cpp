@@ -171,7 +171,7 @@ parallel::pipeline::PassOptions Trainer::pass_options() {
 void Trainer::run_schedule(float dloss, double lr, StepStats* stats) {
   const int B = cfg_.layout.micro_batch;
   const int dp = dp_.size();
-  const double step_tokens = static_cast<double>(cfg_.data.global_batch) * cfg_.model.seq_len;
+  const double step_tokens = tokens_per_step();
   const auto optimizer_step = [&](double loss) {
     if (pp_size() > 1) {
       pp_->all_reduce(&loss, 1, dist::ReduceOp::sum);  // the last stage's
@@ -232,7 +232,7 @@ StepStats Trainer::step() {
   }
   parallel_->begin_step();
   ring_ = {};
-  const double tokens = static_cast<double>(cfg_.data.global_batch) * cfg_.model.seq_len;
+  const double tokens = tokens_per_step();
   auto dloss = static_cast<float>(1.0 / tokens);
   if (cfg_.fault_nan_step > 0 && dp_.rank() == 0 && step_ + 1 >= cfg_.fault_nan_step &&
       step_ + 1 < cfg_.fault_nan_step + cfg_.fault_nan_steps) {
@@ -343,14 +343,19 @@ std::string Trainer::save() {
   return parallel_->save(cfg_.io.ckpt_dir, step_, state);
 }
 
-bool Trainer::state_finite() {
-  double bad = parallel_->finite() ? 0.0 : 1.0;
+double Trainer::max_over_ranks(double value) {
+  // dp x cp, then tp, then pp: their product is every rank of the job.
   for (dist::ProcessGroup* g : {&grads_, tp_, pp_}) {
     if (g != nullptr && g->size() > 1) {
-      g->all_reduce(&bad, 1, dist::ReduceOp::max);
+      g->all_reduce(&value, 1, dist::ReduceOp::max);
     }
   }
-  return bad == 0.0;
+  return value;
+}
+
+bool Trainer::state_finite() {
+  double bad = parallel_->finite() ? 0.0 : 1.0;
+  return max_over_ranks(bad) == 0.0;
 }
 
 void Trainer::print_header(std::ostream& out) const {
@@ -481,12 +486,7 @@ int Trainer::agreed_stop() {
   if (stop == 0 && cfg_.time_limit_min > 0 && seconds >= 60.0 * cfg_.time_limit_min) {
     stop = kTimeLimit;
   }
-  for (dist::ProcessGroup* g : {&grads_, tp_, pp_}) {
-    if (g != nullptr && g->size() > 1) {
-      g->all_reduce(&stop, 1, dist::ReduceOp::max);
-    }
-  }
-  return static_cast<int>(stop);
+  return static_cast<int>(max_over_ranks(stop));
 }
 
 void Trainer::run(std::ostream& all_out) {

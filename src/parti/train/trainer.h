@@ -97,8 +97,13 @@ class Trainer {
   // loss is summed over the ranks, the gradients clipped and the step judged: applied, or
   // skipped. Fills the loss (mean over the global batch), norm and skipped of *stats.
   void run_schedule(float dloss, double lr, StepStats* stats);
+  // The maximum of `value` over every rank of the job (collective over the step's groups).
+  double max_over_ranks(double value);
   // Whether every parameter and moment this job holds is finite (collective over every group).
   bool state_finite();
+  double tokens_per_step() const {
+    return static_cast<double>(cfg_.data.global_batch) * cfg_.model.seq_len;
+  }
   std::string step_line(const StepStats& s) const;
   // Whether the run stops after this step, agreed by every rank (collective): 0 no, else the
   // signal's number, or 1000: --time-limit reached.
