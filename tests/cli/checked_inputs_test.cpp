@@ -3,6 +3,8 @@
 // built (they used to crash with SIGFPE, run another model, hang or train at step -5).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "parti/data/token_file.h"
 #include "support/layout_runs.h"
 
@@ -88,7 +90,69 @@ TEST(CheckedInputs, EmptyValidationAndAFullDiskAreErrors) {
   // /dev/full: every write fails with ENOSPC, from the first step's record on.
   auto r = parti("train --data " + work() + "/brown" + flags + "--eval-batches 0 --log /dev/full");
   EXPECT_NE(r.status, 0) << r.output;
-  EXPECT_EQ(r.last_line(), "parti: error: --log /dev/full: write failed (No space left on device)");
+  EXPECT_EQ(r.last_line(),
+            "parti: error: --log /dev/full: write failed: No space left on device (errno 28)");
+}
+
+// `parti` with files limited to `kib` KiB (SIGXFSZ ignored, so a write past it fails with EFBIG
+// as on a full disk).
+RunResult parti_with_file_limit(int kib, const std::string& args) {
+  return run("trap '' XFSZ; ulimit -f " + std::to_string(kib) + "; exec " PARTI_BINARY " " + args);
+}
+
+std::vector<std::string> folder_names(const std::string& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : fs::directory_iterator(dir)) out.push_back(e.path().filename().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// A write that fails (full disk, file too large) names the file and the system's reason, and
+// leaves what was there before whole: `prepare` replaces its folder in one step, a checkpoint
+// never moves `latest`.
+TEST(CheckedInputs, FailedWritesNameTheFileAndKeepTheOldFilesWhole) {
+  const std::string texts = work() + "/texts";
+  fs::create_directories(texts);
+  std::string args = "prepare --tokenizer byte --val-fraction 0.2 --text";
+  for (int i = 0; i < 10; ++i) {
+    const std::string file = texts + "/doc" + std::to_string(i) + ".txt";
+    std::ofstream(file) << std::string(3000, static_cast<char>('a' + i)) << "\n";
+    args += " " + file;
+  }
+  const std::string out = work() + "/prepared";
+  fs::remove_all(out);
+  ASSERT_EQ(parti(args + " --out " + out).status, 0);
+  const std::string train_before = slurp(out + "/train.bin"),
+                    meta_before = slurp(out + "/meta.json");
+  // The new train.bin is ~48 KB: past an 8 KiB limit the write fails, and nothing changes.
+  const RunResult r = parti_with_file_limit(8, args + " --val-fraction 0.5 --out " + out);
+  EXPECT_NE(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find(out + ".tmp-"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("/train.bin.tmp: write failed: File too large (errno 27)"),
+            std::string::npos)
+      << r.output;
+  EXPECT_EQ(slurp(out + "/train.bin"), train_before);
+  EXPECT_EQ(slurp(out + "/meta.json"), meta_before);
+  EXPECT_EQ(folder_names(out), (std::vector<std::string>{"meta.json", "train.bin", "val.bin"}));
+  for (const auto& e : fs::directory_iterator(work())) {
+    EXPECT_EQ(e.path().filename().string().find("prepared.tmp"), std::string::npos);
+  }
+  // A folder holding anything else is not replaced; a folder is not a text file.
+  std::ofstream(out + "/notes.txt") << "mine\n";
+  expect_one_line_error(parti(args + " --out " + out),
+                        "holds notes.txt, which is not part of a prepared corpus");
+  expect_one_line_error(parti("prepare --tokenizer byte --text " + texts + " --out " + out + "2"),
+                        texts + ": read failed: Is a directory (errno 21)");
+
+  // A checkpoint that cannot be written: the error names it, `latest` stays at step 2.
+  ASSERT_EQ(parti(train_flags("full", 8, 2)).status, 0);
+  const RunResult save = parti_with_file_limit(1024, train_flags("full", 8, 4) + " --resume");
+  EXPECT_NE(save.status, 0) << save.output;
+  EXPECT_NE(save.output.find(work() + "/full/step_00000004.tmp/model.safetensors: write failed: "
+                                      "File too large (errno 27)"),
+            std::string::npos)
+      << save.output;
+  EXPECT_EQ(slurp(work() + "/full/latest"), "step_00000002\n");
 }
 
 // Sizes the machine cannot hold are refused before anything is allocated (they used to

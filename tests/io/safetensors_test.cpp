@@ -104,5 +104,29 @@ TEST(Safetensors, PartiFilesMustCarryTheirChecksum) {
       << message(path);
 }
 
+// What the fuzz target (tests/fuzz/safetensors_fuzz.cpp) found escaping as JSON library errors
+// or wrapping sizes: each is now a CheckpointError naming the file and the tensor.
+TEST(Safetensors, MalformedDescriptionsAreNamed) {
+  const std::string path = temp("malformed");
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {R"({"a":{"dtype":"F32","shape":[1]}})", "tensor a: [json.exception.out_of_range.403]"},
+      {R"({"a":5})", "tensor a is not described by a JSON object"},
+      {R"({"a":{"dtype":"F32","shape":[-1,-1],"data_offsets":[0,4]}})",
+       "tensor a has an impossible shape (size -1)"},
+      {R"({"a":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,0]}})",
+       "tensor a has an impossible shape"},
+      {R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[-4,0]}})",
+       "tensor a has inconsistent offsets"},
+      {R"({"__metadata__":{"step":7}})", "__metadata__ step is not a string"},
+      {R"([1,2])", "corrupted header: not a JSON object of tensors"},
+  };
+  for (const auto& [header, needle] : cases) {
+    SCOPED_TRACE(header);
+    write_raw(path, header, 4);
+    EXPECT_EQ(message(path).rfind(path + ": ", 0), 0u) << message(path);
+    EXPECT_NE(message(path).find(needle), std::string::npos) << message(path);
+  }
+}
+
 }  // namespace
 }  // namespace parti::io

@@ -30,8 +30,8 @@ double unigram_entropy(const data::TokenFile& f) {
   return h;
 }
 
-// Brown in `tokenizer`'s ids, prepared by the first test that needs it (meta.json is written
-// last).
+// Brown in `tokenizer`'s ids, prepared by the first test that needs it (prepare puts the folder
+// in place whole).
 fs::path brown(const std::string& tokenizer) {
   const fs::path dir = fs::temp_directory_path() / "parti_convergence" / ("brown-" + tokenizer);
   if (!fs::exists(dir / "meta.json")) {

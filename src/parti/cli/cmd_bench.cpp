@@ -10,13 +10,13 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <vector>
 
 #include "parti/cli/commands.h"
 #include "parti/core/check.h"
 #include "parti/core/cpu.h"
+#include "parti/io/files.h"
 #include "parti/plan/calibrate.h"
 
 namespace parti::cli {
@@ -164,13 +164,7 @@ void run_calibrate(const CalibrateArgs& a, const Runtime& runtime) {
       *world, runtime.mpi != nullptr ? runtime.mpi->splitter() : dist::Mesh::Split{}, a.options,
       std::cout);
   if (world->rank() == 0) {
-    const std::string tmp = a.out + ".tmp";
-    {
-      std::ofstream out(tmp);
-      PARTI_CHECK(out.good(), ConfigError, "--out ", a.out, ": cannot write");
-      out << plan::to_json(h).dump(2) << "\n";
-    }
-    std::filesystem::rename(tmp, a.out);
+    io::write_text_atomically(a.out, plan::to_json(h).dump(2) + "\n");
     std::cout << "wrote " << a.out << "\n";
   }
 }

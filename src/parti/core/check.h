@@ -27,6 +27,10 @@ class CheckpointError : public Error {  // missing, truncated or corrupted check
  public:
   using Error::Error;
 };
+class IoError : public Error {  // the system refused a read or a write (io/files.h)
+ public:
+  using Error::Error;
+};
 class InternalError : public Error {  // a bug in Parti
  public:
   using Error::Error;
@@ -60,6 +64,11 @@ std::string str_cat(const Parts&... parts) {
 
 [[noreturn]] void throw_internal(const char* file, int line, const std::string& message);
 
+// Why the operating system refused: "No space left on device (errno 28)". Pass errno as it was
+// right after the failing call; 0 (a stream that failed without an OS error, a file that ended
+// early) says so instead.
+std::string os_error(int error);
+
 }  // namespace parti
 
 #define PARTI_CHECK(cond, ErrorType, ...)             \
@@ -69,10 +78,11 @@ std::string str_cat(const Parts&... parts) {
     }                                                 \
   } while (false)
 
-#define PARTI_ASSERT(cond, ...)                                                                   \
-  do {                                                                                            \
-    if (!(cond)) {                                                                                \
-      ::parti::throw_internal(__FILE__, __LINE__,                                                 \
-                              ::parti::str_cat("assertion `" #cond "` failed: ", ##__VA_ARGS__)); \
-    }                                                                                             \
+#define PARTI_ASSERT(cond, ...)                                                           \
+  do {                                                                                    \
+    if (!(cond)) {                                                                        \
+      ::parti::throw_internal(                                                            \
+          __FILE__, __LINE__,                                                             \
+          ::parti::str_cat("assertion `" #cond "` failed: " __VA_OPT__(, ) __VA_ARGS__)); \
+    }                                                                                     \
   } while (false)

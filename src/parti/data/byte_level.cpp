@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "parti/core/check.h"
+#include "parti/core/file.h"
 #include "parti/data/utf8.h"
 
 namespace parti::data {
@@ -34,13 +35,13 @@ std::string to_bytes(const std::string& encoded, const std::string& file) {
 }
 
 std::string read_vocabulary_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  PARTI_CHECK(in.good(), DataError, path,
-              ": cannot open (tokenizer vocabulary; run scripts/ensure-deps or pass "
-              "--tokenizer-dir)");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
+  try {
+    return core::read_file(path);
+  } catch (const IoError& e) {
+    throw DataError(str_cat(e.what(),
+                            " (a tokenizer vocabulary; run scripts/ensure-deps or pass "
+                            "--tokenizer-dir)"));
+  }
 }
 
 std::string concatenate_tokens(const std::vector<std::string>& id_to_bytes,

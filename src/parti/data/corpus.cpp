@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "parti/core/check.h"
+#include "parti/core/file.h"
 
 #ifndef PARTI_NPM_DIR
 #define PARTI_NPM_DIR "third_party/npm/node_modules"
@@ -19,14 +20,6 @@
 
 namespace parti::data {
 namespace {
-
-std::string read_all(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  PARTI_CHECK(in.good(), DataError, path, ": cannot open");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 std::string strip_tag(const std::string& token) {
   size_t slash = token.rfind('/');
@@ -88,7 +81,7 @@ std::vector<Document> read_brown(const std::string& dir) {
   std::sort(names.begin(), names.end());
   std::vector<Document> docs;
   for (const std::string& file : names) {
-    docs.push_back({file, brown_to_text(read_all(dir + "/" + file))});
+    docs.push_back({file, brown_to_text(core::read_file(dir + "/" + file))});
   }
   return docs;
 }
@@ -96,7 +89,7 @@ std::vector<Document> read_brown(const std::string& dir) {
 std::vector<Document> read_text_files(const std::vector<std::string>& paths) {
   std::vector<Document> docs;
   for (const std::string& path : paths) {
-    docs.push_back({path, read_all(path)});
+    docs.push_back({path, core::read_file(path)});
   }
   return docs;
 }

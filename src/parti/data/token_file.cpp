@@ -1,8 +1,8 @@
 #include "parti/data/token_file.h"
 
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 
 #include "parti/core/check.h"
@@ -78,22 +78,27 @@ void write_token_file(const std::string& path, const TokenFile& file) {
   header.checksum = fnv1a64(bytes.data(), bytes.size());
   const std::string tmp = path + ".tmp";
   {
+    errno = 0;
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    PARTI_CHECK(out.good(), DataError, tmp, ": cannot create");
+    PARTI_CHECK(out.good(), IoError, tmp, ": cannot create: ", os_error(errno));
     out.write(reinterpret_cast<const char*>(&header), sizeof(header));
     out.write(reinterpret_cast<const char*>(bytes.data()),
               static_cast<std::streamsize>(bytes.size()));
     out.flush();
-    PARTI_CHECK(out.good(), DataError, tmp, ": write failed");
+    PARTI_CHECK(out.good(), IoError, tmp, ": write failed: ", os_error(errno));
   }
-  std::filesystem::rename(tmp, path);
+  PARTI_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, IoError, tmp, ": cannot rename to ",
+              path, ": ", os_error(errno));
 }
 
 TokenFile read_token_file(const std::string& path) {
+  errno = 0;
   std::ifstream in(path, std::ios::binary);
-  PARTI_CHECK(in.good(), DataError, path, ": cannot open token file");
+  PARTI_CHECK(in.good(), DataError, path, ": cannot open token file: ", os_error(errno));
   in.seekg(0, std::ios::end);
-  const auto size = static_cast<uint64_t>(in.tellg());
+  const std::streamoff end = in.tellg();
+  PARTI_CHECK(end >= 0, DataError, path, ": cannot read (a folder?): ", os_error(errno));
+  const auto size = static_cast<uint64_t>(end);
   in.seekg(0);
   PARTI_CHECK(size >= kHeaderBytes, DataError, path, ": truncated token file (", size,
               " bytes, the header alone is 64)");
@@ -121,7 +126,7 @@ TokenFile read_token_file(const std::string& path) {
   file.eot = static_cast<int32_t>(header.eot);
   std::vector<uint8_t> bytes(size - kHeaderBytes);
   in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-  PARTI_CHECK(in.good(), DataError, path, ": read failed");
+  PARTI_CHECK(in.good(), DataError, path, ": read failed: ", os_error(errno));
   PARTI_CHECK(fnv1a64(bytes.data(), bytes.size()) == header.checksum, DataError, path,
               ": checksum mismatch (file corrupted)");
   file.tokens = ids_from_bytes(bytes, width);

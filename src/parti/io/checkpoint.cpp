@@ -11,20 +11,13 @@
 #include <sstream>
 
 #include "parti/core/check.h"
+#include "parti/io/files.h"
 #include "parti/io/safetensors.h"
 
 namespace parti::io {
 namespace {
 
 namespace fs = std::filesystem;
-
-void sync_path(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY);
-  PARTI_CHECK(fd >= 0, CheckpointError, path, ": cannot open to flush");
-  int rc = ::fsync(fd);
-  ::close(fd);
-  PARTI_CHECK(rc == 0, CheckpointError, path, ": fsync failed");
-}
 
 std::string step_name(int64_t step) {
   char buf[32];
@@ -34,14 +27,6 @@ std::string step_name(int64_t step) {
 
 const std::vector<int64_t>& logical_shape(const model::ParamSpec& spec) {
   return spec.global_shape;
-}
-
-void write_text(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::trunc);
-  PARTI_CHECK(out.good(), CheckpointError, path, ": cannot create");
-  out << text;
-  out.flush();
-  PARTI_CHECK(out.good(), CheckpointError, path, ": write failed");
 }
 
 const std::map<std::string, std::string> metadata(int64_t step) {
@@ -95,10 +80,10 @@ void for_each_part(const model::ParamTable& table, const CheckpointSlice& slice,
 
 void begin_checkpoint(const std::string& ckpt_dir, int64_t step, const model::ParamTable& table,
                       bool with_optim) {
-  fs::create_directories(ckpt_dir);
+  make_dirs(ckpt_dir);
   const std::string tmp_dir = tmp_dir_of(ckpt_dir, step);
-  fs::remove_all(tmp_dir);
-  fs::create_directories(tmp_dir);
+  remove_tree(tmp_dir);
+  make_dirs(tmp_dir);
   create_safetensors(tmp_dir + "/model.safetensors",
                      plan_safetensors(model_tensors(table), metadata(step)));
   if (with_optim) {
@@ -136,9 +121,9 @@ void write_checkpoint_slices(const std::string& ckpt_dir, int64_t step,
                     }
                   });
   }
-  sync_file(model_path);
+  sync_path(model_path);
   if (optim) {
-    sync_file(optim_path);
+    sync_path(optim_path);
   }
 }
 
@@ -166,11 +151,9 @@ std::string finish_checkpoint(const std::string& ckpt_dir, int64_t step,
   write_text(tmp_dir + "/state.json", full.dump(2) + "\n");
   sync_path(tmp_dir + "/state.json");
   sync_path(tmp_dir);
-  fs::remove_all(final_dir);
-  fs::rename(tmp_dir, final_dir);
-  write_text(ckpt_dir + "/latest.tmp", step_name(step) + "\n");
-  sync_path(ckpt_dir + "/latest.tmp");
-  fs::rename(ckpt_dir + "/latest.tmp", ckpt_dir + "/latest");
+  remove_tree(final_dir);
+  rename_path(tmp_dir, final_dir);
+  write_text_atomically(ckpt_dir + "/latest", step_name(step) + "\n");
   sync_path(ckpt_dir);
   return final_dir;
 }
@@ -205,7 +188,7 @@ std::string resolve_checkpoint(const std::string& path) {
 nlohmann::json read_checkpoint_state(const std::string& step_dir) {
   const std::string path = step_dir + "/state.json";
   std::ifstream in(path);
-  PARTI_CHECK(in.good(), CheckpointError, path, ": cannot open");
+  PARTI_CHECK(in.good(), CheckpointError, path, ": cannot open: ", os_error(errno));
   try {
     return nlohmann::json::parse(in);
   } catch (const nlohmann::json::exception& e) {

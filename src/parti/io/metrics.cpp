@@ -1,7 +1,6 @@
 #include "parti/io/metrics.h"
 
 #include <cerrno>
-#include <cstring>
 #include <filesystem>
 
 #include "parti/core/check.h"
@@ -15,6 +14,7 @@ std::string with_parent(const std::string& path) {
   if (!parent.empty()) {
     std::error_code ignored;  // a failure shows up as the open failing below
     std::filesystem::create_directories(parent, ignored);
+    errno = 0;
   }
   return path;
 }
@@ -23,7 +23,8 @@ std::string with_parent(const std::string& path) {
 
 MetricsLog::MetricsLog(const std::string& path)
     : path_(path), out_(with_parent(path), std::ios::app) {
-  PARTI_CHECK(out_.good(), ConfigError, "--log ", path, ": cannot open for appending");
+  PARTI_CHECK(out_.good(), ConfigError, "--log ", path,
+              ": cannot open for appending: ", os_error(errno));
 }
 
 void MetricsLog::write(const nlohmann::ordered_json& record) {
@@ -31,8 +32,7 @@ void MetricsLog::write(const nlohmann::ordered_json& record) {
     errno = 0;
     out_ << record.dump() << '\n';
     out_.flush();
-    PARTI_CHECK(out_.good(), ConfigError, "--log ", path_, ": write failed (",
-                errno != 0 ? std::strerror(errno) : "stream error", ")");
+    PARTI_CHECK(out_.good(), ConfigError, "--log ", path_, ": write failed: ", os_error(errno));
   }
 }
 

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -35,7 +36,9 @@ size_t numel(const std::vector<int64_t>& shape) {
 }
 
 // pwrite / pread of a whole buffer at an offset (retrying short transfers).
+// On failure errno tells why (0: the file ended early).
 bool write_all(int fd, const void* data, size_t bytes, size_t offset) {
+  errno = 0;
   const char* p = static_cast<const char*>(data);
   while (bytes > 0) {
     const ssize_t n = ::pwrite(fd, p, bytes, static_cast<off_t>(offset));
@@ -50,6 +53,7 @@ bool write_all(int fd, const void* data, size_t bytes, size_t offset) {
 }
 
 bool read_all(int fd, void* data, size_t bytes, size_t offset) {
+  errno = 0;
   char* p = static_cast<char*>(data);
   while (bytes > 0) {
     const ssize_t n = ::pread(fd, p, bytes, static_cast<off_t>(offset));
@@ -61,6 +65,48 @@ bool read_all(int fd, void* data, size_t bytes, size_t offset) {
     offset += static_cast<size_t>(n);
   }
   return true;
+}
+
+// One tensor's description: dtype F32, a shape of sizes >= 0, data_offsets [begin, end] whose
+// length is the shape's bytes (the product checked for overflow). Throws CheckpointError.
+std::tuple<std::vector<int64_t>, size_t, size_t> read_entry(const std::string& path,
+                                                            const std::string& name,
+                                                            const nlohmann::json& entry) {
+  PARTI_CHECK(entry.is_object(), CheckpointError, path, ": tensor ", name,
+              " is not described by a JSON object");
+  std::string dtype;
+  std::vector<int64_t> shape, offsets;
+  try {
+    dtype = entry.at("dtype").get<std::string>();
+    shape = entry.at("shape").get<std::vector<int64_t>>();
+    offsets = entry.at("data_offsets").get<std::vector<int64_t>>();
+  } catch (const nlohmann::json::exception& e) {
+    throw CheckpointError(str_cat(path, ": tensor ", name, ": ", e.what()));
+  }
+  PARTI_CHECK(dtype == "F32", CheckpointError, path, ": tensor ", name, " has dtype ", dtype,
+              ", only F32 is supported");
+  uint64_t bytes = sizeof(float);
+  for (int64_t d : shape) {
+    PARTI_CHECK(d >= 0 && !__builtin_mul_overflow(bytes, static_cast<uint64_t>(d), &bytes),
+                CheckpointError, path, ": tensor ", name, " has an impossible shape (size ", d,
+                ")");
+  }
+  PARTI_CHECK(offsets.size() == 2 && offsets[0] >= 0 && offsets[1] >= offsets[0] &&
+                  static_cast<uint64_t>(offsets[1] - offsets[0]) == bytes,
+              CheckpointError, path, ": tensor ", name, " has inconsistent offsets");
+  return {shape, static_cast<size_t>(offsets[0]), static_cast<size_t>(offsets[1])};
+}
+
+std::map<std::string, std::string> read_metadata(const std::string& path,
+                                                 const nlohmann::json& entry) {
+  PARTI_CHECK(entry.is_object(), CheckpointError, path, ": __metadata__ is not a JSON object");
+  std::map<std::string, std::string> out;
+  for (const auto& [key, value] : entry.items()) {
+    PARTI_CHECK(value.is_string(), CheckpointError, path, ": __metadata__ ", key,
+                " is not a string");
+    out[key] = value.get<std::string>();
+  }
+  return out;
 }
 
 }  // namespace
@@ -102,24 +148,26 @@ void write_safetensors(const std::string& path, const std::vector<TensorRef>& te
     checksum = data::fnv1a64(t.data, numel(t.shape) * sizeof(float), checksum);
   }
   const SafetensorsPlan plan = plan_safetensors(shapes, metadata, checksum);
+  errno = 0;
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  PARTI_CHECK(out.good(), CheckpointError, path, ": cannot create");
+  PARTI_CHECK(out.good(), CheckpointError, path, ": cannot create: ", os_error(errno));
   out.write(plan.header.data(), static_cast<std::streamsize>(plan.header.size()));
   for (const TensorRef& t : tensors) {
     out.write(reinterpret_cast<const char*>(t.data),
               static_cast<std::streamsize>(numel(t.shape) * sizeof(float)));
   }
   out.flush();
-  PARTI_CHECK(out.good(), CheckpointError, path, ": write failed");
+  PARTI_CHECK(out.good(), CheckpointError, path, ": write failed: ", os_error(errno));
 }
 
 void create_safetensors(const std::string& path, const SafetensorsPlan& plan) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  PARTI_CHECK(fd >= 0, CheckpointError, path, ": cannot create");
+  PARTI_CHECK(fd >= 0, CheckpointError, path, ": cannot create: ", os_error(errno));
   const bool ok = write_all(fd, plan.header.data(), plan.header.size(), 0) &&
                   ::ftruncate(fd, static_cast<off_t>(plan.file_size)) == 0;
+  const int error = errno;
   ::close(fd);
-  PARTI_CHECK(ok, CheckpointError, path, ": write failed");
+  PARTI_CHECK(ok, CheckpointError, path, ": write failed: ", os_error(error));
 }
 
 void write_tensor_part(const std::string& path, const SafetensorsPlan& plan,
@@ -127,24 +175,17 @@ void write_tensor_part(const std::string& path, const SafetensorsPlan& plan,
   auto it = plan.offsets.find(name);
   PARTI_ASSERT(it != plan.offsets.end(), "no tensor ", name, " in the plan of ", path);
   const int fd = ::open(path.c_str(), O_WRONLY);
-  PARTI_CHECK(fd >= 0, CheckpointError, path, ": cannot open for writing");
+  PARTI_CHECK(fd >= 0, CheckpointError, path, ": cannot open for writing: ", os_error(errno));
   const bool ok = write_all(fd, data, count * sizeof(float), it->second + first * sizeof(float));
+  const int error = errno;
   ::close(fd);
-  PARTI_CHECK(ok, CheckpointError, path, ": write failed");
-}
-
-void sync_file(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY);
-  PARTI_CHECK(fd >= 0, CheckpointError, path, ": cannot open to flush");
-  const int rc = ::fsync(fd);
-  ::close(fd);
-  PARTI_CHECK(rc == 0, CheckpointError, path, ": fsync failed");
+  PARTI_CHECK(ok, CheckpointError, path, ": write failed: ", os_error(error));
 }
 
 void seal_safetensors(const std::string& path) {
   SafetensorsReader reader(path);  // parses the header
   const int fd = ::open(path.c_str(), O_RDWR);
-  PARTI_CHECK(fd >= 0, CheckpointError, path, ": cannot open to seal");
+  PARTI_CHECK(fd >= 0, CheckpointError, path, ": cannot open to seal: ", os_error(errno));
   uint64_t length = 0;
   bool ok = read_all(fd, &length, sizeof(length), 0);
   std::string header(ok ? length : 0, '\0');
@@ -164,15 +205,26 @@ void seal_safetensors(const std::string& path) {
   }
   const std::string hex = hex64(checksum);
   ok = ok && write_all(fd, hex.data(), hex.size(), sizeof(length) + at + key.size());
+  const int error = errno;
   ::close(fd);
-  PARTI_CHECK(ok, CheckpointError, path, ": sealing failed");
+  PARTI_CHECK(ok, CheckpointError, path, ": sealing failed: ", os_error(error));
 }
 
 SafetensorsReader::SafetensorsReader(const std::string& path) : path_(path) {
   fd_ = ::open(path.c_str(), O_RDONLY);
-  PARTI_CHECK(fd_ >= 0, CheckpointError, path, ": cannot open");
+  PARTI_CHECK(fd_ >= 0, CheckpointError, path, ": cannot open: ", os_error(errno));
+  try {
+    read_header();
+  } catch (...) {
+    ::close(fd_);  // the destructor does not run for a constructor that throws
+    throw;
+  }
+}
+
+void SafetensorsReader::read_header() {
+  const std::string& path = path_;
   struct stat st {};
-  PARTI_CHECK(::fstat(fd_, &st) == 0, CheckpointError, path, ": cannot stat");
+  PARTI_CHECK(::fstat(fd_, &st) == 0, CheckpointError, path, ": cannot stat: ", os_error(errno));
   const auto file_size = static_cast<size_t>(st.st_size);
   uint64_t length = 0;
   PARTI_CHECK(file_size >= 8 && read_all(fd_, &length, sizeof(length), 0), CheckpointError, path,
@@ -181,37 +233,29 @@ SafetensorsReader::SafetensorsReader(const std::string& path) : path_(path) {
               ": truncated or not safetensors (header of ", length, " bytes, file of ", file_size,
               ")");
   std::string text(length, '\0');
-  PARTI_CHECK(read_all(fd_, text.data(), length, 8), CheckpointError, path, ": read failed");
+  PARTI_CHECK(read_all(fd_, text.data(), length, 8), CheckpointError, path,
+              ": read failed: ", os_error(errno));
   nlohmann::json header;
   try {
     header = nlohmann::json::parse(text);
   } catch (const nlohmann::json::exception& e) {
     throw CheckpointError(str_cat(path, ": corrupted header: ", e.what()));
   }
+  PARTI_CHECK(header.is_object(), CheckpointError, path,
+              ": corrupted header: not a JSON object of tensors");
   data_start_ = 8 + length;
   data_size_ = file_size - data_start_;
   size_t data_end = 0;
   for (const auto& [name, entry] : header.items()) {
     if (name == "__metadata__") {
-      for (const auto& [key, value] : entry.items()) {
-        metadata_[key] = value.get<std::string>();
-      }
+      metadata_ = read_metadata(path, entry);
       continue;
     }
-    PARTI_CHECK(entry.value("dtype", "") == "F32", CheckpointError, path, ": tensor ", name,
-                " has dtype ", entry.value("dtype", "?"), ", only F32 is supported");
-    Entry e;
-    e.shape = entry.at("shape").get<std::vector<int64_t>>();
-    auto offsets = entry.at("data_offsets").get<std::vector<size_t>>();
-    PARTI_CHECK(offsets.size() == 2 && offsets[1] >= offsets[0] &&
-                    offsets[1] - offsets[0] == numel(e.shape) * sizeof(float),
-                CheckpointError, path, ": tensor ", name, " has inconsistent offsets");
-    PARTI_CHECK(offsets[1] <= data_size_, CheckpointError, path, ": truncated: tensor ", name,
-                " ends at byte ", offsets[1], " of a ", data_size_, "-byte data section");
-    e.begin = data_start_ + offsets[0];
-    e.end = data_start_ + offsets[1];
-    data_end = std::max(data_end, offsets[1]);
-    entries_.emplace(name, std::move(e));
+    const auto [shape, begin, end] = read_entry(path, name, entry);
+    PARTI_CHECK(end <= data_size_, CheckpointError, path, ": truncated: tensor ", name,
+                " ends at byte ", end, " of a ", data_size_, "-byte data section");
+    entries_.emplace(name, Entry{shape, data_start_ + begin, data_start_ + end});
+    data_end = std::max(data_end, end);
   }
   // The format's rule: the tensors cover the data section exactly, without holes or overlaps.
   std::vector<std::tuple<size_t, size_t, std::string>> order;  // begin, end (empty ones first)
@@ -249,7 +293,7 @@ void SafetensorsReader::verify() const {
   for (size_t pos = 0; pos < data_size_;) {
     const size_t n = std::min(chunk.size(), data_size_ - pos);
     PARTI_CHECK(read_all(fd_, chunk.data(), n, data_start_ + pos), CheckpointError, path_,
-                ": read failed");
+                ": read failed: ", os_error(errno));
     checksum = data::fnv1a64(chunk.data(), n, checksum);
     pos += n;
   }
@@ -270,7 +314,7 @@ void SafetensorsReader::read(const std::string& name, size_t first, float* out,
   const Entry& e = entries_.at(name);
   PARTI_ASSERT(e.begin + (first + count) * sizeof(float) <= e.end, "reading past tensor ", name);
   PARTI_CHECK(read_all(fd_, out, count * sizeof(float), e.begin + first * sizeof(float)),
-              CheckpointError, path_, ": read failed");
+              CheckpointError, path_, ": read failed: ", os_error(errno));
 }
 
 std::map<std::string, std::vector<int64_t>> SafetensorsReader::shapes() const {

@@ -55,7 +55,6 @@ void create_safetensors(const std::string& path, const SafetensorsPlan& plan);
 // Elements [first, first + count) of tensor `name`.
 void write_tensor_part(const std::string& path, const SafetensorsPlan& plan,
                        const std::string& name, size_t first, const float* data, size_t count);
-void sync_file(const std::string& path);  // fsync
 void seal_safetensors(const std::string& path);
 
 // Reading parts of tensors without loading the file: verify() streams the data once against
@@ -79,6 +78,7 @@ class SafetensorsReader {
     std::vector<int64_t> shape;
     size_t begin, end;  // file offsets
   };
+  void read_header();  // fills everything below from the file
   std::string path_;
   int fd_ = -1;
   size_t data_start_ = 0;

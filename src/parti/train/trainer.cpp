@@ -4,8 +4,6 @@
 
 #include <chrono>
 #include <cmath>
-#include <filesystem>
-#include <fstream>
 #include <functional>
 #include <limits>
 #include <ostream>
@@ -17,6 +15,7 @@
 #include "parti/data/sampler.h"
 #include "parti/dist/mesh.h"
 #include "parti/io/checkpoint.h"
+#include "parti/io/files.h"
 #include "parti/model/registry.h"
 #include "parti/parallel/context/chunks.h"
 #include "parti/parallel/pipeline/stage.h"
@@ -367,8 +366,8 @@ void Trainer::print_header(std::ostream& out) const {
   out << "compute: " << core::describe_compute()
       << fmt::format(", sgemm ceiling {:.1f} GFLOP/s per rank\n", peak_gflops_);
   if (!cfg_.io.ckpt_dir.empty() && is_logger()) {
-    std::filesystem::create_directories(cfg_.io.ckpt_dir);
-    std::ofstream(cfg_.io.ckpt_dir + "/config.json") << resolved.dump(2) << "\n";
+    io::make_dirs(cfg_.io.ckpt_dir);
+    io::write_text_atomically(cfg_.io.ckpt_dir + "/config.json", resolved.dump(2) + "\n");
   }
   if (step_ > 0) {
     out << "resumed at step " << step_ << " from " << cfg_.io.ckpt_dir << "\n";

@@ -5,6 +5,7 @@
 
 #include "parti/core/check.h"
 #include "parti/io/checkpoint.h"
+#include "parti/io/files.h"
 #include "parti/io/safetensors.h"
 #include "parti/parallel/data/data_parallel.h"
 
@@ -113,7 +114,7 @@ std::string DataParallel::save(const std::string& ckpt_dir, int64_t step,
                            {"dp", std::to_string(dp_.size())},
                            {"tp", std::to_string(tp_ != nullptr ? tp_->size() : 1)},
                            {"pp", std::to_string(pp_ != nullptr ? pp_->size() : 1)}});
-    io::sync_file(path);
+    io::sync_path(path);
   }
   if (pp_ != nullptr) {
     pp_->barrier();
