@@ -19,14 +19,14 @@ TEST(AdamW, MatchesTheFormulaOverSteps) {
                          {static_cast<float>(lr), static_cast<float>(b1), static_cast<float>(b2),
                           static_cast<float>(eps), static_cast<float>(wd), step});
     for (int i = 0; i < 3; ++i) {
-      const double flr = static_cast<float>(lr), fb1 = static_cast<float>(b1),
-                   fb2 = static_cast<float>(b2), fwd = static_cast<float>(wd);
+      // The rates as the float kernel sees them, then computed in double.
+      const auto as_float = [](double x) { return static_cast<double>(static_cast<float>(x)); };
+      const double flr = as_float(lr), fb1 = as_float(b1), fb2 = as_float(b2), fwd = as_float(wd);
       rp[i] *= 1 - flr * fwd;
       rm[i] = fb1 * rm[i] + (1 - fb1) * g[i];
       rv[i] = fb2 * rv[i] + (1 - fb2) * g[i] * g[i];
       const double bc1 = 1 - std::pow(fb1, step), bc2 = 1 - std::pow(fb2, step);
-      rp[i] -= (flr / bc1) * rm[i] /
-               (std::sqrt(rv[i]) / std::sqrt(bc2) + double{static_cast<float>(eps)});
+      rp[i] -= (flr / bc1) * rm[i] / (std::sqrt(rv[i]) / std::sqrt(bc2) + as_float(eps));
       EXPECT_NEAR(p[i], rp[i], 1e-12) << "step " << step << " element " << i;
     }
   }

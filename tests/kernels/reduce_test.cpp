@@ -22,7 +22,7 @@ TEST(Reduce, ColumnSumsAreExactAndThreadCountIndependent) {
   for (int c = 0; c < C; ++c) {
     EXPECT_EQ(one[c], two[c]);  // bit for bit
     double exact = 0;
-    for (int r = 0; r < N; ++r) exact += double{inp[static_cast<size_t>(r * C + c)]};
+    for (int r = 0; r < N; ++r) exact += static_cast<double>(inp[static_cast<size_t>(r * C + c)]);
     EXPECT_NEAR(one[c], exact, 1e-4);
   }
 }

@@ -55,7 +55,8 @@ TEST(SwiGlu, FloatAgreesWithDoubleOverTheWholeRangeAndKeepsTheFloatMode) {
   swiglu_backward<float>(dgate.data(), dup.data(), dout.data(), gate.data(), up.data(), n);
   EXPECT_EQ(_mm_getcsr() & kControl, mode);
   for (size_t i = 0; i < n; ++i) {
-    const double g = gate[i], u = up[i], d = dout[i];
+    const auto g = static_cast<double>(gate[i]), u = static_cast<double>(up[i]),
+               d = static_cast<double>(dout[i]);
     const double s = 1.0 / (1.0 + std::exp(-g));
     EXPECT_NEAR(out[i], g * s * u, 1e-6 * (1.0 + std::abs(g * s * u))) << g;
     EXPECT_NEAR(dgate[i], d * u * s * (1.0 + g * (1.0 - s)), 1e-6 * (1.0 + std::abs(d * u))) << g;

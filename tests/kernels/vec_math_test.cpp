@@ -37,7 +37,7 @@ TEST(VecMath, FloatGeluAgreesWithDouble) {
   std::vector<double> xd(x.size()), outd(x.size()), dxd(x.size(), 0.0), dyd(x.size(), 1.0);
   for (size_t i = 0; i < x.size(); ++i) {
     x[i] = -8.0f + 0.016f * static_cast<float>(i);
-    xd[i] = x[i];
+    xd[i] = static_cast<double>(x[i]);
   }
   gelu_forward<float>(out.data(), x.data(), x.size());
   gelu_forward<double>(outd.data(), xd.data(), x.size());

@@ -56,7 +56,7 @@ TEST(ParamTable, InitStatistics) {
     const ParamSpec& s = gpt.table().spec(gpt.table().find(name));
     double sum = 0, sq = 0;
     for (size_t i = 0; i < s.logical_numel(); ++i) {
-      const double x = p[s.offset + i];
+      const auto x = static_cast<double>(p[s.offset + i]);
       sum += x;
       sq += x * x;
     }

@@ -9,8 +9,8 @@ namespace {
 void copy_window(const TokenFile& file, size_t start, int seq_len, int32_t* inputs,
                  int32_t* targets) {
   for (int t = 0; t < seq_len; ++t) {
-    inputs[t] = file.tokens[start + static_cast<size_t>(t)];
-    targets[t] = file.tokens[start + static_cast<size_t>(t) + 1];
+    inputs[t] = static_cast<int32_t>(file.tokens[start + static_cast<size_t>(t)]);
+    targets[t] = static_cast<int32_t>(file.tokens[start + static_cast<size_t>(t) + 1]);
   }
 }
 

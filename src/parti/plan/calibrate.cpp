@@ -62,7 +62,7 @@ struct GemmPoint {
 // rate = R / (1 + h/m + h/n + h/k): for each h, R is the geometric mean of rate (1 + ...); keep
 // the h with the least squared log error.
 std::pair<double, double> fit_gemm(const std::vector<GemmPoint>& points) {
-  double best_h = 0, best_r = 0, best_err = INFINITY;
+  double best_h = 0, best_r = 0, best_err = HUGE_VAL;
   for (double h = 0; h <= 1024; h += 1) {
     double log_r = 0;
     for (const GemmPoint& p : points) {

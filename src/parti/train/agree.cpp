@@ -33,8 +33,8 @@ std::vector<std::pair<std::string, std::string>> fields(const nlohmann::ordered_
 
 uint64_t fnv1a(const std::string& text) {
   uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : text) {
-    h = (h ^ c) * 1099511628211ull;
+  for (char c : text) {
+    h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
   }
   return h;
 }

@@ -23,7 +23,7 @@ int32_t pick(const float* logits, int V, const SampleOptions& o, uint64_t draw) 
   std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(k), order.end(),
                     by_logit);
   std::vector<double> weights(k);
-  const double top = logits[order[0]];
+  const double top = static_cast<double>(logits[order[0]]);
   double total = 0.0;
   for (size_t i = 0; i < k; ++i) {
     weights[i] = std::exp((static_cast<double>(logits[order[i]]) - top) / o.temperature);

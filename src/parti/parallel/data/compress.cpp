@@ -190,11 +190,11 @@ class Bf16Reduction final : public BucketReduction {
 void orthonormalize(float* a, size_t rows, size_t R) {
   std::vector<double> col(rows), prev(rows);
   for (size_t j = 0; j < R; ++j) {
-    for (size_t i = 0; i < rows; ++i) col[i] = a[i * R + j];
+    for (size_t i = 0; i < rows; ++i) col[i] = static_cast<double>(a[i * R + j]);
     for (size_t k = 0; k < j; ++k) {
       double dot = 0.0;
       for (size_t i = 0; i < rows; ++i) {
-        prev[i] = a[i * R + k];
+        prev[i] = static_cast<double>(a[i * R + k]);
         dot += prev[i] * col[i];
       }
       for (size_t i = 0; i < rows; ++i) col[i] -= dot * prev[i];
