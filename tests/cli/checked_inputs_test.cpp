@@ -161,7 +161,9 @@ TEST(CheckedInputs, RunsTooBigForTheMachineAreRefusedWithTheEstimate) {
   const std::string base = "train --data " + work() + "/brown --steps 1 --threads 1 ";
   for (const std::string& flags :
        {std::string("--model tiny --dim 100000 --global-batch 8 --micro-batch 8"),
-        std::string("--model tiny --global-batch 100000 --micro-batch 100000")}) {
+        std::string("--model tiny --global-batch 100000 --micro-batch 100000"),
+        std::string("--model tiny --seq-len 10000000 --global-batch 8 --micro-batch 8"),
+        std::string("--model tiny --layers 100000 --global-batch 8 --micro-batch 8")}) {
     SCOPED_TRACE(flags);
     expect_one_line_error(parti(base + flags), " GiB per rank (parameters ");
     expect_one_line_error(parti(base + flags), "the planner's estimate) and this machine has ");
