@@ -4,6 +4,8 @@ find_package(nlohmann_json REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(fmt REQUIRED)
 find_package(GTest REQUIRED)
+find_package(ZLIB REQUIRED)  # gzip-compressed corpora (data/inputs.h)
+find_package(tomlplusplus REQUIRED)  # parti train --config (cli/config_file.h)
 
 # OpenBLAS, OpenMP build: its threads are OpenMP threads, so BLAS and our kernels share one pool
 # and `--threads` sets both. Linked by full path so the run-time path picks this variant rather

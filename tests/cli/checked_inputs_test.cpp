@@ -137,12 +137,14 @@ TEST(CheckedInputs, FailedWritesNameTheFileAndKeepTheOldFilesWhole) {
   for (const auto& e : fs::directory_iterator(work())) {
     EXPECT_EQ(e.path().filename().string().find("prepared.tmp"), std::string::npos);
   }
-  // A folder holding anything else is not replaced; a folder is not a text file.
+  // A folder holding anything else is not replaced; a folder read as a file is named.
   std::ofstream(out + "/notes.txt") << "mine\n";
   expect_one_line_error(parti(args + " --out " + out),
                         "holds notes.txt, which is not part of a prepared corpus");
-  expect_one_line_error(parti("prepare --tokenizer byte --text " + texts + " --out " + out + "2"),
-                        texts + ": read failed: Is a directory (errno 21)");
+  fs::create_directories(work() + "/vocab/encoder.json");
+  expect_one_line_error(
+      parti("prepare --text " + texts + " --tokenizer-dir " + work() + "/vocab --out " + out + "2"),
+      work() + "/vocab/encoder.json: read failed: Is a directory (errno 21)");
 
   // A checkpoint that cannot be written: the error names it, `latest` stays at step 2.
   ASSERT_EQ(parti(train_flags("full", 8, 2)).status, 0);

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/run.h"
+#include "parti/data/corpus.h"
 #include "parti/data/token_file.h"
 
 namespace parti {
@@ -209,6 +210,39 @@ TEST(Cli, EmptyCorpusKeepsExistingOutput) {
   auto r = parti("prepare --text " + work() + "/empty.txt --out " + out + " --tokenizer byte");
   expect_one_line_error(r, "empty corpus");
   EXPECT_EQ(test::slurp(out + "/train.bin"), "precious");
+}
+
+// A user's corpus as one text file (blank lines between documents), a folder of files, JSONL, and
+// the gzip forms (issue #19): the same Brown texts give the same token files, which train.
+TEST(Cli, EveryCorpusFormPreparesTheSameTokens) {
+  const std::string d = work() + "/forms";
+  fs::create_directories(d + "/files");
+  std::vector<data::Document> docs = data::read_brown(data::default_brown_dir());
+  docs.resize(40);
+  std::ofstream one(d + "/one.txt"), jsonl(d + "/docs.jsonl");
+  for (size_t i = 0; i < docs.size(); ++i) {
+    std::string text = docs[i].text;
+    while (!text.empty() && text.back() == '\n') text.pop_back();  // blank-line splitting drops it
+    std::ofstream(d + "/files/" + docs[i].name) << text;
+    one << text << "\n\n";
+    jsonl << nlohmann::json{{"text", text}, {"source", docs[i].name}}.dump() << "\n";
+  }
+  one.close();
+  jsonl.close();
+  ASSERT_EQ(test::run("gzip -k " + d + "/one.txt " + d + "/docs.jsonl").status, 0);
+  const auto prepare = [&](const std::string& name, const std::string& inputs) {
+    auto r = parti("prepare --val-fraction 0.1 --out " + d + "/" + name + " --text " + inputs);
+    EXPECT_EQ(r.status, 0) << r.output;
+    return test::slurp(d + "/" + name + "/train.bin") + test::slurp(d + "/" + name + "/val.bin");
+  };
+  const std::string files = prepare("out_files", d + "/files --doc-sep file");
+  EXPECT_GT(files.size(), 100'000u);
+  EXPECT_EQ(prepare("out_one", d + "/one.txt"), files);
+  EXPECT_EQ(prepare("out_jsonl", d + "/docs.jsonl"), files);
+  EXPECT_EQ(prepare("out_one_gz", d + "/one.txt.gz"), files);
+  EXPECT_EQ(prepare("out_jsonl_gz", d + "/docs.jsonl.gz"), files);
+  auto r = parti("train --data " + d + "/out_jsonl_gz" + kTiny + "--steps 2");
+  EXPECT_EQ(r.status, 0) << r.output;
 }
 
 TEST(Cli, DamagedCheckpointsAreDetected) {

@@ -34,5 +34,31 @@ TEST(Corpus, SplitSpreadsValidationDocuments) {
   EXPECT_THROW(prepare_corpus(docs, *tok, 0.01, false), DataError);  // no validation document
 }
 
+// Streaming (issue #19): batches of any size give the same ids in the same order as one batch;
+// only one batch is held at a time.
+TEST(Corpus, BatchesOfAnySizeGiveTheSameTokens) {
+  auto tok = make_tokenizer("gpt2", "");
+  std::vector<Document> docs = read_brown(default_brown_dir());
+  docs.resize(30);
+  const PreparedCorpus whole = prepare_corpus(docs, *tok, 0.1, false);
+  for (size_t batch : {size_t{1}, size_t{20'000}, size_t{1} << 30}) {
+    SCOPED_TRACE(batch);
+    std::vector<uint32_t> train, val;
+    auto into = [](std::vector<uint32_t>& out) {
+      return [&out](const std::vector<int32_t>& ids) {
+        for (int32_t id : ids) out.push_back(static_cast<uint32_t>(id));
+      };
+    };
+    CorpusTokenizer corpus(*tok, 0.1, into(train), into(val), false, 0, batch);
+    for (const Document& d : docs) corpus.add(Document(d));
+    const CorpusCounts& counts = corpus.finish();
+    EXPECT_EQ(train, whole.train.tokens);
+    EXPECT_EQ(val, whole.val.tokens);
+    EXPECT_EQ(counts.train_documents, 27);
+    EXPECT_EQ(counts.val_documents, 3);
+    EXPECT_EQ(counts.train_tokens + counts.val_tokens, train.size() + val.size());
+  }
+}
+
 }  // namespace
 }  // namespace parti::data

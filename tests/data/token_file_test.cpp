@@ -56,6 +56,28 @@ TEST(TokenFile, VocabulariesOver65536IdsStore32BitIds) {
   expect_error(temp("wide"), "2 bytes per token, expected 4");
 }
 
+// Written as it grows, in pieces: the same bytes as written at once; nothing at `path` before
+// close().
+TEST(TokenFile, AWriterInPiecesEqualsOneWrite) {
+  TokenFile f{128256, 128001, {128000, 9906, 1917, 0, 65536, 128001, 7, 8, 9}};
+  write_token_file(temp("whole"), f);
+  fs::remove(temp("pieces"));
+  {
+    TokenFileWriter w(temp("pieces"), f.vocab_size, f.eot);
+    const std::vector<int32_t> ids(f.tokens.begin(), f.tokens.end());
+    w.append(ids.data(), 4);
+    w.append(ids.data() + 4, 0);
+    w.append(ids.data() + 4, 5);
+    EXPECT_FALSE(fs::exists(temp("pieces")));
+    w.close();
+    EXPECT_EQ(w.count(), 9u);
+  }
+  std::ifstream a(temp("whole"), std::ios::binary), b(temp("pieces"), std::ios::binary);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(a), {}),
+            std::string(std::istreambuf_iterator<char>(b), {}));
+  EXPECT_EQ(read_token_file(temp("pieces")).tokens, f.tokens);
+}
+
 TEST(TokenFile, RejectsBadFiles) {
   expect_error(temp("missing"), "cannot open");
   TokenFile f{300, 299, {1, 2, 3, 4, 5}};

@@ -1,5 +1,7 @@
-// parti prepare --corpus brown | --text FILE... --out DIR [--tokenizer gpt2|llama3|byte]
-//               [--val-fraction F] [--tokenizer-dir D] [--brown-dir D]
+// parti prepare --corpus brown | --text PATH... --out DIR [--tokenizer gpt2|llama3|byte]
+//               [--field text] [--doc-sep blank|file|LINE] [--val-fraction F]
+//               [--tokenizer-dir D] [--brown-dir D]
+// PATH: text files, .jsonl files, their .gz forms and folders of them (data/inputs.h).
 // Writes DIR/train.bin, DIR/val.bin (token_file.h) and DIR/meta.json into DIR.tmp, then puts
 // that folder in place of DIR in one step (io::replace_folder): a bad input, a full disk or a
 // kill leaves an existing DIR as it was, never new files beside old ones. DIR must be new, empty
@@ -13,6 +15,7 @@
 #include "parti/cli/commands.h"
 #include "parti/core/check.h"
 #include "parti/data/corpus.h"
+#include "parti/data/inputs.h"
 #include "parti/io/files.h"
 
 namespace parti::cli {
@@ -25,6 +28,7 @@ struct PrepareArgs {
   std::string tokenizer = "gpt2";
   std::string tokenizer_dir;
   std::string brown_dir;
+  data::InputOptions inputs;
   double val_fraction = 0.1;
 };
 
@@ -52,30 +56,85 @@ std::string output_folder(const std::string& flag) {
 }
 
 nlohmann::ordered_json corpus_meta(const PrepareArgs& a, const data::Tokenizer& tokenizer,
-                                   const data::PreparedCorpus& prepared) {
+                                   const data::CorpusCounts& counts) {
   return {
       {"source", a.text.empty() ? "brown" : "text"},
       {"tokenizer", tokenizer.name()},
       {"vocab_size", tokenizer.vocab_size()},
       {"eot", tokenizer.eot()},
       {"bos", tokenizer.bos()},
-      {"documents", {{"train", prepared.train_documents}, {"val", prepared.val_documents}}},
-      {"tokens", {{"train", prepared.train.tokens.size()}, {"val", prepared.val.tokens.size()}}},
+      {"documents", {{"train", counts.train_documents}, {"val", counts.val_documents}}},
+      {"tokens", {{"train", counts.train_tokens}, {"val", counts.val_tokens}}},
+      {"text_bytes", counts.text_bytes},
       {"val_fraction", a.val_fraction},
       {"format", str_cat("token_file v1: 64-byte header (magic PARTITOK), uint",
                          8 * data::token_bytes_for(tokenizer.vocab_size()), " little-endian ids")}};
 }
 
-// The three files into a folder of this process's own beside `out`, flushed, then that folder
-// in place of `out`; on any failure the partial folder is removed and `out` is untouched.
-void publish(const std::string& out, const data::PreparedCorpus& prepared,
-             const nlohmann::ordered_json& meta) {
+// The bytes of text to read, for the progress line's ETA; 0 (unknown) when any input is
+// compressed.
+uint64_t input_bytes(const std::vector<std::string>& paths) {
+  namespace fs = std::filesystem;
+  uint64_t total = 0;
+  std::error_code error;
+  auto count = [&](const fs::path& p) {
+    if (p.string().ends_with(".gz")) return false;
+    total += fs::file_size(p, error);
+    return !error;
+  };
+  for (const std::string& path : paths) {
+    if (!fs::is_directory(path, error)) {
+      if (!count(path)) return 0;
+      continue;
+    }
+    for (fs::recursive_directory_iterator it(path, error), end; !error && it != end;
+         it.increment(error)) {
+      if (it->is_regular_file(error) && !count(it->path())) return 0;
+    }
+  }
+  return error ? 0 : total;
+}
+
+// The corpus into `tmp`: train.bin and val.bin written as they grow (one batch of documents in
+// memory), then meta.json.
+data::CorpusCounts write_corpus(const PrepareArgs& a, const data::Tokenizer& tokenizer,
+                                const std::string& tmp) {
+  data::TokenFileWriter train(tmp + "/train.bin", tokenizer.vocab_size(), tokenizer.eot());
+  data::TokenFileWriter val(tmp + "/val.bin", tokenizer.vocab_size(), tokenizer.eot());
+  data::CorpusTokenizer corpus(
+      tokenizer, a.val_fraction,
+      [&](const std::vector<int32_t>& ids) { train.append(ids.data(), ids.size()); },
+      [&](const std::vector<int32_t>& ids) { val.append(ids.data(), ids.size()); }, isatty(2) != 0,
+      input_bytes(a.text));
+  if (a.text.empty()) {
+    for (data::Document& d :
+         data::read_brown(a.brown_dir.empty() ? data::default_brown_dir() : a.brown_dir)) {
+      corpus.add(std::move(d));
+    }
+  } else {
+    data::read_documents(a.text, a.inputs, [&](data::Document&& d) { corpus.add(std::move(d)); });
+  }
+  const data::CorpusCounts counts = corpus.finish();
+  train.close();
+  val.close();
+  io::write_text(tmp + "/meta.json", corpus_meta(a, tokenizer, counts).dump(2) + "\n");
+  return counts;
+}
+
+void run_prepare(const PrepareArgs& a) {
+  PARTI_CHECK(a.corpus.empty() != a.text.empty(), ConfigError,
+              "give exactly one of --corpus brown and --text PATH...");
+  PARTI_CHECK(a.corpus.empty() || a.corpus == "brown", ConfigError, "--corpus ", a.corpus,
+              " is not known (brown)");
+  const std::string out = output_folder(a.out);
+  auto tokenizer = data::make_tokenizer(a.tokenizer, a.tokenizer_dir);
+  // Everything goes into a folder of this process's own beside `out`, flushed, then that folder
+  // takes the place of `out`; on any failure it is removed and `out` is untouched.
   const std::string tmp = str_cat(out, ".tmp-", ::getpid());
+  data::CorpusCounts counts;
   try {
     io::make_dirs(tmp);
-    data::write_token_file(tmp + "/train.bin", prepared.train);
-    data::write_token_file(tmp + "/val.bin", prepared.val);
-    io::write_text(tmp + "/meta.json", meta.dump(2) + "\n");
+    counts = write_corpus(a, *tokenizer, tmp);
     for (const char* file : {"/train.bin", "/val.bin", "/meta.json"}) {
       io::sync_path(tmp + file);
     }
@@ -85,26 +144,9 @@ void publish(const std::string& out, const data::PreparedCorpus& prepared,
     std::filesystem::remove_all(tmp, ignored);
     throw;
   }
-}
-
-void run_prepare(const PrepareArgs& a) {
-  PARTI_CHECK(a.corpus.empty() != a.text.empty(), ConfigError,
-              "give exactly one of --corpus brown and --text FILE...");
-  PARTI_CHECK(a.corpus.empty() || a.corpus == "brown", ConfigError, "--corpus ", a.corpus,
-              " is not known (brown)");
-  const std::string out = output_folder(a.out);
-  auto tokenizer = data::make_tokenizer(a.tokenizer, a.tokenizer_dir);
-  std::vector<data::Document> docs =
-      a.text.empty()
-          ? data::read_brown(a.brown_dir.empty() ? data::default_brown_dir() : a.brown_dir)
-          : data::read_text_files(a.text);
-  const data::PreparedCorpus prepared =
-      data::prepare_corpus(docs, *tokenizer, a.val_fraction, isatty(2) != 0);
-  publish(out, prepared, corpus_meta(a, *tokenizer, prepared));
-  std::cout << "prepared " << a.out << ": " << prepared.train_documents << " + "
-            << prepared.val_documents << " documents, " << prepared.train.tokens.size()
-            << " train and " << prepared.val.tokens.size() << " val tokens (" << tokenizer->name()
-            << ")\n";
+  std::cout << "prepared " << a.out << ": " << counts.train_documents << " + "
+            << counts.val_documents << " documents, " << counts.train_tokens << " train and "
+            << counts.val_tokens << " val tokens (" << tokenizer->name() << ")\n";
 }
 
 }  // namespace
@@ -113,7 +155,14 @@ void add_prepare(CLI::App& app) {
   auto args = std::make_shared<PrepareArgs>();
   CLI::App* cmd = app.add_subcommand("prepare", "turn text into train/val token files");
   cmd->add_option("--corpus", args->corpus, "a bundled corpus: brown");
-  cmd->add_option("--text", args->text, "text files, one document each");
+  cmd->add_option("--text", args->text,
+                  "text files, .jsonl files, their .gz forms, folders of them");
+  cmd->add_option("--field", args->inputs.field, "JSONL: the key holding a document's text")
+      ->capture_default_str();
+  cmd->add_option("--doc-sep", args->inputs.doc_sep,
+                  "text files: blank (blank lines end a document), file (a file is one "
+                  "document) or a separator line")
+      ->capture_default_str();
   cmd->add_option("--out", args->out, "output folder")->required();
   cmd->add_option("--tokenizer", args->tokenizer, "gpt2, llama3 or byte")->capture_default_str();
   cmd->add_option("--tokenizer-dir", args->tokenizer_dir,

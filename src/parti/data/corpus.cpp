@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -86,58 +87,98 @@ std::vector<Document> read_brown(const std::string& dir) {
   return docs;
 }
 
-std::vector<Document> read_text_files(const std::vector<std::string>& paths) {
-  std::vector<Document> docs;
-  for (const std::string& path : paths) {
-    docs.push_back({path, core::read_file(path)});
+namespace {
+
+double seconds_now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+CorpusTokenizer::CorpusTokenizer(const Tokenizer& tokenizer, double val_fraction, IdSink train,
+                                 IdSink val, bool progress, uint64_t total_bytes,
+                                 size_t batch_bytes)
+    : tokenizer_(tokenizer),
+      val_fraction_(val_fraction),
+      train_(std::move(train)),
+      val_(std::move(val)),
+      progress_(progress),
+      total_bytes_(total_bytes),
+      batch_bytes_(batch_bytes),
+      started_(seconds_now()) {
+  PARTI_CHECK(val_fraction >= 0.0 && val_fraction < 1.0, ConfigError, "--val-fraction ",
+              val_fraction, " is not in [0, 1)");
+}
+
+void CorpusTokenizer::add(Document&& doc) {
+  batch_text_ += doc.text.size();
+  batch_.push_back(std::move(doc));
+  if (batch_text_ >= batch_bytes_) flush();
+}
+
+void CorpusTokenizer::flush() {
+  const int n = static_cast<int>(batch_.size());
+  std::vector<std::vector<int32_t>> ids(batch_.size());
+#pragma omp parallel for schedule(dynamic)
+  for (int i = 0; i < n; ++i) {
+    ids[static_cast<size_t>(i)] = tokenizer_.document(batch_[static_cast<size_t>(i)].text);
   }
-  return docs;
+  for (size_t i = 0; i < batch_.size(); ++i, ++documents_) {
+    const auto d = static_cast<double>(documents_);
+    const bool val = std::floor((d + 1) * val_fraction_) > std::floor(d * val_fraction_);
+    (val ? val_ : train_)(ids[i]);
+    (val ? counts_.val_documents : counts_.train_documents) += 1;
+    (val ? counts_.val_tokens : counts_.train_tokens) += ids[i].size();
+  }
+  counts_.text_bytes += batch_text_;
+  batch_.clear();
+  batch_text_ = 0;
+  if (progress_) {
+    const double elapsed = std::max(seconds_now() - started_, 1e-9);
+    const double rate = static_cast<double>(counts_.text_bytes) / elapsed;
+    std::string eta;
+    if (total_bytes_ > counts_.text_bytes) {
+      eta = str_cat(
+          ", ETA ",
+          static_cast<int64_t>(static_cast<double>(total_bytes_ - counts_.text_bytes) / rate),
+          " s");
+    }
+    std::fprintf(stderr, "\rtokenized %.1f MB of text, %llu tokens, %.1f MB/s%s   ",
+                 static_cast<double>(counts_.text_bytes) / 1e6,
+                 static_cast<unsigned long long>(counts_.train_tokens + counts_.val_tokens),
+                 rate / 1e6, eta.c_str());
+  }
+}
+
+const CorpusCounts& CorpusTokenizer::finish() {
+  flush();
+  if (progress_) std::fprintf(stderr, "\n");
+  PARTI_CHECK(documents_ > 0 && counts_.text_bytes > 0, DataError, "empty corpus: ", documents_,
+              " documents with ", counts_.text_bytes, " characters of text");
+  PARTI_CHECK(counts_.train_documents > 0, DataError, "--val-fraction ", val_fraction_,
+              " leaves no training documents out of ", documents_);
+  PARTI_CHECK(val_fraction_ == 0.0 || counts_.val_documents > 0, DataError, "--val-fraction ",
+              val_fraction_, " leaves no validation documents out of ", documents_);
+  return counts_;
 }
 
 PreparedCorpus prepare_corpus(const std::vector<Document>& docs, const Tokenizer& tokenizer,
                               double val_fraction, bool progress) {
-  size_t chars = 0;
-  for (const Document& doc : docs) {
-    chars += doc.text.size();
-  }
-  PARTI_CHECK(!docs.empty() && chars > 0, DataError, "empty corpus: ", docs.size(),
-              " documents with ", chars, " characters of text");
-  PARTI_CHECK(val_fraction >= 0.0 && val_fraction < 1.0, ConfigError, "--val-fraction ",
-              val_fraction, " is not in [0, 1)");
-  const int n = static_cast<int>(docs.size());
-  std::vector<std::vector<int32_t>> ids(docs.size());
-  int done = 0;
-#pragma omp parallel for schedule(dynamic)
-  for (int i = 0; i < n; ++i) {
-    ids[static_cast<size_t>(i)] = tokenizer.document(docs[static_cast<size_t>(i)].text);
-#pragma omp critical
-    {
-      ++done;
-      if (progress) {
-        std::fprintf(stderr, "\rtokenizing: %d/%d documents", done, n);
-      }
-    }
-  }
-  if (progress) {
-    std::fprintf(stderr, "\n");
-  }
   PreparedCorpus out;
   for (TokenFile* f : {&out.train, &out.val}) {
     f->vocab_size = tokenizer.vocab_size();
     f->eot = tokenizer.eot();
   }
-  for (int i = 0; i < n; ++i) {
-    const bool val = std::floor((i + 1) * val_fraction) > std::floor(i * val_fraction);
-    TokenFile& f = val ? out.val : out.train;
-    (val ? out.val_documents : out.train_documents) += 1;
-    for (int32_t id : ids[static_cast<size_t>(i)]) {
-      f.tokens.push_back(static_cast<uint32_t>(id));
-    }
-  }
-  PARTI_CHECK(out.train_documents > 0, DataError, "--val-fraction ", val_fraction,
-              " leaves no training documents out of ", n);
-  PARTI_CHECK(val_fraction == 0.0 || out.val_documents > 0, DataError, "--val-fraction ",
-              val_fraction, " leaves no validation documents out of ", n);
+  auto sink = [](TokenFile& f) {
+    return [&f](const std::vector<int32_t>& ids) {
+      for (int32_t id : ids) f.tokens.push_back(static_cast<uint32_t>(id));
+    };
+  };
+  CorpusTokenizer corpus(tokenizer, val_fraction, sink(out.train), sink(out.val), progress);
+  for (const Document& doc : docs) corpus.add(Document(doc));
+  const CorpusCounts& counts = corpus.finish();
+  out.train_documents = static_cast<int>(counts.train_documents);
+  out.val_documents = static_cast<int>(counts.val_documents);
   return out;
 }
 

@@ -65,30 +65,59 @@ uint64_t fnv1a64(const void* data, size_t bytes, uint64_t state) {
   return h;
 }
 
-void write_token_file(const std::string& path, const TokenFile& file) {
+TokenFileWriter::TokenFileWriter(std::string path, int vocab_size, int32_t eot)
+    : path_(std::move(path)),
+      tmp_(path_ + ".tmp"),
+      vocab_size_(vocab_size),
+      eot_(eot),
+      width_(token_bytes_for(vocab_size)),
+      checksum_(kFnvBasis) {
+  errno = 0;
+  out_.open(tmp_, std::ios::binary | std::ios::trunc);
+  PARTI_CHECK(out_.good(), IoError, tmp_, ": cannot create: ", os_error(errno));
+  const char zeros[kHeaderBytes] = {};
+  out_.write(zeros, sizeof(zeros));  // the header, completed by close()
+}
+
+TokenFileWriter::~TokenFileWriter() = default;
+
+void TokenFileWriter::append(const int32_t* ids, size_t count) {
+  PARTI_ASSERT(!closed_, tmp_, " appended to after close");
+  std::vector<uint32_t> values(ids, ids + count);
+  const std::vector<uint8_t> bytes = stored_bytes(values, width_);
+  checksum_ = fnv1a64(bytes.data(), bytes.size(), checksum_);
+  count_ += count;
+  errno = 0;
+  out_.write(reinterpret_cast<const char*>(bytes.data()),
+             static_cast<std::streamsize>(bytes.size()));
+  PARTI_CHECK(out_.good(), IoError, tmp_, ": write failed: ", os_error(errno));
+}
+
+void TokenFileWriter::close() {
   Header header{};
   std::memcpy(header.magic, kMagic, sizeof(kMagic));
   header.version = kVersion;
-  header.vocab_size = static_cast<uint32_t>(file.vocab_size);
-  header.eot = static_cast<uint32_t>(file.eot);
-  const int width = token_bytes_for(file.vocab_size);
-  header.token_bytes = static_cast<uint32_t>(width);
-  header.count = file.tokens.size();
-  const std::vector<uint8_t> bytes = stored_bytes(file.tokens, width);
-  header.checksum = fnv1a64(bytes.data(), bytes.size());
-  const std::string tmp = path + ".tmp";
-  {
-    errno = 0;
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    PARTI_CHECK(out.good(), IoError, tmp, ": cannot create: ", os_error(errno));
-    out.write(reinterpret_cast<const char*>(&header), sizeof(header));
-    out.write(reinterpret_cast<const char*>(bytes.data()),
-              static_cast<std::streamsize>(bytes.size()));
-    out.flush();
-    PARTI_CHECK(out.good(), IoError, tmp, ": write failed: ", os_error(errno));
-  }
-  PARTI_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, IoError, tmp, ": cannot rename to ",
-              path, ": ", os_error(errno));
+  header.vocab_size = static_cast<uint32_t>(vocab_size_);
+  header.eot = static_cast<uint32_t>(eot_);
+  header.token_bytes = static_cast<uint32_t>(width_);
+  header.count = count_;
+  header.checksum = checksum_;
+  errno = 0;
+  out_.seekp(0);
+  out_.write(reinterpret_cast<const char*>(&header), sizeof(header));
+  out_.flush();
+  PARTI_CHECK(out_.good(), IoError, tmp_, ": write failed: ", os_error(errno));
+  out_.close();
+  closed_ = true;
+  PARTI_CHECK(std::rename(tmp_.c_str(), path_.c_str()) == 0, IoError, tmp_, ": cannot rename to ",
+              path_, ": ", os_error(errno));
+}
+
+void write_token_file(const std::string& path, const TokenFile& file) {
+  TokenFileWriter writer(path, file.vocab_size, file.eot);
+  std::vector<int32_t> ids(file.tokens.begin(), file.tokens.end());
+  writer.append(ids.data(), ids.size());
+  writer.close();
 }
 
 TokenFile read_token_file(const std::string& path) {

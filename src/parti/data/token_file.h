@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,30 @@ int token_bytes_for(int vocab_size);
 
 // Writes to `path.tmp`, flushes, renames over `path`.
 void write_token_file(const std::string& path, const TokenFile& file);
+
+// The same file written as it grows (corpus preparation streams): ids appended in order, the
+// header (count, checksum) completed by close(), which renames path.tmp to path. A writer
+// destroyed without close() leaves only path.tmp.
+class TokenFileWriter {
+ public:
+  TokenFileWriter(std::string path, int vocab_size, int32_t eot);
+  ~TokenFileWriter();
+  TokenFileWriter(const TokenFileWriter&) = delete;
+  TokenFileWriter& operator=(const TokenFileWriter&) = delete;
+  void append(const int32_t* ids, size_t count);
+  void close();
+  uint64_t count() const { return count_; }
+
+ private:
+  std::string path_, tmp_;
+  int vocab_size_;
+  int32_t eot_;
+  int width_;
+  uint64_t count_ = 0;
+  uint64_t checksum_;
+  bool closed_ = false;
+  std::ofstream out_;
+};
 // Throws DataError naming the file and what is wrong.
 TokenFile read_token_file(const std::string& path);
 
