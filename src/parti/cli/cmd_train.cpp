@@ -9,8 +9,10 @@
 #include <iostream>
 
 #include "parti/cli/commands.h"
+#include "parti/cli/config_file.h"
 #include "parti/core/check.h"
 #include "parti/core/cpu.h"
+#include "parti/io/files.h"
 #include "parti/plan/memory.h"
 #include "parti/train/agree.h"
 #include "parti/train/trainer.h"
@@ -21,6 +23,7 @@ namespace {
 struct TrainArgs {
   train::TrainConfig cfg;
   ModelFlags model;
+  std::string config_file;  // read before parsing (config_file.h); kept for --help
 };
 
 // Refuses, before anything is allocated, a run whose ranks this machine cannot hold: the
@@ -46,7 +49,18 @@ void check_fits_in_memory(const train::TrainConfig& cfg, const Runtime& runtime)
                   need.activations / kGiB, need.buffers / kGiB, each / kGiB, ranks_here));
 }
 
-void run_train(TrainArgs& a, const Runtime& runtime) {
+// <ckpt-dir>/run.toml: the flags of this run, resolved; `parti train --config` of it repeats it.
+void write_resolved_flags(const CLI::App& cmd, const train::TrainConfig& cfg,
+                          const Runtime& runtime) {
+  if (cfg.io.ckpt_dir.empty() || runtime.rank() != 0) return;
+  io::make_dirs(cfg.io.ckpt_dir);
+  io::write_text_atomically(cfg.io.ckpt_dir + "/run.toml",
+                            "# The flags of this run: `parti train --config run.toml` repeats it "
+                            "(flags given too win).\n" +
+                                resolved_toml(cmd, {"config", "resume", "help"}));
+}
+
+void run_train(TrainArgs& a, const Runtime& runtime, const CLI::App& cmd) {
   train::TrainConfig cfg = a.cfg;
   cfg.model = model::preset(cfg.preset);
   DataMeta meta = cfg.data.dir.empty() ? DataMeta{} : read_data_meta(cfg.data.dir);
@@ -78,6 +92,7 @@ void run_train(TrainArgs& a, const Runtime& runtime) {
   dist::Mesh mesh(shape, runtime.rank(), runtime.size(), split);
   core::set_threads(cfg.threads);
   train::Trainer trainer(cfg, mesh, world.get());
+  write_resolved_flags(cmd, a.cfg, runtime);
   trainer.run(std::cout);
 }
 
@@ -205,7 +220,10 @@ void add_train(CLI::App& app, const Runtime& runtime) {
   cmd->add_option("--fault-nan-steps", c.fault_nan_steps,
                   "testing aid: for so many steps (with --fault-nan-step)")
       ->capture_default_str();
-  cmd->callback([args, &runtime] { run_train(*args, runtime); });
+  cmd->add_option("--config", args->config_file,
+                  "a TOML file of these flags (keys without dashes; flags given here win); a run "
+                  "with --ckpt-dir writes its own as run.toml");
+  cmd->callback([args, &runtime, cmd] { run_train(*args, runtime, *cmd); });
 }
 
 }  // namespace parti::cli

@@ -1,10 +1,12 @@
 // parti: prepare data, train, evaluate, sample, tokenize, benchmark, print
 // pipeline schedules. See README.md.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <iostream>
 #include <memory>
 
 #include "parti/cli/commands.h"
+#include "parti/cli/config_file.h"
 #include "parti/core/check.h"
 #include "parti/core/cpu.h"
 
@@ -38,7 +40,13 @@ int main(int argc, char** argv) {
   parti::cli::add_schedule(app);
   parti::cli::add_plan(app);
   try {
-    app.parse(argc, argv);
+    // `train --config FILE`: the file's flags go before the command line's (config_file.h).
+    const CLI::App* train = app.get_subcommand("train");
+    std::vector<std::string> args = parti::cli::expand_config(
+        std::vector<std::string>(argv + 1, argv + argc),
+        [&](const std::string& flag) { return train->get_option_no_throw(flag) != nullptr; });
+    std::reverse(args.begin(), args.end());  // CLI11 takes the words last first
+    app.parse(args);
   } catch (const parti::RunStopped& e) {
     if (runtime.rank() == 0) {
       std::cerr << "parti: stopped: " << e.what() << std::endl;
