@@ -95,6 +95,12 @@ TEST(Inputs, EveryFormHoldsTheSameDocuments) {
 
   EXPECT_EQ(read({d + "/files"}, {"text", "file"}), documents());
   EXPECT_EQ(read({d + "/one.txt"}), documents());
+  std::string unended = joined("\n\n");
+  unended.pop_back();  // a last line without its newline, plain and compressed
+  write(d + "/unended.txt", unended);
+  write_gz(d + "/unended.jsonl.gz", jsonl().substr(0, jsonl().size() - 1));
+  EXPECT_EQ(read({d + "/unended.txt"}), documents());
+  EXPECT_EQ(read({d + "/unended.jsonl.gz"}), documents());
   EXPECT_EQ(read({d + "/sep.txt"}, {"text", "<|endoftext|>"}), documents());
   EXPECT_EQ(read({d + "/docs.jsonl"}), documents());
   EXPECT_EQ(read({d + "/one.txt.gz"}), documents());
@@ -135,11 +141,13 @@ TEST(Inputs, BadInputsAreNamedWithTheirLine) {
   EXPECT_NE(message({d + "/cut.txt.gz"}).find(d + "/cut.txt.gz: read failed: truncated gzip data"),
             std::string::npos)
       << message({d + "/cut.txt.gz"});
+  write_gz(d + "/whole.txt.gz", joined("\n\n"));  // each TEST runs in a process of its own
   std::string gz;
   {
-    std::ifstream in(d + "/one.txt.gz", std::ios::binary);
+    std::ifstream in(d + "/whole.txt.gz", std::ios::binary);
     gz.assign(std::istreambuf_iterator<char>(in), {});
   }
+  ASSERT_GT(gz.size(), 60u);
   for (size_t i = 20; i < 60; ++i) gz[i] = static_cast<char>(gz[i] ^ 0x5a);
   write(d + "/damaged.txt.gz", gz);
   EXPECT_NE(message({d + "/damaged.txt.gz"}).find(d + "/damaged.txt.gz: read failed: "),

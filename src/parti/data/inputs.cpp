@@ -41,9 +41,9 @@ class InputFile {
         return true;
       }
       scanned_ = buffer_.size();
-      if (!fill()) {
+      if (!fill()) {  // fill() may have moved the buffer: `start` is stale here
         if (pos_ == buffer_.size()) return false;
-        out.assign(start, buffer_.size() - pos_);
+        out.assign(buffer_, pos_);
         pos_ = scanned_ = buffer_.size();
         return true;
       }
