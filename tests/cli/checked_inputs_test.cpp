@@ -14,14 +14,6 @@ const char* work_name() { return "parti_checked_inputs_test"; }
 
 namespace {
 
-void expect_one_line_error(const RunResult& r, const std::string& needle) {
-  EXPECT_NE(r.status, 0) << r.output;
-  EXPECT_EQ(r.output.rfind("parti: error: ", 0), 0u) << r.output;
-  EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
-  EXPECT_NE(r.output.find(needle), std::string::npos)
-      << "expected '" << needle << "' in " << r.output;
-}
-
 // A copy of the trained run's checkpoint folder with state.json's `pointer` set to `value`.
 std::string edited(const std::string& name, const nlohmann::json::json_pointer& pointer,
                    const nlohmann::json& value) {

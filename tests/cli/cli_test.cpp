@@ -15,7 +15,8 @@ namespace parti {
 namespace {
 
 namespace fs = std::filesystem;
-using test::parti;  // NOLINT
+using test::expect_one_line_error;  // NOLINT
+using test::parti;                  // NOLINT
 
 const std::string& work() {
   static const std::string dir = [] {
@@ -48,14 +49,6 @@ std::vector<nlohmann::json> read_log(const std::string& path) {
   std::string line;
   while (std::getline(lines, line)) records.push_back(nlohmann::json::parse(line));
   return records;
-}
-
-void expect_one_line_error(const test::RunResult& r, const std::string& needle) {
-  EXPECT_NE(r.status, 0) << r.output;
-  EXPECT_EQ(r.output.rfind("parti: error: ", 0), 0u) << r.output;
-  EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
-  EXPECT_NE(r.output.find(needle), std::string::npos)
-      << "expected '" << needle << "' in " << r.output;
 }
 
 TEST(Cli, ResumeContinuesBitForBit) {

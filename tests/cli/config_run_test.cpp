@@ -11,14 +11,6 @@ const char* work_name() { return "parti_config_run_test"; }
 
 namespace {
 
-void expect_one_line_error(const RunResult& r, const std::string& needle) {
-  EXPECT_NE(r.status, 0) << r.output;
-  EXPECT_EQ(r.output.rfind("parti: error: ", 0), 0u) << r.output;
-  EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
-  EXPECT_NE(r.output.find(needle), std::string::npos)
-      << "expected '" << needle << "' in " << r.output;
-}
-
 TEST(ConfigFile, TheRunTomlOfARunRepeatsItBitForBit) {
   const std::string extra =
       " --lr 2e-3 --min-lr 1.2345678901234567e-4 --grad-clip 0.5 --seed 7 --weight-decay 0.05 "

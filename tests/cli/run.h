@@ -1,8 +1,10 @@
 // Runs the `parti` binary (or any command) in a shell, capturing stdout+stderr and the exit code.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <filesystem>
@@ -44,6 +46,16 @@ inline std::string slurp(const std::string& path) {
   std::ostringstream s;
   s << in.rdbuf();
   return s.str();
+}
+
+// Bad input's contract (issue #2, acceptance 6): a non-zero exit and one line
+// `parti: error: ...` holding `needle`.
+inline void expect_one_line_error(const RunResult& r, const std::string& needle) {
+  EXPECT_NE(r.status, 0) << r.output;
+  EXPECT_EQ(r.output.rfind("parti: error: ", 0), 0u) << r.output;
+  EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+  EXPECT_NE(r.output.find(needle), std::string::npos)
+      << "expected '" << needle << "' in " << r.output;
 }
 
 }  // namespace parti::test
