@@ -74,25 +74,14 @@ nlohmann::ordered_json corpus_meta(const PrepareArgs& a, const data::Tokenizer& 
 // The bytes of text to read, for the progress line's ETA; 0 (unknown) when any input is
 // compressed.
 uint64_t input_bytes(const std::vector<std::string>& paths) {
-  namespace fs = std::filesystem;
   uint64_t total = 0;
-  std::error_code error;
-  auto count = [&](const fs::path& p) {
-    if (p.string().ends_with(".gz")) return false;
-    total += fs::file_size(p, error);
-    return !error;
-  };
-  for (const std::string& path : paths) {
-    if (!fs::is_directory(path, error)) {
-      if (!count(path)) return 0;
-      continue;
-    }
-    for (fs::recursive_directory_iterator it(path, error), end; !error && it != end;
-         it.increment(error)) {
-      if (it->is_regular_file(error) && !count(it->path())) return 0;
-    }
+  for (const std::string& file : data::input_files(paths)) {
+    std::error_code error;
+    const uintmax_t size = std::filesystem::file_size(file, error);
+    if (file.ends_with(".gz") || error) return 0;
+    total += size;
   }
-  return error ? 0 : total;
+  return total;
 }
 
 // The corpus into `tmp`: train.bin and val.bin written as they grow (one batch of documents in

@@ -41,7 +41,7 @@ std::string scalar_text(const std::string& file, const std::string& key, const t
   if (const auto* i = v.as_integer()) return std::to_string(i->get());
   if (const auto* b = v.as_boolean()) return b->get() ? "true" : "false";
   if (const auto* f = v.as_floating_point()) return shortest(f->get());
-  throw ConfigError(str_cat(file, ": ", key,
+  throw ConfigError(str_cat("--config ", file, ": ", key,
                             " must be a string, number, boolean or an array of "
                             "them"));
 }

@@ -159,14 +159,12 @@ void read_file_documents(const std::string& path, const InputOptions& options,
 
 }  // namespace
 
-void read_documents(const std::vector<std::string>& paths, const InputOptions& options,
-                    const std::function<void(Document&&)>& emit) {
-  PARTI_CHECK(!options.doc_sep.empty(), ConfigError,
-              "--doc-sep is empty: give blank, file or a separator line");
+std::vector<std::string> input_files(const std::vector<std::string>& paths) {
+  std::vector<std::string> out;
   for (const std::string& path : paths) {
     std::error_code error;
     if (!fs::is_directory(path, error)) {
-      read_file_documents(path, options, emit);
+      out.push_back(path);
       continue;
     }
     std::vector<std::string> files;
@@ -176,9 +174,17 @@ void read_documents(const std::vector<std::string>& paths, const InputOptions& o
     }
     PARTI_CHECK(!error, IoError, path, ": cannot list the folder: ", os_error(error.value()));
     std::sort(files.begin(), files.end());
-    for (const std::string& file : files) {
-      read_file_documents(file, options, emit);
-    }
+    out.insert(out.end(), files.begin(), files.end());
+  }
+  return out;
+}
+
+void read_documents(const std::vector<std::string>& paths, const InputOptions& options,
+                    const std::function<void(Document&&)>& emit) {
+  PARTI_CHECK(!options.doc_sep.empty(), ConfigError,
+              "--doc-sep is empty: give blank, file or a separator line");
+  for (const std::string& file : input_files(paths)) {
+    read_file_documents(file, options, emit);
   }
 }
 

@@ -25,6 +25,9 @@ struct InputOptions {
   std::string doc_sep = "blank";  // text: how documents are separated (above)
 };
 
+// The files `paths` name, folders expanded (recursively, in byte order of their paths).
+std::vector<std::string> input_files(const std::vector<std::string>& paths);
+
 // Calls `emit` with each document of `paths`, in order.
 void read_documents(const std::vector<std::string>& paths, const InputOptions& options,
                     const std::function<void(Document&&)>& emit);

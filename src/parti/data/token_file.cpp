@@ -27,12 +27,14 @@ struct Header {
 static_assert(sizeof(Header) == kHeaderBytes);
 
 // The ids as stored: 2 or 4 little-endian bytes each.
-std::vector<uint8_t> stored_bytes(const std::vector<uint32_t>& tokens, int width) {
-  std::vector<uint8_t> out(tokens.size() * static_cast<size_t>(width));
-  for (size_t i = 0; i < tokens.size(); ++i) {
+template <typename Id>
+std::vector<uint8_t> stored_bytes(const Id* tokens, size_t count, int width) {
+  std::vector<uint8_t> out(count * static_cast<size_t>(width));
+  for (size_t i = 0; i < count; ++i) {
+    const auto id = static_cast<uint32_t>(tokens[i]);
     for (int b = 0; b < width; ++b) {
       out[i * static_cast<size_t>(width) + static_cast<size_t>(b)] =
-          static_cast<uint8_t>(tokens[i] >> (8 * b));
+          static_cast<uint8_t>(id >> (8 * b));
     }
   }
   return out;
@@ -82,9 +84,15 @@ TokenFileWriter::TokenFileWriter(std::string path, int vocab_size, int32_t eot)
 TokenFileWriter::~TokenFileWriter() = default;
 
 void TokenFileWriter::append(const int32_t* ids, size_t count) {
+  append_bytes(stored_bytes(ids, count, width_), count);
+}
+
+void TokenFileWriter::append(const uint32_t* ids, size_t count) {
+  append_bytes(stored_bytes(ids, count, width_), count);
+}
+
+void TokenFileWriter::append_bytes(const std::vector<uint8_t>& bytes, size_t count) {
   PARTI_ASSERT(!closed_, tmp_, " appended to after close");
-  std::vector<uint32_t> values(ids, ids + count);
-  const std::vector<uint8_t> bytes = stored_bytes(values, width_);
   checksum_ = fnv1a64(bytes.data(), bytes.size(), checksum_);
   count_ += count;
   errno = 0;
@@ -115,8 +123,7 @@ void TokenFileWriter::close() {
 
 void write_token_file(const std::string& path, const TokenFile& file) {
   TokenFileWriter writer(path, file.vocab_size, file.eot);
-  std::vector<int32_t> ids(file.tokens.begin(), file.tokens.end());
-  writer.append(ids.data(), ids.size());
+  writer.append(file.tokens.data(), file.tokens.size());
   writer.close();
 }
 

@@ -40,10 +40,12 @@ class TokenFileWriter {
   TokenFileWriter(const TokenFileWriter&) = delete;
   TokenFileWriter& operator=(const TokenFileWriter&) = delete;
   void append(const int32_t* ids, size_t count);
+  void append(const uint32_t* ids, size_t count);
   void close();
   uint64_t count() const { return count_; }
 
  private:
+  void append_bytes(const std::vector<uint8_t>& bytes, size_t count);
   std::string path_, tmp_;
   int vocab_size_;
   int32_t eot_;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "parti/core/check.h"
+#include "parti/data/token_file.h"
 
 namespace parti::train {
 namespace {
@@ -31,13 +32,7 @@ std::vector<std::pair<std::string, std::string>> fields(const nlohmann::ordered_
   return out;
 }
 
-uint64_t fnv1a(const std::string& text) {
-  uint64_t h = 1469598103934665603ull;
-  for (char c : text) {
-    h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
-  }
-  return h;
-}
+uint64_t fnv1a(const std::string& text) { return data::fnv1a64(text.data(), text.size()); }
 
 std::string flag_of(const std::string& field) {  // "model.kv_heads" -> "--kv-heads"
   std::string name = field.substr(field.rfind('.') == std::string::npos ? 0 : field.rfind('.') + 1);
