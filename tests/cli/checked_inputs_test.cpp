@@ -10,8 +10,6 @@
 
 namespace parti::test {
 
-const char* work_name() { return "parti_checked_inputs_test"; }
-
 namespace {
 
 // A copy of the trained run's checkpoint folder with state.json's `pointer` set to `value`.

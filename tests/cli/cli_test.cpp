@@ -10,6 +10,7 @@
 #include "cli/run.h"
 #include "parti/data/corpus.h"
 #include "parti/data/token_file.h"
+#include "support/scratch.h"
 
 namespace parti {
 namespace {
@@ -19,12 +20,7 @@ using test::expect_one_line_error;  // NOLINT
 using test::parti;                  // NOLINT
 
 const std::string& work() {
-  static const std::string dir = [] {
-    fs::path d = fs::temp_directory_path() / "parti_cli_test";
-    fs::remove_all(d);
-    fs::create_directories(d);
-    return d.string();
-  }();
+  static const std::string dir = test::scratch_dir().string();
   return dir;
 }
 

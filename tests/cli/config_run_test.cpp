@@ -7,8 +7,6 @@
 
 namespace parti::test {
 
-const char* work_name() { return "parti_config_run_test"; }
-
 namespace {
 
 TEST(ConfigFile, TheRunTomlOfARunRepeatsItBitForBit) {

@@ -10,8 +10,6 @@
 
 namespace parti::test {
 
-const char* work_name() { return "parti_guard_test"; }
-
 namespace {
 
 std::vector<nlohmann::json> records(const std::string& name) {

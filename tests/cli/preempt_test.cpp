@@ -10,8 +10,6 @@
 
 namespace parti::test {
 
-const char* work_name() { return "parti_preempt_test"; }
-
 namespace {
 
 const std::string kLayout = " --dp 2 --tp 2 --zero 1";

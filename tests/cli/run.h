@@ -41,6 +41,18 @@ inline RunResult parti(const std::string& args) {
   return run(std::string(PARTI_BINARY) + " " + args);
 }
 
+// Brown prepared in `tokenizer`'s ids, shared by the tests of one build: the TestData.Brown
+// fixture prepares it once per ctest run; a test executable run outside ctest prepares a missing
+// one. Tests read it and never write into it.
+inline std::string shared_brown(const std::string& tokenizer = "gpt2") {
+  const std::string dir = std::string(PARTI_TEST_DATA_DIR) + "/brown-" + tokenizer;
+  if (!std::filesystem::exists(dir + "/meta.json")) {
+    const RunResult r = parti("prepare --corpus brown --tokenizer " + tokenizer + " --out " + dir);
+    EXPECT_EQ(r.status, 0) << r.output;
+  }
+  return dir;
+}
+
 inline std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::ostringstream s;

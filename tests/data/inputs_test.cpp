@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "parti/core/check.h"
+#include "support/scratch.h"
 
 namespace parti::data {
 namespace {
@@ -25,15 +26,7 @@ const std::vector<std::string>& documents() {
   return docs;
 }
 
-std::string dir() {
-  static const std::string d = [] {
-    const fs::path p = fs::temp_directory_path() / "parti_inputs_test";
-    fs::remove_all(p);
-    fs::create_directories(p);
-    return p.string();
-  }();
-  return d;
-}
+std::string dir() { return test::scratch_dir().string(); }
 
 void write(const std::string& path, const std::string& bytes) {
   fs::create_directories(fs::path(path).parent_path());

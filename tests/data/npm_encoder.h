@@ -17,6 +17,7 @@
 
 #include "parti/data/corpus.h"
 #include "parti/data/utf8.h"
+#include "support/scratch.h"
 
 namespace parti::data::testing {
 
@@ -67,7 +68,7 @@ inline void expect_equal_to_npm(
     const std::function<std::string(const std::vector<int32_t>&)>& decode) {
   namespace fs = std::filesystem;
   const std::string npm = PARTI_NPM_DIR;
-  const fs::path dir = fs::temp_directory_path() / ("parti_tokenizer_test_" + kind);
+  const fs::path dir = test::scratch_dir() / kind;
   fs::remove_all(dir);
   fs::create_directories(dir);
   std::map<std::string, std::string> texts;

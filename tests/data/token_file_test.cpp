@@ -7,15 +7,14 @@
 
 #include "parti/core/check.h"
 #include "parti/data/sampler.h"
+#include "support/scratch.h"
 
 namespace parti::data {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string temp(const std::string& name) {
-  return (fs::temp_directory_path() / ("parti_tf_" + name)).string();
-}
+std::string temp(const std::string& name) { return test::scratch(name); }
 
 void expect_error(const std::string& path, const std::string& needle) {
   try {

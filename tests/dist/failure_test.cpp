@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "cli/run.h"
+#include "support/scratch.h"
 
 namespace parti {
 namespace {
@@ -17,7 +18,7 @@ namespace fs = std::filesystem;
 
 // Two ranks training `tiny` at dp=2 on byte-level README text, with extra flags.
 test::RunResult train_two_ranks(const std::string& flags) {
-  const fs::path dir = fs::temp_directory_path() / "parti_failure_test";
+  const fs::path dir = test::scratch_dir();
   if (!fs::exists(dir / "data/val.bin")) {
     auto r = test::parti("prepare --text " + std::string(PARTI_SOURCE_DIR) +
                          "/README.md --tokenizer byte --val-fraction 0 --out " +

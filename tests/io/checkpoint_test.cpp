@@ -8,6 +8,7 @@
 
 #include "parti/core/check.h"
 #include "parti/model/registry.h"
+#include "support/scratch.h"
 
 namespace parti::io {
 namespace {
@@ -15,7 +16,7 @@ namespace {
 namespace fs = std::filesystem;
 
 TEST(Checkpoint, SavesLogicalTensorsAndLoadsThemBack) {
-  const std::string dir = (fs::temp_directory_path() / "parti_ckpt_test").string();
+  const std::string dir = test::scratch("ckpt");
   fs::remove_all(dir);
   const auto gpt_model = model::make_model<float>(model::ModelConfig{1, 2, 8, 4, 100});
   const model::Model<float>& gpt = *gpt_model;
@@ -52,8 +53,8 @@ std::string bytes_of(const std::string& path) {
 // Slices written by several writers (here: in scrambled order, cutting through tensors, padding
 // rows and alignment gaps) make the very bytes one writer makes; any slices load back.
 TEST(Checkpoint, SlicesWrittenApartEqualTheWholeFile) {
-  const std::string whole = (fs::temp_directory_path() / "parti_ckpt_whole").string();
-  const std::string sliced = (fs::temp_directory_path() / "parti_ckpt_sliced").string();
+  const std::string whole = test::scratch("whole");
+  const std::string sliced = test::scratch("sliced");
   fs::remove_all(whole);
   fs::remove_all(sliced);
   const auto gpt_model = model::make_model<float>(model::ModelConfig{2, 2, 8, 4, 100});

@@ -8,13 +8,12 @@
 #include <string>
 
 #include "parti/core/check.h"
+#include "support/scratch.h"
 
 namespace parti::io {
 namespace {
 
-std::string temp(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("parti_st_" + name)).string();
-}
+std::string temp(const std::string& name) { return test::scratch(name); }
 
 TEST(Safetensors, RoundTripAndLayout) {
   const float a[6] = {1, 2, 3, 4, 5, 6}, b[2] = {-1, 0.5f};

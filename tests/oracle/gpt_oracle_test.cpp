@@ -20,6 +20,7 @@
 #include "parti/io/safetensors.h"
 #include "parti/model/registry.h"
 #include "parti/train/trainer.h"
+#include "support/scratch.h"
 
 namespace parti {
 namespace {
@@ -57,7 +58,7 @@ model::ModelConfig oracle_model(const std::string& family, int V) {
 class Oracle : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(Oracle, LogitsLossGradientsAndFiveStepsMatchPyTorch) {
-  const fs::path dir = fs::temp_directory_path() / ("parti_oracle_" + GetParam());
+  const fs::path dir = test::scratch_dir() / GetParam();
   fs::remove_all(dir);
   fs::create_directories(dir / "data");
   const int V = 1000;

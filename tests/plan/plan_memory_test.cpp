@@ -9,10 +9,6 @@
 #include "parti/plan/memory.h"
 #include "support/layout_runs.h"
 
-namespace parti::test {
-const char* work_name() { return "parti_plan_memory_test"; }
-}  // namespace parti::test
-
 namespace parti {
 namespace {
 

@@ -8,10 +8,13 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cctype>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <functional>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -21,34 +24,34 @@
 #include "cli/run.h"
 #include "parti/io/safetensors.h"
 #include "support/layouts.h"
+#include "support/scratch.h"
 
 namespace parti::test {
 
 namespace fs = std::filesystem;
 
-// The including test names its scratch folder under the temp directory.
-const char* work_name();
-
+// This process's scratch folder (tests/support/scratch.h), with `brown` linking to the shared
+// prepared Brown.
 inline const std::string& work() {
   static const std::string dir = [] {
-    fs::path d = fs::temp_directory_path() / work_name();
-    fs::remove_all(d);
-    fs::create_directories(d);
-    auto r = parti("prepare --corpus brown --out " + (d / "brown").string());
-    EXPECT_EQ(r.status, 0) << r.output;
-    return d.string();
+    fs::create_directory_symlink(shared_brown(), scratch_dir() / "brown");
+    return scratch_dir().string();
   }();
   return dir;
 }
 
+// A 10-step (by default) run of `preset` on the shared Brown, without where it writes.
+inline std::string run_flags(int micro_batch, int steps = 10, const std::string& preset = "tiny") {
+  return " train --data " + shared_brown() + " --model " + preset +
+         " --seq-len 32 --global-batch 8 --micro-batch " + std::to_string(micro_batch) +
+         " --steps " + std::to_string(steps) + " --lr 1e-3 --warmup 2 --eval-batches 0 --threads 1";
+}
+
+// run_flags writing checkpoints to work()/name and the JSONL to work()/name.jsonl.
 inline std::string train_flags(const std::string& name, int micro_batch, int steps = 10,
                                const std::string& preset = "tiny") {
-  return " train --data " + work() + "/brown --model " + preset +
-         " --seq-len 32 --global-batch 8 "
-         "--micro-batch " +
-         std::to_string(micro_batch) + " --steps " + std::to_string(steps) +
-         " --lr 1e-3 --warmup 2 --eval-batches 0 --threads 1 --ckpt-dir " + work() + "/" + name +
-         " --log " + work() + "/" + name + ".jsonl";
+  return run_flags(micro_batch, steps, preset) + " --ckpt-dir " + work() + "/" + name + " --log " +
+         work() + "/" + name + ".jsonl";
 }
 
 inline std::vector<double> losses(const std::string& name) {
@@ -71,23 +74,45 @@ inline io::SafetensorsFile final_params(const std::string& name) {
   return io::read_safetensors(work() + "/" + name + "/step_00000010/model.safetensors");
 }
 
-inline const std::string& reference() {
-  static const std::string name = [] {
-    auto r = parti(train_flags("single", 8));
+// The single-process run of `flags` (run_flags and model flags), shared by every test of the
+// build: run once into test-data/references/<hash of the flags and of the parti binary's time
+// stamp> (a rebuilt binary runs it again; the TestData.Brown fixture empties the folder at the
+// start of each ctest run) and linked into this process's work() as run `name`.
+inline std::string shared_reference(const std::string& name, const std::string& flags) {
+  if (fs::exists(work() + "/" + name + ".jsonl")) return name;
+  const auto stamp = fs::last_write_time(PARTI_BINARY).time_since_epoch().count();
+  const fs::path dir = fs::path(PARTI_TEST_DATA_DIR) / "references" /
+                       std::to_string(std::hash<std::string>{}(flags + std::to_string(stamp)));
+  fs::path source = dir;
+  if (!fs::exists(dir / "run.jsonl")) {
+    source = dir.string() + ".tmp-" + std::to_string(::getpid());
+    fs::remove_all(source);
+    fs::create_directories(source);
+    const RunResult r = parti(flags + " --ckpt-dir " + (source / "ckpt").string() + " --log " +
+                              (source / "run.jsonl").string());
     EXPECT_EQ(r.status, 0) << r.output;
-    return std::string("single");
-  }();
+    std::ofstream(source / "flags.txt") << flags << "\n";
+    if (r.status == 0) {
+      std::error_code taken;  // another test process got there first with the same run
+      fs::rename(source, dir, taken);
+      if (taken) fs::remove_all(source);
+      source = dir;
+    }
+  }
+  fs::create_directory_symlink(source / "ckpt", work() + "/" + name);
+  fs::create_symlink(source / "run.jsonl", work() + "/" + name + ".jsonl");
   return name;
 }
 
-// A single-process reference of another model (`extra`: flags after train_flags), run once.
+inline const std::string& reference() {
+  static const std::string name = shared_reference("single", run_flags(8));
+  return name;
+}
+
+// A single-process reference of another model (`extra`: flags after run_flags).
 inline std::string reference_of(const std::string& name, const std::string& extra,
                                 const std::string& preset = "tiny") {
-  if (!fs::exists(work() + "/" + name + ".jsonl")) {
-    auto r = parti(train_flags(name, 8, 10, preset) + " " + extra);
-    EXPECT_EQ(r.status, 0) << r.output;
-  }
-  return name;
+  return shared_reference(name, run_flags(8, 10, preset) + " " + extra);
 }
 
 inline std::string mpirun(int np) {

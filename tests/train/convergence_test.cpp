@@ -15,6 +15,7 @@
 
 #include "cli/run.h"
 #include "parti/data/token_file.h"
+#include "support/scratch.h"
 
 namespace parti {
 namespace {
@@ -30,25 +31,12 @@ double unigram_entropy(const data::TokenFile& f) {
   return h;
 }
 
-// Brown in `tokenizer`'s ids, prepared by the first test that needs it (prepare puts the folder
-// in place whole).
-fs::path brown(const std::string& tokenizer) {
-  const fs::path dir = fs::temp_directory_path() / "parti_convergence" / ("brown-" + tokenizer);
-  if (!fs::exists(dir / "meta.json")) {
-    auto r =
-        test::parti("prepare --corpus brown --tokenizer " + tokenizer + " --out " + dir.string());
-    EXPECT_EQ(r.status, 0) << r.output;
-  }
-  return dir;
-}
-
 void expect_below_unigram(const std::string& model, const std::string& tokenizer,
                           const std::string& flags, double margin) {
-  const fs::path dir = brown(tokenizer);
+  const fs::path dir = test::shared_brown(tokenizer);
   const double train_h = unigram_entropy(data::read_token_file((dir / "train.bin").string()));
   const double val_h = unigram_entropy(data::read_token_file((dir / "val.bin").string()));
-  const std::string log = (dir.parent_path() / (model + "-" + tokenizer + ".jsonl")).string();
-  fs::remove(log);
+  const std::string log = test::scratch(model + "-" + tokenizer + ".jsonl");
   auto r =
       test::parti("train --data " + dir.string() + " --model " + model + flags + " --log " + log);
   ASSERT_EQ(r.status, 0) << r.output;

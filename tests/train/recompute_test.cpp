@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "cli/run.h"
+#include "support/scratch.h"
 
 namespace parti {
 namespace {
@@ -22,8 +23,7 @@ struct TrainRun {
 };
 
 TrainRun train(const std::string& data, int layers, const std::string& mode) {
-  const fs::path log = fs::temp_directory_path() / "parti_recompute_test" /
-                       ("L" + std::to_string(layers) + "_" + mode + ".jsonl");
+  const fs::path log = test::scratch_dir() / ("L" + std::to_string(layers) + "_" + mode + ".jsonl");
   fs::remove(log);
   auto r = test::parti("train --data " + data + " --model tiny --layers " + std::to_string(layers) +
                        " --seq-len 32 --global-batch 8 --micro-batch 4 --steps 4 --lr 1e-3 "
@@ -42,9 +42,7 @@ TrainRun train(const std::string& data, int layers, const std::string& mode) {
 }
 
 TEST(Recompute, SameLossesLessActivationMemory) {
-  const fs::path dir = fs::temp_directory_path() / "parti_recompute_test";
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+  const fs::path dir = test::scratch_dir();
   auto r =
       test::parti("prepare --text " + std::string(PARTI_SOURCE_DIR) +
                   "/README.md --tokenizer byte --val-fraction 0 --out " + (dir / "data").string());

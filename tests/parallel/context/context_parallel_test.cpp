@@ -13,9 +13,6 @@
 #include "support/layouts.h"
 
 namespace parti {
-namespace test {
-const char* work_name() { return "parti_cp_test"; }
-}  // namespace test
 namespace {
 
 using test::compare;      // NOLINT

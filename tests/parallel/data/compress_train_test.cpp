@@ -13,9 +13,6 @@
 #include "support/layout_runs.h"
 
 namespace parti {
-namespace test {
-const char* work_name() { return "parti_compress_test"; }
-}  // namespace test
 namespace {
 
 using test::losses;       // NOLINT

@@ -14,9 +14,6 @@
 #include "support/layouts.h"
 
 namespace parti {
-namespace test {
-const char* work_name() { return "parti_dp_test"; }
-}  // namespace test
 namespace {
 
 using test::compare;       // NOLINT

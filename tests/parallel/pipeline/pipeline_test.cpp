@@ -17,9 +17,6 @@
 #include "support/layouts.h"
 
 namespace parti {
-namespace test {
-const char* work_name() { return "parti_pp_test"; }
-}  // namespace test
 namespace {
 
 using test::compare;       // NOLINT
