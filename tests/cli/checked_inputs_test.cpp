@@ -71,6 +71,9 @@ TEST(CheckedInputs, EmptyValidationAndAFullDiskAreErrors) {
   data::TokenFile val = data::read_token_file(data + "/val.bin");
   val.tokens.resize(10);
   data::write_token_file(data + "/val.bin", val);
+  auto meta = nlohmann::json::parse(slurp(data + "/meta.json"));
+  meta.erase("shards");  // read as a corpus from before the shard index
+  std::ofstream(data + "/meta.json") << meta.dump();
   const std::string flags =
       " --model tiny --seq-len 32 --global-batch 8 --micro-batch 8 "
       "--steps 2 --threads 1 ";

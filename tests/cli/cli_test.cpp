@@ -10,6 +10,7 @@
 #include "cli/run.h"
 #include "parti/data/corpus.h"
 #include "parti/data/token_file.h"
+#include "parti/data/token_split.h"
 #include "support/scratch.h"
 
 namespace parti {
@@ -232,6 +233,46 @@ TEST(Cli, EveryCorpusFormPreparesTheSameTokens) {
   EXPECT_EQ(prepare("out_jsonl_gz", d + "/docs.jsonl.gz"), files);
   auto r = parti("train --data " + d + "/out_jsonl_gz" + kTiny + "--steps 2");
   EXPECT_EQ(r.status, 0) << r.output;
+}
+
+// A corpus prepared in shards (issue #19) holds the tokens of its one-file form and trains
+// exactly as it does, on one process and on two; a truncated shard is named.
+TEST(Cli, ShardedCorpusTrainsExactlyAsItsOneFileForm) {
+  const std::string sharded = work() + "/sharded";
+  auto r = parti("prepare --corpus brown --shard-tokens 300000 --out " + sharded);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_TRUE(fs::exists(sharded + "/train-00003.bin"));
+  EXPECT_FALSE(fs::exists(sharded + "/train-00004.bin") || fs::exists(sharded + "/train.bin"));
+  const data::TokenFile whole = data::read_token_file(brown() + "/train.bin");
+  const data::TokenSplit split = data::TokenSplit::open(sharded, "train");
+  std::vector<uint32_t> tokens(split.size());
+  split.read(0, tokens.size(), tokens.data());
+  EXPECT_EQ(tokens, whole.tokens);
+  const auto losses = [&](const std::string& launch, const std::string& data,
+                          const std::string& name) {
+    const std::string log = work() + "/" + name + ".jsonl";
+    const std::string dp = launch.starts_with("OMPI") ? " --dp 2" : "";
+    auto run = test::run(launch + " train --data " + data + kTiny +
+                         "--steps 6 --eval-every 3 --log " + log + dp);
+    EXPECT_EQ(run.status, 0) << run.output;
+    std::string out, line;
+    std::istringstream lines(test::slurp(log));
+    while (std::getline(lines, line)) {
+      const auto j = nlohmann::json::parse(line);
+      out += j.at("loss").dump() + " " + j.value("val_loss", nlohmann::json()).dump() + "\n";
+    }
+    return out;
+  };
+  const std::string mpirun2 =
+      "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun --oversubscribe -np 2 " +
+      std::string(PARTI_BINARY);
+  const std::string one_process = losses(PARTI_BINARY, brown(), "whole1");
+  EXPECT_EQ(std::count(one_process.begin(), one_process.end(), '\n'), 6) << one_process;
+  EXPECT_EQ(losses(PARTI_BINARY, sharded, "sharded1"), one_process);
+  EXPECT_EQ(losses(mpirun2, sharded, "sharded2"), losses(mpirun2, brown(), "whole2"));
+  fs::resize_file(sharded + "/train-00002.bin", 1000);
+  expect_one_line_error(parti("train --data " + sharded + kTiny + "--steps 1"),
+                        sharded + "/train-00002.bin: truncated token file");
 }
 
 TEST(Cli, DamagedCheckpointsAreDetected) {

@@ -12,6 +12,7 @@
 #include "parti/cli/config_file.h"
 #include "parti/core/check.h"
 #include "parti/core/cpu.h"
+#include "parti/data/blend.h"
 #include "parti/io/files.h"
 #include "parti/plan/memory.h"
 #include "parti/train/agree.h"
@@ -63,7 +64,18 @@ void write_resolved_flags(const CLI::App& cmd, const train::TrainConfig& cfg,
 void run_train(TrainArgs& a, const Runtime& runtime, const CLI::App& cmd) {
   train::TrainConfig cfg = a.cfg;
   cfg.model = model::preset(cfg.preset);
-  DataMeta meta = cfg.data.dir.empty() ? DataMeta{} : read_data_meta(cfg.data.dir);
+  DataMeta meta;
+  if (!cfg.data.dir.empty()) {  // a blend's datasets must share their tokenizer
+    const std::vector<data::BlendPart> parts = data::parse_blend(cfg.data.dir);
+    meta = read_data_meta(parts[0].dir);
+    for (const data::BlendPart& part : parts) {
+      const DataMeta other = read_data_meta(part.dir);
+      PARTI_CHECK(other.tokenizer == meta.tokenizer && other.vocab_size == meta.vocab_size,
+                  ConfigError, "--data: ", part.dir, " holds ", other.tokenizer, " tokens (",
+                  other.vocab_size, " ids), ", parts[0].dir, " ", meta.tokenizer, " tokens (",
+                  meta.vocab_size, "): blended datasets need one tokenizer");
+    }
+  }
   cfg.data.tokenizer = meta.tokenizer;
   cfg.data.bos = meta.bos;
   cfg.data.eot = meta.eot;
@@ -158,7 +170,10 @@ void add_train(CLI::App& app, const Runtime& runtime) {
   auto args = std::make_shared<TrainArgs>();
   train::TrainConfig& c = args->cfg;
   CLI::App* cmd = app.add_subcommand("train", "train a GPT on prepared data");
-  cmd->add_option("--data", c.data.dir, "folder made by `parti prepare`")->required();
+  cmd->add_option("--data", c.data.dir,
+                  "folder made by `parti prepare`, or a blend DIR:WEIGHT,DIR:WEIGHT,... (each "
+                  "sample from one dataset, shares exact to one sample)")
+      ->required();
   cmd->add_option("--model", c.preset,
                   "preset: tiny, small, gpt2, gpt2-medium, gpt2-large, gpt2-xl")
       ->required();

@@ -1,5 +1,6 @@
 #include "parti/data/token_file.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -12,7 +13,7 @@ namespace {
 
 constexpr char kMagic[8] = {'P', 'A', 'R', 'T', 'I', 'T', 'O', 'K'};
 constexpr uint32_t kVersion = 1;
-constexpr size_t kHeaderBytes = 64;
+constexpr size_t kHeaderBytes = kTokenHeaderBytes;
 
 struct Header {
   char magic[8];
@@ -127,19 +128,12 @@ void write_token_file(const std::string& path, const TokenFile& file) {
   writer.close();
 }
 
-TokenFile read_token_file(const std::string& path) {
-  errno = 0;
-  std::ifstream in(path, std::ios::binary);
-  PARTI_CHECK(in.good(), DataError, path, ": cannot open token file: ", os_error(errno));
-  in.seekg(0, std::ios::end);
-  const std::streamoff end = in.tellg();
-  PARTI_CHECK(end >= 0, DataError, path, ": cannot read (a folder?): ", os_error(errno));
-  const auto size = static_cast<uint64_t>(end);
-  in.seekg(0);
-  PARTI_CHECK(size >= kHeaderBytes, DataError, path, ": truncated token file (", size,
+TokenFileHeader check_token_header(const std::string& path, const void* bytes,
+                                   uint64_t file_bytes) {
+  PARTI_CHECK(file_bytes >= kHeaderBytes, DataError, path, ": truncated token file (", file_bytes,
               " bytes, the header alone is 64)");
   Header header{};
-  in.read(reinterpret_cast<char*>(&header), sizeof(header));
+  std::memcpy(&header, bytes, sizeof(header));
   PARTI_CHECK(std::memcmp(header.magic, kMagic, sizeof(kMagic)) == 0, DataError, path,
               ": wrong header: not a Parti token file (magic is not PARTITOK)");
   PARTI_CHECK(header.version == kVersion, DataError, path, ": wrong header: format version ",
@@ -151,25 +145,54 @@ TokenFile read_token_file(const std::string& path) {
   PARTI_CHECK(header.token_bytes == static_cast<uint32_t>(width), DataError, path,
               ": wrong header: ", header.token_bytes, " bytes per token, expected ", width,
               " for a vocabulary of ", header.vocab_size);
-  PARTI_CHECK(header.count <= (size - kHeaderBytes) / static_cast<uint64_t>(width) + 1, DataError,
-              path, ": truncated token file: header says ", header.count, " tokens, file has ",
-              size, " bytes");
+  PARTI_CHECK(header.count <= (file_bytes - kHeaderBytes) / static_cast<uint64_t>(width) + 1,
+              DataError, path, ": truncated token file: header says ", header.count,
+              " tokens, file has ", file_bytes, " bytes");
   const uint64_t expected = kHeaderBytes + header.count * static_cast<uint64_t>(width);
-  PARTI_CHECK(size == expected, DataError, path, ": truncated token file: header says ",
-              header.count, " tokens (", expected, " bytes), file has ", size, " bytes");
-  TokenFile file;
-  file.vocab_size = static_cast<int>(header.vocab_size);
-  file.eot = static_cast<int32_t>(header.eot);
+  PARTI_CHECK(file_bytes == expected, DataError, path, ": truncated token file: header says ",
+              header.count, " tokens (", expected, " bytes), file has ", file_bytes, " bytes");
+  return {static_cast<int>(header.vocab_size), static_cast<int32_t>(header.eot), width,
+          header.count, header.checksum};
+}
+
+void check_token_bytes(const std::string& path, const TokenFileHeader& header,
+                       const uint8_t* bytes) {
+  const size_t size = header.count * static_cast<size_t>(header.width);
+  PARTI_CHECK(fnv1a64(bytes, size) == header.checksum, DataError, path,
+              ": checksum mismatch (file corrupted)");
+  const auto vocab = static_cast<uint32_t>(header.vocab_size);
+  for (size_t i = 0; i < header.count; ++i) {
+    uint32_t id = 0;
+    for (int b = 0; b < header.width; ++b) {
+      id |= static_cast<uint32_t>(
+                bytes[i * static_cast<size_t>(header.width) + static_cast<size_t>(b)])
+            << (8 * b);
+    }
+    PARTI_CHECK(id < vocab, DataError, path, ": token id ", id, " at position ", i,
+                " is outside the vocabulary of ", vocab);
+  }
+}
+
+TokenFile read_token_file(const std::string& path) {
+  errno = 0;
+  std::ifstream in(path, std::ios::binary);
+  PARTI_CHECK(in.good(), DataError, path, ": cannot open token file: ", os_error(errno));
+  in.seekg(0, std::ios::end);
+  const std::streamoff end = in.tellg();
+  PARTI_CHECK(end >= 0, DataError, path, ": cannot read (a folder?): ", os_error(errno));
+  const auto size = static_cast<uint64_t>(end);
+  in.seekg(0);
+  char head[kHeaderBytes] = {};
+  in.read(head, static_cast<std::streamsize>(std::min<uint64_t>(size, kHeaderBytes)));
+  const TokenFileHeader header = check_token_header(path, head, size);
   std::vector<uint8_t> bytes(size - kHeaderBytes);
   in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
   PARTI_CHECK(in.good(), DataError, path, ": read failed: ", os_error(errno));
-  PARTI_CHECK(fnv1a64(bytes.data(), bytes.size()) == header.checksum, DataError, path,
-              ": checksum mismatch (file corrupted)");
-  file.tokens = ids_from_bytes(bytes, width);
-  for (size_t i = 0; i < file.tokens.size(); ++i) {
-    PARTI_CHECK(file.tokens[i] < header.vocab_size, DataError, path, ": token id ", file.tokens[i],
-                " at position ", i, " is outside the vocabulary of ", header.vocab_size);
-  }
+  check_token_bytes(path, header, bytes.data());
+  TokenFile file;
+  file.vocab_size = header.vocab_size;
+  file.eot = header.eot;
+  file.tokens = ids_from_bytes(bytes, header.width);
   return file;
 }
 

@@ -43,6 +43,7 @@ class TokenFileWriter {
   void append(const uint32_t* ids, size_t count);
   void close();
   uint64_t count() const { return count_; }
+  uint64_t checksum() const { return checksum_; }  // of the token bytes so far
 
  private:
   void append_bytes(const std::vector<uint8_t>& bytes, size_t count);
@@ -57,6 +58,24 @@ class TokenFileWriter {
 };
 // Throws DataError naming the file and what is wrong.
 TokenFile read_token_file(const std::string& path);
+
+// What a token file's header says, checked against the file's size (memory-mapped reading,
+// token_split.h, checks the rest with check_token_bytes).
+struct TokenFileHeader {
+  int vocab_size = 0;
+  int32_t eot = 0;
+  int width = 0;  // bytes per stored token
+  uint64_t count = 0;
+  uint64_t checksum = 0;
+};
+inline constexpr size_t kTokenHeaderBytes = 64;
+// `header`: the file's first 64 bytes; `file_bytes`: its size. Throws DataError naming `path`.
+TokenFileHeader check_token_header(const std::string& path, const void* header,
+                                   uint64_t file_bytes);
+// The stored ids after the header: their checksum and every id < V. Throws DataError naming
+// `path` and, for an id, its position.
+void check_token_bytes(const std::string& path, const TokenFileHeader& header,
+                       const uint8_t* bytes);
 
 inline constexpr uint64_t kFnvBasis = 0xcbf29ce484222325ULL;
 // FNV-1a 64 of the bytes; `state` continues a hash over earlier bytes (streaming).

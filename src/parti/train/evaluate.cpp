@@ -10,11 +10,11 @@
 namespace parti::train {
 
 EvalResult evaluate_windows(model::Model<float>& model, float* params, core::Arena& arena,
-                            const data::TokenFile& file, int64_t max_windows, int micro_batch,
+                            const data::Blend& tokens, int64_t max_windows, int micro_batch,
                             int64_t first_window, const EvalParallel& parallel) {
   const int T = model.config().seq_len;
-  int64_t windows = data::window_count(file, T);
-  PARTI_CHECK(windows > 0, DataError, "the token file holds ", file.tokens.size(),
+  int64_t windows = data::window_count(tokens, T);
+  PARTI_CHECK(windows > 0, DataError, tokens.splits[0].where(), " holds ", tokens.splits[0].size(),
               " tokens, less than one window of seq-len + 1 = ", T + 1);
   const int64_t end = max_windows > 0 ? std::min(windows, first_window + max_windows) : windows;
   if (first_window >= end) {
@@ -31,7 +31,7 @@ EvalResult evaluate_windows(model::Model<float>& model, float* params, core::Are
   double sum = 0.0;
   for (int64_t first = first_window; first < end; first += micro_batch) {
     const int rows = static_cast<int>(std::min<int64_t>(micro_batch, end - first));
-    data::fill_windows(file, T, first, rows, inputs.data(), targets.data());
+    data::fill_windows(tokens, T, first, rows, inputs.data(), targets.data());
     record.tokens = inputs.data();
     record.targets = targets.data();
     if (cp) {

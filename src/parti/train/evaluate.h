@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "parti/core/arena.h"
-#include "parti/data/token_file.h"
+#include "parti/data/blend.h"
 #include "parti/model/model.h"
 
 namespace parti::train {
@@ -31,7 +31,7 @@ struct EvalParallel {
   const std::vector<int32_t>* positions = nullptr;
 };
 EvalResult evaluate_windows(model::Model<float>& model, float* params, core::Arena& arena,
-                            const data::TokenFile& file, int64_t max_windows, int micro_batch,
+                            const data::Blend& tokens, int64_t max_windows, int micro_batch,
                             int64_t first = 0, const EvalParallel& parallel = {});
 
 }  // namespace parti::train

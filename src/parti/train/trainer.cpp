@@ -64,16 +64,16 @@ Trainer::Trainer(TrainConfig cfg, const dist::Mesh& mesh, dist::ProcessGroup* wo
                cfg_.layout.tp);
   PARTI_ASSERT(pp_size() == cfg_.layout.pp, "pp group of ", pp_size(), " for --pp ",
                cfg_.layout.pp);
-  train_ = data::read_token_file(cfg_.data.dir + "/train.bin");
-  val_ = data::read_token_file(cfg_.data.dir + "/val.bin");
+  train_ = data::open_blend(cfg_.data.dir, "train");
+  val_ = data::open_blend(cfg_.data.dir, "val");
   PARTI_CHECK(cfg_.data.eval_batches == 0 || data::window_count(val_, cfg_.model.seq_len) > 0,
-              ConfigError, cfg_.data.dir, "/val.bin: ", val_.tokens.size(),
+              ConfigError, val_.splits[0].where(), ": ", val_.splits[0].size(),
               " tokens hold no validation window of --seq-len ", cfg_.model.seq_len,
               " (+1): evaluation would measure nothing; prepare with a larger --val-fraction, "
               "lower --seq-len, or pass --eval-batches 0");
-  PARTI_CHECK(train_.vocab_size <= cfg_.model.vocab, ConfigError, "--vocab ", cfg_.model.vocab,
-              " is smaller than the data's vocabulary of ", train_.vocab_size, " (", cfg_.data.dir,
-              "/train.bin)");
+  PARTI_CHECK(train_.splits[0].vocab_size() <= cfg_.model.vocab, ConfigError, "--vocab ",
+              cfg_.model.vocab, " is smaller than the data's vocabulary of ",
+              train_.splits[0].vocab_size(), " (", train_.splits[0].where(), ")");
   if (tp_size() > 1) {
     tp_counted_ = std::make_unique<dist::CountingGroup>(*tp_);
   }

@@ -18,8 +18,8 @@
 #include <vector>
 
 #include "parti/core/arena.h"
+#include "parti/data/blend.h"
 #include "parti/data/sampler.h"
-#include "parti/data/token_file.h"
 #include "parti/dist/counting_group.h"
 #include "parti/dist/mesh.h"
 #include "parti/dist/process_group.h"
@@ -129,8 +129,8 @@ class Trainer {
   parallel::context::ContextParallel cp_context_;    // cp: the passes'
   std::vector<int32_t> full_inputs_, full_targets_;  // cp: whole rows before the chunks are taken
   std::unique_ptr<dist::CountingGroup> tp_counted_;  // tp_, timed (tp > 1)
-  data::TokenFile train_;
-  data::TokenFile val_;
+  data::Blend train_;                                // the datasets' memory-mapped shards
+  data::Blend val_;
   std::unique_ptr<model::Model<float>> model_;
   std::unique_ptr<model::Model<float>> whole_;  // pp > 1: the whole model's table (checkpoints)
   std::unique_ptr<parallel::pipeline::Executor> executor_;
