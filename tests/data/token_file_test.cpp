@@ -90,6 +90,13 @@ TEST(TokenFile, RejectsBadFiles) {
   TokenFile bad{300, 299, {1, 2, 300}};
   write_token_file(temp("vocab"), bad);
   expect_error(temp("vocab"), "token id 300 at position 2 is outside the vocabulary");
+  {  // found by tests/fuzz: a vocabulary of 2^31 ids read back as a negative int
+    std::fstream io(temp("vocab"), std::ios::in | std::ios::out | std::ios::binary);
+    const uint32_t huge = 1u << 31;
+    io.seekp(12);
+    io.write(reinterpret_cast<const char*>(&huge), sizeof(huge));
+  }
+  expect_error(temp("vocab"), "wrong header: vocabulary 2147483648");
   write_token_file(temp("flip"), f);
   {
     std::fstream io(temp("flip"), std::ios::in | std::ios::out | std::ios::binary);

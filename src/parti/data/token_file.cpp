@@ -139,7 +139,7 @@ TokenFileHeader check_token_header(const std::string& path, const void* bytes,
   PARTI_CHECK(header.version == kVersion, DataError, path, ": wrong header: format version ",
               header.version, ", expected ", kVersion);
   PARTI_CHECK(
-      header.vocab_size > 0 && header.vocab_size <= (1u << 31) && header.eot < header.vocab_size,
+      header.vocab_size > 0 && header.vocab_size < (1u << 31) && header.eot < header.vocab_size,
       DataError, path, ": wrong header: vocabulary ", header.vocab_size, ", EOT ", header.eot);
   const int width = token_bytes_for(static_cast<int>(header.vocab_size));
   PARTI_CHECK(header.token_bytes == static_cast<uint32_t>(width), DataError, path,
