@@ -2,9 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <string>
 
 #include "parti/core/check.h"
@@ -125,6 +127,45 @@ TEST(Safetensors, MalformedDescriptionsAreNamed) {
     EXPECT_EQ(message(path).rfind(path + ": ", 0), 0u) << message(path);
     EXPECT_NE(message(path).find(needle), std::string::npos) << message(path);
   }
+}
+
+// Hugging Face checkpoints in half precision (train --init-from): F16 and BF16 read as the floats
+// they are, F16's subnormals, infinities and largest value included; names with a model class's
+// prefix read without it.
+TEST(Safetensors, HalfPrecisionReadsExactlyAndPrefixesStrip) {
+  const std::string path = temp("half");
+  const uint16_t f16[] = {0x3C00, 0xC000, 0x7BFF, 0x0001, 0x03FF, 0x7C00, 0x3800, 0x8000};
+  const float f16_values[] = {1.0f,          -2.0f,         65504.0f,
+                              5.9604645e-8f, 6.0975552e-5f, std::numeric_limits<float>::infinity(),
+                              0.5f,          -0.0f};
+  const uint16_t bf16[] = {0x3F80, 0xC040};
+  const std::string header =
+      R"({"transformer.h.0.w":{"dtype":"F16","shape":[2,4],"data_offsets":[0,16]},)"
+      R"("lm_head.weight":{"dtype":"BF16","shape":[2],"data_offsets":[16,20]}})";
+  {
+    std::ofstream out(path, std::ios::binary);
+    const uint64_t length = header.size();
+    out.write(reinterpret_cast<const char*>(&length), 8);
+    out << header;
+    out.write(reinterpret_cast<const char*>(f16), sizeof(f16));
+    out.write(reinterpret_cast<const char*>(bf16), sizeof(bf16));
+  }
+  SafetensorsReader reader(path);
+  reader.strip_prefix("transformer.");
+  reader.expect_shape("h.0.w", {2, 4});
+  float got[8];
+  reader.read("h.0.w", 0, got, 8);
+  for (int i = 0; i < 8; ++i) {
+    EXPECT_EQ(got[i], f16_values[i]) << i;
+    EXPECT_EQ(std::signbit(got[i]), std::signbit(f16_values[i])) << i;
+  }
+  reader.read("lm_head.weight", 1, got, 1);
+  EXPECT_EQ(got[0], -3.0f);
+  EXPECT_EQ(read_safetensors(path).tensors.at("lm_head.weight").data, (std::vector<float>{1, -3}));
+  write_raw(path, R"({"a":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}})", 8);
+  EXPECT_NE(message(path).find("tensor a has dtype I64, only F32, F16 and BF16 are read"),
+            std::string::npos)
+      << message(path);
 }
 
 }  // namespace

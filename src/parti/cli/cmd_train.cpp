@@ -63,7 +63,11 @@ void write_resolved_flags(const CLI::App& cmd, const train::TrainConfig& cfg,
 
 void run_train(TrainArgs& a, const Runtime& runtime, const CLI::App& cmd) {
   train::TrainConfig cfg = a.cfg;
-  cfg.model = model::preset(cfg.preset);
+  PARTI_CHECK(cfg.preset.empty() != cfg.io.init_from.empty(), ConfigError,
+              "give --model PRESET or --init-from DIR (a Hugging Face model folder, which gives "
+              "the shape), one of the two");
+  const bool hf = !cfg.io.init_from.empty();
+  cfg.model = hf ? hf_folder_config(cfg.io.init_from) : model::preset(cfg.preset);
   DataMeta meta;
   if (!cfg.data.dir.empty()) {  // a blend's datasets must share their tokenizer
     const std::vector<data::BlendPart> parts = data::parse_blend(cfg.data.dir);
@@ -79,7 +83,7 @@ void run_train(TrainArgs& a, const Runtime& runtime, const CLI::App& cmd) {
   cfg.data.tokenizer = meta.tokenizer;
   cfg.data.bos = meta.bos;
   cfg.data.eot = meta.eot;
-  cfg.model.vocab = meta.vocab_size > 0 ? meta.vocab_size : cfg.model.vocab;
+  cfg.model.vocab = meta.vocab_size > 0 && !hf ? meta.vocab_size : cfg.model.vocab;
   a.model.apply(cfg.model);
   std::vector<std::string> errors = train::validate(cfg);
   if (!errors.empty()) {
@@ -175,8 +179,11 @@ void add_train(CLI::App& app, const Runtime& runtime) {
                   "sample from one dataset, shares exact to one sample)")
       ->required();
   cmd->add_option("--model", c.preset,
-                  "preset: tiny, small, gpt2, gpt2-medium, gpt2-large, gpt2-xl")
-      ->required();
+                  "preset: tiny, small, gpt2, gpt2-medium, gpt2-large, gpt2-xl, llama-tiny, "
+                  "llama-small, llama3-1b, llama3-8b (or --init-from)");
+  cmd->add_option("--init-from", c.io.init_from,
+                  "a Hugging Face model folder (config.json, model.safetensors in F32, F16 or "
+                  "BF16): its shape and weights start the run, with a fresh optimizer at step 0");
   args->model.add(cmd, "vocabulary (default: the data's)");
   add_layout_flags(cmd, c.layout);
   cmd->add_option("--global-batch", c.data.global_batch, "sequences per optimizer step")

@@ -1,11 +1,14 @@
 #include "parti/cli/commands.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "parti/core/check.h"
+#include "parti/core/file.h"
 #include "parti/io/checkpoint.h"
+#include "parti/io/safetensors.h"
 #include "parti/model/registry.h"
 #include "parti/train/config.h"
 #include "parti/train/saved_run.h"
@@ -66,8 +69,41 @@ DataMeta read_data_meta(const std::string& dir) {
   }
 }
 
+bool is_hf_folder(const std::string& path) {
+  namespace fs = std::filesystem;
+  return fs::exists(path + "/config.json") && fs::exists(path + "/model.safetensors") &&
+         !fs::exists(path + "/state.json") && !fs::exists(path + "/latest");
+}
+
+model::ModelConfig hf_folder_config(const std::string& dir) {
+  const std::string file = dir + "/config.json";
+  PARTI_CHECK(is_hf_folder(dir), ConfigError, dir,
+              ": not a Hugging Face model folder (config.json and model.safetensors)");
+  try {
+    return model::from_hf_config(nlohmann::json::parse(core::read_file(file)), file);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw ConfigError(str_cat(file, ": not JSON: ", e.what()));
+  }
+}
+
 LoadedModel load_model(const std::string& ckpt) {
   LoadedModel out;
+  if (is_hf_folder(ckpt)) {
+    const model::ModelConfig cfg = hf_folder_config(ckpt);
+    out.dir = ckpt;
+    out.model = model::make_model<float>(cfg);
+    // The tokenizer Parti has for the family's usual vocabulary; generation refuses others.
+    out.tokenizer = cfg.family == "gpt2" && cfg.vocab == model::kGpt2Vocab ? "gpt2"
+                    : cfg.family == "llama" && cfg.vocab == 128'256        ? "llama3"
+                                                                           : "";
+    out.params.assign(out.model->table().total(), 0.0f);
+    io::SafetensorsReader weights(ckpt + "/model.safetensors");
+    weights.verify();
+    weights.strip_prefix(model::hf_name_prefix(cfg));
+    io::load_param_slices(weights, out.model->table(),
+                          {{0, out.model->table().total(), out.params.data(), nullptr, nullptr}});
+    return out;
+  }
   const train::SavedRun saved = train::read_saved_run(io::resolve_checkpoint(ckpt));
   out.dir = saved.dir;
   out.model = model::make_model<float>(saved.model);

@@ -23,6 +23,7 @@ void add_prepare(CLI::App& app);
 void add_train(CLI::App& app, const Runtime& runtime);
 void add_generate(CLI::App& app);
 void add_eval(CLI::App& app);
+void add_export(CLI::App& app);
 void add_tokenize(CLI::App& app);
 void add_bench(CLI::App& app, const Runtime& runtime);
 void add_schedule(CLI::App& app);
@@ -47,7 +48,12 @@ struct LoadedModel {
   std::string tokenizer;  // "gpt2" or "byte", from the training data's meta.json
   std::string dir;        // the step folder
 };
+// `ckpt`: a checkpoint folder, a step folder, or a Hugging Face model folder (config.json and
+// model.safetensors, no state.json: its names and dtypes as train --init-from reads them).
 LoadedModel load_model(const std::string& ckpt);
+bool is_hf_folder(const std::string& path);
+// A Hugging Face folder's config.json as a model (model::from_hf_config); ConfigError naming it.
+model::ModelConfig hf_folder_config(const std::string& dir);
 
 // meta.json of a prepared data folder.
 struct DataMeta {

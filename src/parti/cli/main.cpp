@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   parti::cli::add_train(app, runtime);
   parti::cli::add_generate(app);
   parti::cli::add_eval(app);
+  parti::cli::add_export(app);
   parti::cli::add_tokenize(app);
   parti::cli::add_bench(app, runtime);
   parti::cli::add_schedule(app);

@@ -201,44 +201,45 @@ void load_checkpoint(const std::string& step_dir, const CheckpointBuffers& buffe
                          {{0, buffers.table.total(), buffers.params, buffers.m, buffers.v}});
 }
 
+void load_param_slices(const SafetensorsReader& model, const model::ParamTable& table,
+                       const std::vector<CheckpointSlice>& slices) {
+  for (const model::ParamSpec& spec : table.specs()) {
+    model.expect_shape(spec.name, logical_shape(spec));
+  }
+  for (const CheckpointSlice& slice : slices) {
+    if (slice.params == nullptr) continue;
+    std::fill(slice.params, slice.params + slice.count, 0.0f);
+    for_each_part(table, slice, true,
+                  [&](const model::ParamSpec& spec, size_t first, size_t at, size_t count) {
+                    model.read(spec.name, first, slice.params + at, count);
+                  });
+  }
+}
+
 void load_checkpoint_slices(const std::string& step_dir, const model::ParamTable& table,
                             const std::vector<CheckpointSlice>& slices) {
   const SafetensorsReader model(step_dir + "/model.safetensors");
   model.verify();
-  for (const model::ParamSpec& spec : table.specs()) {
-    model.expect_shape(spec.name, logical_shape(spec));
-  }
+  load_param_slices(model, table, slices);
   bool optim = false;
   for (const CheckpointSlice& slice : slices) {
     optim = optim || (slice.m != nullptr && slice.v != nullptr);
   }
-  std::unique_ptr<SafetensorsReader> moments;
-  if (optim) {
-    moments = std::make_unique<SafetensorsReader>(step_dir + "/optim.safetensors");
-    moments->verify();
-    for (const model::ParamSpec& spec : table.specs()) {
-      moments->expect_shape(spec.name + ".exp_avg", logical_shape(spec));
-      moments->expect_shape(spec.name + ".exp_avg_sq", logical_shape(spec));
-    }
+  if (!optim) return;
+  const SafetensorsReader moments(step_dir + "/optim.safetensors");
+  moments.verify();
+  for (const model::ParamSpec& spec : table.specs()) {
+    moments.expect_shape(spec.name + ".exp_avg", logical_shape(spec));
+    moments.expect_shape(spec.name + ".exp_avg_sq", logical_shape(spec));
   }
   for (const CheckpointSlice& slice : slices) {
-    const bool with_moments = slice.m != nullptr && slice.v != nullptr;
-    if (slice.params != nullptr) {
-      std::fill(slice.params, slice.params + slice.count, 0.0f);
-    }
-    if (with_moments) {
-      std::fill(slice.m, slice.m + slice.count, 0.0f);
-      std::fill(slice.v, slice.v + slice.count, 0.0f);
-    }
+    if (slice.m == nullptr || slice.v == nullptr) continue;
+    std::fill(slice.m, slice.m + slice.count, 0.0f);
+    std::fill(slice.v, slice.v + slice.count, 0.0f);
     for_each_part(table, slice, true,
                   [&](const model::ParamSpec& spec, size_t first, size_t at, size_t count) {
-                    if (slice.params != nullptr) {
-                      model.read(spec.name, first, slice.params + at, count);
-                    }
-                    if (with_moments) {
-                      moments->read(spec.name + ".exp_avg", first, slice.m + at, count);
-                      moments->read(spec.name + ".exp_avg_sq", first, slice.v + at, count);
-                    }
+                    moments.read(spec.name + ".exp_avg", first, slice.m + at, count);
+                    moments.read(spec.name + ".exp_avg_sq", first, slice.v + at, count);
                   });
   }
 }

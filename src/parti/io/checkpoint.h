@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "parti/io/safetensors.h"
 #include "parti/model/param_table.h"
 
 namespace parti::io {
@@ -72,5 +73,10 @@ void load_checkpoint(const std::string& step_dir, const CheckpointBuffers& buffe
 // slice that no parameter's logical data covers (alignment gaps, padding rows) become 0.
 void load_checkpoint_slices(const std::string& step_dir, const model::ParamTable& table,
                             const std::vector<CheckpointSlice>& slices);
+// The parameters of the slices (m and v untouched) from an open model file: a step folder's, or
+// a Hugging Face folder's (train --init-from; its names stripped of the family's prefix). Tensors
+// of the file the table does not name (GPT-2's attn.bias buffers, a tied lm_head) are ignored.
+void load_param_slices(const SafetensorsReader& model, const model::ParamTable& table,
+                       const std::vector<CheckpointSlice>& slices);
 
 }  // namespace parti::io

@@ -20,6 +20,7 @@ namespace parti::io {
 namespace {
 
 constexpr const char* kChecksumKey = "parti_fnv1a64";
+constexpr int kF16 = -2;  // Entry::kind of an F16 tensor (2 bytes, not a float's upper half)
 
 std::string hex64(uint64_t v) {
   char buf[17];
@@ -69,9 +70,9 @@ bool read_all(int fd, void* data, size_t bytes, size_t offset) {
 
 // One tensor's description: dtype F32, a shape of sizes >= 0, data_offsets [begin, end] whose
 // length is the shape's bytes (the product checked for overflow). Throws CheckpointError.
-std::tuple<std::vector<int64_t>, size_t, size_t> read_entry(const std::string& path,
-                                                            const std::string& name,
-                                                            const nlohmann::json& entry) {
+std::tuple<std::vector<int64_t>, size_t, size_t, int> read_entry(const std::string& path,
+                                                                 const std::string& name,
+                                                                 const nlohmann::json& entry) {
   PARTI_CHECK(entry.is_object(), CheckpointError, path, ": tensor ", name,
               " is not described by a JSON object");
   std::string dtype;
@@ -83,9 +84,10 @@ std::tuple<std::vector<int64_t>, size_t, size_t> read_entry(const std::string& p
   } catch (const nlohmann::json::exception& e) {
     throw CheckpointError(str_cat(path, ": tensor ", name, ": ", e.what()));
   }
-  PARTI_CHECK(dtype == "F32", CheckpointError, path, ": tensor ", name, " has dtype ", dtype,
-              ", only F32 is supported");
-  uint64_t bytes = sizeof(float);
+  const int width = dtype == "F32" ? 4 : dtype == "F16" || dtype == "BF16" ? 2 : 0;
+  PARTI_CHECK(width > 0, CheckpointError, path, ": tensor ", name, " has dtype ", dtype,
+              ", only F32, F16 and BF16 are read");
+  uint64_t bytes = static_cast<uint64_t>(width);
   for (int64_t d : shape) {
     PARTI_CHECK(d >= 0 && !__builtin_mul_overflow(bytes, static_cast<uint64_t>(d), &bytes),
                 CheckpointError, path, ": tensor ", name, " has an impossible shape (size ", d,
@@ -94,7 +96,34 @@ std::tuple<std::vector<int64_t>, size_t, size_t> read_entry(const std::string& p
   PARTI_CHECK(offsets.size() == 2 && offsets[0] >= 0 && offsets[1] >= offsets[0] &&
                   static_cast<uint64_t>(offsets[1] - offsets[0]) == bytes,
               CheckpointError, path, ": tensor ", name, " has inconsistent offsets");
-  return {shape, static_cast<size_t>(offsets[0]), static_cast<size_t>(offsets[1])};
+  return {shape, static_cast<size_t>(offsets[0]), static_cast<size_t>(offsets[1]),
+          dtype == "F16" ? kF16 : width};
+}
+
+// IEEE half precision to float: exact (every half is a float), subnormals, infinities and NaN
+// included.
+float half_to_float(uint16_t h) {
+  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
+  const uint32_t exponent = (h >> 10) & 0x1fu, mantissa = h & 0x3ffu;
+  uint32_t bits = 0;
+  if (exponent == 0x1f) {
+    bits = sign | 0x7f800000u | (mantissa << 13);
+  } else if (exponent != 0) {
+    bits = sign | ((exponent + 112) << 23) | (mantissa << 13);
+  } else if (mantissa == 0) {
+    bits = sign;
+  } else {  // subnormal: mantissa x 2^-24, normalised
+    int shift = 0;
+    uint32_t m = mantissa;
+    while ((m & 0x400u) == 0) {
+      m <<= 1;
+      ++shift;
+    }
+    bits = sign | (static_cast<uint32_t>(113 - shift) << 23) | ((m & 0x3ffu) << 13);
+  }
+  float out = 0;
+  std::memcpy(&out, &bits, sizeof(out));
+  return out;
 }
 
 std::map<std::string, std::string> read_metadata(const std::string& path,
@@ -251,10 +280,10 @@ void SafetensorsReader::read_header() {
       metadata_ = read_metadata(path, entry);
       continue;
     }
-    const auto [shape, begin, end] = read_entry(path, name, entry);
+    const auto [shape, begin, end, width] = read_entry(path, name, entry);
     PARTI_CHECK(end <= data_size_, CheckpointError, path, ": truncated: tensor ", name,
                 " ends at byte ", end, " of a ", data_size_, "-byte data section");
-    entries_.emplace(name, Entry{shape, data_start_ + begin, data_start_ + end});
+    entries_.emplace(name, Entry{shape, data_start_ + begin, data_start_ + end, width});
     data_end = std::max(data_end, end);
   }
   // The format's rule: the tensors cover the data section exactly, without holes or overlaps.
@@ -312,9 +341,34 @@ void SafetensorsReader::expect_shape(const std::string& name,
 void SafetensorsReader::read(const std::string& name, size_t first, float* out,
                              size_t count) const {
   const Entry& e = entries_.at(name);
-  PARTI_ASSERT(e.begin + (first + count) * sizeof(float) <= e.end, "reading past tensor ", name);
-  PARTI_CHECK(read_all(fd_, out, count * sizeof(float), e.begin + first * sizeof(float)),
-              CheckpointError, path_, ": read failed: ", os_error(errno));
+  const size_t width = e.kind == kF16 ? 2 : static_cast<size_t>(e.kind);
+  PARTI_ASSERT(e.begin + (first + count) * width <= e.end, "reading past tensor ", name);
+  if (width == sizeof(float)) {
+    PARTI_CHECK(read_all(fd_, out, count * sizeof(float), e.begin + first * sizeof(float)),
+                CheckpointError, path_, ": read failed: ", os_error(errno));
+    return;
+  }
+  std::vector<uint16_t> halves(count);
+  PARTI_CHECK(read_all(fd_, halves.data(), count * 2, e.begin + first * 2), CheckpointError, path_,
+              ": read failed: ", os_error(errno));
+  for (size_t i = 0; i < count; ++i) {
+    if (e.kind == kF16) {
+      out[i] = half_to_float(halves[i]);
+    } else {  // BF16: a float's upper half
+      const uint32_t bits = static_cast<uint32_t>(halves[i]) << 16;
+      std::memcpy(out + i, &bits, sizeof(float));
+    }
+  }
+}
+
+void SafetensorsReader::strip_prefix(const std::string& prefix) {
+  std::map<std::string, Entry> renamed;
+  for (auto& [name, e] : entries_) {
+    const std::string plain = name.starts_with(prefix) ? name.substr(prefix.size()) : name;
+    PARTI_CHECK(renamed.emplace(plain, e).second, CheckpointError, path_, ": tensor ", plain,
+                " is there with and without the prefix ", prefix);
+  }
+  entries_ = std::move(renamed);
 }
 
 std::map<std::string, std::vector<int64_t>> SafetensorsReader::shapes() const {

@@ -1,7 +1,8 @@
 // The safetensors format (Hugging Face): u64 little-endian header length N, N bytes of JSON
 //   {"<name>": {"dtype": "F32", "shape": [...], "data_offsets": [begin, end]}, ...,
 //    "__metadata__": {"<key>": "<string>"}}
-// then the raw little-endian data. Parti writes F32 only, and adds the metadata key
+// then the raw little-endian data. Parti writes F32 only (and reads F16 and BF16 too, as floats:
+// Hugging Face checkpoints are often half precision), and adds the metadata key
 // "parti_fnv1a64": the FNV-1a 64 hash (hex) of the data section, checked on read so a corrupted
 // file is detected. Files from other tools (no such key) are read without that check.
 #pragma once
@@ -69,6 +70,9 @@ class SafetensorsReader {
   // Throws CheckpointError when the tensor is missing or has another shape.
   void expect_shape(const std::string& name, const std::vector<int64_t>& shape) const;
   void read(const std::string& name, size_t first, float* out, size_t count) const;
+  // Hugging Face model folders name tensors with or without their model class's prefix
+  // (GPT2LMHeadModel's `transformer.`): drop `prefix` wherever a name starts with it.
+  void strip_prefix(const std::string& prefix);
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
   size_t data_bytes() const { return data_size_; }             // of the data section
   std::map<std::string, std::vector<int64_t>> shapes() const;  // of every tensor, by name
@@ -77,6 +81,7 @@ class SafetensorsReader {
   struct Entry {
     std::vector<int64_t> shape;
     size_t begin, end;  // file offsets
+    int kind;           // bytes per element, 4 (F32) or 2 (BF16); kF16 for F16
   };
   void read_header();  // fills everything below from the file
   std::string path_;

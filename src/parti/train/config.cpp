@@ -156,6 +156,7 @@ nlohmann::ordered_json to_json(const TrainConfig& cfg) {
           {"eval_batches", d.eval_batches},
           {"ckpt_dir", cfg.io.ckpt_dir},
           {"ckpt_every", cfg.io.ckpt_every},
+          {"init_from", cfg.io.init_from},
           {"log", cfg.io.log},
           {"trace", cfg.io.trace},
           {"comm_timeout", cfg.comm_timeout},

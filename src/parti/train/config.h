@@ -39,8 +39,9 @@ struct IoConfig {
   std::string ckpt_dir;
   int ckpt_every = 0;  // steps; 0: only at the end
   bool resume = false;
-  std::string log;    // JSONL path
-  std::string trace;  // Chrome/Perfetto trace of the pipeline's instructions (JSON)
+  std::string init_from;  // a Hugging Face model folder: its weights start the run (step 0)
+  std::string log;        // JSONL path
+  std::string trace;      // Chrome/Perfetto trace of the pipeline's instructions (JSON)
 };
 
 struct TrainConfig {

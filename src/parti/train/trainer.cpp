@@ -99,6 +99,12 @@ Trainer::Trainer(TrainConfig cfg, const dist::Mesh& mesh, dist::ProcessGroup* wo
     }
   } else {
     parallel_->init(cfg_.data.seed);
+    if (!cfg_.io.init_from.empty()) {
+      io::SafetensorsReader weights(cfg_.io.init_from + "/model.safetensors");
+      weights.verify();
+      weights.strip_prefix(model::hf_name_prefix(cfg_.model));
+      parallel_->load_params(weights);
+    }
   }
   if (!cfg_.io.log.empty() && is_logger()) {
     log_ = io::MetricsLog(cfg_.io.log);

@@ -1,5 +1,7 @@
 #include "parti/model/gpt2/describe.h"
 
+#include "parti/core/check.h"
+
 namespace parti::model::gpt2 {
 
 nlohmann::json hf_config(const ModelConfig& cfg) {
@@ -21,6 +23,32 @@ nlohmann::json hf_config(const ModelConfig& cfg) {
           {"tie_word_embeddings", true},
           {"use_cache", true},
           {"torch_dtype", "float32"}};
+}
+
+ModelConfig from_hf_config(const nlohmann::json& c, const std::string& file) {
+  ModelConfig m;
+  m.family = "gpt2";
+  try {
+    m.layers = c.at("n_layer").get<int>();
+    m.heads = c.at("n_head").get<int>();
+    m.dim = c.at("n_embd").get<int>();
+    m.seq_len = c.at("n_positions").get<int>();
+    m.vocab = c.at("vocab_size").get<int>();
+    const nlohmann::json inner = c.value("n_inner", nlohmann::json());
+    PARTI_CHECK(inner.is_null() || inner.get<int>() == 4 * m.dim, ConfigError, file, ": n_inner ",
+                inner.dump(), ": Parti's GPT-2 has 4 x n_embd MLP units");
+    const std::string act = c.value("activation_function", "gelu_new");
+    PARTI_CHECK(act == "gelu_new" || act == "gelu_pytorch_tanh", ConfigError, file,
+                ": activation_function ", act, ": Parti's GPT-2 computes the tanh GELU (gelu_new)");
+    const double eps = c.value("layer_norm_epsilon", 1e-5);
+    PARTI_CHECK(eps == 1e-5, ConfigError, file, ": layer_norm_epsilon ", eps,
+                ": Parti's LayerNorm uses 1e-5");
+    PARTI_CHECK(c.value("tie_word_embeddings", true), ConfigError, file,
+                ": tie_word_embeddings false: Parti's GPT-2 ties the output projection");
+  } catch (const nlohmann::json::exception& e) {
+    throw ConfigError(str_cat(file, ": not a GPT2Config: ", e.what()));
+  }
+  return m;
 }
 
 Footprint footprint(const ModelConfig& cfg) {

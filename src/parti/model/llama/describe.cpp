@@ -1,5 +1,7 @@
 #include "parti/model/llama/describe.h"
 
+#include "parti/core/check.h"
+
 namespace parti::model::llama {
 
 nlohmann::json hf_config(const ModelConfig& cfg) {
@@ -25,6 +27,38 @@ nlohmann::json hf_config(const ModelConfig& cfg) {
           {"pretraining_tp", 1},
           {"use_cache", true},
           {"torch_dtype", "float32"}};
+}
+
+ModelConfig from_hf_config(const nlohmann::json& c, const std::string& file) {
+  ModelConfig m;
+  m.family = "llama";
+  try {
+    m.layers = c.at("num_hidden_layers").get<int>();
+    m.heads = c.at("num_attention_heads").get<int>();
+    m.dim = c.at("hidden_size").get<int>();
+    m.kv_heads = c.value("num_key_value_heads", m.heads);
+    m.ffn_dim = c.at("intermediate_size").get<int>();
+    m.seq_len = c.at("max_position_embeddings").get<int>();
+    m.vocab = c.at("vocab_size").get<int>();
+    m.norm_eps = c.value("rms_norm_eps", 1e-6);
+    m.rope_theta = c.value("rope_theta", 10000.0);
+    m.tie_embeddings = c.value("tie_word_embeddings", false);
+    const nlohmann::json head_dim = c.value("head_dim", nlohmann::json());
+    PARTI_CHECK(head_dim.is_null() || m.heads <= 0 || head_dim.get<int>() == m.dim / m.heads,
+                ConfigError, file, ": head_dim ", head_dim.dump(),
+                ": Parti's Llama has hidden_size / num_attention_heads");
+    const nlohmann::json scaling = c.value("rope_scaling", nlohmann::json());
+    PARTI_CHECK(scaling.is_null(), ConfigError, file, ": rope_scaling ", scaling.dump(),
+                ": Parti's Llama computes plain RoPE (no scaling) so far");
+    const std::string act = c.value("hidden_act", "silu");
+    PARTI_CHECK(act == "silu", ConfigError, file, ": hidden_act ", act,
+                ": Parti's Llama computes SwiGLU (silu)");
+    PARTI_CHECK(!c.value("attention_bias", false) && !c.value("mlp_bias", false), ConfigError, file,
+                ": attention_bias or mlp_bias: Parti's Llama has no biases");
+  } catch (const nlohmann::json::exception& e) {
+    throw ConfigError(str_cat(file, ": not a LlamaConfig: ", e.what()));
+  }
+  return m;
 }
 
 Footprint footprint(const ModelConfig& cfg) {

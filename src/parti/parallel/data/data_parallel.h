@@ -39,6 +39,7 @@
 #include <vector>
 
 #include "parti/dist/process_group.h"
+#include "parti/io/safetensors.h"
 #include "parti/model/model.h"
 #include "parti/optim/adamw.h"
 #include "parti/parallel/data/compress.h"
@@ -78,6 +79,8 @@ class DataParallel final : public model::UnitHooks<float> {
   void init(uint64_t seed);
   // This rank's parameters and moments from a checkpoint written at any layout.
   void load(const std::string& step_dir, int optimizer_step);
+  // Parameters from another model file (train --init-from), the optimizer fresh (step 0).
+  void load_params(const io::SafetensorsReader& weights);
   // PowerSGD's per-rank state (Q factors, residuals) from a checkpoint written at this very
   // layout (dp, tp, pp and rank R); false, and the state left fresh, when the checkpoint has
   // none for it (another layout or compression).

@@ -46,6 +46,19 @@ void DataParallel::load(const std::string& step_dir, int optimizer_step) {
   adamw_->set_step(optimizer_step);
 }
 
+void DataParallel::load_params(const io::SafetensorsReader& weights) {
+  std::vector<io::CheckpointSlice> slices;
+  if (stage_ <= 2) {
+    slices.push_back({0, table_.total(), params_.data(), nullptr, nullptr});
+  } else {
+    for (int u : owned_units_) {
+      slices.push_back({layout_.owned_begin(u), layout_.owned(u),
+                        shard_params_.data() + layout_.shard_offset(u), nullptr, nullptr});
+    }
+  }
+  io::load_param_slices(weights, table_, slices);
+}
+
 std::string DataParallel::save(const std::string& ckpt_dir, int64_t step,
                                const nlohmann::json& state) {
   float* m = adamw_->m().data();
