@@ -7,7 +7,7 @@
 
 #include "parti/cli/commands.h"
 #include "parti/core/check.h"
-#include "parti/data/token_file.h"
+#include "parti/data/token_split.h"
 #include "parti/train/evaluate.h"
 
 namespace parti::cli {
@@ -23,9 +23,9 @@ struct EvalArgs {
 void run_eval(const EvalArgs& a) {
   PARTI_CHECK(a.micro_batch > 0, ConfigError, "--micro-batch must be positive");
   LoadedModel m = load_model(a.ckpt);
-  data::TokenFile file = data::read_token_file(a.tokens);
-  PARTI_CHECK(file.vocab_size <= m.model->config().vocab, DataError, a.tokens, ": vocabulary of ",
-              file.vocab_size, " exceeds the model's ", m.model->config().vocab);
+  const data::TokenSplit file = data::TokenSplit::open_file(a.tokens);
+  PARTI_CHECK(file.vocab_size() <= m.model->config().vocab, DataError, a.tokens, ": vocabulary of ",
+              file.vocab_size(), " exceeds the model's ", m.model->config().vocab);
   core::Arena arena;
   train::EvalResult r =
       train::evaluate_windows(*m.model, m.params.data(), arena, file, a.max_windows, a.micro_batch);

@@ -126,6 +126,18 @@ TokenSplit TokenSplit::open(const std::string& dir, const std::string& name) {
   return split;
 }
 
+TokenSplit TokenSplit::open_file(const std::string& path) {
+  Mapped m = map_shard(path);
+  TokenSplit split;
+  split.where_ = path;
+  split.vocab_size_ = m.header.vocab_size;
+  split.eot_ = m.header.eot;
+  split.size_ = m.header.count;
+  split.pieces_.push_back({m.bytes, m.header.width, 0, m.header.count});
+  split.mappings_.push_back(std::move(m.mapping));
+  return split;
+}
+
 void TokenSplit::read(size_t start, size_t count, uint32_t* out) const {
   PARTI_ASSERT(start + count <= size_, "tokens [", start, ", ", start + count, ") of ", size_);
   if (count == 0) return;

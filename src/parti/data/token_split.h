@@ -34,6 +34,8 @@ class TokenSplit {
   TokenSplit(const TokenFile& file);  // NOLINT(google-explicit-constructor): a file is a split
   // Split `name` ("train" or "val") of the corpus in `dir`.
   static TokenSplit open(const std::string& dir, const std::string& name);
+  // One token file (`parti eval --tokens`), mapped and checked the same way.
+  static TokenSplit open_file(const std::string& path);
 
   size_t size() const { return size_; }
   int vocab_size() const { return vocab_size_; }
