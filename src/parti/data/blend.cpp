@@ -57,6 +57,12 @@ std::vector<BlendPart> parse_blend(const std::string& flag) {
 BlendSchedule::BlendSchedule(std::vector<double> weights)
     : weights_(std::move(weights)), counts_(weights_.size(), 0) {
   PARTI_ASSERT(!weights_.empty(), "a blend of no datasets");
+  double total = 0.0;
+  for (double w : weights_) {
+    PARTI_ASSERT(std::isfinite(w) && w > 0.0, "blend weight ", w);
+    total += w;
+  }
+  for (double& w : weights_) w /= total;  // the shares the rule tracks sum to 1
 }
 
 BlendSchedule::Pick BlendSchedule::at(uint64_t n) const {

@@ -33,7 +33,7 @@ class BlendSchedule {
     int dataset = 0;
     uint64_t index = 0;  // the dataset's own sample number
   };
-  explicit BlendSchedule(std::vector<double> weights);
+  explicit BlendSchedule(std::vector<double> weights);  // positive, any scale
   // The pick for sample n. Asked in increasing n it costs O(datasets) a sample; asked for an
   // earlier n it starts again from 0. The counts are a cache: one thread at a time.
   Pick at(uint64_t n) const;

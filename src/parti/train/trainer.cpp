@@ -66,11 +66,13 @@ Trainer::Trainer(TrainConfig cfg, const dist::Mesh& mesh, dist::ProcessGroup* wo
                cfg_.layout.pp);
   train_ = data::open_blend(cfg_.data.dir, "train");
   val_ = data::open_blend(cfg_.data.dir, "val");
-  PARTI_CHECK(cfg_.data.eval_batches == 0 || data::window_count(val_, cfg_.model.seq_len) > 0,
-              ConfigError, val_.splits[0].where(), ": ", val_.splits[0].size(),
-              " tokens hold no validation window of --seq-len ", cfg_.model.seq_len,
-              " (+1): evaluation would measure nothing; prepare with a larger --val-fraction, "
-              "lower --seq-len, or pass --eval-batches 0");
+  for (const data::TokenSplit& val : val_.splits) {  // each dataset of a blend
+    PARTI_CHECK(cfg_.data.eval_batches == 0 || data::window_count(val, cfg_.model.seq_len) > 0,
+                ConfigError, val.where(), ": ", val.size(),
+                " tokens hold no validation window of --seq-len ", cfg_.model.seq_len,
+                " (+1): evaluation would measure nothing; prepare with a larger --val-fraction, "
+                "lower --seq-len, or pass --eval-batches 0");
+  }
   PARTI_CHECK(train_.splits[0].vocab_size() <= cfg_.model.vocab, ConfigError, "--vocab ",
               cfg_.model.vocab, " is smaller than the data's vocabulary of ",
               train_.splits[0].vocab_size(), " (", train_.splits[0].where(), ")");
