@@ -24,8 +24,6 @@ test::RunResult train_two_ranks(const std::string& flags) {
                          "/README.md --tokenizer byte --val-fraction 0 --out " +
                          (dir / "data").string());
     EXPECT_EQ(r.status, 0) << r.output;
-    fs::copy_file(dir / "data/train.bin", dir / "data/val.bin",
-                  fs::copy_options::overwrite_existing);
   }
   return test::run(
       "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun --oversubscribe -np 2 " +

@@ -7,7 +7,6 @@ work=$2
 rm -rf "$work" && mkdir -p "$work"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 "$parti" prepare --text "$0" --tokenizer byte --val-fraction 0 --out "$work/data" >/dev/null || exit 1
-cp "$work/data/train.bin" "$work/data/val.bin"
 mpirun --oversubscribe -np 2 "$parti" train --data "$work/data" --model tiny --seq-len 16 \
   --global-batch 2 --micro-batch 1 --dp 2 --threads 1 --steps 100000 --eval-batches 0 \
   --log "$work/log.jsonl" >"$work/out.txt" 2>&1 &

@@ -47,7 +47,6 @@ TEST(Recompute, SameLossesLessActivationMemory) {
       test::parti("prepare --text " + std::string(PARTI_SOURCE_DIR) +
                   "/README.md --tokenizer byte --val-fraction 0 --out " + (dir / "data").string());
   ASSERT_EQ(r.status, 0) << r.output;
-  fs::copy_file(dir / "data/train.bin", dir / "data/val.bin", fs::copy_options::overwrite_existing);
   const std::string data = (dir / "data").string();
   const double B = 4, T = 32, C = 128, NH = 4, f = sizeof(float);
   double per_layer[3] = {0, 0, 0};
