@@ -3,7 +3,9 @@
 // and the prepare / train / eval / generate / tokenize round.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -273,6 +275,32 @@ TEST(Cli, ShardedCorpusTrainsExactlyAsItsOneFileForm) {
   fs::resize_file(sharded + "/train-00002.bin", 1000);
   expect_one_line_error(parti("train --data " + sharded + kTiny + "--steps 1"),
                         sharded + "/train-00002.bin: truncated token file");
+}
+
+// Issue #20, first part: --keep-last N keeps the newest N complete checkpoints, and the .tmp
+// folder a killed save left is removed at the next save.
+TEST(Cli, KeepLastPrunesOldCheckpointsAndStaleTmpFolders) {
+  const std::string ck = work() + "/keep";
+  fs::create_directories(ck + "/step_00000099.tmp");
+  std::ofstream(ck + "/step_00000099.tmp/model.safetensors") << "half written";
+  const auto names = [&] {
+    std::vector<std::string> out;
+    for (const auto& e : fs::directory_iterator(ck)) out.push_back(e.path().filename().string());
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  auto r = parti("train --data " + brown() + kTiny +
+                 "--steps 6 --ckpt-every 1 --keep-last 2 --eval-batches 0 --ckpt-dir " + ck);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("removed " + ck + "/step_00000099.tmp"), std::string::npos) << r.output;
+  EXPECT_EQ(names(), (std::vector<std::string>{"config.json", "latest", "run.toml", "step_00000005",
+                                               "step_00000006"}));
+  r = parti("train --data " + brown() + kTiny +
+            "--steps 8 --ckpt-every 1 --keep-last 2 --eval-batches 0 --resume --ckpt-dir " + ck);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("resumed at step 6"), std::string::npos) << r.output;
+  EXPECT_EQ(names(), (std::vector<std::string>{"config.json", "latest", "run.toml", "step_00000007",
+                                               "step_00000008"}));
 }
 
 TEST(Cli, DamagedCheckpointsAreDetected) {

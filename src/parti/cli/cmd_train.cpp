@@ -218,6 +218,10 @@ void add_train(CLI::App& app, const Runtime& runtime) {
   cmd->add_option("--eval-batches", c.data.eval_batches, "micro-batches of validation windows")
       ->capture_default_str();
   cmd->add_option("--ckpt-dir", c.io.ckpt_dir, "checkpoint folder");
+  cmd->add_option("--keep-last", c.io.keep_last,
+                  "keep the newest N complete checkpoints, removing older ones after each save "
+                  "(0: keep all)")
+      ->capture_default_str();
   cmd->add_option("--ckpt-every", c.io.ckpt_every, "checkpoint every N steps (and at the end)")
       ->capture_default_str();
   cmd->add_flag("--resume", c.io.resume, "continue from the latest checkpoint in --ckpt-dir");

@@ -127,6 +127,29 @@ void write_checkpoint_slices(const std::string& ckpt_dir, int64_t step,
   }
 }
 
+std::vector<std::string> prune_checkpoints(const std::string& ckpt_dir, int keep_last) {
+  std::string latest;
+  std::ifstream(ckpt_dir + "/latest") >> latest;
+  std::vector<std::string> steps, removed;
+  for (const auto& entry : fs::directory_iterator(ckpt_dir)) {
+    const std::string name = entry.path().filename().string();
+    if (!name.starts_with("step_") || !entry.is_directory()) continue;
+    if (name.ends_with(".tmp")) {
+      removed.push_back(name);
+    } else if (fs::exists(entry.path() / "state.json")) {
+      steps.push_back(name);
+    }
+  }
+  std::sort(steps.begin(), steps.end());  // step_%08d: by name is by step
+  if (keep_last > 0 && steps.size() > static_cast<size_t>(keep_last)) {
+    for (size_t i = 0; i + static_cast<size_t>(keep_last) < steps.size(); ++i) {
+      if (steps[i] != latest) removed.push_back(steps[i]);
+    }
+  }
+  for (const std::string& name : removed) remove_tree(ckpt_dir + "/" + name);
+  return removed;
+}
+
 std::string checkpoint_tmp_dir(const std::string& ckpt_dir, int64_t step) {
   return tmp_dir_of(ckpt_dir, step);
 }

@@ -59,6 +59,11 @@ std::string finish_checkpoint(const std::string& ckpt_dir, int64_t step,
 // than the model's and the optimizer's, e.g. each rank's gradient-compression state, go there).
 std::string checkpoint_tmp_dir(const std::string& ckpt_dir, int64_t step);
 
+// After a save (one process): removes complete step folders beyond the newest `keep_last`
+// (0: none), never the one `latest` names, and the `.tmp` folders of unfinished saves that a
+// killed run left. Returns the folders removed.
+std::vector<std::string> prune_checkpoints(const std::string& ckpt_dir, int keep_last);
+
 // PATH is a step folder, or a checkpoint folder holding `latest`. Returns the step folder.
 // Throws CheckpointError when there is none.
 std::string resolve_checkpoint(const std::string& path);

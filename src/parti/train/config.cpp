@@ -39,8 +39,8 @@ std::vector<std::string> validate(const TrainConfig& cfg) {
   if (d.eval_every < 0 || d.eval_batches < 0) {
     errors.push_back("--eval-every and --eval-batches must not be negative");
   }
-  if (cfg.io.ckpt_every < 0) {
-    errors.push_back("--ckpt-every must not be negative");
+  if (cfg.io.ckpt_every < 0 || cfg.io.keep_last < 0) {
+    errors.push_back("--ckpt-every and --keep-last must not be negative");
   }
   if (cfg.io.resume && cfg.io.ckpt_dir.empty()) {
     errors.push_back("--resume needs --ckpt-dir (the folder to resume from)");
@@ -156,6 +156,7 @@ nlohmann::ordered_json to_json(const TrainConfig& cfg) {
           {"eval_batches", d.eval_batches},
           {"ckpt_dir", cfg.io.ckpt_dir},
           {"ckpt_every", cfg.io.ckpt_every},
+          {"keep_last", cfg.io.keep_last},
           {"init_from", cfg.io.init_from},
           {"log", cfg.io.log},
           {"trace", cfg.io.trace},

@@ -38,6 +38,7 @@ struct DataConfig {
 struct IoConfig {
   std::string ckpt_dir;
   int ckpt_every = 0;  // steps; 0: only at the end
+  int keep_last = 0;   // complete checkpoints kept, the newest; 0: all
   bool resume = false;
   std::string init_from;  // a Hugging Face model folder: its weights start the run (step 0)
   std::string log;        // JSONL path

@@ -545,6 +545,11 @@ void Trainer::run(std::ostream& all_out) {
       // Every rank writes its own slices of the one logical checkpoint.
       dir = save();
       out << "checkpoint: " << dir << std::endl;
+      if (!dir.empty()) {  // the process that finished it
+        for (const std::string& old : io::prune_checkpoints(cfg_.io.ckpt_dir, cfg_.io.keep_last)) {
+          out << "removed " << cfg_.io.ckpt_dir << "/" << old << std::endl;
+        }
+      }
       ckpt_due = false;
     }
     if (stop != 0) {
