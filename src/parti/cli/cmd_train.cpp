@@ -170,6 +170,22 @@ void add_layout_flags(CLI::App* cmd, parallel::Layout& l) {
 
 }  // namespace
 
+// Where the run writes: checkpoints, their pruning, the log and the trace.
+void add_io_flags(CLI::App* cmd, train::IoConfig& io) {
+  cmd->add_option("--ckpt-dir", io.ckpt_dir, "checkpoint folder");
+  cmd->add_option("--keep-last", io.keep_last,
+                  "keep the newest N complete checkpoints, removing older ones after each save "
+                  "(0: keep all)")
+      ->capture_default_str();
+  cmd->add_option("--ckpt-every", io.ckpt_every, "checkpoint every N steps (and at the end)")
+      ->capture_default_str();
+  cmd->add_flag("--resume", io.resume, "continue from the latest checkpoint in --ckpt-dir");
+  cmd->add_option("--log", io.log, "append one JSON object per step to this file");
+  cmd->add_option("--trace", io.trace,
+                  "write a Chrome/Perfetto trace (JSON) of every rank's forward, backward, "
+                  "send/recv and collectives");
+}
+
 void add_train(CLI::App& app, const Runtime& runtime) {
   auto args = std::make_shared<TrainArgs>();
   train::TrainConfig& c = args->cfg;
@@ -217,19 +233,8 @@ void add_train(CLI::App& app, const Runtime& runtime) {
       ->capture_default_str();
   cmd->add_option("--eval-batches", c.data.eval_batches, "micro-batches of validation windows")
       ->capture_default_str();
-  cmd->add_option("--ckpt-dir", c.io.ckpt_dir, "checkpoint folder");
-  cmd->add_option("--keep-last", c.io.keep_last,
-                  "keep the newest N complete checkpoints, removing older ones after each save "
-                  "(0: keep all)")
-      ->capture_default_str();
-  cmd->add_option("--ckpt-every", c.io.ckpt_every, "checkpoint every N steps (and at the end)")
-      ->capture_default_str();
-  cmd->add_flag("--resume", c.io.resume, "continue from the latest checkpoint in --ckpt-dir");
-  cmd->add_option("--log", c.io.log, "append one JSON object per step to this file");
+  add_io_flags(cmd, c.io);
   cmd->add_option("--threads", c.threads, "OpenMP and BLAS threads")->capture_default_str();
-  cmd->add_option("--trace", c.io.trace,
-                  "write a Chrome/Perfetto trace (JSON) of every rank's forward, backward, "
-                  "send/recv and collectives");
   cmd->add_option("--comm-timeout", c.comm_timeout,
                   "seconds one collective may wait before the job ends with a report")
       ->capture_default_str();
