@@ -99,12 +99,23 @@ TokenSplit::TokenSplit(const TokenFile& file)
 
 TokenSplit TokenSplit::open(const std::string& dir, const std::string& name) {
   const std::vector<ShardInfo> shards = listed_shards(dir, name);
+  return of_shards(dir, shards,
+                   shards.size() == 1
+                       ? dir + "/" + shards[0].file
+                       : str_cat(dir, "/", name, "-*.bin (", shards.size(), " shards)"));
+}
+
+TokenSplit TokenSplit::open_file(const std::string& path) {
+  const std::filesystem::path file(path);
+  return of_shards(file.parent_path().string(), {{file.filename().string(), 0, 0}}, path);
+}
+
+TokenSplit TokenSplit::of_shards(const std::string& dir, const std::vector<ShardInfo>& shards,
+                                 std::string where) {
   TokenSplit split;
-  split.where_ = shards.size() == 1
-                     ? dir + "/" + shards[0].file
-                     : str_cat(dir, "/", name, "-*.bin (", shards.size(), " shards)");
+  split.where_ = std::move(where);
   for (const ShardInfo& shard : shards) {
-    const std::string path = dir + "/" + shard.file;
+    const std::string path = (std::filesystem::path(dir) / shard.file).string();
     Mapped m = map_shard(path);
     const bool indexed = shard.tokens != 0 || shard.checksum != 0;
     PARTI_CHECK(!indexed || (m.header.count == shard.tokens && m.header.checksum == shard.checksum),
@@ -123,18 +134,6 @@ TokenSplit TokenSplit::open(const std::string& dir, const std::string& name) {
     split.mappings_.push_back(std::move(m.mapping));
     split.size_ += m.header.count;
   }
-  return split;
-}
-
-TokenSplit TokenSplit::open_file(const std::string& path) {
-  Mapped m = map_shard(path);
-  TokenSplit split;
-  split.where_ = path;
-  split.vocab_size_ = m.header.vocab_size;
-  split.eot_ = m.header.eot;
-  split.size_ = m.header.count;
-  split.pieces_.push_back({m.bytes, m.header.width, 0, m.header.count});
-  split.mappings_.push_back(std::move(m.mapping));
   return split;
 }
 

@@ -45,6 +45,10 @@ class TokenSplit {
   void read(size_t start, size_t count, uint32_t* out) const;
 
  private:
+  // The shards (index entries; tokens and checksum 0: not indexed) of folder `dir`, mapped and
+  // checked in order; `where` names them in messages.
+  static TokenSplit of_shards(const std::string& dir, const std::vector<ShardInfo>& shards,
+                              std::string where);
   struct Piece {
     const uint8_t* bytes = nullptr;  // the stored ids
     int width = 4;                   // bytes per id
