@@ -27,14 +27,9 @@ const std::string& work() {
   return dir;
 }
 
-// Brown prepared once for every test here.
+// Brown in GPT-2 tokens, prepared once per ctest run (the TestData.Brown fixture).
 const std::string& brown() {
-  static const std::string dir = [] {
-    std::string out = work() + "/brown";
-    test::RunResult r = parti("prepare --corpus brown --out " + out);
-    EXPECT_EQ(r.status, 0) << r.output;
-    return out;
-  }();
+  static const std::string dir = test::shared_brown();
   return dir;
 }
 
@@ -132,9 +127,7 @@ TEST(Cli, GptCheckpointsAreHuggingFaceFolders) {
 // Llama 3 tokens end to end (issue #17): prepare (32-bit token files, begin/end of text around
 // each document), train llama-tiny, a Hugging Face folder with LlamaConfig, generate.
 TEST(Cli, Llama3TokensTrainAndCheckpointAsHuggingFaceFolders) {
-  const std::string data = work() + "/brown_llama3", ck = work() + "/hf_llama";
-  auto r = parti("prepare --corpus brown --tokenizer llama3 --out " + data);
-  ASSERT_EQ(r.status, 0) << r.output;
+  const std::string data = test::shared_brown("llama3"), ck = work() + "/hf_llama";
   const auto meta = nlohmann::json::parse(test::slurp(data + "/meta.json"));
   EXPECT_EQ(meta.at("vocab_size"), 128256);
   EXPECT_EQ(meta.at("bos"), 128000);
@@ -142,10 +135,10 @@ TEST(Cli, Llama3TokensTrainAndCheckpointAsHuggingFaceFolders) {
   ASSERT_FALSE(val.tokens.empty());
   EXPECT_EQ(val.tokens.front(), 128000u) << "a document starts with <|begin_of_text|>";
   EXPECT_EQ(val.tokens.back(), 128001u) << "and ends with <|end_of_text|>";
-  r = parti("train --data " + data +
-            " --model llama-tiny --global-batch 2 --micro-batch 2 --steps 2 --eval-batches 1 "
-            "--threads 2 --ckpt-dir " +
-            ck);
+  auto r = parti("train --data " + data +
+                 " --model llama-tiny --global-batch 2 --micro-batch 2 --steps 2 --eval-batches 1 "
+                 "--threads 2 --ckpt-dir " +
+                 ck);
   ASSERT_EQ(r.status, 0) << r.output;
   expect_hugging_face_folder(ck, data + "/val.bin");
   const auto hf = nlohmann::json::parse(test::slurp(ck + "/step_00000002/config.json"));
@@ -296,7 +289,9 @@ TEST(Cli, KeepLastPrunesOldCheckpointsAndStaleTmpFolders) {
   EXPECT_EQ(names(), (std::vector<std::string>{"config.json", "latest", "run.toml", "step_00000005",
                                                "step_00000006"}));
   r = parti("train --data " + brown() + kTiny +
-            "--steps 8 --ckpt-every 1 --keep-last 2 --eval-batches 0 --resume --ckpt-dir " + ck);
+            "--steps 8 --ckpt-every 1 --keep-last 2 --eval-batches 0 --resume --allow-changes "
+            "steps --ckpt-dir " +
+            ck);
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("resumed at step 6"), std::string::npos) << r.output;
   EXPECT_EQ(names(), (std::vector<std::string>{"config.json", "latest", "run.toml", "step_00000007",

@@ -13,9 +13,11 @@
 #include "parti/core/check.h"
 #include "parti/core/cpu.h"
 #include "parti/data/blend.h"
+#include "parti/io/checkpoint.h"
 #include "parti/io/files.h"
 #include "parti/plan/memory.h"
 #include "parti/train/agree.h"
+#include "parti/train/resume.h"
 #include "parti/train/trainer.h"
 
 namespace parti::cli {
@@ -55,14 +57,19 @@ void write_resolved_flags(const CLI::App& cmd, const train::TrainConfig& cfg,
                           const Runtime& runtime) {
   if (cfg.io.ckpt_dir.empty() || runtime.rank() != 0) return;
   io::make_dirs(cfg.io.ckpt_dir);
-  io::write_text_atomically(cfg.io.ckpt_dir + "/run.toml",
-                            "# The flags of this run: `parti train --config run.toml` repeats it "
-                            "(flags given too win).\n" +
-                                resolved_toml(cmd, {"config", "resume", "help"}));
+  io::write_text_atomically(
+      cfg.io.ckpt_dir + "/run.toml",
+      "# The flags of this run: `parti train --config run.toml` repeats it "
+      "(flags given too win).\n" +
+          resolved_toml(cmd, {"config", "resume", "overwrite", "allow-changes", "help"}));
 }
 
 void run_train(TrainArgs& a, const Runtime& runtime, const CLI::App& cmd) {
   train::TrainConfig cfg = a.cfg;
+  // --resume [PATH]; in a --config file `resume = true` or a path.
+  cfg.io.resume = cmd.get_option("--resume")->count() > 0 && cfg.io.resume_from != "false";
+  if (cfg.io.resume_from == "true" || cfg.io.resume_from == "false") cfg.io.resume_from.clear();
+  train::resolve_checkpoint_flags(cfg.io);
   PARTI_CHECK(cfg.preset.empty() != cfg.io.init_from.empty(), ConfigError,
               "give --model PRESET or --init-from DIR (a Hugging Face model folder, which gives "
               "the shape), one of the two");
@@ -101,6 +108,13 @@ void run_train(TrainArgs& a, const Runtime& runtime, const CLI::App& cmd) {
   std::unique_ptr<dist::ProcessGroup> world =
       runtime.mpi != nullptr ? runtime.mpi->world() : dist::make_self_group("world");
   train::check_ranks_agree(train::to_json(cfg), *world);  // before the mesh depends on them
+  if (cfg.io.overwrite && runtime.rank() == 0) {
+    const int removed = io::remove_checkpoints(cfg.io.ckpt_dir);
+    if (removed > 0) {
+      std::cout << "--overwrite: removed " << removed << " step folders from " << cfg.io.ckpt_dir
+                << std::endl;
+    }
+  }
   dist::MeshShape shape;
   shape.sizes = {cfg.layout.tp, cfg.layout.cp, cfg.layout.dp, cfg.layout.pp};
   dist::Mesh::Split split =
@@ -179,7 +193,18 @@ void add_io_flags(CLI::App* cmd, train::IoConfig& io) {
       ->capture_default_str();
   cmd->add_option("--ckpt-every", io.ckpt_every, "checkpoint every N steps (and at the end)")
       ->capture_default_str();
-  cmd->add_flag("--resume", io.resume, "continue from the latest checkpoint in --ckpt-dir");
+  cmd->add_option("--resume", io.resume_from,
+                  "continue a run: from the newest good checkpoint in --ckpt-dir (a damaged newer "
+                  "one is passed over with a warning), or from PATH: a step folder (new "
+                  "checkpoints go beside it) or a checkpoint folder")
+      ->expected(0, 1)
+      ->type_name("[PATH]");
+  cmd->add_flag("--overwrite", io.overwrite,
+                "start a new run in a --ckpt-dir that holds checkpoints, removing them");
+  cmd->add_option("--allow-changes", io.allow_changes,
+                  "training flags a resumed run may change (e.g. lr,steps); others that differ "
+                  "from the checkpoint's are refused")
+      ->delimiter(',');
   cmd->add_option("--log", io.log, "append one JSON object per step to this file");
   cmd->add_option("--trace", io.trace,
                   "write a Chrome/Perfetto trace (JSON) of every rank's forward, backward, "

@@ -130,17 +130,14 @@ void write_checkpoint_slices(const std::string& ckpt_dir, int64_t step,
 std::vector<std::string> prune_checkpoints(const std::string& ckpt_dir, int keep_last) {
   std::string latest;
   std::ifstream(ckpt_dir + "/latest") >> latest;
-  std::vector<std::string> steps, removed;
+  std::vector<std::string> removed;
   for (const auto& entry : fs::directory_iterator(ckpt_dir)) {
     const std::string name = entry.path().filename().string();
-    if (!name.starts_with("step_") || !entry.is_directory()) continue;
-    if (name.ends_with(".tmp")) {
+    if (name.starts_with("step_") && name.ends_with(".tmp") && entry.is_directory()) {
       removed.push_back(name);
-    } else if (fs::exists(entry.path() / "state.json")) {
-      steps.push_back(name);
     }
   }
-  std::sort(steps.begin(), steps.end());  // step_%08d: by name is by step
+  const std::vector<std::string> steps = complete_checkpoints(ckpt_dir);
   if (keep_last > 0 && steps.size() > static_cast<size_t>(keep_last)) {
     for (size_t i = 0; i + static_cast<size_t>(keep_last) < steps.size(); ++i) {
       if (steps[i] != latest) removed.push_back(steps[i]);
@@ -148,6 +145,36 @@ std::vector<std::string> prune_checkpoints(const std::string& ckpt_dir, int keep
   }
   for (const std::string& name : removed) remove_tree(ckpt_dir + "/" + name);
   return removed;
+}
+
+std::vector<std::string> complete_checkpoints(const std::string& ckpt_dir) {
+  std::vector<std::string> steps;
+  std::error_code missing;
+  for (const auto& entry : fs::directory_iterator(ckpt_dir, missing)) {
+    const std::string name = entry.path().filename().string();
+    if (name.starts_with("step_") && !name.ends_with(".tmp") && entry.is_directory() &&
+        fs::exists(entry.path() / "state.json")) {
+      steps.push_back(name);
+    }
+  }
+  std::sort(steps.begin(), steps.end());  // step_%08d: by name is by step
+  return steps;
+}
+
+bool holds_checkpoints(const std::string& ckpt_dir) {
+  return fs::exists(ckpt_dir + "/latest") || !complete_checkpoints(ckpt_dir).empty();
+}
+
+int remove_checkpoints(const std::string& ckpt_dir) {
+  std::vector<std::string> steps;
+  std::error_code missing;
+  for (const auto& entry : fs::directory_iterator(ckpt_dir, missing)) {
+    const std::string name = entry.path().filename().string();
+    if (name.starts_with("step_")) steps.push_back(name);
+  }
+  remove_tree(ckpt_dir + "/latest");
+  for (const std::string& name : steps) remove_tree(ckpt_dir + "/" + name);
+  return static_cast<int>(steps.size());
 }
 
 std::string checkpoint_tmp_dir(const std::string& ckpt_dir, int64_t step) {

@@ -64,6 +64,15 @@ std::string checkpoint_tmp_dir(const std::string& ckpt_dir, int64_t step);
 // killed run left. Returns the folders removed.
 std::vector<std::string> prune_checkpoints(const std::string& ckpt_dir, int keep_last);
 
+// The complete step folders of a checkpoint folder (those holding state.json), oldest first;
+// none when the folder does not exist.
+std::vector<std::string> complete_checkpoints(const std::string& ckpt_dir);
+// Whether the folder holds a run's checkpoints: `latest` or a complete step folder (the .tmp
+// folder of a killed save is not one).
+bool holds_checkpoints(const std::string& ckpt_dir);
+// Removes `latest` and every step folder (train --overwrite). Returns how many step folders.
+int remove_checkpoints(const std::string& ckpt_dir);
+
 // PATH is a step folder, or a checkpoint folder holding `latest`. Returns the step folder.
 // Throws CheckpointError when there is none.
 std::string resolve_checkpoint(const std::string& path);

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "parti/core/check.h"
+#include "parti/io/files.h"
 
 namespace parti::io {
 
@@ -20,6 +21,24 @@ std::string with_parent(const std::string& path) {
 }
 
 }  // namespace
+
+void drop_log_records_after(const std::string& path, int64_t step) {
+  std::ifstream in(path);
+  if (!in.good()) return;
+  std::string kept, line;
+  bool dropped = false;
+  while (std::getline(in, line)) {
+    const nlohmann::json record = nlohmann::json::parse(line, nullptr, false);
+    if (record.is_object() && record.contains("step") && record["step"].is_number() &&
+        record["step"].get<double>() > static_cast<double>(step)) {
+      dropped = true;
+      continue;
+    }
+    kept += line + "\n";
+  }
+  PARTI_CHECK(!in.bad(), ConfigError, "--log ", path, ": cannot read: ", os_error(errno));
+  if (dropped) write_text_atomically(path, kept);
+}
 
 MetricsLog::MetricsLog(const std::string& path)
     : path_(path), out_(with_parent(path), std::ios::app) {

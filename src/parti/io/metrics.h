@@ -2,11 +2,17 @@
 // run keeps every finished step.
 #pragma once
 
+#include <cstdint>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 
 namespace parti::io {
+
+// A resumed run's log: removes the records of steps after `step` (written after the checkpoint
+// it resumes, by a run that was then killed or stopped: the resumed run writes them again), in
+// one atomic replacement. Lines that are not records with a step are kept. A missing file is fine.
+void drop_log_records_after(const std::string& path, int64_t step);
 
 class MetricsLog {
  public:

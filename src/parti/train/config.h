@@ -40,6 +40,9 @@ struct IoConfig {
   int ckpt_every = 0;  // steps; 0: only at the end
   int keep_last = 0;   // complete checkpoints kept, the newest; 0: all
   bool resume = false;
+  std::string resume_from;  // --resume PATH: a step folder or a checkpoint folder ("": --ckpt-dir)
+  bool overwrite = false;   // a new run may replace the checkpoints in --ckpt-dir
+  std::vector<std::string> allow_changes;  // training flags a resumed run may change
   std::string init_from;  // a Hugging Face model folder: its weights start the run (step 0)
   std::string log;        // JSONL path
   std::string trace;      // Chrome/Perfetto trace of the pipeline's instructions (JSON)

@@ -20,6 +20,7 @@
 #include "parti/parallel/context/chunks.h"
 #include "parti/parallel/pipeline/stage.h"
 #include "parti/train/preempt.h"
+#include "parti/train/resume.h"
 #include "parti/train/saved_run.h"
 
 namespace parti::train {
@@ -90,9 +91,13 @@ Trainer::Trainer(TrainConfig cfg, const dist::Mesh& mesh, dist::ProcessGroup* wo
     full_targets_.resize(full_inputs_.size());
   }
   if (cfg_.io.resume) {
-    const SavedRun saved = read_saved_run(io::resolve_checkpoint(cfg_.io.ckpt_dir));
+    ResumePoint point = find_resume_point(cfg_.io);
+    const SavedRun& saved = point.run;
     const std::string& dir = saved.dir;
     check_same_model(cfg_.model, saved.model, dir);
+    check_resumed_flags(saved.state.at("config"), to_json(cfg_), cfg_.io.allow_changes);
+    resumed_from_ = dir;
+    passed_over_ = std::move(point.skipped);
     parallel_->load(dir, saved.optimizer_step);
     compression_resumed_ = parallel_->load_compression(dir);
     step_ = saved.step;
@@ -109,6 +114,9 @@ Trainer::Trainer(TrainConfig cfg, const dist::Mesh& mesh, dist::ProcessGroup* wo
     }
   }
   if (!cfg_.io.log.empty() && is_logger()) {
+    if (cfg_.io.resume) {  // steps after the checkpoint are run again: not logged twice
+      io::drop_log_records_after(cfg_.io.log, step_);
+    }
     log_ = io::MetricsLog(cfg_.io.log);
   }
   peak_gflops_ = core::measure_sgemm_gflops(2048, 2048, 2048, 3);
@@ -377,8 +385,11 @@ void Trainer::print_header(std::ostream& out) const {
     io::make_dirs(cfg_.io.ckpt_dir);
     io::write_text_atomically(cfg_.io.ckpt_dir + "/config.json", resolved.dump(2) + "\n");
   }
-  if (step_ > 0) {
-    out << "resumed at step " << step_ << " from " << cfg_.io.ckpt_dir << "\n";
+  for (const std::string& why : passed_over_) {
+    out << "warning: checkpoint passed over: " << why << "\n";
+  }
+  if (!resumed_from_.empty()) {
+    out << "resumed at step " << step_ << " from " << resumed_from_ << "\n";
     if (cfg_.layout.grad_compress == "powersgd" && !compression_resumed_) {
       out << "PowerSGD: the checkpoint holds no state for this layout and rank (another --dp, "
              "--tp, --pp, --powersgd-rank or compression); residuals restart at zero, Q from "

@@ -146,7 +146,9 @@ class Trainer {
   const StopSignals* signals_ = nullptr;  // run()'s, while it runs
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   int64_t step_ = 0;
-  bool compression_resumed_ = false;  // PowerSGD's state came from the checkpoint
+  bool compression_resumed_ = false;      // PowerSGD's state came from the checkpoint
+  std::string resumed_from_;              // the step folder a resumed run loaded
+  std::vector<std::string> passed_over_;  // newer checkpoints that were damaged (resume.h)
   int64_t comm_bytes_ = 0;  // sent by this rank in the last step's collectives (ring estimate)
   // cp: what ring attention did in the step so far (ring_) and in the last whole step.
   parallel::context::RingStats ring_, last_ring_;
