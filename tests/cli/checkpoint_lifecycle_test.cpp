@@ -4,6 +4,7 @@
 // resumed log holds each step once. Each resumed run is held to the uninterrupted one bit for bit.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -137,6 +138,87 @@ TEST(CheckpointLifecycle, ADamagedNewestCheckpointIsPassedOverWithAWarning) {
   expect_one_line_error(
       parti(flags(5) + "--resume --ckpt-dir " + ck),
       ck + ": no good checkpoint to resume: " + ck + "/step_00000005/state.json: corrupted");
+}
+
+std::vector<std::string> files_under(const std::string& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    if (e.is_regular_file()) out.push_back(fs::relative(e.path(), dir).string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// --async-save writes, from a background thread, exactly the bytes a blocking save writes (every
+// rank's slices, PowerSGD's per-rank state, pruning), including when a stop ends the run with a
+// save in flight; the run resumed from it ends as the uninterrupted one. A write that fails in
+// the thread ends the run with the file's name and leaves `latest` where it was.
+TEST(CheckpointLifecycle, AsyncSavesWriteTheBlockingSavesBytes) {
+  const std::string mpirun =
+      "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun --oversubscribe -np 4 ";
+  for (const std::string layout :
+       {"--dp 2 --tp 2 --grad-compress powersgd", "--dp 2 --pp 2 --zero 3"}) {
+    SCOPED_TRACE(layout);
+    const std::string base = mpirun + PARTI_BINARY + " " + flags(6) +
+                             "--global-batch 8 --ckpt-every 2 --keep-last 2 --threads 1 " + layout;
+    const std::string blocking = path("blocking"), async = path("async"), cut = path("cut");
+    for (const std::string& dir : {blocking, async, cut}) fs::remove_all(dir);
+    auto r = test::run(base + " --ckpt-dir " + blocking);
+    ASSERT_EQ(r.status, 0) << r.output;
+    r = test::run(base + " --async-save --ckpt-dir " + async);
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_NE(r.output.find("checkpoint: " + async + "/step_00000004"), std::string::npos);
+    // A stop right after step 1 (--time-limit) waits for its save; the resumed run ends alike.
+    r = test::run(base + " --async-save --time-limit 0.0001 --ckpt-dir " + cut);
+    ASSERT_EQ(r.status, 4) << r.output;
+    EXPECT_NE(r.output.find("checkpoint " + cut + "/step_00000001; continue with --resume"),
+              std::string::npos)
+        << r.output;
+    r = test::run(base + " --async-save --resume --ckpt-dir " + cut);
+    ASSERT_EQ(r.status, 0) << r.output;
+    const std::vector<std::string> files = files_under(blocking);
+    EXPECT_EQ(files_under(async), files);
+    EXPECT_EQ(files_under(cut), files);
+    for (const std::string& file : files) {
+      if (!file.ends_with(".safetensors")) continue;
+      EXPECT_EQ(slurp(async + "/" + file), slurp(blocking + "/" + file)) << file;
+      EXPECT_EQ(slurp(cut + "/" + file), slurp(blocking + "/" + file)) << file;
+    }
+  }
+  const std::string full = path("full");
+  const std::string limited = "trap '' XFSZ; ulimit -f 1024; exec " PARTI_BINARY " " + flags(4) +
+                              "--async-save --ckpt-dir " + full;
+  ASSERT_EQ(parti(flags(2) + "--ckpt-dir " + full).status, 0);
+  const auto r = test::run(limited + " --resume --allow-changes steps");
+  EXPECT_NE(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find(full + "/step_00000004.tmp/model.safetensors: write failed: File too "
+                                 "large (errno 27)"),
+            std::string::npos)
+      << r.output;
+  EXPECT_EQ(slurp(full + "/latest"), "step_00000002\n");
+}
+
+// parti elastic restarts failures of the run, not of its input: a bad flag (exit 2) ends it
+// after one attempt. Its own flags are checked first.
+TEST(Elastic, InputErrorsAreNotRestarted) {
+  const std::string ck = path("elastic");
+  auto r = test::run("OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 " PARTI_BINARY
+                     " elastic --np 1 --max-restarts 3 -- " +
+                     flags(2) + "--lr -1 --ckpt-dir " + ck);
+  EXPECT_EQ(r.status, 2) << r.output;
+  EXPECT_NE(r.output.find("--lr -1 and --min-lr"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("elastic: the run ended with exit code 2 (its input"), std::string::npos)
+      << r.output;
+  std::ifstream events(ck + "/elastic.jsonl");
+  std::string line;
+  int starts = 0;
+  while (std::getline(events, line)) starts += line.find("\"start\"") != std::string::npos;
+  EXPECT_EQ(starts, 1);
+  expect_one_line_error(parti("elastic --np 2 -- " + flags(2) + "--ckpt-dir " + ck),
+                        "elastic: --np 2 but the train flags ask for dp 1 x tp 1");
+  expect_one_line_error(parti("elastic --np 1 -- " + flags(2)),
+                        "elastic: the train flags need --ckpt-dir");
+  expect_one_line_error(parti("elastic --np 1 -- --steps 2"), "give its flags after `-- train`");
 }
 
 }  // namespace

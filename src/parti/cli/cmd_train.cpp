@@ -193,6 +193,9 @@ void add_io_flags(CLI::App* cmd, train::IoConfig& io) {
       ->capture_default_str();
   cmd->add_option("--ckpt-every", io.ckpt_every, "checkpoint every N steps (and at the end)")
       ->capture_default_str();
+  cmd->add_flag("--async-save", io.async_save,
+                "write checkpoints in a background thread while training goes on (each rank "
+                "holds a copy of its parameters and moments meanwhile)");
   cmd->add_option("--resume", io.resume_from,
                   "continue a run: from the newest good checkpoint in --ckpt-dir (a damaged newer "
                   "one is passed over with a warning), or from PATH: a step folder (new "

@@ -28,6 +28,7 @@ void add_tokenize(CLI::App& app);
 void add_bench(CLI::App& app, const Runtime& runtime);
 void add_schedule(CLI::App& app);
 void add_plan(CLI::App& app);
+void add_elastic(CLI::App& app);
 
 // The model-shape flags (--layers --heads --dim --seq-len --vocab), each overriding one field of
 // a preset when given. add() declares them on a subcommand; apply() writes the given ones into m.

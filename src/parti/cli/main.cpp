@@ -18,14 +18,14 @@ int main(int argc, char** argv) {
   }
   const parti::cli::Runtime runtime{mpi.get()};
   // One rank's error ends the whole job (the others would wait in their next collective).
-  auto fail = [&](const std::string& message) {
+  auto fail = [&](const std::string& message, int code) {
     const std::string where =
         runtime.size() > 1 ? "rank " + std::to_string(runtime.rank()) + ": " : "";
     std::cerr << "parti: error: " << where << message << std::endl;
     if (runtime.size() > 1) {
-      parti::dist::MpiEnv::abort_job(parti::kExitError);
+      parti::dist::MpiEnv::abort_job(code);
     }
-    return parti::kExitError;
+    return code;
   };
   CLI::App app{"parti: train GPT-style language models"};
   app.require_subcommand(1);
@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
   parti::cli::add_bench(app, runtime);
   parti::cli::add_schedule(app);
   parti::cli::add_plan(app);
+  parti::cli::add_elastic(app);
   try {
     // `train --config FILE`: the file's flags go before the command line's (config_file.h).
     const CLI::App* train = app.get_subcommand("train");
@@ -57,9 +58,15 @@ int main(int argc, char** argv) {
     if (e.get_exit_code() == 0) {
       return app.exit(e);  // --help
     }
-    return fail(std::string(e.what()) + " (see --help)");
+    return fail(std::string(e.what()) + " (see --help)", parti::kExitInput);
+  } catch (const parti::ConfigError& e) {
+    return fail(e.what(), parti::kExitInput);
+  } catch (const parti::DataError& e) {
+    return fail(e.what(), parti::kExitInput);
+  } catch (const parti::CheckpointError& e) {
+    return fail(e.what(), parti::kExitInput);
   } catch (const std::exception& e) {
-    return fail(e.what());
+    return fail(e.what(), parti::kExitError);
   }
   return 0;
 }

@@ -36,10 +36,13 @@ class InternalError : public Error {  // a bug in Parti
   using Error::Error;
 };
 
-// Exit codes of `parti` (docs/design.md, "Guarding a run"): 0 done, 1 an error (parti::Error, a
-// flag, a file, a failed rank), 3 stopped by the step guard (too many skipped steps in a row), 4
-// stopped by a signal (SIGTERM, SIGINT, SIGUSR1) or --time-limit after writing a checkpoint.
+// Exit codes of `parti` (docs/design.md, "Guarding a run"): 0 done, 1 a failure of the run (a
+// rank, the system, a bug: `parti elastic` restarts it), 2 its input (a flag, a file, the data, a
+// checkpoint: ConfigError, DataError, CheckpointError; fix it, then rerun), 3 stopped by the step
+// guard (too many skipped steps in a row), 4 stopped by a signal (SIGTERM, SIGINT, SIGUSR1) or
+// --time-limit after writing a checkpoint.
 constexpr int kExitError = 1;
+constexpr int kExitInput = 2;
 constexpr int kExitDiverged = 3;
 constexpr int kExitPreempted = 4;
 

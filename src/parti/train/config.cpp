@@ -157,6 +157,7 @@ nlohmann::ordered_json to_json(const TrainConfig& cfg) {
           {"ckpt_dir", cfg.io.ckpt_dir},
           {"ckpt_every", cfg.io.ckpt_every},
           {"keep_last", cfg.io.keep_last},
+          {"async_save", cfg.io.async_save},
           {"init_from", cfg.io.init_from},
           {"log", cfg.io.log},
           {"trace", cfg.io.trace},

@@ -37,8 +37,9 @@ struct DataConfig {
 
 struct IoConfig {
   std::string ckpt_dir;
-  int ckpt_every = 0;  // steps; 0: only at the end
-  int keep_last = 0;   // complete checkpoints kept, the newest; 0: all
+  int ckpt_every = 0;       // steps; 0: only at the end
+  int keep_last = 0;        // complete checkpoints kept, the newest; 0: all
+  bool async_save = false;  // saves written by a background thread while training goes on
   bool resume = false;
   std::string resume_from;  // --resume PATH: a step folder or a checkpoint folder ("": --ckpt-dir)
   bool overwrite = false;   // a new run may replace the checkpoints in --ckpt-dir

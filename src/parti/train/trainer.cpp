@@ -337,34 +337,17 @@ Trainer::Memory Trainer::memory() const {
           m.compress};
 }
 
-std::string Trainer::save() {
-  nlohmann::json state;
-  state["config"] = to_json(cfg_);
-  state["optimizer_step"] = parallel_->optimizer_step();
-  state["data_position"] = {{"next_step", step_}, {"seed", cfg_.data.seed}};
-  nlohmann::json hf = model::hf_config(cfg_.model);
-  if (cfg_.data.eot >= 0) {  // Hugging Face's GPT-2 begins and ends documents with its EOT
-    hf["bos_token_id"] = cfg_.data.bos >= 0 ? cfg_.data.bos : cfg_.data.eot;
-    hf["eos_token_id"] = cfg_.data.eot;
-  }
-  state["hf_config"] = hf;
-  state["guard"] = guard_.to_json();
-  // The guard keeps non-finite updates out; this makes "no checkpoint holds a non-finite value"
-  // hold whatever got in (a finite update can still overflow a moment).
-  PARTI_CHECK(state_finite(), CheckpointError, "step ", step_,
-              ": the parameters or optimizer moments hold non-finite values; no checkpoint "
-              "written (the latest one in ",
-              cfg_.io.ckpt_dir, " is unchanged)");
-  return parallel_->save(cfg_.io.ckpt_dir, step_, state);
-}
-
-double Trainer::max_over_ranks(double value) {
+void Trainer::max_over_ranks(double* values, size_t count) {
   // dp x cp, then tp, then pp: their product is every rank of the job.
   for (dist::ProcessGroup* g : {&grads_, tp_, pp_}) {
     if (g != nullptr && g->size() > 1) {
-      g->all_reduce(&value, 1, dist::ReduceOp::max);
+      g->all_reduce(values, count, dist::ReduceOp::max);
     }
   }
+}
+
+double Trainer::max_over_ranks(double value) {
+  max_over_ranks(&value, 1);
   return value;
 }
 
@@ -504,7 +487,14 @@ int Trainer::agreed_stop() {
   if (stop == 0 && cfg_.time_limit_min > 0 && seconds >= 60.0 * cfg_.time_limit_min) {
     stop = kTimeLimit;
   }
-  return static_cast<int>(max_over_ranks(stop));
+  // With it, whether an asynchronous save's writes are done everywhere (and failed anywhere).
+  const bool writing = save_pending_ && !writer_->written();
+  const bool failed = save_pending_ && writer_->failed();
+  double agreed[3] = {stop, writing ? 1.0 : 0.0, failed ? 1.0 : 0.0};
+  max_over_ranks(agreed, 3);
+  saves_written_ = agreed[1] == 0.0;
+  save_failed_ = agreed[2] > 0.0;
+  return static_cast<int>(agreed[0]);
 }
 
 void Trainer::run(std::ostream& all_out) {
@@ -518,13 +508,20 @@ void Trainer::run(std::ostream& all_out) {
   signals_ = &signals;
   started_ = std::chrono::steady_clock::now();
   bool ckpt_due = false;
+  auto step_end = std::chrono::steady_clock::now();
   while (step_ < last) {
     StepStats s = step();
     nlohmann::ordered_json record = step_record(s);
+    // Since the last step's end: this step, and what ran between (an evaluation, a save).
+    const auto now = std::chrono::steady_clock::now();
+    record["wall_ms"] = std::chrono::duration<double, std::milli>(now - step_end).count();
+    step_end = now;
     std::string line = step_line(s);
+    poll_save(out);
     if (!s.skipped.empty() && guard_.exhausted()) {
       out << line << std::endl;
       log_.write(record);
+      drain_save(out);  // a save in flight holds the last good state
       throw RunStopped(str_cat(guard_.skipped_in_row(), " steps in a row skipped (--max-skipped ",
                                cfg_.guard.max_skipped, "), the last at step ", s.step, ": ",
                                s.skipped, ". No checkpoint written",
@@ -550,20 +547,14 @@ void Trainer::run(std::ostream& all_out) {
     ckpt_due = ckpt_due ||
                (!cfg_.io.ckpt_dir.empty() &&
                 ((cfg_.io.ckpt_every > 0 && s.step % cfg_.io.ckpt_every == 0) || s.step == last));
-    std::string dir;
     if ((ckpt_due && (s.skipped.empty() || s.step == last)) ||
         (stop != 0 && !cfg_.io.ckpt_dir.empty())) {
-      // Every rank writes its own slices of the one logical checkpoint.
-      dir = save();
-      out << "checkpoint: " << dir << std::endl;
-      if (!dir.empty()) {  // the process that finished it
-        for (const std::string& old : io::prune_checkpoints(cfg_.io.ckpt_dir, cfg_.io.keep_last)) {
-          out << "removed " << cfg_.io.ckpt_dir << "/" << old << std::endl;
-        }
-      }
+      checkpoint(out);
       ckpt_due = false;
     }
     if (stop != 0) {
+      drain_save(out);
+      const std::string dir = last_checkpoint_;
       signals_ = nullptr;
       finish(out);
       throw RunStopped(str_cat(stop < 1000 ? str_cat("preempted by ", signal_name(stop))
@@ -575,6 +566,7 @@ void Trainer::run(std::ostream& all_out) {
                        kExitPreempted);
     }
   }
+  drain_save(out);
   signals_ = nullptr;
   finish(out);
 }

@@ -23,6 +23,7 @@
 #include "parti/dist/counting_group.h"
 #include "parti/dist/mesh.h"
 #include "parti/dist/process_group.h"
+#include "parti/io/checkpoint_writer.h"
 #include "parti/io/metrics.h"
 #include "parti/model/model.h"
 #include "parti/parallel/context/ring_attention.h"
@@ -59,7 +60,9 @@ class Trainer {
   // every rank alike) when the step guard stops it (kExitDiverged), or after a checkpoint when a
   // stop signal or --time-limit ends it (kExitPreempted; train/preempt.h).
   void run(std::ostream& out);
-  std::string save();  // checkpoint of the current state; returns its folder
+  // Checkpoint of the current state, blocking (collective); returns its folder on the process
+  // that finished it, "" on the others.
+  std::string save();
   // The executor of every step (a pipeline's stage; with pp = 1 the one stage).
   const parallel::pipeline::Executor& executor() const { return *executor_; }
   // Idle share of each pipeline stage in the last step (pp > 1; every rank has all of them).
@@ -99,6 +102,21 @@ class Trainer {
   void run_schedule(float dloss, double lr, StepStats* stats);
   // The maximum of `value` over every rank of the job (collective over the step's groups).
   double max_over_ranks(double value);
+  void max_over_ranks(double* values, size_t count);  // each of them
+  // The state.json of a checkpoint of the current state (collective: refuses, on every rank,
+  // parameters or moments that are not finite).
+  nlohmann::json checkpoint_state();
+  // A checkpoint now (collective): blocking, printed and pruned; or with --async-save started,
+  // after the previous one is done (trainer_checkpoint.cpp).
+  void checkpoint(std::ostream& out);
+  // --async-save: after each step, once every rank's writes are done, the finishing process
+  // finishes the checkpoint in its thread; once that is done it prints it. Collective only
+  // through agreed_stop()'s reduction.
+  void poll_save(std::ostream& out);
+  // Completes a save in flight (collective when one is): a new save, a stop and the run's end
+  // wait for it.
+  void drain_save(std::ostream& out);
+  void report_save(std::ostream& out);  // the finishing process: its folder and what was pruned
   // Whether every parameter and moment this job holds is finite (collective over every group).
   bool state_finite();
   double tokens_per_step() const {
@@ -146,10 +164,18 @@ class Trainer {
   const StopSignals* signals_ = nullptr;  // run()'s, while it runs
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   int64_t step_ = 0;
-  bool compression_resumed_ = false;      // PowerSGD's state came from the checkpoint
-  std::string resumed_from_;              // the step folder a resumed run loaded
-  std::vector<std::string> passed_over_;  // newer checkpoints that were damaged (resume.h)
-  int64_t comm_bytes_ = 0;  // sent by this rank in the last step's collectives (ring estimate)
+  bool compression_resumed_ = false;              // PowerSGD's state came from the checkpoint
+  std::string resumed_from_;                      // the step folder a resumed run loaded
+  std::vector<std::string> passed_over_;          // newer checkpoints that were damaged (resume.h)
+  std::string last_checkpoint_;                   // the newest finished here ("" elsewhere)
+  std::unique_ptr<io::CheckpointWriter> writer_;  // --async-save
+  bool save_pending_ = false;   // a save was started and some rank's writes may not be done
+  bool save_finisher_ = false;  // this process finishes the pending save
+  nlohmann::json pending_state_;
+  int64_t pending_step_ = 0;
+  bool saves_written_ = true;  // agreed_stop()'s: every rank's writes done
+  bool save_failed_ = false;   // agreed_stop()'s: some rank's write failed
+  int64_t comm_bytes_ = 0;     // sent by this rank in the last step's collectives (ring estimate)
   // cp: what ring attention did in the step so far (ring_) and in the last whole step.
   parallel::context::RingStats ring_, last_ring_;
   double tp_comm_ms_ = 0.0;  // in tensor-parallel collectives in the last step

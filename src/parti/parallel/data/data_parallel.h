@@ -39,6 +39,7 @@
 #include <vector>
 
 #include "parti/dist/process_group.h"
+#include "parti/io/checkpoint_writer.h"
 #include "parti/io/safetensors.h"
 #include "parti/model/model.h"
 #include "parti/optim/adamw.h"
@@ -89,6 +90,10 @@ class DataParallel final : public model::UnitHooks<float> {
   // holds whole: tp rank 0's); dp and tp rank 0 creates and finishes the folder. Returns the
   // step folder there, "" elsewhere.
   std::string save(const std::string& ckpt_dir, int64_t step, const nlohmann::json& state);
+  // save()'s asynchronous form (train --async-save): collective as far as the copy of this
+  // rank's slices into `writer`, whose thread writes them. Once every rank's writer is done
+  // (the caller agrees on that), the process this returns true on calls writer.finish().
+  bool start_save(const std::string& ckpt_dir, int64_t step, io::CheckpointWriter& writer);
 
   // One step: begin_step(); per micro-batch pass() -> forward, backward -> end_micro();
   // clip(); update().
@@ -163,6 +168,12 @@ class DataParallel final : public model::UnitHooks<float> {
   // The unit that is the tied parameter alone (both pipeline stages cut it alike).
   int tied_unit() const;
   PowerSgd* power_sgd() const;  // the reduction, when it is PowerSGD
+  // save()'s parts: this rank's slices of the flat parameters and moments; whether it creates
+  // and finishes the files; their creation (collective); its own side files (PowerSGD's state).
+  std::vector<io::CheckpointSlice> save_slices();
+  bool save_leader() const;
+  void begin_save(const std::string& ckpt_dir, int64_t step);
+  std::vector<io::SideFile> save_side_files(const std::string& ckpt_dir, int64_t step) const;
   std::string compression_file(const std::string& step_dir) const;
 
   const model::Model<float>& model_;

@@ -5,6 +5,7 @@
 
 #include "parti/core/check.h"
 #include "parti/io/checkpoint.h"
+#include "parti/io/checkpoint_writer.h"
 #include "parti/io/files.h"
 #include "parti/io/safetensors.h"
 #include "parti/parallel/data/data_parallel.h"
@@ -59,8 +60,7 @@ void DataParallel::load_params(const io::SafetensorsReader& weights) {
   io::load_param_slices(weights, table_, slices);
 }
 
-std::string DataParallel::save(const std::string& ckpt_dir, int64_t step,
-                               const nlohmann::json& state) {
+std::vector<io::CheckpointSlice> DataParallel::save_slices() {
   float* m = adamw_->m().data();
   float* v = adamw_->v().data();
   std::vector<io::CheckpointSlice> slices;
@@ -91,14 +91,19 @@ std::string DataParallel::save(const std::string& ckpt_dir, int64_t step,
       slices.push_back({cut_end, end - cut_end, p + skip, m + at + skip, v + at + skip});
     }
   }
-  // The leader (pipeline stage 0 of dp and tp rank 0) creates the files before anyone writes
-  // (its dp group waits for it, then each tp group for its member there, then each pipeline
-  // group) and finishes them after everyone wrote (the same groups in reverse).
-  const bool first_stage = pp_ == nullptr || pp_->rank() == 0;
-  const bool leader = dp_.rank() == 0 && table_.tp().index == 0 && first_stage;
-  const model::ParamTable& files = whole_ != nullptr ? *whole_ : table_;
-  if (leader) {
-    io::begin_checkpoint(ckpt_dir, step, files, true);
+  return slices;
+}
+
+bool DataParallel::save_leader() const {
+  // Pipeline stage 0 of dp and tp rank 0.
+  return dp_.rank() == 0 && table_.tp().index == 0 && (pp_ == nullptr || pp_->rank() == 0);
+}
+
+void DataParallel::begin_save(const std::string& ckpt_dir, int64_t step) {
+  // The leader creates the files before anyone writes: its dp group waits for it, then each tp
+  // group for its member there, then each pipeline group.
+  if (save_leader()) {
+    io::begin_checkpoint(ckpt_dir, step, whole_ != nullptr ? *whole_ : table_, true);
     if (power_sgd() != nullptr) {
       std::filesystem::create_directories(io::checkpoint_tmp_dir(ckpt_dir, step) + "/powersgd");
     }
@@ -110,25 +115,39 @@ std::string DataParallel::save(const std::string& ckpt_dir, int64_t step,
   if (pp_ != nullptr) {
     pp_->barrier();
   }
-  io::write_checkpoint_slices(ckpt_dir, step, table_, slices, &files);
-  if (const PowerSgd* psgd = power_sgd()) {
-    // Each rank's own error feedback and Q factors, under its place in the mesh.
-    std::vector<io::TensorRef> tensors;
-    for (const auto& [index, st] : psgd->states()) {
-      const std::string& name = table_.spec(index).name;
-      const auto rows = static_cast<int64_t>(st.rows);
-      const auto cols = static_cast<int64_t>(st.cols);
-      tensors.push_back({name + ".powersgd_q", {cols, compress_.rank}, st.q.data()});
-      tensors.push_back({name + ".powersgd_residual", {rows, cols}, st.residual.data()});
-    }
-    const std::string path = compression_file(io::checkpoint_tmp_dir(ckpt_dir, step));
-    io::write_safetensors(path, tensors,
-                          {{"powersgd_rank", std::to_string(compress_.rank)},
-                           {"dp", std::to_string(dp_.size())},
-                           {"tp", std::to_string(tp_ != nullptr ? tp_->size() : 1)},
-                           {"pp", std::to_string(pp_ != nullptr ? pp_->size() : 1)}});
-    io::sync_path(path);
+}
+
+std::vector<io::SideFile> DataParallel::save_side_files(const std::string& ckpt_dir,
+                                                        int64_t step) const {
+  const PowerSgd* psgd = power_sgd();
+  if (psgd == nullptr) return {};
+  // Each rank's own error feedback and Q factors, under its place in the mesh.
+  io::SideFile file{compression_file(io::checkpoint_tmp_dir(ckpt_dir, step)),
+                    {},
+                    {{"powersgd_rank", std::to_string(compress_.rank)},
+                     {"dp", std::to_string(dp_.size())},
+                     {"tp", std::to_string(tp_ != nullptr ? tp_->size() : 1)},
+                     {"pp", std::to_string(pp_ != nullptr ? pp_->size() : 1)}}};
+  for (const auto& [index, st] : psgd->states()) {
+    const std::string& name = table_.spec(index).name;
+    const auto rows = static_cast<int64_t>(st.rows);
+    const auto cols = static_cast<int64_t>(st.cols);
+    file.tensors.push_back({name + ".powersgd_q", {cols, compress_.rank}, st.q.data()});
+    file.tensors.push_back({name + ".powersgd_residual", {rows, cols}, st.residual.data()});
   }
+  return {file};
+}
+
+std::string DataParallel::save(const std::string& ckpt_dir, int64_t step,
+                               const nlohmann::json& state) {
+  const std::vector<io::CheckpointSlice> slices = save_slices();
+  begin_save(ckpt_dir, step);
+  io::write_checkpoint_slices(ckpt_dir, step, table_, slices, whole_);
+  for (const io::SideFile& f : save_side_files(ckpt_dir, step)) {
+    io::write_safetensors(f.path, f.tensors, f.metadata);
+    io::sync_path(f.path);
+  }
+  // The leader finishes after everyone wrote (the groups of begin_save in reverse).
   if (pp_ != nullptr) {
     pp_->barrier();
   }
@@ -136,7 +155,15 @@ std::string DataParallel::save(const std::string& ckpt_dir, int64_t step,
     tp_->barrier();
   }
   dp_.barrier();
-  return leader ? io::finish_checkpoint(ckpt_dir, step, state) : "";
+  return save_leader() ? io::finish_checkpoint(ckpt_dir, step, state) : "";
+}
+
+bool DataParallel::start_save(const std::string& ckpt_dir, int64_t step,
+                              io::CheckpointWriter& writer) {
+  const std::vector<io::CheckpointSlice> slices = save_slices();
+  begin_save(ckpt_dir, step);
+  writer.start(ckpt_dir, step, table_, whole_, slices, save_side_files(ckpt_dir, step));
+  return save_leader();
 }
 
 PowerSgd* DataParallel::power_sgd() const {
