@@ -100,6 +100,12 @@ class CountingGroup final : public ProcessGroup {
   Request ibroadcast(float* data, size_t n, int root) override {
     return start("broadcast", n, [&] { return inner_.ibroadcast(data, n, root); });
   }
+  Request ireduce(const double* in, double* out, size_t n, int root) override {
+    return start("reduce", n, [&] { return inner_.ireduce(in, out, n, root); });
+  }
+  Request ibroadcast(double* data, size_t n, int root) override {
+    return start("broadcast", n, [&] { return inner_.ibroadcast(data, n, root); });
+  }
   Request isend(const float* data, size_t n, int peer, int tag) override {
     return start("send", n, [&] { return inner_.isend(data, n, peer, tag); });
   }

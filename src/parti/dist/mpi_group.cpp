@@ -181,6 +181,20 @@ class MpiGroup : public ProcessGroup {
       return MPI_Ibcast(data, count_of(n), MPI_FLOAT, root, comm_, r);
     });
   }
+  Request ireduce(const double* in, double* out, size_t n, int root) override {
+    return start(
+        "reduce", n,
+        [&](MPI_Request* r) {
+          return MPI_Ireduce(in, out, count_of(n), MPI_DOUBLE, MPI_SUM, root, comm_, r);
+        },
+        "double");
+  }
+  Request ibroadcast(double* data, size_t n, int root) override {
+    return start(
+        "broadcast", n,
+        [&](MPI_Request* r) { return MPI_Ibcast(data, count_of(n), MPI_DOUBLE, root, comm_, r); },
+        "double");
+  }
   Request isend(const float* data, size_t n, int peer, int tag) override {
     return start("send", n, [&](MPI_Request* r) {
       return MPI_Isend(data, count_of(n), MPI_FLOAT, peer, tag, comm_, r);

@@ -87,6 +87,9 @@ class ProcessGroup {
   virtual Request igather(const uint16_t* in, uint16_t* out, size_t n, int root) = 0;
   virtual Request ireduce(const float* in, float* out, size_t n, int root) = 0;
   virtual Request ibroadcast(float* data, size_t n, int root) = 0;
+  // The same in double (block-partitioned layers, issue #21, are checked in double).
+  virtual Request ireduce(const double* in, double* out, size_t n, int root) = 0;
+  virtual Request ibroadcast(double* data, size_t n, int root) = 0;
   virtual Request isend(const float* data, size_t n, int peer, int tag) = 0;
   virtual Request irecv(float* data, size_t n, int peer, int tag) = 0;
   virtual void barrier() = 0;

@@ -69,6 +69,15 @@ class SelfGroup : public ProcessGroup {
     PARTI_ASSERT(root == 0, "broadcast root ", root, " in a group of one");
     return {};
   }
+  Request ireduce(const double* in, double* out, size_t n, int root) override {
+    PARTI_ASSERT(root == 0, "reduce root ", root, " in a group of one");
+    std::copy(in, in + n, out);
+    return {};
+  }
+  Request ibroadcast(double*, size_t, int root) override {
+    PARTI_ASSERT(root == 0, "broadcast root ", root, " in a group of one");
+    return {};
+  }
   Request isend(const float*, size_t, int peer, int) override {
     PARTI_ASSERT(false, "send to rank ", peer, " in a group of one");
     return {};

@@ -58,12 +58,12 @@ std::vector<TensorShape> optim_tensors(const model::ParamTable& table) {
 // Calls visit(spec, first element within the global tensor, index within the slice, count) for
 // each contiguous run of the global tensors that the slice's logical data covers (one per
 // parameter without tensor parallelism; a tensor-parallel part is strided in the whole).
-// `replicated`: also the parameters every tp rank holds whole.
+// `owned`: only the parts this rank owns (ParamSpec::owner: one writer per distinct part).
 template <typename Visit>
-void for_each_part(const model::ParamTable& table, const CheckpointSlice& slice, bool replicated,
+void for_each_part(const model::ParamTable& table, const CheckpointSlice& slice, bool owned,
                    Visit&& visit) {
   for (const model::ParamSpec& spec : table.specs()) {
-    if (!replicated && !spec.split()) {
+    if (owned && !spec.owner) {
       continue;
     }
     const size_t lo = std::max(slice.begin, spec.offset);
@@ -103,10 +103,9 @@ void write_checkpoint_slices(const std::string& ckpt_dir, int64_t step,
   const SafetensorsPlan model_plan = plan_safetensors(model_tensors(files), metadata(step));
   const SafetensorsPlan optim_plan = plan_safetensors(optim_tensors(files), metadata(step));
   bool optim = false;
-  // Parameters every tensor-parallel rank holds whole are written by tp rank 0 alone.
-  const bool replicated = table.tp().index == 0;
+  // A part several tensor-parallel ranks hold is written by its owner alone.
   for (const CheckpointSlice& slice : slices) {
-    for_each_part(table, slice, replicated,
+    for_each_part(table, slice, true,
                   [&](const model::ParamSpec& spec, size_t first, size_t at, size_t count) {
                     if (slice.params != nullptr) {
                       write_tensor_part(model_path, model_plan, spec.name, first, slice.params + at,
@@ -259,7 +258,7 @@ void load_param_slices(const SafetensorsReader& model, const model::ParamTable& 
   for (const CheckpointSlice& slice : slices) {
     if (slice.params == nullptr) continue;
     std::fill(slice.params, slice.params + slice.count, 0.0f);
-    for_each_part(table, slice, true,
+    for_each_part(table, slice, false,
                   [&](const model::ParamSpec& spec, size_t first, size_t at, size_t count) {
                     model.read(spec.name, first, slice.params + at, count);
                   });
@@ -286,7 +285,7 @@ void load_checkpoint_slices(const std::string& step_dir, const model::ParamTable
     if (slice.m == nullptr || slice.v == nullptr) continue;
     std::fill(slice.m, slice.m + slice.count, 0.0f);
     std::fill(slice.v, slice.v + slice.count, 0.0f);
-    for_each_part(table, slice, true,
+    for_each_part(table, slice, false,
                   [&](const model::ParamSpec& spec, size_t first, size_t at, size_t count) {
                     moments.read(spec.name + ".exp_avg", first, slice.m + at, count);
                     moments.read(spec.name + ".exp_avg_sq", first, slice.v + at, count);

@@ -2,6 +2,9 @@
 // rstd = 1 / sqrt(mean(x^2) + eps) per row (no mean subtracted, no bias).
 #pragma once
 
+#include <cstddef>
+#include <functional>
+
 namespace parti::kernels {
 
 // out (N, C), rstd (N) saved for backward.
@@ -14,5 +17,15 @@ void rmsnorm_forward(T* out, T* rstd, const T* inp, const T* weight, int N, int 
 template <typename T>
 void rmsnorm_backward(T* dinp, T* dweight, const T* dout, const T* inp, const T* weight,
                       const T* rstd, int N, int C);
+
+// The same for rows whose C columns are one part of a width of Cw (block partitioning):
+// `sum_rows` sums the per-row statistics over the parts (kernels/layernorm.h's RowSum).
+template <typename T>
+void rmsnorm_forward_split(T* out, T* rstd, const T* inp, const T* weight, int N, int C, int Cw,
+                           double eps, const std::function<void(T*, size_t)>& sum_rows);
+template <typename T>
+void rmsnorm_backward_split(T* dinp, T* dweight, const T* dout, const T* inp, const T* weight,
+                            const T* rstd, int N, int C, int Cw,
+                            const std::function<void(T*, size_t)>& sum_rows);
 
 }  // namespace parti::kernels

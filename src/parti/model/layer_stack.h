@@ -16,7 +16,7 @@ namespace parti::model {
 template <typename T, typename LayerOf, typename UnitOf>
 const T* forward_layers(Pass<T>& pass, int C, int first, int count, int after, const T* x,
                         LayerOf&& layer, UnitOf&& unit) {
-  const size_t n = pass.local_tokens() * static_cast<size_t>(C);
+  const size_t n = pass.local_numel(C);
   for (int i = 0; i < count; ++i) {
     const int b = first + i;
     T* next = pass.arena.template alloc<T>(n);
@@ -33,7 +33,7 @@ const T* forward_layers(Pass<T>& pass, int C, int first, int count, int after, c
 template <typename T, typename LayerOf, typename UnitOf>
 const T* backward_layers(Pass<T>& pass, int C, int first, int count, const T* dx, T* flow[2],
                          LayerOf&& layer, UnitOf&& unit) {
-  const size_t n = pass.local_tokens() * static_cast<size_t>(C);
+  const size_t n = pass.local_numel(C);
   if (flow[0] == nullptr) {
     flow[0] = pass.arena.template alloc<T>(n);
     flow[1] = pass.arena.template alloc<T>(n);

@@ -131,9 +131,21 @@ struct Pass {
   // Sequence parallelism: between sublayers this rank holds local_tokens() of the B*T tokens,
   // the r-th contiguous chunk in (B, T) order.
   bool sp() const { return tp != nullptr && tp->sp; }
+  // Block partitioning: this rank reads rows() of the B rows (its grid row's part) and, between
+  // sublayers, local_width(C) of a width C.
+  bool block() const { return tp != nullptr && tp->grid > 1; }
+  int rows() const { return block() ? B / tp->grid : B; }
+  int local_width(int C) const { return block() ? C / tp->grid : C; }
 
   size_t tokens() const { return static_cast<size_t>(B) * static_cast<size_t>(Tn); }
-  size_t local_tokens() const { return sp() ? tokens() / static_cast<size_t>(tp->size) : tokens(); }
+  // The tokens a linear layer's product reads: every one under 1D tensor parallelism (gathered
+  // under sp), the grid row's under block partitioning.
+  size_t product_tokens() const { return static_cast<size_t>(rows()) * static_cast<size_t>(Tn); }
+  size_t local_tokens() const {
+    return sp() ? tokens() / static_cast<size_t>(tp->size) : product_tokens();
+  }
+  // Elements of a (tokens, C) activation between sublayers on this rank.
+  size_t local_numel(int C) const { return local_tokens() * static_cast<size_t>(local_width(C)); }
   T* param(int ref) const { return params + (table.spec(ref).offset - params_origin); }
   T* grad(int ref) const { return grads + (table.spec(ref).offset - grads_origin); }
 };

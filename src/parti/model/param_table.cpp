@@ -12,17 +12,12 @@ namespace {
 constexpr double kInitStd = 0.02;
 constexpr size_t kAlignElements = 16;  // every slice starts on a 64-byte boundary (float)
 
-// Element e of a tensor of `shape` cut along `dim` as (outer, j, inner): e = (o n + j) inner + k.
-struct Coord {
-  size_t outer, j, inner_index, n, inner;
-};
-Coord coord_of(const std::vector<int64_t>& shape, int dim, size_t e) {
-  size_t inner = 1;
-  for (size_t d = static_cast<size_t>(dim) + 1; d < shape.size(); ++d) {
-    inner *= static_cast<size_t>(shape[d]);
-  }
-  const auto n = static_cast<size_t>(shape[static_cast<size_t>(dim)]);
-  return {e / (n * inner), e / inner % n, e % inner, n, inner};
+// Where local index j along a dimension of local length n lies in the global one, for a split
+// into `parts` of each of its `groups`.
+size_t global_along(const Split& s, size_t j, size_t n) {
+  const size_t m = n / static_cast<size_t>(s.groups);  // a group's part here
+  const size_t group = j / m;
+  return group * m * static_cast<size_t>(s.parts) + static_cast<size_t>(s.part) * m + j % m;
 }
 
 }  // namespace
@@ -36,24 +31,70 @@ size_t ParamSpec::global_index(size_t e) const {
   if (!split()) {
     return e;
   }
-  const Coord c = coord_of(shape, cut.dim, e);
-  const size_t m = c.n / static_cast<size_t>(cut.groups);  // a group's part here
-  const size_t group = c.j / m;
-  const size_t j = group * m * static_cast<size_t>(parts) + static_cast<size_t>(part) * m + c.j % m;
-  return (c.outer * c.n * static_cast<size_t>(parts) + j) * c.inner + c.inner_index;
+  // Local coordinates from the last dimension up, each mapped to its global place.
+  size_t global = 0, stride = 1;
+  for (size_t d = shape.size(); d-- > 0;) {
+    const auto n = static_cast<size_t>(shape[d]);
+    size_t j = e % n, scale = 1;
+    e /= n;
+    for (const Split& s : splits) {
+      if (s.dim == static_cast<int>(d) && s.parts > 1) {
+        j = global_along(s, j, n);
+        scale = static_cast<size_t>(s.parts);
+      }
+    }
+    global += j * stride;
+    stride *= n * scale;
+  }
+  return global;
 }
 
 size_t ParamSpec::run_length(size_t e) const {
-  if (!split()) {
+  // The innermost cut dimension ends a run at each of its group parts' ends; a tensor cut only
+  // by whole rows is one run.
+  const Split* last = nullptr;
+  for (const Split& s : splits) {
+    if (s.parts > 1 && (last == nullptr || s.dim > last->dim)) {
+      last = &s;
+    }
+  }
+  if (last == nullptr || (last->dim == 0 && last->groups == 1)) {
     return numel - e;
   }
-  const Coord c = coord_of(shape, cut.dim, e);
-  const size_t m = c.n / static_cast<size_t>(cut.groups);
-  if (cut.dim == 0 && cut.groups == 1) {
-    return numel - e;  // whole rows of the global tensor
+  size_t inner = 1;
+  for (size_t d = static_cast<size_t>(last->dim) + 1; d < shape.size(); ++d) {
+    inner *= static_cast<size_t>(shape[d]);
   }
-  return (m - c.j % m) * c.inner - c.inner_index;
+  const auto n = static_cast<size_t>(shape[static_cast<size_t>(last->dim)]);
+  const size_t m = n / static_cast<size_t>(last->groups);
+  const size_t j = e / inner % n;
+  return (m - j % m) * inner - e % inner;
 }
+
+namespace {
+
+// The cuts a table for `tp` makes of a parameter declared with `cut`, and whether this rank
+// owns its part.
+std::array<Split, 2> splits_of(const TpCut& cut, const TpRank& tp, bool* owner) {
+  std::array<Split, 2> out;
+  if (tp.block()) {
+    if (cut.col_dim >= 0) {
+      out[0] = {cut.col_dim, cut.groups, tp.col(), tp.grid};
+    }
+    if (cut.row_dim >= 0) {
+      out[1] = {cut.row_dim, 1, tp.row(), tp.grid};
+    }
+    *owner = (cut.col_dim >= 0 || tp.col() == 0) && (cut.row_dim >= 0 || tp.row() == 0);
+  } else {
+    if (cut.dim >= 0 && tp.size > 1) {
+      out[0] = {cut.dim, cut.groups, tp.index, tp.size};
+    }
+    *owner = out[0].parts > 1 || tp.index == 0;
+  }
+  return out;
+}
+
+}  // namespace
 
 int ParamTable::add(std::string name, std::vector<int64_t> shape, Init init, bool decay,
                     int64_t logical_rows, TpCut cut) {
@@ -66,23 +107,30 @@ int ParamTable::add(std::string name, std::vector<int64_t> shape, Init init, boo
   spec.cut = cut;
   spec.global_shape = shape;
   spec.global_shape.at(0) = logical_rows >= 0 ? logical_rows : shape.at(0);
-  if (cut.dim >= 0 && tp_.size > 1) {
-    auto& d = shape.at(static_cast<size_t>(cut.dim));
-    PARTI_ASSERT(d % (static_cast<int64_t>(cut.groups) * tp_.size) == 0, "parameter ", spec.name,
-                 ": dimension ", cut.dim, " of ", d, " does not split into ", cut.groups,
-                 " groups over ", tp_.size, " tensor-parallel ranks");
-    d /= tp_.size;
-    spec.part = tp_.index;
-    spec.parts = tp_.size;
+  spec.splits = splits_of(cut, tp_, &spec.owner);
+  int64_t first_row = 0;
+  for (const Split& s : spec.splits) {
+    if (s.parts == 1) {
+      continue;
+    }
+    auto& d = shape.at(static_cast<size_t>(s.dim));
+    PARTI_ASSERT(d % (static_cast<int64_t>(s.groups) * s.parts) == 0, "parameter ", spec.name,
+                 ": dimension ", s.dim, " of ", d, " does not split into ", s.groups,
+                 " groups over ", s.parts, " tensor-parallel ranks");
+    d /= s.parts;
+    if (s.dim == 0) {
+      first_row = d * s.part;
+    }
   }
   spec.shape = std::move(shape);
   // Logical rows here: all, except where the global logical rows end inside or before ours
   // (wte's padding rows sit at the end of the last ranks' parts).
   const int64_t rows = spec.shape.at(0);
-  const int64_t first_row = spec.split() && cut.dim == 0 ? rows * spec.part : 0;
   spec.logical_rows = std::clamp<int64_t>(spec.global_shape[0] - first_row, 0, rows);
-  PARTI_ASSERT(spec.logical_rows == rows || (cut.dim <= 0 && cut.groups == 1), "parameter ",
-               spec.name, ": padding rows only for a whole or row-cut tensor");
+  const bool whole_rows =
+      spec.splits[0].dim <= 0 && spec.splits[1].dim <= 0 && spec.splits[0].groups == 1;
+  PARTI_ASSERT(spec.logical_rows == rows || whole_rows, "parameter ", spec.name,
+               ": padding rows only for a whole or row-cut tensor");
   size_t numel = 1;
   for (int64_t d : spec.shape) {
     numel *= static_cast<size_t>(d);

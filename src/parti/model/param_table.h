@@ -11,13 +11,15 @@
 //
 // Tensor parallelism (Megatron): a table built for tp rank r of T holds, of each parameter
 // declared with a TpCut, the r-th of T equal parts along the cut's dimension, of each of its
-// `groups` (c_attn's q, k and v: each rank takes its heads' columns of all three). Everything is
-// declared by its global shape; the table stores the local part and maps every local element to
-// its global index (init values, checkpoint offsets), so a tensor-parallel rank initialises,
-// writes and reads exactly its elements of the one logical model.
+// `groups` (c_attn's q, k and v: each rank takes its heads' columns of all three). Block
+// partitioning (TpRank::grid > 1) cuts along up to two dimensions, one per axis of the grid.
+// Everything is declared by its global shape; the table stores the local part and maps every local
+// element to its global index (init values, checkpoint offsets), so a tensor-parallel rank
+// initialises, writes and reads exactly its elements of the one logical model.
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -28,17 +30,41 @@ namespace parti::model {
 
 enum class Init { normal, residual, zeros, ones };
 
-// This process's place in its tensor-parallel group.
+// This process's place in its tensor-parallel group. Megatron's 1D partitioning (grid 1) cuts a
+// layer's features over all `size` ranks. Block partitioning (issue #21, grid q > 1) arranges
+// the size = q^2 ranks as a q x q grid, index = row q + col: a weight matrix is cut by its
+// input features over the grid's rows and by its output features over its columns, and the
+// activations between sublayers by samples over rows and by width over columns.
 struct TpRank {
   int index = 0;
   int size = 1;
+  int grid = 1;  // q: the side of the grid (1: the 1D cut)
+  bool block() const { return grid > 1; }
+  int row() const { return block() ? index / grid : 0; }
+  int col() const { return block() ? index % grid : index; }
+  // How many parts a layer's output features (heads, hidden units) are cut into.
+  int feature_parts() const { return block() ? grid : size; }
+  // How many parts the residual stream's width is cut into between sublayers.
+  int width_parts() const { return block() ? grid : 1; }
 };
 
-// How a parameter is split over the tp group: along `dim` (-1: whole on every rank), in `groups`
-// equal groups each cut into tp.size parts.
+// How a parameter is split. 1D: along `dim` over the tp group (-1: whole on every rank). Block
+// partitioning: along `col_dim` over the grid's columns and `row_dim` over its rows (-1: whole
+// along that axis of the grid). `groups`: the output features' cut (dim in 1D, col_dim on the
+// grid) takes each of that many equal groups apart (c_attn's q, k and v).
 struct TpCut {
   int dim = -1;
   int groups = 1;
+  int col_dim = -1;
+  int row_dim = -1;
+};
+
+// One cut of a stored part: along `dim`, this rank's `part` of `parts` of each of `groups`.
+struct Split {
+  int dim = -1;
+  int groups = 1;
+  int part = 0;
+  int parts = 1;
 };
 
 struct ParamSpec {
@@ -50,10 +76,17 @@ struct ParamSpec {
   size_t offset = 0;  // into the flat buffers, in elements
   size_t numel = 0;
   std::vector<int64_t> global_shape;  // the logical tensor, as in checkpoints (wte: V rows)
-  TpCut cut;                          // dim -1: replicated on every tp rank
-  int part = 0, parts = 1;            // this rank's part of each group along cut.dim
+  TpCut cut;                          // as declared
+  // The cuts in effect: [0] 1D's or the grid's columns', [1] the grid's rows'.
+  std::array<Split, 2> splits;
+  // This rank writes (checkpoints) and counts (gradient norm) its part: every rank of a part
+  // holds the same values, and one of them, the first along each axis that does not cut the
+  // parameter, stands for it.
+  bool owner = true;
   size_t logical_numel() const;
-  bool split() const { return cut.dim >= 0 && parts > 1; }
+  bool split() const { return splits[0].parts > 1 || splits[1].parts > 1; }
+  // Which of the parameter's parts this rank holds (0 .. parts - 1 over both cuts).
+  int part_index() const { return splits[1].part * splits[0].parts + splits[0].part; }
   // The global flat index (in global_shape) of local logical element e.
   size_t global_index(size_t e) const;
   // Calls run(global index, local element, count) for the contiguous global runs that local

@@ -32,7 +32,7 @@ class PreNormBlock : public Module<T> {
   void backward(Pass<T>& pass, const T* dout, T* dinp) override {
     core::Arena::Scope layer_backward(pass.arena);
     if (pass.recompute == Recompute::full) {
-      T* out = pass.arena.template alloc<T>(pass.local_tokens() * static_cast<size_t>(C_));
+      T* out = pass.arena.template alloc<T>(pass.local_numel(C_));
       forward_body(pass, pass.record.get(id_, 0), out);
     }
     backward_body(pass, dout, dinp);
@@ -50,7 +50,7 @@ class PreNormBlock : public Module<T> {
 
  private:
   void forward_body(Pass<T>& pass, const T* in, T* out) {
-    const size_t n = pass.local_tokens() * static_cast<size_t>(C_);
+    const size_t n = pass.local_numel(C_);
     T* a = pass.arena.template alloc<T>(n);   // norm_1(x)
     T* b = pass.arena.template alloc<T>(n);   // attn(.)
     T* x1 = pass.arena.template alloc<T>(n);  // residual stream after attention
@@ -63,7 +63,7 @@ class PreNormBlock : public Module<T> {
     kernels::add_into<T>(out, x1, n);
   }
   void backward_body(Pass<T>& pass, const T* dout, T* dinp) {
-    const size_t n = pass.local_tokens() * static_cast<size_t>(C_);
+    const size_t n = pass.local_numel(C_);
     T* dc = pass.arena.template alloc_zero<T>(n);
     T* dx1 = pass.arena.template alloc<T>(n);
     T* da = pass.arena.template alloc_zero<T>(n);

@@ -16,19 +16,20 @@ constexpr auto kInOut = kernels::WeightLayout::in_out;
 template <typename T>
 Attention<T>::Attention(ParamTable& table, const std::string& prefix, int C, int NH)
     : C_(C),
-      NH_(NH / table.tp().size),
-      Cl_(C / table.tp().size),
+      NH_(NH / table.tp().feature_parts()),
+      Cl_(C / table.tp().feature_parts()),
       id_(table.add_module()),
       qkv_(table, prefix + ".c_attn",
            {.in = C, .out = 3 * C, .layout = kInOut, .init = Init::normal, .groups = 3}),
       proj_(table, prefix + ".c_proj",
             {.in = C, .out = C, .layout = kInOut, .init = Init::residual}) {
-  PARTI_ASSERT(NH % table.tp().size == 0, prefix, ": ", NH, " heads over tp ", table.tp().size);
+  PARTI_ASSERT(NH % table.tp().feature_parts() == 0, prefix, ": ", NH, " heads over tp ",
+               table.tp().size);
 }
 
 template <typename T>
 void Attention<T>::forward(Pass<T>& pass, const T* in, T* out) {
-  const size_t BT = pass.tokens();
+  const size_t BT = pass.product_tokens();
   Scratch<T> scratch(pass);
   const T* x = input(pass, in, C_, scratch);  // every token (sequence parallel: gathered)
   T* qkv = pass.arena.template alloc<T>(BT * 3 * static_cast<size_t>(Cl_));
@@ -43,7 +44,7 @@ void Attention<T>::forward(Pass<T>& pass, const T* in, T* out) {
   if (pass.cp != nullptr) {
     ring_forward(pass, y, att, qkv);  // att: the log-sum-exp per row and head (B, NH, T)
   } else {
-    kernels::attention_forward<T>(y, att, qkv, pass.B, pass.Tn, Cl_, NH_);
+    kernels::attention_forward<T>(y, att, qkv, pass.rows(), pass.Tn, Cl_, NH_);
   }
   // Row-parallel: the output summed over tp.
   proj_.forward(pass, y, out, scratch);
@@ -57,7 +58,7 @@ void Attention<T>::forward(Pass<T>& pass, const T* in, T* out) {
 
 template <typename T>
 void Attention<T>::backward(Pass<T>& pass, const T* dout, T* dinp) {
-  const size_t BT = pass.tokens();
+  const size_t BT = pass.product_tokens();
   const T* qkv = pass.record.get(id_, kQkv);
   T* dy = pass.arena.template alloc_zero<T>(BT * static_cast<size_t>(Cl_));
   T* dqkv = pass.arena.template alloc_zero<T>(BT * 3 * static_cast<size_t>(Cl_));
@@ -69,13 +70,13 @@ void Attention<T>::backward(Pass<T>& pass, const T* dout, T* dinp) {
   } else if (pass.recompute == Recompute::selective) {
     T* again = scratch.alloc(att_size(pass));
     T* y = scratch.alloc(BT * static_cast<size_t>(Cl_));  // the same y; only att is needed
-    kernels::attention_forward<T>(y, again, qkv, pass.B, pass.Tn, Cl_, NH_);
+    kernels::attention_forward<T>(y, again, qkv, pass.rows(), pass.Tn, Cl_, NH_);
     att = again;
   } else {
     att = pass.record.get(id_, kAtt);
   }
   if (pass.cp == nullptr) {
-    kernels::attention_backward<T>(dqkv, dy, qkv, att, pass.B, pass.Tn, Cl_, NH_);
+    kernels::attention_backward<T>(dqkv, dy, qkv, att, pass.rows(), pass.Tn, Cl_, NH_);
   }
   // f: the input gradient of a column-parallel product is a partial sum over the tp group.
   const T* x = input(pass, pass.record.get(id_, kInp), C_, scratch);
@@ -87,15 +88,15 @@ void Attention<T>::backward(Pass<T>& pass, const T* dout, T* dinp) {
 template <typename T>
 size_t Attention<T>::att_size(const Pass<T>& pass) const {
   const size_t rows =
-      static_cast<size_t>(pass.B) * static_cast<size_t>(NH_) * static_cast<size_t>(pass.Tn);
+      static_cast<size_t>(pass.rows()) * static_cast<size_t>(NH_) * static_cast<size_t>(pass.Tn);
   return pass.cp != nullptr ? rows : rows * static_cast<size_t>(pass.Tn);
 }
 
 template <typename T>
 void Attention<T>::ring_forward(Pass<T>& pass, T* y, T* lse, const T* qkv) const {
   if constexpr (std::is_same_v<T, float>) {
-    parallel::context::ring_attention_forward(*pass.cp, pass.B, pass.Tn * pass.cp_size(), Cl_, NH_,
-                                              y, lse, qkv);
+    parallel::context::ring_attention_forward(*pass.cp, pass.rows(), pass.Tn * pass.cp_size(), Cl_,
+                                              NH_, y, lse, qkv);
   } else {
     PARTI_ASSERT(false, "ring attention runs in float");
   }
@@ -105,8 +106,8 @@ template <typename T>
 void Attention<T>::ring_backward(Pass<T>& pass, T* dqkv, const T* dy, const T* qkv, const T* y,
                                  const T* lse) const {
   if constexpr (std::is_same_v<T, float>) {
-    parallel::context::ring_attention_backward(*pass.cp, pass.B, pass.Tn * pass.cp_size(), Cl_, NH_,
-                                               dqkv, dy, qkv, y, lse);
+    parallel::context::ring_attention_backward(*pass.cp, pass.rows(), pass.Tn * pass.cp_size(), Cl_,
+                                               NH_, dqkv, dy, qkv, y, lse);
   } else {
     PARTI_ASSERT(false, "ring attention runs in float");
   }

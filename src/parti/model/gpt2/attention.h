@@ -10,6 +10,8 @@
 // Context-parallel (pass.cp): the rank's tokens are two chunks of every sequence; attention runs
 // around the cp ring (parallel/context/ring_attention.h) and saves the log-sum-exp (B, NH, T) in
 // place of att.
+// Block-partitioned (a q x q grid): rank (i, j) holds NH / q heads (grid column j's) of its grid
+// row's samples; attention stays on the rank.
 #pragma once
 
 #include <string>

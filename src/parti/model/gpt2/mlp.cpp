@@ -13,7 +13,7 @@ constexpr auto kInOut = kernels::WeightLayout::in_out;
 template <typename T>
 Mlp<T>::Mlp(ParamTable& table, const std::string& prefix, int C)
     : C_(C),
-      H_(4 * C / table.tp().size),
+      H_(4 * C / table.tp().feature_parts()),
       id_(table.add_module()),
       fc_(table, prefix + ".c_fc", {.in = C, .out = 4 * C, .layout = kInOut, .init = Init::normal}),
       proj_(table, prefix + ".c_proj",
@@ -21,7 +21,7 @@ Mlp<T>::Mlp(ParamTable& table, const std::string& prefix, int C)
 
 template <typename T>
 void Mlp<T>::forward(Pass<T>& pass, const T* in, T* out) {
-  const size_t hidden = pass.tokens() * static_cast<size_t>(H_);
+  const size_t hidden = pass.product_tokens() * static_cast<size_t>(H_);
   Scratch<T> scratch(pass);
   const T* x = input(pass, in, C_, scratch);
   T* h = pass.arena.template alloc<T>(hidden);
@@ -36,7 +36,7 @@ void Mlp<T>::forward(Pass<T>& pass, const T* in, T* out) {
 
 template <typename T>
 void Mlp<T>::backward(Pass<T>& pass, const T* dout, T* dinp) {
-  const size_t hidden = pass.tokens() * static_cast<size_t>(H_);
+  const size_t hidden = pass.product_tokens() * static_cast<size_t>(H_);
   T* dg = pass.arena.template alloc_zero<T>(hidden);
   T* dh = pass.arena.template alloc_zero<T>(hidden);
   Scratch<T> scratch(pass);

@@ -2,7 +2,8 @@
 // c_fc.weight (C, 4C), c_proj.weight (4C, C) with the residual-scaled init. Saves inp, h, g.
 // Tensor-parallel: c_fc's columns and c_proj's rows of this rank's 4C / tp hidden units (column-
 // then row-parallel); h and g are this rank's part; the output is all-reduced over tp in forward,
-// the input gradient in backward.
+// the input gradient in backward. Block-partitioned (a q x q grid): the same code on the grid's
+// blocks; h and g are this rank's samples by its hidden units.
 #pragma once
 
 #include <string>
@@ -21,7 +22,7 @@ class Mlp : public Module<T> {
 
  private:
   int C_;
-  int H_;  // hidden units on this rank: 4C / tp
+  int H_;  // hidden units on this rank: 4C / tp (on a q x q grid: 4C / q)
   int id_;
   parallel::tensor::ColumnParallelLinear<T> fc_;  // c_fc: this rank's hidden units
   parallel::tensor::RowParallelLinear<T> proj_;   // c_proj: their rows

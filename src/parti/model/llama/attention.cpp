@@ -19,8 +19,8 @@ Attention<T>::Attention(ParamTable& table, const std::string& prefix, int C, int
                         double theta)
     : C_(C),
       hd_(C / NH),
-      NH_(NH / table.tp().size),
-      KV_(KV / table.tp().size),
+      NH_(NH / table.tp().feature_parts()),
+      KV_(KV / table.tp().feature_parts()),
       theta_(theta),
       id_(table.add_module()),
       q_(table, prefix + ".q_proj", {.in = C, .out = C, .layout = kOutIn, .bias = false}),
@@ -30,20 +30,20 @@ Attention<T>::Attention(ParamTable& table, const std::string& prefix, int C, int
          {.in = C, .out = KV * (C / NH), .layout = kOutIn, .bias = false}),
       o_(table, prefix + ".o_proj",
          {.in = C, .out = C, .layout = kOutIn, .bias = false, .init = Init::residual}) {
-  PARTI_ASSERT(KV % table.tp().size == 0 && NH % KV == 0, prefix, ": ", NH, " heads, ", KV,
-               " key/value heads over tp ", table.tp().size);
+  PARTI_ASSERT(KV % table.tp().feature_parts() == 0 && NH % KV == 0, prefix, ": ", NH, " heads, ",
+               KV, " key/value heads over tp ", table.tp().size);
 }
 
 template <typename T>
 size_t Attention<T>::att_size(const Pass<T>& pass) const {
   const size_t rows =
-      static_cast<size_t>(pass.B) * static_cast<size_t>(NH_) * static_cast<size_t>(pass.Tn);
+      static_cast<size_t>(pass.rows()) * static_cast<size_t>(NH_) * static_cast<size_t>(pass.Tn);
   return pass.cp != nullptr ? rows : rows * static_cast<size_t>(pass.Tn);
 }
 
 template <typename T>
 void Attention<T>::forward(Pass<T>& pass, const T* in, T* out) {
-  const size_t N = pass.tokens();
+  const size_t N = pass.product_tokens();
   const auto Cl = static_cast<size_t>(NH_ * hd_), Ckv = static_cast<size_t>(KV_ * hd_);
   Scratch<T> scratch(pass);
   const T* x = input(pass, in, C_, scratch);  // every token (sequence parallel: gathered)
@@ -53,8 +53,8 @@ void Attention<T>::forward(Pass<T>& pass, const T* in, T* out) {
   q_.forward(pass, x, q);
   k_.forward(pass, x, k);
   v_.forward(pass, x, v);
-  kernels::rope_forward<T>(q, pass.B, pass.Tn, NH_, hd_, Cl, theta_, pass.positions);
-  kernels::rope_forward<T>(k, pass.B, pass.Tn, KV_, hd_, Ckv, theta_, pass.positions);
+  kernels::rope_forward<T>(q, pass.rows(), pass.Tn, NH_, hd_, Cl, theta_, pass.positions);
+  kernels::rope_forward<T>(k, pass.rows(), pass.Tn, KV_, hd_, Ckv, theta_, pass.positions);
   T* qkv = pass.arena.template alloc<T>(N * 3 * Cl);
   kernels::gqa_pack<T>(qkv, q, k, v, static_cast<int>(N), NH_, KV_, hd_);
   // Selective recomputation drops the probabilities (backward makes them again from qkv).
@@ -73,7 +73,7 @@ void Attention<T>::forward(Pass<T>& pass, const T* in, T* out) {
 
 template <typename T>
 void Attention<T>::backward(Pass<T>& pass, const T* dout, T* dinp) {
-  const size_t N = pass.tokens();
+  const size_t N = pass.product_tokens();
   const auto Cl = static_cast<size_t>(NH_ * hd_), Ckv = static_cast<size_t>(KV_ * hd_);
   const T* qkv = pass.record.get(id_, kQkv);
   T* dy = pass.arena.template alloc_zero<T>(N * Cl);
@@ -86,8 +86,8 @@ void Attention<T>::backward(Pass<T>& pass, const T* dout, T* dinp) {
   T* dk = scratch.alloc(N * Ckv);
   T* dv = scratch.alloc(N * Ckv);
   kernels::gqa_unpack_grads<T>(dq, dk, dv, dqkv, static_cast<int>(N), NH_, KV_, hd_);
-  kernels::rope_backward<T>(dq, pass.B, pass.Tn, NH_, hd_, Cl, theta_, pass.positions);
-  kernels::rope_backward<T>(dk, pass.B, pass.Tn, KV_, hd_, Ckv, theta_, pass.positions);
+  kernels::rope_backward<T>(dq, pass.rows(), pass.Tn, NH_, hd_, Cl, theta_, pass.positions);
+  kernels::rope_backward<T>(dk, pass.rows(), pass.Tn, KV_, hd_, Ckv, theta_, pass.positions);
   // f: the partial input gradients of q, k and v, summed over tp once.
   const T* x = input(pass, pass.record.get(id_, kInp), C_, scratch);
   T* dx = input_grad(pass, dinp, C_, scratch);
@@ -101,12 +101,12 @@ template <typename T>
 void Attention<T>::core_forward(Pass<T>& pass, T* y, T* att, const T* qkv) const {
   const int Cl = NH_ * hd_;
   if (pass.cp == nullptr) {
-    kernels::attention_forward<T>(y, att, qkv, pass.B, pass.Tn, Cl, NH_);
+    kernels::attention_forward<T>(y, att, qkv, pass.rows(), pass.Tn, Cl, NH_);
     return;
   }
   if constexpr (std::is_same_v<T, float>) {
-    parallel::context::ring_attention_forward(*pass.cp, pass.B, pass.Tn * pass.cp_size(), Cl, NH_,
-                                              y, att, qkv);
+    parallel::context::ring_attention_forward(*pass.cp, pass.rows(), pass.Tn * pass.cp_size(), Cl,
+                                              NH_, y, att, qkv);
   } else {
     PARTI_ASSERT(false, "ring attention runs in float");
   }
@@ -118,8 +118,9 @@ void Attention<T>::core_backward(Pass<T>& pass, T* dqkv, const T* dy, const T* q
   const int Cl = NH_ * hd_;
   if (pass.cp != nullptr) {
     if constexpr (std::is_same_v<T, float>) {
-      parallel::context::ring_attention_backward(*pass.cp, pass.B, pass.Tn * pass.cp_size(), Cl,
-                                                 NH_, dqkv, dy, qkv, y, pass.record.get(id_, kAtt));
+      parallel::context::ring_attention_backward(*pass.cp, pass.rows(), pass.Tn * pass.cp_size(),
+                                                 Cl, NH_, dqkv, dy, qkv, y,
+                                                 pass.record.get(id_, kAtt));
     } else {
       PARTI_ASSERT(false, "ring attention runs in float");
     }
@@ -128,13 +129,13 @@ void Attention<T>::core_backward(Pass<T>& pass, T* dqkv, const T* dy, const T* q
   const T* att = nullptr;
   if (pass.recompute == Recompute::selective) {
     T* again = scratch.alloc(att_size(pass));
-    T* unused = scratch.alloc(pass.tokens() * static_cast<size_t>(Cl));  // the same y
-    kernels::attention_forward<T>(unused, again, qkv, pass.B, pass.Tn, Cl, NH_);
+    T* unused = scratch.alloc(pass.product_tokens() * static_cast<size_t>(Cl));  // the same y
+    kernels::attention_forward<T>(unused, again, qkv, pass.rows(), pass.Tn, Cl, NH_);
     att = again;
   } else {
     att = pass.record.get(id_, kAtt);
   }
-  kernels::attention_backward<T>(dqkv, dy, qkv, att, pass.B, pass.Tn, Cl, NH_);
+  kernels::attention_backward<T>(dqkv, dy, qkv, att, pass.rows(), pass.Tn, Cl, NH_);
 }
 
 template class Attention<float>;

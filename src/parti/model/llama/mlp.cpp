@@ -20,7 +20,7 @@ Mlp<T>::Mlp(ParamTable& table, const std::string& prefix, int C, int ffn)
 
 template <typename T>
 void Mlp<T>::forward(Pass<T>& pass, const T* in, T* out) {
-  const size_t hidden = pass.tokens() * static_cast<size_t>(gate_.out_local());
+  const size_t hidden = pass.product_tokens() * static_cast<size_t>(gate_.out_local());
   Scratch<T> scratch(pass);
   const T* x = input(pass, in, C_, scratch);
   T* g = pass.arena.template alloc<T>(hidden);
@@ -38,7 +38,7 @@ void Mlp<T>::forward(Pass<T>& pass, const T* in, T* out) {
 
 template <typename T>
 void Mlp<T>::backward(Pass<T>& pass, const T* dout, T* dinp) {
-  const size_t hidden = pass.tokens() * static_cast<size_t>(gate_.out_local());
+  const size_t hidden = pass.product_tokens() * static_cast<size_t>(gate_.out_local());
   T* dh = pass.arena.template alloc_zero<T>(hidden);
   T* dg = pass.arena.template alloc_zero<T>(hidden);
   T* du = pass.arena.template alloc_zero<T>(hidden);

@@ -247,8 +247,8 @@ void PowerSgd::draw_q(int index, State& st) const {
   // Q from the seed, the parameter's name and this rank's tensor-parallel part: the same on
   // every rank of the dp group (they hold the same part), different across parts.
   const model::ParamSpec& s = table_.spec(index);
-  const uint64_t stream =
-      core::name_stream(s.name + ".powersgd_q") + static_cast<uint64_t>(s.part) * 0x9e3779b9u;
+  const uint64_t stream = core::name_stream(s.name + ".powersgd_q") +
+                          static_cast<uint64_t>(s.part_index()) * 0x9e3779b9u;
   for (size_t e = 0; e < st.q.size(); ++e) {
     st.q[e] = static_cast<float>(core::random_normal(seed_, stream, e));
   }

@@ -574,11 +574,10 @@ void DataParallel::end_micro() {
 
 double DataParallel::clip(double max_norm) {
   // Sum of squares of what this rank holds (ZeRO 0-1: the all-reduced gradients; 2-3: its
-  // shards), in table order; a parameter every tp rank holds whole counts on tp rank 0 only.
-  const bool whole_too = table_.tp().index == 0;
+  // shards), in table order; a part several tp ranks hold counts on its owner only.
   const int copy = tied_owner_ ? -1 : model_.tied_param();  // a pipeline's second wte counts once
   auto counted = [&](const model::ParamSpec& spec) {
-    return (whole_too || spec.split()) && !(copy >= 0 && &spec == &table_.spec(copy));
+    return spec.owner && !(copy >= 0 && &spec == &table_.spec(copy));
   };
   double sumsq = 0.0;
   if (stage_ <= 1) {

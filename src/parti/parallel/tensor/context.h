@@ -17,6 +17,14 @@ struct TensorParallel {
   // Sequence parallelism (Korthikanti et al. 2022): between sublayers each rank holds the r-th
   // contiguous chunk of the micro-batch's B x T tokens in (B, T) order.
   bool sp = false;
+  // Block partitioning (issue #21): the group is a grid x grid grid, rank = row grid + col. Rank
+  // (row, col) holds the row-th of `grid` equal parts of the micro-batch's samples and, between
+  // sublayers, the col-th part of the width; a linear layer's products are SUMMA's (summa.h).
+  int grid = 1;
+  int row = 0, col = 0;
+  dist::ProcessGroup* row_group = nullptr;  // the grid row's ranks (same samples), by column
+  dist::ProcessGroup* col_group = nullptr;  // the grid column's ranks, by row
+  bool block() const { return grid > 1; }
 };
 
 }  // namespace parti::parallel::tensor

@@ -17,6 +17,9 @@
 //                          gathers the output gradient (sp) and gives this rank's input features'
 //                          gradient, complete.
 //
+// Under block partitioning (issue #21) both are the same layer: W cut by input features over the
+// grid's rows and by output features over its columns, the products SUMMA's (summa.h).
+//
 // Weights are stored in a kernels::WeightLayout: in_out ((in, out): GPT-2's Conv1D) or out_in
 // ((out, in): Hugging Face's Linear). Weight gradients may be deferred (pass.deferred: a
 // zero-bubble schedule's W).
@@ -85,11 +88,13 @@ const T* input(const Pass<T>& pass, const T* in, int width, Scratch<T>& scratch)
 // tp into dinp (all-reduce, or reduce-scatter of this rank's tokens under sp).
 template <typename T>
 T* input_grad(const Pass<T>& pass, T* dinp, int width, Scratch<T>& scratch) {
-  return tp_size(pass) > 1 ? scratch.alloc_zero(pass.tokens() * static_cast<size_t>(width)) : dinp;
+  return tp_size(pass) > 1 && !pass.block()
+             ? scratch.alloc_zero(pass.tokens() * static_cast<size_t>(width))
+             : dinp;
 }
 template <typename T>
 void add_input_grad(const Pass<T>& pass, T* partial, T* dinp, int width, Scratch<T>& scratch) {
-  if (tp_size(pass) > 1) {
+  if (tp_size(pass) > 1 && !pass.block()) {
     tp_add_input_grad(pass, partial, dinp, width, scratch);
   }
 }

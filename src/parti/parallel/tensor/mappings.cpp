@@ -8,6 +8,31 @@ TensorParallel make_tensor_parallel(dist::ProcessGroup& group, bool sp) {
   return {&group, group.size(), group.rank(), sp && group.size() > 1};
 }
 
+TensorParallel make_block_parallel(dist::ProcessGroup& group, dist::ProcessGroup& row_group,
+                                   dist::ProcessGroup& col_group, int grid) {
+  PARTI_ASSERT(grid > 1 && group.size() == grid * grid && row_group.size() == grid &&
+                   col_group.size() == grid && row_group.rank() == group.rank() % grid &&
+                   col_group.rank() == group.rank() / grid,
+               "a ", grid, " x ", grid, " grid of groups ", group.size(), ", ", row_group.size(),
+               ", ", col_group.size());
+  TensorParallel tp{&group, group.size(), group.rank(), false};
+  tp.grid = grid;
+  tp.row = group.rank() / grid;
+  tp.col = group.rank() % grid;
+  tp.row_group = &row_group;
+  tp.col_group = &col_group;
+  return tp;
+}
+
+template <typename T>
+void tp_reduce_param_grad(const Pass<T>& pass, T* data, size_t n) {
+  if (pass.block()) {
+    pass.tp->col_group->all_reduce(data, n, dist::ReduceOp::sum);
+  } else if (pass.sp()) {
+    tp_all_reduce(pass, data, n);
+  }
+}
+
 template <typename T>
 int tp_size(const Pass<T>& pass) {
   const int size = pass.table.tp().size;
@@ -57,7 +82,7 @@ T* tp_partial_output(const Pass<T>& pass, T* out, int width, Scratch<T>& scratch
 
 template <typename T>
 void tp_reduce_output(const Pass<T>& pass, T* partial, T* out, int width) {
-  if (tp_size(pass) == 1) {
+  if (tp_size(pass) == 1 || pass.block()) {
     return;
   }
   if (pass.sp()) {
@@ -70,6 +95,9 @@ void tp_reduce_output(const Pass<T>& pass, T* partial, T* out, int width) {
 template <typename T>
 void tp_add_input_grad(const Pass<T>& pass, T* partial, T* dinp, int width, Scratch<T>& scratch) {
   const size_t local = pass.local_tokens() * static_cast<size_t>(width);
+  if (pass.block()) {
+    return;  // SUMMA's input gradient is complete (input_grad gave dinp itself)
+  }
   if (pass.sp() && tp_size(pass) > 1) {
     T* mine = scratch.alloc(local);
     pass.tp->group->reduce_scatter(partial, mine, local);
@@ -83,6 +111,7 @@ void tp_add_input_grad(const Pass<T>& pass, T* partial, T* dinp, int width, Scra
 #define PARTI_TP_FORMS(T)                                                     \
   template int tp_size<T>(const Pass<T>&);                                    \
   template void tp_all_reduce<T>(const Pass<T>&, T*, size_t);                 \
+  template void tp_reduce_param_grad<T>(const Pass<T>&, T*, size_t);          \
   template void tp_all_reduce_max<T>(const Pass<T>&, T*, size_t);             \
   template const T* tp_gather<T>(const Pass<T>&, const T*, int, Scratch<T>&); \
   template const T* tp_gather_into<T>(const Pass<T>&, const T*, int, T*);     \

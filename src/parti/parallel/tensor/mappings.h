@@ -14,7 +14,10 @@
 //   replicated weight gradient        -                              tp_all_reduce (sp: each rank
 //                                                                    saw only its tokens)
 //
-// Without tp (pass.tp null) every one of them is nothing, or a copy where it adds.
+// Without tp (pass.tp null) every one of them is nothing, or a copy where it adds. Under block
+// partitioning (issue #21) a linear layer's SUMMA products (summa.h) take and give the grid's
+// blocks themselves: f and g are nothing, and only the norms' statistics (grid_norm.h) and the
+// gradients of parameters a grid column shares (tp_reduce_param_grad) communicate here.
 #pragma once
 
 #include <cstddef>
@@ -30,6 +33,11 @@ using model::Pass;
 // The context of a layer on `group` (sp: sequence parallelism, when the group has several ranks).
 TensorParallel make_tensor_parallel(dist::ProcessGroup& group, bool sp);
 
+// The context of a block-partitioned layer: `group` a grid x grid grid (rank = row grid + col),
+// `row_group` the ranks of this rank's grid row (ordered by column), `col_group` of its column.
+TensorParallel make_block_parallel(dist::ProcessGroup& group, dist::ProcessGroup& row_group,
+                                   dist::ProcessGroup& col_group, int grid);
+
 // The tp size of the pass's table (1 without tensor parallelism); asserts the pass has a context
 // of that size when the table was built for more than one rank.
 template <typename T>
@@ -41,6 +49,16 @@ void tp_all_reduce(const Pass<T>& pass, T* data, size_t n);
 // data (n) <- the element-wise maximum over the tp group (nothing at tp = 1).
 template <typename T>
 void tp_all_reduce_max(const Pass<T>& pass, T* data, size_t n);
+
+// A gradient (n) of a parameter that several ranks hold whole but whose tokens differ: each
+// rank's share, summed over them (sp: the tp group; block partitioning: the grid column).
+template <typename T>
+void tp_reduce_param_grad(const Pass<T>& pass, T* data, size_t n);
+// Whether a parameter gradient needs tp_reduce_param_grad.
+template <typename T>
+bool tp_partial_param_grads(const Pass<T>& pass) {
+  return pass.sp() || pass.block();
+}
 
 // Scratch from pass.workspace, released when it goes out of scope (stack order); without a
 // workspace, from the activation arena until the micro-batch ends.
