@@ -112,6 +112,12 @@ class CountingGroup final : public ProcessGroup {
   Request irecv(float* data, size_t n, int peer, int tag) override {
     return start("recv", n, [&] { return inner_.irecv(data, n, peer, tag); });
   }
+  Request isend(const double* data, size_t n, int peer, int tag) override {
+    return start("send", n, [&] { return inner_.isend(data, n, peer, tag); });
+  }
+  Request irecv(double* data, size_t n, int peer, int tag) override {
+    return start("recv", n, [&] { return inner_.irecv(data, n, peer, tag); });
+  }
   void barrier() override {
     timed("barrier", 0, [&] { inner_.barrier(); });
   }

@@ -205,6 +205,22 @@ class MpiGroup : public ProcessGroup {
       return MPI_Irecv(data, count_of(n), MPI_FLOAT, peer, tag, comm_, r);
     });
   }
+  Request isend(const double* data, size_t n, int peer, int tag) override {
+    return start(
+        "send", n,
+        [&](MPI_Request* r) {
+          return MPI_Isend(data, count_of(n), MPI_DOUBLE, peer, tag, comm_, r);
+        },
+        "double");
+  }
+  Request irecv(double* data, size_t n, int peer, int tag) override {
+    return start(
+        "recv", n,
+        [&](MPI_Request* r) {
+          return MPI_Irecv(data, count_of(n), MPI_DOUBLE, peer, tag, comm_, r);
+        },
+        "double");
+  }
   void barrier() override {
     run("barrier", 0, [&] { return MPI_Barrier(comm_); });
   }

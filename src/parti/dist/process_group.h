@@ -90,6 +90,8 @@ class ProcessGroup {
   // The same in double (block-partitioned layers, issue #21, are checked in double).
   virtual Request ireduce(const double* in, double* out, size_t n, int root) = 0;
   virtual Request ibroadcast(double* data, size_t n, int root) = 0;
+  virtual Request isend(const double* data, size_t n, int peer, int tag) = 0;
+  virtual Request irecv(double* data, size_t n, int peer, int tag) = 0;
   virtual Request isend(const float* data, size_t n, int peer, int tag) = 0;
   virtual Request irecv(float* data, size_t n, int peer, int tag) = 0;
   virtual void barrier() = 0;

@@ -86,6 +86,14 @@ class SelfGroup : public ProcessGroup {
     PARTI_ASSERT(false, "recv from rank ", peer, " in a group of one");
     return {};
   }
+  Request isend(const double*, size_t, int peer, int) override {
+    PARTI_ASSERT(false, "send to rank ", peer, " in a group of one");
+    return {};
+  }
+  Request irecv(double*, size_t, int peer, int) override {
+    PARTI_ASSERT(false, "recv from rank ", peer, " in a group of one");
+    return {};
+  }
   void barrier() override {}
   std::unique_ptr<ProcessGroup> duplicate(const std::string& name) override {
     return std::make_unique<SelfGroup>(name);

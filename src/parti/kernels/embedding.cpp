@@ -70,6 +70,19 @@ void lookup_forward(T* out, const int32_t* tokens, const T* table, int first, in
 }
 
 template <typename T>
+void positions_forward(T* out, const T* wpe, int B, int Tn, int C, const int32_t* positions) {
+#pragma omp parallel for schedule(static)
+  for (int n = 0; n < B * Tn; ++n) {
+    const int t = n % Tn;
+    const T* p = wpe + row(positions != nullptr ? positions[t] : t, C);
+    T* o = out + row(n, C);
+    for (int c = 0; c < C; ++c) {
+      o[c] += p[c];
+    }
+  }
+}
+
+template <typename T>
 void lookup_backward(T* dtable, const T* dout, const int32_t* tokens, int first, int rows, int N,
                      int C) {
   const int blocks = (C + kChannelBlock - 1) / kChannelBlock;
@@ -103,5 +116,8 @@ template void embedding_backward<float>(float*, float*, const float*, const int3
                                         const int32_t*);
 template void embedding_backward<double>(double*, double*, const double*, const int32_t*, int, int,
                                          int, const int32_t*);
+
+template void positions_forward<float>(float*, const float*, int, int, int, const int32_t*);
+template void positions_forward<double>(double*, const double*, int, int, int, const int32_t*);
 
 }  // namespace parti::kernels

@@ -30,4 +30,10 @@ template <typename T>
 void lookup_backward(T* dtable, const T* dout, const int32_t* tokens, int first, int rows, int N,
                      int C);
 
+// out[b, t] += wpe[pos(t)] (B, T, C): the positions alone (block partitioning adds them after
+// the vocabulary's lookup).
+template <typename T>
+void positions_forward(T* out, const T* wpe, int B, int Tn, int C,
+                       const int32_t* positions = nullptr);
+
 }  // namespace parti::kernels

@@ -54,16 +54,18 @@ const T* backward_layers(Pass<T>& pass, int C, int first, int count, const T* dx
 template <typename T>
 double cross_entropy_sum(Pass<T>& pass, T* probs, const parallel::tensor::VocabPart& part,
                          int module, int probs_slot, int losses_slot) {
-  T* losses = pass.arena.template alloc<T>(pass.tokens());
-  parallel::tensor::vocab_parallel_xent_forward(pass, losses, probs, pass.record.targets,
-                                                static_cast<int>(pass.tokens()), part);
+  // The tokens of the logits' rows: every one, or on a grid the grid row's.
+  const size_t N = pass.product_tokens();
+  T* losses = pass.arena.template alloc<T>(N);
+  parallel::tensor::vocab_parallel_xent_forward(
+      pass, losses, probs, pass.record.targets + pass.first_token(), static_cast<int>(N), part);
   pass.record.save(module, probs_slot, probs);
   pass.record.save(module, losses_slot, losses);
   double sum = 0.0;
-  for (size_t i = 0; i < pass.tokens(); ++i) {
+  for (size_t i = 0; i < N; ++i) {
     sum += static_cast<double>(losses[i]);
   }
-  return sum;
+  return parallel::tensor::tp_total_loss(pass, sum);
 }
 
 }  // namespace parti::model

@@ -144,6 +144,10 @@ struct Pass {
   size_t local_tokens() const {
     return sp() ? tokens() / static_cast<size_t>(tp->size) : product_tokens();
   }
+  // The first of the B*T tokens whose rows this rank's products read (its grid row's).
+  size_t first_token() const {
+    return block() ? static_cast<size_t>(tp->row) * product_tokens() : 0;
+  }
   // Elements of a (tokens, C) activation between sublayers on this rank.
   size_t local_numel(int C) const { return local_tokens() * static_cast<size_t>(local_width(C)); }
   T* param(int ref) const { return params + (table.spec(ref).offset - params_origin); }

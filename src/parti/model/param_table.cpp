@@ -127,10 +127,11 @@ int ParamTable::add(std::string name, std::vector<int64_t> shape, Init init, boo
   // (wte's padding rows sit at the end of the last ranks' parts).
   const int64_t rows = spec.shape.at(0);
   spec.logical_rows = std::clamp<int64_t>(spec.global_shape[0] - first_row, 0, rows);
-  const bool whole_rows =
-      spec.splits[0].dim <= 0 && spec.splits[1].dim <= 0 && spec.splits[0].groups == 1;
+  // Padding rows sit at the end of a part's rows: a cut along the rows must not be grouped.
+  const bool whole_rows = (spec.splits[0].dim != 0 || spec.splits[0].groups == 1) &&
+                          (spec.splits[1].dim != 0 || spec.splits[1].groups == 1);
   PARTI_ASSERT(spec.logical_rows == rows || whole_rows, "parameter ", spec.name,
-               ": padding rows only for a whole or row-cut tensor");
+               ": padding rows only for a tensor whose rows are cut in one group");
   size_t numel = 1;
   for (int64_t d : spec.shape) {
     numel *= static_cast<size_t>(d);

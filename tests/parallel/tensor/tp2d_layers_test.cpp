@@ -24,6 +24,7 @@
 #include "parti/model/gpt2/layernorm.h"
 #include "parti/model/gpt2/mlp.h"
 #include "parti/model/llama/block.h"
+#include "parti/model/registry.h"
 #include "parti/parallel/tensor/linear.h"
 #include "parti/parallel/tensor/mappings.h"
 
@@ -333,6 +334,58 @@ void check_layers(const Grid& g) {
       });
 }
 
+// The whole model of a family (acceptance 1): the loss and every parameter gradient, with the
+// vocabulary on the grid (grid_vocab.h) and cross-entropy reduced along grid rows.
+void check_model(const Grid& g, parti::model::ModelConfig cfg, const std::string& name) {
+  cfg.layers = 2;
+  cfg.dim = 8 * g.q;
+  cfg.heads = 2 * g.q;
+  cfg.seq_len = 16;
+  cfg.vocab = 300;  // padded to 384: 192 or 128 rows a grid column, the last ones partly padding
+  const int B = 2 * g.q, T = 16;
+  const size_t N = static_cast<size_t>(B * T);
+  auto whole_model = parti::model::make_model<double>(cfg);
+  auto part_model =
+      parti::model::make_model<double>(cfg, TpRank{g.row * g.q + g.col, g.q * g.q, g.q});
+  Run whole(whole_model->table()), part(part_model->table());
+  std::vector<int32_t> tokens(N), targets(N);
+  for (size_t i = 0; i < N; ++i) {
+    tokens[i] = static_cast<int32_t>((i * 37 + 11) % 300);
+    targets[i] = static_cast<int32_t>((i * 53 + 7) % 300);
+  }
+  for (Run* r : {&whole, &part}) {
+    for (const ParamSpec& s : r->table.specs()) {  // padding rows stay zero
+      for (size_t e = s.logical_numel(); e < s.numel; ++e) r->params[s.offset + e] = 0.0;
+    }
+    r->record->tokens = tokens.data();
+    r->record->targets = targets.data();
+  }
+  Pass<double> pw = whole.pass(B, T, nullptr), pp = part.pass(B, T, &g);
+  const double loss_whole = whole_model->forward(pw);
+  const double loss_part = part_model->forward(pp);
+  expect(std::abs(loss_whole - loss_part) <= 1e-10 * std::abs(loss_whole),
+         name + ": loss " + std::to_string(loss_part) + " vs " + std::to_string(loss_whole));
+  const double dloss = 1.0 / static_cast<double>(N);
+  whole_model->backward(pw, dloss);
+  part_model->backward(pp, dloss);
+  compare_grads(whole, part, name);
+  // No rank holds more than its q^2-th of a matrix.
+  for (const ParamSpec& s : part.table.specs()) {
+    if (s.shape.size() == 2) {
+      expect(s.numel * static_cast<size_t>(g.q * g.q) ==
+                     static_cast<size_t>(s.global_shape[0] == cfg.vocab ? cfg.padded_vocab()
+                                                                        : s.global_shape[0]) *
+                         static_cast<size_t>(s.global_shape[1]) ||
+                 s.name == "wpe.weight",
+             name + ": " + s.name + " is not a q^2-th of the matrix");
+    }
+  }
+  if (g.row == 0 && g.col == 0) {
+    std::printf("%s on a %d x %d grid: loss %.12f (one process %.12f)\n", name.c_str(), g.q, g.q,
+                loss_part, loss_whole);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -351,6 +404,14 @@ int main(int argc, char** argv) {
   CountingGroup all(*world), rows(*row_group), cols(*col_group);
   const Grid grid{q, row, col, &all, &rows, &cols};
   check_layers(grid);
+  parti::model::ModelConfig gpt;
+  check_model(grid, gpt, "gpt-2");
+  parti::model::ModelConfig llama;
+  llama.family = "llama";
+  llama.kv_heads = q;
+  check_model(grid, llama, "llama (tied)");
+  llama.tie_embeddings = false;
+  check_model(grid, llama, "llama");
   double total = failures;
   world->all_reduce(&total, 1, parti::dist::ReduceOp::sum);
   if (env.rank() == 0) {

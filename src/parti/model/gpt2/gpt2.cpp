@@ -7,6 +7,7 @@
 #include "parti/kernels/embedding.h"
 #include "parti/kernels/gemm.h"
 #include "parti/kernels/matmul.h"
+#include "parti/parallel/tensor/grid_vocab.h"
 #include "parti/parallel/tensor/mappings.h"
 #include "parti/parallel/tensor/vocab_cross_entropy.h"
 
@@ -32,9 +33,11 @@ Gpt2<T>::Gpt2(const ModelConfig& cfg, TpRank tp, std::vector<Chunk> chunks)
   }
   if (embedding || head) {
     // Vocabulary-parallel: tp rank r holds wte rows [r Vp / tp, (r + 1) Vp / tp).
-    wte_ = table_.add("wte.weight", {cfg.padded_vocab(), C}, Init::normal, true, cfg.vocab, {0, 1});
+    // On a grid: grid_vocab.h's cut.
+    wte_ = table_.add("wte.weight", {cfg.padded_vocab(), C}, Init::normal, true, cfg.vocab,
+                      grid_vocab_cut());
     vocab_rows_ = static_cast<int>(table_.spec(wte_).shape[0]);
-    vocab_first_ = vocab_rows_ * tp.index;
+    vocab_first_ = vocab_rows_ * tp.col();
     vocab_valid_ = static_cast<int>(table_.spec(wte_).logical_rows);
     units_.push_back({0, table_.total(), static_cast<size_t>(C)});
   }
@@ -42,7 +45,7 @@ Gpt2<T>::Gpt2(const ModelConfig& cfg, TpRank tp, std::vector<Chunk> chunks)
     // A unit of its own: wte's unit is then the same on the first and the last pipeline stage,
     // so ZeRO cuts both copies alike and the tied gradients are added shard by shard.
     const size_t begin = table_.total();
-    wpe_ = table_.add("wpe.weight", {cfg.seq_len, C}, Init::normal, true);
+    wpe_ = table_.add("wpe.weight", {cfg.seq_len, C}, Init::normal, true, -1, {.col_dim = 1});
     units_.push_back({begin, table_.total()});
   }
   for (const Chunk& chunk : chunks_) {
@@ -71,6 +74,9 @@ template <typename T>
 T* Gpt2<T>::embed(Pass<T>& pass, int next) {
   PARTI_ASSERT(pass.Tn * pass.cp_size() <= cfg_.seq_len, "sequence of ", pass.Tn * pass.cp_size(),
                " > seq_len ", cfg_.seq_len);
+  if (pass.block()) {
+    return embed_grid(pass, next);
+  }
   const size_t n = pass.local_tokens() * static_cast<size_t>(cfg_.dim);  // between sublayers
   const size_t n_all = pass.tokens() * static_cast<size_t>(cfg_.dim);
   // The hooks may hand the embeddings' parameters by pieces (then they are never announced).
@@ -126,23 +132,24 @@ const T* Gpt2<T>::run_blocks(Pass<T>& pass, int chunk, const T* x) {
 
 template <typename T>
 const T* Gpt2<T>::head_logits(Pass<T>& pass, const T* x, bool backward_follows) {
-  const size_t n = pass.local_tokens() * static_cast<size_t>(cfg_.dim);  // between sublayers
+  const size_t n = pass.local_numel(cfg_.dim);  // between sublayers
   const size_t n_all = pass.tokens() * static_cast<size_t>(cfg_.dim);
   const int N = static_cast<int>(pass.tokens());
   const bool pieces = pass.hooks != nullptr && pass.hooks->params_by_pieces(kEmbeddings);
   const int embeddings_next = pieces ? -1 : kEmbeddings;
+  PARTI_ASSERT(!pieces || !pass.block(), "wte by pieces on a grid");
   pass.record.save(id_, kXL, x);
   T* xf = pass.arena.template alloc<T>(n);
   in_unit(pass, final_unit(), Use::forward, embeddings_next, false,
           [&] { ln_f_->forward(pass, x, xf); });
-  if (n != n_all) {  // sequence parallel: the output projection needs every token
+  if (pass.sp()) {  // sequence parallel: the output projection needs every token
     T* all = pass.arena.template alloc<T>(n_all);
     tp_gather_into(pass, xf, cfg_.dim, all);
     xf = all;
   }
   pass.record.save(id_, kXf, xf);
   const int Vp = vocab_rows_;  // this rank's columns of the logits (all at tp = 1)
-  T* logits = pass.arena.template alloc<T>(pass.tokens() * static_cast<size_t>(Vp));
+  T* logits = pass.arena.template alloc<T>(pass.product_tokens() * static_cast<size_t>(Vp));
   if (pieces) {
     // logits[:, rows] = xf wte[rows]^T, piece by piece (wte's rows tile the logits' columns).
     pass.hooks->visit_params(pass, kEmbeddings, [&](size_t begin, size_t end, const T* values) {
@@ -154,9 +161,8 @@ const T* Gpt2<T>::head_logits(Pass<T>& pass, const T* x, bool backward_follows) 
     return logits;
   }
   // The output projection reads wte again; backward starts with it, so it stays if one follows.
-  in_unit(pass, kEmbeddings, Use::forward, backward_follows ? kEmbeddings : -1, false, [&] {
-    kernels::matmul_forward<T>(logits, xf, pass.param(wte_), nullptr, N, cfg_.dim, Vp, kOutIn);
-  });
+  in_unit(pass, kEmbeddings, Use::forward, backward_follows ? kEmbeddings : -1, false,
+          [&] { vocab_projection_forward(pass, wte_, Vp, cfg_.dim, xf, logits); });
   return logits;
 }
 
@@ -256,18 +262,20 @@ void Gpt2<T>::backward_weight(Pass<T>& pass, DeferredGrads<T>& deferred) {
 
 template <typename T>
 T* Gpt2<T>::head_backward(Pass<T>& pass, T dloss, T* flow[2]) {
-  const size_t n = pass.local_tokens() * static_cast<size_t>(cfg_.dim);  // between sublayers
+  const size_t n = pass.local_numel(cfg_.dim);  // between sublayers
   const size_t n_all = pass.tokens() * static_cast<size_t>(cfg_.dim);
   const int N = static_cast<int>(pass.tokens());
   // The probabilities become dlogits in place: the record's buffer is ours to reuse.
   T* dlogits = const_cast<T*>(pass.record.get(id_, kProbs));
-  vocab_parallel_xent_backward(pass, dlogits, pass.record.targets, dloss, N, vocab_part());
+  vocab_parallel_xent_backward(pass, dlogits, pass.record.targets + pass.first_token(), dloss,
+                               static_cast<int>(pass.product_tokens()), vocab_part());
   T* dxf = pass.arena.template alloc_zero<T>(n);
   // The hooks may take the embedding unit's gradient by pieces at the end instead.
   const bool pieces = pass.hooks != nullptr && pass.hooks->by_pieces(kEmbeddings);
+  PARTI_ASSERT(!pieces || !pass.block(), "wte's gradient by pieces on a grid");
   {
     Scratch<T> dxf_scratch(pass);
-    T* dxf_all = n == n_all ? dxf : dxf_scratch.alloc_zero(n_all);  // every token's
+    T* dxf_all = pass.sp() ? dxf_scratch.alloc_zero(n_all) : dxf;  // every token's
     // wte's gradient gets its second part from the embedding backward at the end: not final yet.
     if (pass.hooks != nullptr && pass.hooks->params_by_pieces(kEmbeddings)) {
       // dxf = dlogits wte, piece by piece (the weight gradient is then taken by pieces too).
@@ -287,8 +295,8 @@ T* Gpt2<T>::head_backward(Pass<T>& pass, T dloss, T* flow[2]) {
                                       pass.param(wte_), N, cfg_.dim, vocab_rows_, kOutIn);
         } else {
           // dlogits and xf live in the micro-batch's arena: a deferred product keeps them.
-          linear_backward(pass, dxf_all, wte_, -1, dlogits, pass.record.get(id_, kXf), N, cfg_.dim,
-                          vocab_rows_, kOutIn, true);
+          vocab_projection_backward(pass, wte_, vocab_rows_, cfg_.dim, dlogits,
+                                    pass.record.get(id_, kXf), dxf_all);
         }
       });
     }
@@ -307,6 +315,10 @@ T* Gpt2<T>::head_backward(Pass<T>& pass, T dloss, T* flow[2]) {
 
 template <typename T>
 void Gpt2<T>::embedding_backward(Pass<T>& pass, const T* dx, bool head) {
+  if (pass.block()) {
+    embedding_backward_grid(pass, dx);
+    return;
+  }
   // The embedding gradient needs every token's dx0 (sequence parallel: gathered).
   Scratch<T> scratch(pass);
   const T* dx0 = tp_gather(pass, dx, cfg_.dim, scratch);

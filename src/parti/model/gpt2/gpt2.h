@@ -80,6 +80,9 @@ class Gpt2 final : public Model<T> {
   void for_wte_rows(size_t begin, size_t end, const T* values, Rows&& rows) const;
   // Tensor-parallel embedding backward: this rank's wte rows and all of wpe, from dx0.
   void embedding_backward_part(const Pass<T>& pass, const T* dx0) const;
+  // Block partitioning (grid.cpp): the lookup and its gradients on the grid.
+  T* embed_grid(Pass<T>& pass, int next);
+  void embedding_backward_grid(Pass<T>& pass, const T* dx);
   // Units: wte (when a chunk here needs it), wpe (the first chunk), the local blocks, the final
   // norm (the head).
   int wpe_unit() const { return wpe_ >= 0 ? 1 : -1; }

@@ -3,15 +3,11 @@
 #include <algorithm>
 #include <string>
 
-#include "parti/kernels/matmul.h"
+#include "parti/parallel/tensor/grid_vocab.h"
 #include "parti/parallel/tensor/mappings.h"
 
 namespace parti::model::llama {
 using namespace parallel::tensor;  // the mappings: a model family writes no collective
-namespace {
-constexpr auto kOutIn = kernels::WeightLayout::out_in;
-}  // namespace
-
 template <typename T>
 Llama<T>::Llama(const ModelConfig& cfg, TpRank tp, std::vector<Chunk> chunks)
     : cfg_(cfg),
@@ -28,7 +24,7 @@ Llama<T>::Llama(const ModelConfig& cfg, TpRank tp, std::vector<Chunk> chunks)
   // of lm_head.
   const auto vocab_rows = [&](int param) {
     vocab_rows_ = static_cast<int>(table_.spec(param).shape[0]);
-    vocab_first_ = vocab_rows_ * tp.index;
+    vocab_first_ = vocab_rows_ * tp.col();
     vocab_valid_ = static_cast<int>(table_.spec(param).logical_rows);
   };
   if (embedding || (head && cfg.tie_embeddings)) {
@@ -52,7 +48,7 @@ Llama<T>::Llama(const ModelConfig& cfg, TpRank tp, std::vector<Chunk> chunks)
     norm_ = std::make_unique<RmsNorm<T>>(table_, "model.norm", C, cfg.norm_eps);
     if (!cfg.tie_embeddings) {
       lm_head_ = table_.add("lm_head.weight", {cfg.padded_vocab(), C}, Init::normal, true,
-                            cfg.vocab, {0, 1});
+                            cfg.vocab, grid_vocab_cut());
       vocab_rows(lm_head_);
     }
     units_.push_back({begin, table_.total()});
@@ -70,7 +66,7 @@ template <typename T>
 T* Llama<T>::embed(Pass<T>& pass, int next) {
   PARTI_ASSERT(pass.Tn * pass.cp_size() <= cfg_.seq_len, "sequence of ", pass.Tn * pass.cp_size(),
                " > seq_len ", cfg_.seq_len);
-  T* x = pass.arena.template alloc<T>(pass.local_tokens() * static_cast<size_t>(cfg_.dim));
+  T* x = pass.arena.template alloc<T>(pass.local_numel(cfg_.dim));
   in_unit(pass, kEmbedding, Use::forward, next, false, [&] { embedding_->forward(pass, x); });
   return x;
 }
@@ -86,22 +82,21 @@ const T* Llama<T>::run_blocks(Pass<T>& pass, int chunk, const T* x) {
 
 template <typename T>
 const T* Llama<T>::head_logits(Pass<T>& pass, const T* x) {
-  const size_t n = pass.local_tokens() * static_cast<size_t>(cfg_.dim);  // between sublayers
+  const size_t n = pass.local_numel(cfg_.dim);  // between sublayers
   const size_t n_all = pass.tokens() * static_cast<size_t>(cfg_.dim);
   T* xf = pass.arena.template alloc<T>(n);
   in_unit(pass, head_unit(), Use::forward, projection_unit(), false,
           [&] { norm_->forward(pass, x, xf); });
-  if (n != n_all) {  // sequence parallel: the output projection needs every token
+  if (pass.sp()) {  // sequence parallel: the output projection needs every token
     T* all = pass.arena.template alloc<T>(n_all);
     tp_gather_into(pass, xf, cfg_.dim, all);
     xf = all;
   }
   pass.record.save(id_, kXf, xf);
-  T* logits = pass.arena.template alloc<T>(pass.tokens() * static_cast<size_t>(vocab_rows_));
-  in_unit(pass, projection_unit(), Use::forward, -1, false, [&] {
-    kernels::matmul_forward<T>(logits, xf, pass.param(projection()), nullptr,
-                               static_cast<int>(pass.tokens()), cfg_.dim, vocab_rows_, kOutIn);
-  });
+  T* logits =
+      pass.arena.template alloc<T>(pass.product_tokens() * static_cast<size_t>(vocab_rows_));
+  in_unit(pass, projection_unit(), Use::forward, -1, false,
+          [&] { vocab_projection_forward(pass, projection(), vocab_rows_, cfg_.dim, xf, logits); });
   return logits;
 }
 
@@ -143,23 +138,24 @@ void Llama<T>::backward_weight(Pass<T>& pass, DeferredGrads<T>& deferred) {
 
 template <typename T>
 T* Llama<T>::head_backward(Pass<T>& pass, T dloss, T* flow[2]) {
-  const size_t n = pass.local_tokens() * static_cast<size_t>(cfg_.dim);  // between sublayers
+  const size_t n = pass.local_numel(cfg_.dim);  // between sublayers
   const size_t n_all = pass.tokens() * static_cast<size_t>(cfg_.dim);
-  const int N = static_cast<int>(pass.tokens());
+  const auto N = static_cast<int>(pass.product_tokens());
   // The probabilities become dlogits in place: the record's buffer is ours to reuse.
   T* dlogits = const_cast<T*>(pass.record.get(id_, kProbs));
-  vocab_parallel_xent_backward(pass, dlogits, pass.record.targets, dloss, N, vocab_part());
+  vocab_parallel_xent_backward(pass, dlogits, pass.record.targets + pass.first_token(), dloss, N,
+                               vocab_part());
   T* dxf = pass.arena.template alloc_zero<T>(n);
   {
     Scratch<T> scratch(pass);
-    T* dxf_all = n == n_all ? dxf : scratch.alloc_zero(n_all);  // every token's
+    T* dxf_all = pass.sp() ? scratch.alloc_zero(n_all) : dxf;  // every token's
     // Final only for the last pipeline stage's copy of a tied embedding: otherwise the head's
     // norm follows (untied), or the lookup's part (tied, the whole model).
     const bool final = cfg_.tie_embeddings && !chunks_.front().embedding;
     in_unit(pass, projection_unit(), Use::backward, head_unit(), final, [&] {
       // dlogits and xf live in the micro-batch's arena: a deferred product keeps them.
-      linear_backward(pass, dxf_all, projection(), -1, dlogits, pass.record.get(id_, kXf), N,
-                      cfg_.dim, vocab_rows_, kOutIn, true);
+      vocab_projection_backward(pass, projection(), vocab_rows_, cfg_.dim, dlogits,
+                                pass.record.get(id_, kXf), dxf_all);
     });
     // The vocabulary-parallel projection's partial dxf, summed over tp.
     tp_reduce_output(pass, dxf_all, dxf, cfg_.dim);

@@ -44,15 +44,23 @@ int tp_size(const Pass<T>& pass) {
 template <typename T>
 void tp_all_reduce(const Pass<T>& pass, T* data, size_t n) {
   if (tp_size(pass) > 1) {
-    pass.tp->group->all_reduce(data, n, dist::ReduceOp::sum);
+    (pass.block() ? pass.tp->row_group : pass.tp->group)->all_reduce(data, n, dist::ReduceOp::sum);
   }
 }
 
 template <typename T>
 void tp_all_reduce_max(const Pass<T>& pass, T* data, size_t n) {
   if (tp_size(pass) > 1) {
-    pass.tp->group->all_reduce(data, n, dist::ReduceOp::max);
+    (pass.block() ? pass.tp->row_group : pass.tp->group)->all_reduce(data, n, dist::ReduceOp::max);
   }
+}
+
+template <typename T>
+double tp_total_loss(const Pass<T>& pass, double sum) {
+  if (pass.block()) {
+    pass.tp->col_group->all_reduce(&sum, 1, dist::ReduceOp::sum);
+  }
+  return sum;
 }
 
 template <typename T>
@@ -112,6 +120,7 @@ void tp_add_input_grad(const Pass<T>& pass, T* partial, T* dinp, int width, Scra
   template int tp_size<T>(const Pass<T>&);                                    \
   template void tp_all_reduce<T>(const Pass<T>&, T*, size_t);                 \
   template void tp_reduce_param_grad<T>(const Pass<T>&, T*, size_t);          \
+  template double tp_total_loss<T>(const Pass<T>&, double);                   \
   template void tp_all_reduce_max<T>(const Pass<T>&, T*, size_t);             \
   template const T* tp_gather<T>(const Pass<T>&, const T*, int, Scratch<T>&); \
   template const T* tp_gather_into<T>(const Pass<T>&, const T*, int, T*);     \

@@ -43,12 +43,17 @@ TensorParallel make_block_parallel(dist::ProcessGroup& group, dist::ProcessGroup
 template <typename T>
 int tp_size(const Pass<T>& pass);
 
-// data (n) <- the sum over the tp group (nothing at tp = 1).
+// data (n) <- the sum over the ranks that hold parts of the same rows (the tp group; on a grid,
+// the grid row); nothing at tp = 1.
 template <typename T>
 void tp_all_reduce(const Pass<T>& pass, T* data, size_t n);
-// data (n) <- the element-wise maximum over the tp group (nothing at tp = 1).
+// data (n) <- the element-wise maximum over the same ranks.
 template <typename T>
 void tp_all_reduce_max(const Pass<T>& pass, T* data, size_t n);
+// The micro-batch's loss from this rank's tokens' `sum`: itself, or on a grid the sum over the
+// grid column (each grid row holds its samples' losses).
+template <typename T>
+double tp_total_loss(const Pass<T>& pass, double sum);
 
 // A gradient (n) of a parameter that several ranks hold whole but whose tokens differ: each
 // rank's share, summed over them (sp: the tp group; block partitioning: the grid column).

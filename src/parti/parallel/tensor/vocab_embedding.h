@@ -5,7 +5,8 @@
 // reduce-scatter of this rank's tokens under sp): every row is the table's row again, exactly.
 // The same rows are this rank's vocabulary columns of a tied output projection (first_row, rows)
 // and of vocabulary-parallel cross-entropy. GPT-2 keeps its own lookup (learned positions added
-// in the same pass, and ZeRO-3's pieces); Llama uses this one.
+// in the same pass, and ZeRO-3's pieces); Llama uses this one. On a grid (issue #21) the table
+// and its lookup are grid_vocab.h's.
 #pragma once
 
 #include <cstdint>
