@@ -56,6 +56,11 @@ inline const std::vector<LayoutCase>& layout_matrix() {
       {.name = "Dp2Tp2Zero2", .dp = 2, .tp = 2, .zero = 2},
       {.name = "Dp2Tp2Zero3", .dp = 2, .tp = 2, .zero = 3},
       {.name = "Dp2Tp2Zero3Sp", .dp = 2, .tp = 2, .sp = true, .zero = 3},
+      // block partitioning (issue #21): tp 4 as a 2 x 2 grid, alone, with dp and ZeRO, with pp
+      {.name = "Tp4Grid2d", .tp = 4, .extra = "--tp-mode 2d"},
+      {.name = "Dp2Tp4Grid2dZero1", .dp = 2, .tp = 4, .zero = 1, .extra = "--tp-mode 2d"},
+      {.name = "Dp2Tp4Grid2dZero3", .dp = 2, .tp = 4, .zero = 3, .extra = "--tp-mode 2d"},
+      {.name = "Tp4Grid2dPp2", .tp = 4, .pp = 2, .micro_batch = 2, .extra = "--tp-mode 2d"},
       // pipeline parallelism: every schedule, with dp, tp and sp, and recomputation
       {.name = "Pp2Gpipe", .pp = 2, .micro_batch = 1, .extra = "--schedule gpipe"},
       {.name = "Pp2OneFOneB", .pp = 2, .micro_batch = 1, .extra = "--schedule 1f1b"},
@@ -154,6 +159,7 @@ inline const std::vector<LayoutCase>& layout_matrix() {
       {.name = "LlamaDp1Tp2Zero0", .family = "llama", .tp = 2},
       {.name = "LlamaDp1Tp2Zero0Sp", .family = "llama", .tp = 2, .sp = true},
       {.name = "LlamaDp2Tp2Zero2Sp", .family = "llama", .dp = 2, .tp = 2, .sp = true, .zero = 2},
+      {.name = "LlamaTp4Grid2d", .family = "llama", .tp = 4, .extra = "--tp-mode 2d"},
       {.name = "LlamaPp2Gpipe",
        .family = "llama",
        .pp = 2,

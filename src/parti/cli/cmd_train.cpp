@@ -117,6 +117,7 @@ void run_train(TrainArgs& a, const Runtime& runtime, const CLI::App& cmd) {
   }
   dist::MeshShape shape;
   shape.sizes = {cfg.layout.tp, cfg.layout.cp, cfg.layout.dp, cfg.layout.pp};
+  shape.tp_grid = cfg.layout.grid();
   dist::Mesh::Split split =
       runtime.mpi != nullptr ? runtime.mpi->splitter() : dist::Mesh::self_split();
   dist::Mesh mesh(shape, runtime.rank(), runtime.size(), split);
@@ -138,6 +139,10 @@ void add_layout_flags(CLI::App* cmd, parallel::Layout& l) {
       ->capture_default_str();
   cmd->add_option("--tp", l.tp,
                   "tensor-parallel ranks (Megatron: heads, MLP units and vocabulary split)")
+      ->capture_default_str();
+  cmd->add_option("--tp-mode", l.tp_mode,
+                  "how tp cuts a weight: 1d (Megatron: by rows or columns); 2d (blocks on a "
+                  "q x q grid of the tp = q^2 ranks, SUMMA products; activations cut q^2 ways)")
       ->capture_default_str();
   cmd->add_option("--cp", l.cp,
                   "context-parallel ranks: each holds 2 of 2 x cp chunks of every sequence "

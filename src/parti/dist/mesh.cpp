@@ -100,6 +100,29 @@ Mesh::Mesh(const MeshShape& shape, int world_rank, int world_size, const Split& 
     cp_dp_ = split(ranks.front(), coord(Axis::cp) + size(Axis::cp) * coord(Axis::dp),
                    group_name("dp_cp", ranks));
   }
+  const int q = shape.tp_grid;
+  if (q > 1) {
+    PARTI_ASSERT(size(Axis::tp) == q * q, "a ", q, " x ", q, " grid of tp ", size(Axis::tp));
+    const std::vector<int> tp = shape.group_ranks(world_rank, Axis::tp);
+    const int row = coord(Axis::tp) / q, col = coord(Axis::tp) % q;
+    std::vector<int> rows, cols;
+    for (int k = 0; k < q; ++k) {
+      rows.push_back(tp[static_cast<size_t>(row * q + k)]);
+      cols.push_back(tp[static_cast<size_t>(k * q + col)]);
+    }
+    grid_row_ = split(rows.front(), col, group_name("tp_row", rows));
+    grid_col_ = split(cols.front(), row, group_name("tp_col", cols));
+  }
+}
+
+ProcessGroup& Mesh::grid_row() const {
+  PARTI_ASSERT(grid_row_ != nullptr, "a mesh without a tp grid");
+  return *grid_row_;
+}
+
+ProcessGroup& Mesh::grid_col() const {
+  PARTI_ASSERT(grid_col_ != nullptr, "a mesh without a tp grid");
+  return *grid_col_;
 }
 
 ProcessGroup& Mesh::group(Axis fast, Axis slow) const {

@@ -25,6 +25,9 @@ using Coords = std::array<int, kAxes>;  // indexed by Axis
 
 struct MeshShape {
   Coords sizes{1, 1, 1, 1};
+  // Block partitioning (issue #21): the tp group is a tp_grid x tp_grid grid, tp index = row
+  // tp_grid + col; 1: none.
+  int tp_grid = 1;
   int world() const { return sizes[0] * sizes[1] * sizes[2] * sizes[3]; }
   int size(Axis a) const { return sizes[static_cast<size_t>(a)]; }
   Coords coords_of(int rank) const;
@@ -55,6 +58,10 @@ class Mesh {
   // The group over two axes a layout needs: (cp, dp), over which gradients are summed and ZeRO
   // shards (the dp group itself when cp = 1). Built with the others, at construction.
   ProcessGroup& group(Axis fast, Axis slow) const;
+  // Under block partitioning, the ranks of this rank's grid row (ordered by column) and of its
+  // grid column (ordered by row); both within its tp group.
+  ProcessGroup& grid_row() const;
+  ProcessGroup& grid_col() const;
   std::string describe() const { return shape_.describe(rank_); }
 
  private:
@@ -62,7 +69,8 @@ class Mesh {
   int rank_;
   Coords coords_;
   std::array<std::unique_ptr<ProcessGroup>, kAxes> groups_;
-  std::unique_ptr<ProcessGroup> cp_dp_;  // null when cp = 1
+  std::unique_ptr<ProcessGroup> cp_dp_;                // null when cp = 1
+  std::unique_ptr<ProcessGroup> grid_row_, grid_col_;  // null without a grid
 };
 
 }  // namespace parti::dist

@@ -24,25 +24,61 @@ void check_batch(const Layout& l, int global_batch, std::vector<std::string>& er
   }
 }
 
+// Block partitioning: a square tp, and what the grid's side must divide.
+void check_grid(const Layout& l, const model::ModelConfig& m, std::vector<std::string>& errors) {
+  if (l.tp_mode == "1d") {
+    return;
+  }
+  if (l.tp_mode != "2d") {
+    errors.push_back(str_cat("--tp-mode ", l.tp_mode, ": expected 1d or 2d"));
+    return;
+  }
+  const int q = l.grid();
+  if (q < 2) {
+    errors.push_back(
+        str_cat("--tp-mode 2d needs --tp a square of at least 4 (a q x q grid), got ", l.tp));
+    return;
+  }
+  if (m.dim > 0 && m.dim % q != 0) {
+    errors.push_back(str_cat("--tp ", l.tp, " as a ", q, " x ", q, " grid: ", q,
+                             " does not divide --dim ", m.dim, " (the grid cuts the width)"));
+  }
+  if (l.micro_batch > 0 && l.micro_batch % q != 0) {
+    errors.push_back(str_cat("--tp ", l.tp, " as a ", q, " x ", q, " grid: ", q,
+                             " does not divide --micro-batch ", l.micro_batch,
+                             " (the grid's rows split the samples)"));
+  }
+  if (l.sp) {
+    errors.push_back(
+        "--sp with --tp-mode 2d: the grid already splits the tokens between sublayers");
+  }
+  if (l.schedule == "zb" && l.pp > 1) {
+    errors.push_back("--schedule zb with --tp-mode 2d: SUMMA's weight gradients are not deferred");
+  }
+}
+
 // Tensor, sequence and context parallelism: what they split must divide.
 void check_splits(const Layout& l, const model::ModelConfig& m, std::vector<std::string>& errors) {
-  if (l.tp > 1 && m.heads > 0 && m.heads % l.tp != 0) {
-    errors.push_back(str_cat("--tp ", l.tp, " does not divide --heads ", m.heads,
+  const int f = l.feature_parts();  // tp, or the grid's side
+  const std::string by = l.grid() > 1 ? str_cat("--tp ", l.tp, " as a ", f, " x ", f, " grid: ", f)
+                                      : str_cat("--tp ", f);
+  if (f > 1 && m.heads > 0 && m.heads % f != 0) {
+    errors.push_back(str_cat(by, " does not divide --heads ", m.heads,
                              " (tensor parallelism splits the heads)"));
   }
-  if (l.tp > 1 && m.kv_heads > 0 && m.kv_heads % l.tp != 0) {
-    errors.push_back(str_cat("--tp ", l.tp, " does not divide --kv-heads ", m.kv_heads,
+  if (f > 1 && m.kv_heads > 0 && m.kv_heads % f != 0) {
+    errors.push_back(str_cat(by, " does not divide --kv-heads ", m.kv_heads,
                              " (tensor parallelism splits the key/value heads too)"));
   }
-  if (l.tp > 1 && m.family != "gpt2" && m.hidden() % l.tp != 0) {
-    errors.push_back(str_cat("--tp ", l.tp, " does not divide --ffn-dim ", m.hidden(),
+  if (f > 1 && m.family != "gpt2" && m.hidden() % f != 0) {
+    errors.push_back(str_cat(by, " does not divide --ffn-dim ", m.hidden(),
                              " (tensor parallelism splits the MLP's hidden units)"));
   }
-  if (l.tp > 1 && m.vocab > 0 && m.padded_vocab() % l.tp != 0) {
-    errors.push_back(str_cat("--tp ", l.tp, " does not divide the padded vocabulary of ",
-                             m.padded_vocab(), " rows (a multiple of ", model::kVocabMultiple,
-                             ")"));
+  if (f > 1 && m.vocab > 0 && m.padded_vocab() % f != 0) {
+    errors.push_back(str_cat(by, " does not divide the padded vocabulary of ", m.padded_vocab(),
+                             " rows (a multiple of ", model::kVocabMultiple, ")"));
   }
+  check_grid(l, m, errors);
   if (l.sp && l.tp < 2) {
     errors.push_back("--sp needs --tp of at least 2 (it splits the tokens over the tp group)");
   }
@@ -118,6 +154,14 @@ void check_reduction(const Layout& l, std::vector<std::string>& errors) {
 }
 
 }  // namespace
+
+int Layout::grid() const {
+  if (tp_mode != "2d") {
+    return 1;
+  }
+  const int q = static_cast<int>(std::lround(std::sqrt(static_cast<double>(tp))));
+  return q * q == tp ? q : 1;
+}
 
 model::Recompute Layout::recompute_mode() const {
   if (recompute == "full") {

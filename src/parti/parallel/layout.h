@@ -17,11 +17,14 @@ namespace parti::parallel {
 
 struct Layout {
   int dp = 1, tp = 1, pp = 1;
-  int cp = 1;              // context parallelism: each rank holds 1/cp of every sequence's tokens
-  bool sp = false;         // sequence parallelism over the tp group
-  int zero = 0;            // ZeRO level 0-3 over dp x cp
-  int micro_batch = 1;     // sequences per forward/backward on a rank
-  int virtual_stages = 1;  // chunks per pipeline stage (interleaved)
+  int cp = 1;       // context parallelism: each rank holds 1/cp of every sequence's tokens
+  bool sp = false;  // sequence parallelism over the tp group
+  // How tensor parallelism cuts a weight: "1d" (Megatron: by rows or columns over tp), "2d"
+  // (block partitioning, issue #21: tp = q^2 ranks as a q x q grid, SUMMA products).
+  std::string tp_mode = "1d";
+  int zero = 0;                     // ZeRO level 0-3 over dp x cp
+  int micro_batch = 1;              // sequences per forward/backward on a rank
+  int virtual_stages = 1;           // chunks per pipeline stage (interleaved)
   std::string schedule = "1f1b";    // gpipe, 1f1b, interleaved, zb (pp > 1)
   std::string recompute = "none";   // none, selective, full
   std::vector<int> pp_layers = {};  // blocks per chunk (empty: balanced by estimated compute)
@@ -32,6 +35,10 @@ struct Layout {
   int powersgd_start_step = 0;  // plain reductions for optimizer steps before this one
 
   int ranks() const { return dp * cp * tp * pp; }
+  // The grid's side q under block partitioning (1: none).
+  int grid() const;
+  // How many parts a layer's output features (heads, hidden units) are cut into.
+  int feature_parts() const { return grid() > 1 ? grid() : tp; }
   int grad_ranks() const { return dp * cp; }
   // Micro-batches per rank per step for a global batch of `global_batch` sequences.
   int micro_batches(int global_batch) const { return global_batch / (dp * micro_batch); }

@@ -127,6 +127,7 @@ nlohmann::ordered_json to_json(const TrainConfig& cfg) {
           {"accumulation", cfg.accumulation()},
           {"dp", cfg.layout.dp},
           {"tp", cfg.layout.tp},
+          {"tp_mode", cfg.layout.tp_mode},
           {"sp", cfg.layout.sp},
           {"pp", cfg.layout.pp},
           {"pp_layers", cfg.layout.pp_layers},

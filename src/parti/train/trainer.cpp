@@ -80,6 +80,10 @@ Trainer::Trainer(TrainConfig cfg, const dist::Mesh& mesh, dist::ProcessGroup* wo
   if (tp_size() > 1) {
     tp_counted_ = std::make_unique<dist::CountingGroup>(*tp_);
   }
+  if (cfg_.layout.grid() > 1) {
+    grid_row_ = std::make_unique<dist::CountingGroup>(mesh.grid_row());
+    grid_col_ = std::make_unique<dist::CountingGroup>(mesh.grid_col());
+  }
   build_executor();
   sampler_ = std::make_unique<data::Sampler>(train_, cfg_.model.seq_len, cfg_.data.global_batch,
                                              cfg_.data.seed);
@@ -144,7 +148,7 @@ void Trainer::build_executor() {
   const int P = pp_size();
   const int V = cfg_.layout.virtual_stages;
   const int stage = pp_->rank();
-  const model::TpRank tp_rank{tp_->rank(), tp_size()};
+  const model::TpRank tp_rank{tp_->rank(), tp_size(), cfg_.layout.grid()};
   // Chunk c of the P V lives on stage c mod P (Megatron's interleaving; V = 1: one each). One
   // stage holds the whole model as one chunk.
   std::vector<model::Chunk> mine;
@@ -159,6 +163,9 @@ void Trainer::build_executor() {
   parallel_ = std::make_unique<parallel::data::DataParallel>(
       *model_, grads_, cfg_.layout.zero, static_cast<size_t>(cfg_.layout.bucket_mb * 1024 * 1024),
       cfg_.optim.adamw, tp_counted_.get(), cfg_.layout.sp, compress_config());
+  if (grid_row_) {
+    parallel_->set_grid(*grid_row_, *grid_col_, cfg_.layout.grid());
+  }
   if (P > 1) {
     // The first stage (lookup) and the last (output projection) each hold wte; the first's copy
     // is the one checkpoints and the norm count.
@@ -169,8 +176,11 @@ void Trainer::build_executor() {
   }
   const int B = cfg_.layout.micro_batch;
   const int T = local_seq();
+  // A rank's share of the tokens between sublayers: a tp rank's under --sp, its grid row's
+  // samples by a grid column's width on a grid.
+  const int q = cfg_.layout.grid();
   const size_t tokens = static_cast<size_t>(B) * static_cast<size_t>(T) /
-                        static_cast<size_t>(cfg_.layout.sp ? tp_size() : 1);
+                        static_cast<size_t>(cfg_.layout.sp ? tp_size() : q * q);
   // With one stage every schedule is 1F1B: each micro-batch's forward, then its backward.
   const std::string schedule = P > 1 ? cfg_.layout.schedule : "1f1b";
   executor_ = std::make_unique<pipeline::Executor>(
@@ -242,8 +252,10 @@ StepStats Trainer::step() {
     std::this_thread::sleep_for(std::chrono::hours(1));  // a stuck rank (testing aid)
   }
   auto t0 = std::chrono::steady_clock::now();
-  if (tp_counted_) {
-    tp_counted_->clear();
+  for (dist::CountingGroup* g : {tp_counted_.get(), grid_row_.get(), grid_col_.get()}) {
+    if (g != nullptr) {
+      g->clear();
+    }
   }
   parallel_->begin_step();
   ring_ = {};
@@ -258,7 +270,16 @@ StepStats Trainer::step() {
   StepStats stats{};
   run_schedule(dloss, lr, &stats);
   comm_bytes_ = parallel_->comm_bytes();
-  tp_comm_ms_ = tp_counted_ ? tp_counted_->seconds() * 1e3 : 0.0;
+  tp_comm_ms_ = 0.0;
+  tp_bytes_ = 0.0;
+  for (const dist::CountingGroup* g : {tp_counted_.get(), grid_row_.get(), grid_col_.get()}) {
+    if (g != nullptr) {
+      tp_comm_ms_ += g->seconds() * 1e3;
+      for (const auto& [op, c] : g->counts()) {
+        tp_bytes_ += static_cast<double>(c.elements) * sizeof(float);
+      }
+    }
+  }
   last_ring_ = ring_;
   if (grads_.size() > 1) {
     const double g = grads_.size();
@@ -422,6 +443,7 @@ nlohmann::ordered_json Trainer::step_record(const StepStats& s) const {
   record["comm_bytes"] = comm_bytes_;
   if (tp_size() > 1) {
     record["tp_comm_ms"] = tp_comm_ms_;
+    record["tp_bytes"] = tp_bytes_;
   }
   if (cp_ != nullptr) {
     // Ring attention in the step, forward and backward: its arithmetic, the waits for

@@ -147,7 +147,9 @@ class Trainer {
   parallel::context::ContextParallel cp_context_;    // cp: the passes'
   std::vector<int32_t> full_inputs_, full_targets_;  // cp: whole rows before the chunks are taken
   std::unique_ptr<dist::CountingGroup> tp_counted_;  // tp_, timed (tp > 1)
-  data::Blend train_;                                // the datasets' memory-mapped shards
+  // Block partitioning: the grid's row and column groups, timed (null without a grid).
+  std::unique_ptr<dist::CountingGroup> grid_row_, grid_col_;
+  data::Blend train_;  // the datasets' memory-mapped shards
   data::Blend val_;
   std::unique_ptr<model::Model<float>> model_;
   std::unique_ptr<model::Model<float>> whole_;  // pp > 1: the whole model's table (checkpoints)
@@ -179,6 +181,7 @@ class Trainer {
   // cp: what ring attention did in the step so far (ring_) and in the last whole step.
   parallel::context::RingStats ring_, last_ring_;
   double tp_comm_ms_ = 0.0;  // in tensor-parallel collectives in the last step
+  double tp_bytes_ = 0.0;    // their payload (this rank's buffers, every call), last step
   double peak_gflops_ = 0.0;
 };
 

@@ -87,5 +87,17 @@ TEST(TensorParallel, SaveAtDp2Tp2Zero3ResumeAtTp4AndOnOneProcess) {
                           {"from_tp_one", PARTI_BINARY + train_flags("from_tp_one", 4)}});
 }
 
+// Issue #21, acceptance 2: a block-partitioned checkpoint stays logical. Saved on a 2 x 2 grid,
+// resumed at 1D tp 4 and on one process; saved on one process, resumed on the grid.
+TEST(TensorParallel, Grid2dCheckpointResumesAt1dOnOneProcessAndBack) {
+  const std::string grid = test::LayoutCase{.tp = 4, .extra = "--tp-mode 2d"}.flags();
+  test::resume_elsewhere("gridsave", mpirun(4) + train_flags("gridsave", 2, 10) + grid,
+                         {{"from_grid_tp4", mpirun(4) + train_flags("from_grid_tp4", 2) +
+                                                test::LayoutCase{.tp = 4}.flags()},
+                          {"from_grid_one", PARTI_BINARY + train_flags("from_grid_one", 4)}});
+  test::resume_elsewhere("onesave", PARTI_BINARY + train_flags("onesave", 4, 10),
+                         {{"to_grid", mpirun(4) + train_flags("to_grid", 2) + grid}});
+}
+
 }  // namespace
 }  // namespace parti

@@ -18,13 +18,14 @@ T* Gpt2<T>::embed_grid(Pass<T>& pass, int next) {
   PARTI_ASSERT(pass.hooks == nullptr || !pass.hooks->params_by_pieces(kEmbeddings),
                "the embeddings by pieces on a grid");
   T* x = pass.arena.template alloc<T>(pass.local_numel(cfg_.dim));
-  // wte[token] then + wpe[t]: the same sum, element by element, as the fused lookup.
+  // wte[token] then + wpe[t]: the same sum, element by element, as the fused lookup. One unit
+  // at a time (ZeRO-3 hands a pass one unit's parameters).
   in_unit(pass, kEmbeddings, Use::forward, wpe_unit(), false, [&] {
-    in_unit(pass, wpe_unit(), Use::forward, next, false, [&] {
-      grid_lookup_forward(pass, pass.param(wte_), vocab_first_, vocab_rows_, cfg_.dim, x);
-      kernels::positions_forward<T>(x, pass.param(wpe_), pass.rows(), pass.Tn,
-                                    pass.local_width(cfg_.dim), pass.positions);
-    });
+    grid_lookup_forward(pass, pass.param(wte_), vocab_first_, vocab_rows_, cfg_.dim, x);
+  });
+  in_unit(pass, wpe_unit(), Use::forward, next, false, [&] {
+    kernels::positions_forward<T>(x, pass.param(wpe_), pass.rows(), pass.Tn,
+                                  pass.local_width(cfg_.dim), pass.positions);
   });
   pass.record.save(id_, kX0, x);
   return x;
@@ -36,17 +37,17 @@ void Gpt2<T>::embedding_backward_grid(Pass<T>& pass, const T* dx) {
                "the embeddings' gradient by pieces on a grid");
   const int Cl = pass.local_width(cfg_.dim);
   in_unit(pass, kEmbeddings, Use::grads_only, -1, true, [&] {
-    in_unit(pass, wpe_unit(), Use::grads_only, -1, true, [&] {
-      grid_lookup_backward(pass, pass.grad(wte_), vocab_first_, vocab_rows_, cfg_.dim, dx);
-      // wpe: this rank's samples' share, summed over the grid column.
-      Scratch<T> scratch(pass);
-      const size_t n = table_.spec(wpe_).numel;
-      T* dwpe = scratch.alloc_zero(n);
-      kernels::embedding_backward<T>(nullptr, dwpe, dx, pass.record.tokens, pass.rows(), pass.Tn,
-                                     Cl, pass.positions);
-      tp_reduce_param_grad(pass, dwpe, n);
-      kernels::add_into<T>(pass.grad(wpe_), dwpe, n);
-    });
+    grid_lookup_backward(pass, pass.grad(wte_), vocab_first_, vocab_rows_, cfg_.dim, dx);
+  });
+  in_unit(pass, wpe_unit(), Use::grads_only, -1, true, [&] {
+    // wpe: this rank's samples' share, summed over the grid column.
+    Scratch<T> scratch(pass);
+    const size_t n = table_.spec(wpe_).numel;
+    T* dwpe = scratch.alloc_zero(n);
+    kernels::embedding_backward<T>(nullptr, dwpe, dx, pass.record.tokens, pass.rows(), pass.Tn, Cl,
+                                   pass.positions);
+    tp_reduce_param_grad(pass, dwpe, n);
+    kernels::add_into<T>(pass.grad(wpe_), dwpe, n);
   });
 }
 

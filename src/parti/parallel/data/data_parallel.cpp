@@ -320,8 +320,14 @@ void DataParallel::leave(model::Pass<float>& /*pass*/, int unit, model::Use use,
   poll();
 }
 
+void DataParallel::set_grid(dist::ProcessGroup& row, dist::ProcessGroup& col, int q) {
+  PARTI_ASSERT(tp_ != nullptr && table_.tp().block() && table_.tp().grid == q,
+               "a grid for a model built without it");
+  tp_context_ = tensor::make_block_parallel(*tp_, row, col, q);
+}
+
 bool DataParallel::by_pieces(int unit) const {
-  return stage_ >= 2 && reducing_ && unit == model_.embedding_unit();
+  return stage_ >= 2 && reducing_ && unit == model_.embedding_unit() && !table_.tp().block();
 }
 
 std::vector<DataParallel::Piece> DataParallel::pieces(int unit) const {
@@ -391,7 +397,7 @@ void DataParallel::reduce_by_pieces(model::Pass<float>& /*pass*/, int unit, cons
 }
 
 bool DataParallel::params_by_pieces(int unit) const {
-  return stage_ == 3 && unit == model_.embedding_unit();
+  return stage_ == 3 && unit == model_.embedding_unit() && !table_.tp().block();
 }
 
 void DataParallel::visit_params(model::Pass<float>& /*pass*/, int unit, const ParamsFn& fn) {
