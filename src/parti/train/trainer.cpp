@@ -77,13 +77,7 @@ Trainer::Trainer(TrainConfig cfg, const dist::Mesh& mesh, dist::ProcessGroup* wo
   PARTI_CHECK(train_.splits[0].vocab_size() <= cfg_.model.vocab, ConfigError, "--vocab ",
               cfg_.model.vocab, " is smaller than the data's vocabulary of ",
               train_.splits[0].vocab_size(), " (", train_.splits[0].where(), ")");
-  if (tp_size() > 1) {
-    tp_counted_ = std::make_unique<dist::CountingGroup>(*tp_);
-  }
-  if (cfg_.layout.grid() > 1) {
-    grid_row_ = std::make_unique<dist::CountingGroup>(mesh.grid_row());
-    grid_col_ = std::make_unique<dist::CountingGroup>(mesh.grid_col());
-  }
+  count_tp(mesh);
   build_executor();
   sampler_ = std::make_unique<data::Sampler>(train_, cfg_.model.seq_len, cfg_.data.global_batch,
                                              cfg_.data.seed);
@@ -127,6 +121,16 @@ Trainer::Trainer(TrainConfig cfg, const dist::Mesh& mesh, dist::ProcessGroup* wo
 }
 
 Trainer::~Trainer() = default;
+
+void Trainer::count_tp(const dist::Mesh& mesh) {
+  if (tp_size() > 1) {
+    tp_counted_ = std::make_unique<dist::CountingGroup>(*tp_);
+  }
+  if (cfg_.layout.grid() > 1) {
+    grid_row_ = std::make_unique<dist::CountingGroup>(mesh.grid_row());
+    grid_col_ = std::make_unique<dist::CountingGroup>(mesh.grid_col());
+  }
+}
 
 void Trainer::sample(int first, int rows, int32_t* inputs, int32_t* targets) {
   if (cp_ == nullptr) {

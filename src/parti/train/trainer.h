@@ -133,6 +133,8 @@ class Trainer {
   // The resolved configuration, compute, resume and pipeline lines a run starts with (and
   // config.json beside the checkpoints).
   void print_header(std::ostream& out) const;
+  // Timed copies of the tp group (and of the grid's row and column groups).
+  void count_tp(const dist::Mesh& mesh);
   // The JSONL record of a step: its stats, this rank's memory and communication, and what each
   // parallelism did.
   nlohmann::ordered_json step_record(const StepStats& s) const;
