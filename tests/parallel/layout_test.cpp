@@ -38,6 +38,46 @@ TEST(Layout, TpMustDivideTheKeyValueHeads) {
             "too)");
 }
 
+// Issue #21: block partitioning's rules, and 2.5D as the 2D layout it runs as.
+TEST(Layout, GridRulesNameTheirFlags) {
+  const auto errors = [](Layout l, int global_batch = 8) {
+    return validate(l, tiny(), global_batch);
+  };
+  EXPECT_TRUE(errors({.tp = 4, .tp_mode = "2d", .micro_batch = 2}).empty());
+  EXPECT_EQ(errors({.tp = 8, .tp_mode = "2d", .micro_batch = 2}),
+            std::vector<std::string>{
+                "--tp-mode 2d needs --tp a square of at least 4 (a q x q grid), got 8"});
+  EXPECT_EQ(
+      errors({.tp = 4, .sp = true, .tp_mode = "2d", .micro_batch = 1}),
+      (std::vector<std::string>{
+          "--tp 4 as a 2 x 2 grid: 2 does not divide --micro-batch 1 (the grid's rows split the "
+          "samples)",
+          "--sp with --tp-mode 2d: the grid already splits the tokens between sublayers"}));
+  EXPECT_TRUE(errors({.tp = 16, .tp_mode = "2d", .micro_batch = 4}).empty());
+  EXPECT_EQ(errors({.tp = 9, .tp_mode = "2d", .micro_batch = 3}, 9),
+            (std::vector<std::string>{
+                "--tp 9 as a 3 x 3 grid: 3 does not divide --heads 4 (tensor parallelism splits "
+                "the heads)",
+                "--tp 9 as a 3 x 3 grid: 3 does not divide --dim 128 (the grid cuts the width)"}));
+  EXPECT_EQ(
+      errors({.tp = 8, .tp_mode = "2.5d", .tp_depth = 2, .micro_batch = 2}),
+      std::vector<std::string>{
+          "--tp 8 as 2 grids of 2 x 2: 4 does not divide --micro-batch 2 (the grid's rows and "
+          "depth split the samples)"});
+  EXPECT_EQ(errors({.tp = 8, .tp_mode = "2.5d", .micro_batch = 4}),
+            std::vector<std::string>{
+                "--tp-mode 2.5d needs --tp-depth of at least 2, got 1 (depth 1 is --tp-mode 2d)"});
+  EXPECT_EQ(errors({.tp = 4, .tp_mode = "3d", .micro_batch = 4}),
+            std::vector<std::string>{"--tp-mode 3d: expected 1d, 2d or 2.5d"});
+  const Layout l{.dp = 2, .tp = 8, .tp_mode = "2.5d", .tp_depth = 2, .micro_batch = 4};
+  ASSERT_TRUE(errors(l, 16).empty());
+  const Layout g = l.grid_equivalent();
+  EXPECT_EQ(std::tie(g.dp, g.tp, g.micro_batch, g.tp_mode, g.tp_depth),
+            std::make_tuple(4, 4, 2, std::string("2d"), 1));
+  EXPECT_EQ(g.micro_batches(16), l.micro_batches(16));
+  EXPECT_TRUE(errors(g, 16).empty());
+}
+
 // The cheap checks say exactly what building the schedule or the split would throw.
 TEST(Layout, ScheduleAndSplitChecksMatchWhatBuildingThrows) {
   int refused = 0;

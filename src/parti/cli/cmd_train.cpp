@@ -100,6 +100,18 @@ void run_train(TrainArgs& a, const Runtime& runtime, const CLI::App& cmd) {
     }
     throw ConfigError(all);
   }
+  if (cfg.layout.tp_mode == "2.5d") {
+    const parallel::Layout& l = cfg.layout;
+    const parallel::Layout grid = l.grid_equivalent();
+    if (runtime.rank() == 0) {
+      std::cout << "--tp-mode 2.5d: tp " << l.tp << " = " << l.tp_depth << " grids of " << l.grid()
+                << " x " << l.grid() << "; each takes " << grid.micro_batch << " of a "
+                << l.micro_batch << "-sample micro-batch and the grids sum their gradients with "
+                << "dp: runs as --tp " << grid.tp << " --tp-mode 2d --dp " << grid.dp
+                << " --micro-batch " << grid.micro_batch << std::endl;
+    }
+    cfg.layout = grid;
+  }
   check_fits_in_memory(cfg, runtime);
   if (runtime.mpi != nullptr) {
     runtime.mpi->watchdog().set_timeout(cfg.comm_timeout);
@@ -142,7 +154,12 @@ void add_layout_flags(CLI::App* cmd, parallel::Layout& l) {
       ->capture_default_str();
   cmd->add_option("--tp-mode", l.tp_mode,
                   "how tp cuts a weight: 1d (Megatron: by rows or columns); 2d (blocks on a "
-                  "q x q grid of the tp = q^2 ranks, SUMMA products; activations cut q^2 ways)")
+                  "q x q grid of the tp = q^2 ranks, SUMMA products; activations cut q^2 ways); "
+                  "2.5d (--tp-depth grids)")
+      ->capture_default_str();
+  cmd->add_option("--tp-depth", l.tp_depth,
+                  "with --tp-mode 2.5d: stacked grids (tp = depth x q x q); they split each "
+                  "micro-batch's samples and sum their gradients")
       ->capture_default_str();
   cmd->add_option("--cp", l.cp,
                   "context-parallel ranks: each holds 2 of 2 x cp chunks of every sequence "

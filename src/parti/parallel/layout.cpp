@@ -24,44 +24,68 @@ void check_batch(const Layout& l, int global_batch, std::vector<std::string>& er
   }
 }
 
-// Block partitioning: a square tp, and what the grid's side must divide.
+// "--tp 9 as a 3 x 3 grid", "--tp 8 as 2 grids of 2 x 2".
+std::string grid_words(const Layout& l) {
+  const int q = l.grid();
+  return l.tp_mode == "2.5d" ? str_cat("--tp ", l.tp, " as ", l.tp_depth, " grids of ", q, " x ", q)
+                             : str_cat("--tp ", l.tp, " as a ", q, " x ", q, " grid");
+}
+
+// Block partitioning: tp a grid (2.5D: tp_depth of them), and what the grid's side must divide.
 void check_grid(const Layout& l, const model::ModelConfig& m, std::vector<std::string>& errors) {
   if (l.tp_mode == "1d") {
+    if (l.tp_depth != 1) {
+      errors.push_back(str_cat("--tp-depth ", l.tp_depth, " needs --tp-mode 2.5d"));
+    }
     return;
   }
-  if (l.tp_mode != "2d") {
-    errors.push_back(str_cat("--tp-mode ", l.tp_mode, ": expected 1d or 2d"));
+  if (l.tp_mode != "2d" && l.tp_mode != "2.5d") {
+    errors.push_back(str_cat("--tp-mode ", l.tp_mode, ": expected 1d, 2d or 2.5d"));
     return;
   }
   const int q = l.grid();
-  if (q < 2) {
-    errors.push_back(
-        str_cat("--tp-mode 2d needs --tp a square of at least 4 (a q x q grid), got ", l.tp));
+  const int d = l.tp_mode == "2.5d" ? l.tp_depth : 1;
+  if (l.tp_mode == "2d" && l.tp_depth != 1) {
+    errors.push_back(str_cat("--tp-depth ", l.tp_depth, " needs --tp-mode 2.5d"));
+  }
+  if (l.tp_mode == "2.5d" && d < 2) {
+    errors.push_back(str_cat("--tp-mode 2.5d needs --tp-depth of at least 2, got ", l.tp_depth,
+                             " (depth 1 is --tp-mode 2d)"));
     return;
   }
-  if (m.dim > 0 && m.dim % q != 0) {
-    errors.push_back(str_cat("--tp ", l.tp, " as a ", q, " x ", q, " grid: ", q,
-                             " does not divide --dim ", m.dim, " (the grid cuts the width)"));
+  if (q < 2) {
+    errors.push_back(
+        l.tp_mode == "2d"
+            ? str_cat("--tp-mode 2d needs --tp a square of at least 4 (a q x q grid), got ", l.tp)
+            : str_cat("--tp-mode 2.5d needs --tp = --tp-depth x q x q with q of at least 2, got ",
+                      "--tp ", l.tp, " and --tp-depth ", d));
+    return;
   }
-  if (l.micro_batch > 0 && l.micro_batch % q != 0) {
-    errors.push_back(str_cat("--tp ", l.tp, " as a ", q, " x ", q, " grid: ", q,
-                             " does not divide --micro-batch ", l.micro_batch,
-                             " (the grid's rows split the samples)"));
+  const std::string grid = grid_words(l) + ": ";
+  if (m.dim > 0 && m.dim % q != 0) {
+    errors.push_back(
+        str_cat(grid, q, " does not divide --dim ", m.dim, " (the grid cuts the width)"));
+  }
+  if (l.micro_batch > 0 && l.micro_batch % (q * d) != 0) {
+    errors.push_back(str_cat(grid, q * d, " does not divide --micro-batch ", l.micro_batch,
+                             " (the grid's rows", d > 1 ? " and depth" : "",
+                             " split the samples)"));
   }
   if (l.sp) {
-    errors.push_back(
-        "--sp with --tp-mode 2d: the grid already splits the tokens between sublayers");
+    errors.push_back(str_cat("--sp with --tp-mode ", l.tp_mode,
+                             ": the grid already splits the tokens between sublayers"));
   }
   if (l.schedule == "zb" && l.pp > 1) {
-    errors.push_back("--schedule zb with --tp-mode 2d: SUMMA's weight gradients are not deferred");
+    errors.push_back(str_cat("--schedule zb with --tp-mode ", l.tp_mode,
+                             ": SUMMA's weight gradients are not deferred"));
   }
 }
 
 // Tensor, sequence and context parallelism: what they split must divide.
 void check_splits(const Layout& l, const model::ModelConfig& m, std::vector<std::string>& errors) {
-  const int f = l.feature_parts();  // tp, or the grid's side
-  const std::string by = l.grid() > 1 ? str_cat("--tp ", l.tp, " as a ", f, " x ", f, " grid: ", f)
-                                      : str_cat("--tp ", f);
+  // tp, or the grid's side (1 when the grid itself is wrong: check_grid says why).
+  const int f = l.tp_mode != "1d" && l.grid() < 2 ? 1 : l.feature_parts();
+  const std::string by = l.grid() > 1 ? str_cat(grid_words(l), ": ", f) : str_cat("--tp ", f);
   if (f > 1 && m.heads > 0 && m.heads % f != 0) {
     errors.push_back(str_cat(by, " does not divide --heads ", m.heads,
                              " (tensor parallelism splits the heads)"));
@@ -156,11 +180,24 @@ void check_reduction(const Layout& l, std::vector<std::string>& errors) {
 }  // namespace
 
 int Layout::grid() const {
-  if (tp_mode != "2d") {
+  const int d = tp_mode == "2.5d" ? tp_depth : 1;
+  if ((tp_mode != "2d" && tp_mode != "2.5d") || d < 1 || tp % d != 0) {
     return 1;
   }
-  const int q = static_cast<int>(std::lround(std::sqrt(static_cast<double>(tp))));
-  return q * q == tp ? q : 1;
+  const int q = static_cast<int>(std::lround(std::sqrt(static_cast<double>(tp / d))));
+  return q * q * d == tp ? q : 1;
+}
+
+Layout Layout::grid_equivalent() const {
+  Layout l = *this;
+  if (tp_mode == "2.5d" && grid() > 1) {
+    l.tp = tp / tp_depth;
+    l.dp = dp * tp_depth;
+    l.micro_batch = micro_batch / tp_depth;
+    l.tp_mode = "2d";
+    l.tp_depth = 1;
+  }
+  return l;
 }
 
 model::Recompute Layout::recompute_mode() const {

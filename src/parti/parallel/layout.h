@@ -21,7 +21,9 @@ struct Layout {
   bool sp = false;  // sequence parallelism over the tp group
   // How tensor parallelism cuts a weight: "1d" (Megatron: by rows or columns over tp), "2d"
   // (block partitioning, issue #21: tp = q^2 ranks as a q x q grid, SUMMA products).
+  // "2.5d" (Tesseract): tp = tp_depth q^2, tp_depth stacked q x q grids.
   std::string tp_mode = "1d";
+  int tp_depth = 1;
   int zero = 0;                     // ZeRO level 0-3 over dp x cp
   int micro_batch = 1;              // sequences per forward/backward on a rank
   int virtual_stages = 1;           // chunks per pipeline stage (interleaved)
@@ -37,6 +39,11 @@ struct Layout {
   int ranks() const { return dp * cp * tp * pp; }
   // The grid's side q under block partitioning (1: none).
   int grid() const;
+  // 2.5D as the 2D layout it runs as: Tesseract's d grids hold the same weight blocks, take the
+  // micro-batch's samples in d parts and sum their gradients, which is data parallelism over d
+  // neighbouring grids: tp q^2, dp x d, micro-batch / d (the global batch and every sample's
+  // place unchanged). Any other layout: itself.
+  Layout grid_equivalent() const;
   // How many parts a layer's output features (heads, hidden units) are cut into.
   int feature_parts() const { return grid() > 1 ? grid() : tp; }
   int grad_ranks() const { return dp * cp; }
