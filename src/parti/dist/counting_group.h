@@ -29,6 +29,27 @@ class CountingGroup final : public ProcessGroup {
     return it == counts_->end() ? Count{} : it->second;
   }
   void clear() { counts_->clear(); }  // with no non-blocking operation of this group pending
+  // The elements this rank sends for the counted calls, by the bandwidth-optimal algorithms over
+  // the group's p ranks: all-reduce 2 (p - 1) / p of its buffer (a ring); reduce-scatter and
+  // all-gather (p - 1) blocks; broadcast and reduce (p - 1) / p of the buffer (a pipelined
+  // chain: every rank but one forwards it); send all of it. The cost model of docs/planner.md.
+  double sent_elements() const {
+    const double p = size();
+    double total = 0.0;
+    for (const auto& [op, c] : *counts_) {
+      const auto n = static_cast<double>(c.elements);
+      if (op == "all_reduce") {
+        total += 2.0 * (p - 1.0) / p * n;
+      } else if (op == "reduce_scatter" || op == "all_gather") {
+        total += (p - 1.0) * n;
+      } else if (op == "broadcast" || op == "reduce") {
+        total += (p - 1.0) / p * n;
+      } else if (op == "send") {
+        total += n;
+      }
+    }
+    return total;
+  }
   double seconds() const {
     double total = 0.0;
     for (const auto& [op, c] : *counts_) {

@@ -279,9 +279,7 @@ StepStats Trainer::step() {
   for (const dist::CountingGroup* g : {tp_counted_.get(), grid_row_.get(), grid_col_.get()}) {
     if (g != nullptr) {
       tp_comm_ms_ += g->seconds() * 1e3;
-      for (const auto& [op, c] : g->counts()) {
-        tp_bytes_ += static_cast<double>(c.elements) * sizeof(float);
-      }
+      tp_bytes_ += g->sent_elements() * sizeof(float);
     }
   }
   last_ring_ = ring_;

@@ -183,7 +183,7 @@ class Trainer {
   // cp: what ring attention did in the step so far (ring_) and in the last whole step.
   parallel::context::RingStats ring_, last_ring_;
   double tp_comm_ms_ = 0.0;  // in tensor-parallel collectives in the last step
-  double tp_bytes_ = 0.0;    // their payload (this rank's buffers, every call), last step
+  double tp_bytes_ = 0.0;    // what this rank sent in them (CountingGroup::sent_elements)
   double peak_gflops_ = 0.0;
 };
 
