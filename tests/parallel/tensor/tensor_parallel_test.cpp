@@ -76,6 +76,34 @@ TEST(TensorParallel, ActivationMemoryFollowsKorthikanti) {
   EXPECT_NEAR(tp4, predicted, 0.1 * predicted);
 }
 
+// Issue #21, acceptance 4: on a 2 x 2 grid every saved activation is a rank's block of the one
+// process's tensor (its grid row's tokens by its column's width, heads, hidden units or
+// vocabulary): a quarter. Only what is kept per token is a half (the grid row's tokens, whole):
+// per layer the norms' mean and rstd (4 per token), the final norm's (2), and the per-token
+// losses (1 on one process; 4 with vocabulary-parallel cross-entropy's row statistics).
+TEST(TensorParallel, ActivationMemoryOnA2x2GridIsAQuarter) {
+  const int layers = 8, N = 4 * 64, q = 2;
+  auto run = [&](const std::string& name, int ranks, const std::string& layout) {
+    const std::string flags = " train --data " + work() +
+                              "/brown --model tiny --layers 8 --seq-len 64 --global-batch 4 "
+                              "--micro-batch 4 --steps 1 --eval-batches 0 --threads 1 --log " +
+                              work() + "/" + name + ".jsonl" + layout;
+    auto r = test::run(mpirun(ranks) + flags);
+    EXPECT_EQ(r.status, 0) << r.output;
+    return first_value(work() + "/" + name + ".jsonl", "mem_activations");
+  };
+  const double one = run("mem_grid_one", 1, ""),
+               grid = run("mem_grid_2x2", 4,
+                          test::LayoutCase{.tp = 4, .extra = "--tp-mode 2d"}.flags());
+  const double f = sizeof(float);
+  const double per_token_one = f * N * (layers * 4 + 2 + 1);
+  const double per_token_grid = f * (N / q) * (layers * 4 + 2 + 4);
+  const double predicted = (one - per_token_one) / (q * q) + per_token_grid;
+  std::cout << "activation bytes per rank: one process " << one << "; 2 x 2 grid " << grid
+            << " (predicted " << predicted << ", " << grid / one << " of one process)\n";
+  EXPECT_EQ(grid, predicted);
+}
+
 // Checkpoints stay logical under tensor parallelism: each tp rank writes its parts (the
 // replicated tensors once), and any layout reads them back.
 TEST(TensorParallel, SaveAtDp2Tp2Zero3ResumeAtTp4AndOnOneProcess) {
