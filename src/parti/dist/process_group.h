@@ -54,6 +54,7 @@ class Request {
       impl_.reset();
     }
   }
+  bool empty() const { return !impl_; }  // nothing pending (never started, or complete)
   bool test() {
     if (impl_ && impl_->test()) {
       impl_.reset();

@@ -168,7 +168,7 @@ void Trainer::build_executor() {
       *model_, grads_, cfg_.layout.zero, static_cast<size_t>(cfg_.layout.bucket_mb * 1024 * 1024),
       cfg_.optim.adamw, tp_counted_.get(), cfg_.layout.sp, compress_config());
   if (grid_row_) {
-    parallel_->set_grid(*grid_row_, *grid_col_, cfg_.layout.grid());
+    parallel_->set_grid(*grid_row_, *grid_col_, cfg_.layout.grid(), &grid_);
   }
   if (P > 1) {
     // The first stage (lookup) and the last (output projection) each hold wte; the first's copy
@@ -263,6 +263,7 @@ StepStats Trainer::step() {
   }
   parallel_->begin_step();
   ring_ = {};
+  grid_ = {};
   const double tokens = tokens_per_step();
   auto dloss = static_cast<float>(1.0 / tokens);
   if (cfg_.fault_nan_step > 0 && dp_.rank() == 0 && step_ + 1 >= cfg_.fault_nan_step &&
@@ -283,6 +284,7 @@ StepStats Trainer::step() {
     }
   }
   last_ring_ = ring_;
+  last_grid_ = grid_;
   if (grads_.size() > 1) {
     const double g = grads_.size();
     comm_bytes_ += static_cast<int64_t>(2.0 * (g - 1) / g * sizeof(double));  // the loss sum
@@ -446,6 +448,14 @@ nlohmann::ordered_json Trainer::step_record(const StepStats& s) const {
   if (tp_size() > 1) {
     record["tp_comm_ms"] = tp_comm_ms_;
     record["tp_bytes"] = tp_bytes_;
+  }
+  if (grid_row_) {
+    // The SUMMA products of the step: their time, the waits for transfers posted a step ahead
+    // (what was not hidden behind a product), and how many transfers were done before needed.
+    record["tp_grid"] = {{"compute_ms", last_grid_.compute_s * 1e3},
+                         {"wait_ms", last_grid_.wait_s * 1e3},
+                         {"transfers", last_grid_.transfers},
+                         {"hidden", last_grid_.hidden}};
   }
   if (cp_ != nullptr) {
     // Ring attention in the step, forward and backward: its arithmetic, the waits for

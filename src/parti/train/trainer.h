@@ -151,7 +151,8 @@ class Trainer {
   std::unique_ptr<dist::CountingGroup> tp_counted_;  // tp_, timed (tp > 1)
   // Block partitioning: the grid's row and column groups, timed (null without a grid).
   std::unique_ptr<dist::CountingGroup> grid_row_, grid_col_;
-  data::Blend train_;  // the datasets' memory-mapped shards
+  parallel::tensor::GridStats grid_, last_grid_;  // the SUMMA products' (step, last step)
+  data::Blend train_;                             // the datasets' memory-mapped shards
   data::Blend val_;
   std::unique_ptr<model::Model<float>> model_;
   std::unique_ptr<model::Model<float>> whole_;  // pp > 1: the whole model's table (checkpoints)

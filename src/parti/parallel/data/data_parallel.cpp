@@ -320,10 +320,12 @@ void DataParallel::leave(model::Pass<float>& /*pass*/, int unit, model::Use use,
   poll();
 }
 
-void DataParallel::set_grid(dist::ProcessGroup& row, dist::ProcessGroup& col, int q) {
+void DataParallel::set_grid(dist::ProcessGroup& row, dist::ProcessGroup& col, int q,
+                            tensor::GridStats* stats) {
   PARTI_ASSERT(tp_ != nullptr && table_.tp().block() && table_.tp().grid == q,
                "a grid for a model built without it");
   tp_context_ = tensor::make_block_parallel(*tp_, row, col, q);
+  tp_context_.stats = stats;
 }
 
 bool DataParallel::by_pieces(int unit) const {

@@ -64,7 +64,8 @@ class DataParallel final : public model::UnitHooks<float> {
   // Block partitioning (issue #21): the tp group is a q x q grid with these row and column
   // groups; the passes get its context. The embedding unit is then never handed by pieces (a
   // rank holds a q^2-th of it).
-  void set_grid(dist::ProcessGroup& row, dist::ProcessGroup& col, int q);
+  void set_grid(dist::ProcessGroup& row, dist::ProcessGroup& col, int q,
+                tensor::GridStats* stats = nullptr);
 
   // Pipeline parallelism: this rank holds one stage's part of the model, `whole` is the whole
   // model's table (the checkpoint files' layout) and `pp` the pipeline group. With `tied_peer`

@@ -10,6 +10,16 @@ class ProcessGroup;
 
 namespace parti::parallel::tensor {
 
+// What a grid's SUMMA products did, added up: the products' time, the time waited for their
+// broadcasts and reductions after posting them (the part not hidden behind products), and how
+// many of those transfers were already complete when a step needed them.
+struct GridStats {
+  double compute_s = 0.0;
+  double wait_s = 0.0;
+  long long transfers = 0;
+  long long hidden = 0;
+};
+
 struct TensorParallel {
   dist::ProcessGroup* group = nullptr;  // the tp group
   int size = 1;                         // tp
@@ -24,6 +34,7 @@ struct TensorParallel {
   int row = 0, col = 0;
   dist::ProcessGroup* row_group = nullptr;  // the grid row's ranks (same samples), by column
   dist::ProcessGroup* col_group = nullptr;  // the grid column's ranks, by row
+  GridStats* stats = nullptr;               // null: not counted
   bool block() const { return grid > 1; }
 };
 

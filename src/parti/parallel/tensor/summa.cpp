@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <vector>
 
 #include "parti/kernels/elementwise.h"
@@ -35,13 +36,46 @@ Blocks blocks_of(const Pass<T>& pass, const LinearShape& shape) {
 // Step k's broadcasts: x_ik along the grid row (from column k), W_kj along the grid column (from
 // row k). The root sends its own block (MPI reads a root's buffer only); the others receive into
 // the step's buffer. Returns the blocks to multiply once both requests are waited for.
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// Waits for `r` (posted earlier), counting in `stats` whether it was already done and the wait.
+void wait_counted(dist::Request& r, GridStats* stats) {
+  if (stats == nullptr || r.empty()) {
+    r.wait();
+    return;
+  }
+  ++stats->transfers;
+  if (r.test()) {
+    ++stats->hidden;
+    return;
+  }
+  const Clock::time_point t0 = Clock::now();
+  r.wait();
+  stats->wait_s += since(t0);
+}
+
+// Runs a product, its time counted.
+template <typename F>
+void timed(GridStats* stats, F&& product) {
+  const Clock::time_point t0 = Clock::now();
+  product();
+  if (stats != nullptr) {
+    stats->compute_s += since(t0);
+  }
+}
+
 template <typename T>
 struct Step {
   const T* x = nullptr;
   const T* w = nullptr;
   std::array<dist::Request, 2> requests;
-  void wait() {
-    for (dist::Request& r : requests) r.wait();
+  void wait(GridStats* stats) {
+    for (dist::Request& r : requests) {
+      wait_counted(r, stats);
+    }
   }
 };
 
@@ -78,15 +112,17 @@ void summa_forward(const Pass<T>& pass, const LinearShape& shape, int weight, in
     if (k + 1 < b.q) {  // its buffers were last read by step k - 1's product, now done
       next = post_step(*pass.tp, b, k + 1, x, W, xb[(k + 1) % 2], wb[(k + 1) % 2]);
     }
-    now.wait();
-    if (k == 0) {  // y = x_i0 W_0j + b_j
-      kernels::matmul_forward<T>(y, now.x, now.w, bias >= 0 ? pass.param(bias) : nullptr, b.M, b.Kl,
-                                 b.Nl, shape.layout);
-    } else {  // y += x_ik W_kj
-      const bool in_out = shape.layout == kernels::WeightLayout::in_out;
-      kernels::gemm<T>(kernels::Trans::no, in_out ? kernels::Trans::no : kernels::Trans::yes, b.M,
-                       b.Nl, b.Kl, T(1), now.x, b.Kl, now.w, in_out ? b.Nl : b.Kl, T(1), y, b.Nl);
-    }
+    now.wait(pass.tp->stats);
+    timed(pass.tp->stats, [&] {
+      if (k == 0) {  // y = x_i0 W_0j + b_j
+        kernels::matmul_forward<T>(y, now.x, now.w, bias >= 0 ? pass.param(bias) : nullptr, b.M,
+                                   b.Kl, b.Nl, shape.layout);
+      } else {  // y += x_ik W_kj
+        const bool in_out = shape.layout == kernels::WeightLayout::in_out;
+        kernels::gemm<T>(kernels::Trans::no, in_out ? kernels::Trans::no : kernels::Trans::yes, b.M,
+                         b.Nl, b.Kl, T(1), now.x, b.Kl, now.w, in_out ? b.Nl : b.Kl, T(1), y, b.Nl);
+      }
+    });
     now = std::move(next);
   }
 }
@@ -112,28 +148,32 @@ void summa_backward(const Pass<T>& pass, const LinearShape& shape, int weight, i
     if (k + 1 < b.q) {
       next = post_step(tp, b, k + 1, x, W, xb[(k + 1) % 2], wb[(k + 1) % 2]);
     }
-    now.wait();
+    now.wait(tp.stats);
     const int s = k % 2;
     if (k >= 2) {  // the buffers of step k - 2's reductions come round again
-      reduce_x[static_cast<size_t>(k - 2)].wait();
-      reduce_w[static_cast<size_t>(k - 2)].wait();
+      wait_counted(reduce_x[static_cast<size_t>(k - 2)], tp.stats);
+      wait_counted(reduce_w[static_cast<size_t>(k - 2)], tp.stats);
     }
     if (dx != nullptr) {  // dy_ij W_kj^T: rank (i, k)'s input gradient, summed along the row
-      std::fill(px[s], px[s] + b.x(), T(0));
-      kernels::matmul_backward<T>(px[s], nullptr, nullptr, dy, nullptr, now.w, b.M, b.Kl, b.Nl,
-                                  shape.layout);
+      timed(tp.stats, [&] {
+        std::fill(px[s], px[s] + b.x(), T(0));
+        kernels::matmul_backward<T>(px[s], nullptr, nullptr, dy, nullptr, now.w, b.M, b.Kl, b.Nl,
+                                    shape.layout);
+      });
       reduce_x[static_cast<size_t>(k)] = tp.row_group->ireduce(px[s], dx_sum, b.x(), k);
     }
     // x_ik^T dy_ij: rank (k, j)'s weight gradient, summed along the column.
-    std::fill(pw[s], pw[s] + b.w(), T(0));
-    kernels::matmul_backward<T>(nullptr, pw[s], nullptr, dy, now.x, nullptr, b.M, b.Kl, b.Nl,
-                                shape.layout);
+    timed(tp.stats, [&] {
+      std::fill(pw[s], pw[s] + b.w(), T(0));
+      kernels::matmul_backward<T>(nullptr, pw[s], nullptr, dy, now.x, nullptr, b.M, b.Kl, b.Nl,
+                                  shape.layout);
+    });
     reduce_w[static_cast<size_t>(k)] = tp.col_group->ireduce(pw[s], dw_sum, b.w(), k);
     now = std::move(next);
   }
   for (int k = std::max(0, b.q - 2); k < b.q; ++k) {
-    reduce_x[static_cast<size_t>(k)].wait();
-    reduce_w[static_cast<size_t>(k)].wait();
+    wait_counted(reduce_x[static_cast<size_t>(k)], tp.stats);
+    wait_counted(reduce_w[static_cast<size_t>(k)], tp.stats);
   }
   if (dx != nullptr) {
     kernels::add_into<T>(dx, dx_sum, b.x());
