@@ -61,8 +61,15 @@ double cross_entropy_sum(Pass<T>& pass, T* probs, const parallel::tensor::VocabP
       pass, losses, probs, pass.record.targets + pass.first_token(), static_cast<int>(N), part);
   pass.record.save(module, probs_slot, probs);
   pass.record.save(module, losses_slot, losses);
+  // Tokens of rows past pass.counted_rows (padding) count nothing.
+  const size_t counted = pass.counted_rows < 0
+                             ? N
+                             : std::clamp<size_t>(static_cast<size_t>(pass.counted_rows) *
+                                                      static_cast<size_t>(pass.Tn),
+                                                  pass.first_token(), pass.first_token() + N) -
+                                   pass.first_token();
   double sum = 0.0;
-  for (size_t i = 0; i < N; ++i) {
+  for (size_t i = 0; i < counted; ++i) {
     sum += static_cast<double>(losses[i]);
   }
   return parallel::tensor::tp_total_loss(pass, sum);

@@ -124,6 +124,9 @@ struct Pass {
   // Context parallelism (parallel/context/context.h): attention runs around the cp ring; null:
   // over the pass's own tokens.
   const parallel::context::ContextParallel* cp = nullptr;
+  // Rows whose losses count (the first ones; -1: all): evaluation pads a short last batch to
+  // what a grid's rows divide, and the padding counts nothing.
+  int counted_rows = -1;
   // The global position of each of a row's Tn tokens (under cp its two chunks); null: 0 .. Tn-1.
   const int32_t* positions = nullptr;
   int position(int t) const { return positions != nullptr ? positions[t] : t; }

@@ -305,6 +305,19 @@ StepStats Trainer::step() {
   return stats;
 }
 
+namespace {
+
+// Rows real .. rows - 1 of (rows, T) inputs and targets: copies of row 0.
+void pad_rows(std::vector<int32_t>& inputs, std::vector<int32_t>& targets, int T, int real,
+              int rows) {
+  for (int r = real; r < rows; ++r) {
+    std::copy_n(inputs.begin(), T, inputs.begin() + static_cast<std::ptrdiff_t>(r) * T);
+    std::copy_n(targets.begin(), T, targets.begin() + static_cast<std::ptrdiff_t>(r) * T);
+  }
+}
+
+}  // namespace
+
 double Trainer::evaluate() {
   // Each dp rank evaluates its share of the micro-batches of windows; the sums are all-reduced.
   // Under ZeRO-3 every forward gathers parameters with the whole group, so every rank runs the
@@ -322,23 +335,31 @@ double Trainer::evaluate() {
       break;
     }
     const int64_t at = b < batches ? b : 0;
-    const int rows = static_cast<int>(std::min<int64_t>(B, windows - at * B));
+    // A grid's rows split a batch's samples: a short last batch is padded to a multiple of them
+    // with copies of its first window, whose losses count nothing.
+    const int q = cfg_.layout.grid();
+    const int real = static_cast<int>(std::min<int64_t>(B, windows - at * B));
+    const int rows = (real + q - 1) / q * q;
     if (cp_ != nullptr) {
-      data::fill_windows(val_, cfg_.model.seq_len, at * B, rows, full_inputs_.data(),
+      data::fill_windows(val_, cfg_.model.seq_len, at * B, real, full_inputs_.data(),
                          full_targets_.data());
+      pad_rows(full_inputs_, full_targets_, cfg_.model.seq_len, real, rows);
       parallel::context::cp_take(positions_, cfg_.model.seq_len, full_inputs_.data(), rows,
                                  inputs_.data());
       parallel::context::cp_take(positions_, cfg_.model.seq_len, full_targets_.data(), rows,
                                  targets_.data());
     } else {
-      data::fill_windows(val_, T, at * B, rows, inputs_.data(), targets_.data());
+      data::fill_windows(val_, T, at * B, real, inputs_.data(), targets_.data());
+      pad_rows(inputs_, targets_, T, real, rows);
     }
     // Through the stages: the last one's loss (summed over pp below).
+    parallel::pipeline::PassOptions options = pass_options();
+    options.counted_rows = real;
     const double loss =
-        executor_->forward_only(*parallel_, pass_options(), rows, inputs_.data(), targets_.data());
+        executor_->forward_only(*parallel_, options, rows, inputs_.data(), targets_.data());
     if (b < batches) {
       sums[0] += loss;
-      sums[1] += static_cast<double>(rows) * T;
+      sums[1] += static_cast<double>(real) * T;
     }
   }
   if (pp_size() > 1) {

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <tuple>
@@ -102,6 +103,44 @@ TEST(TensorParallel, ActivationMemoryOnA2x2GridIsAQuarter) {
   std::cout << "activation bytes per rank: one process " << one << "; 2 x 2 grid " << grid
             << " (predicted " << predicted << ", " << grid / one << " of one process)\n";
   EXPECT_EQ(grid, predicted);
+}
+
+// Validation on a grid: every window of a small byte-level validation split, whose last batch is
+// short of the micro-batch (padded to the grid's rows with windows that count nothing), gives the
+// one-process validation loss.
+TEST(TensorParallel, Grid2dValidationLossEqualsOneProcess) {
+  const std::string text = work() + "/grid_val.txt", data = work() + "/grid_val";
+  {
+    std::ofstream out(text);
+    for (int doc = 0; doc < 40; ++doc) {
+      for (int i = 0; i < 2500; ++i) {
+        out << static_cast<char>(i % 7 == 6 ? ' ' : 'a' + (doc * 31 + i * i) % 26);
+      }
+      out << "\n\n";
+    }
+  }
+  auto r = test::run(std::string(PARTI_BINARY) + " prepare --text " + text + " --out " + data +
+                     " --tokenizer byte --val-fraction 0.25");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto meta = nlohmann::json::parse(test::slurp(data + "/meta.json"));
+  const int64_t val_tokens = meta.at("tokens").at("val").get<int64_t>();
+  int seq_len = 64;  // one whose windows leave a last batch of 1 or 3: the grid pads it
+  while ((val_tokens / (seq_len + 1)) % 2 == 0) seq_len -= 4;
+  auto val = [&](const std::string& name, int ranks, const std::string& layout) {
+    r = test::run(mpirun(ranks) + " train --data " + data + " --model tiny --seq-len " +
+                  std::to_string(seq_len) +
+                  " --global-batch 8 --micro-batch 4 --steps 1 --eval-batches 100000 "
+                  "--threads 1 --log " +
+                  work() + "/" + name + ".jsonl" + layout);
+    EXPECT_EQ(r.status, 0) << r.output;
+    return test::first_record(work() + "/" + name + ".jsonl").at("val_loss").get<double>();
+  };
+  const double one = val("val_one", 1, "");
+  const double grid =
+      val("val_grid", 4, test::LayoutCase{.tp = 4, .extra = "--tp-mode 2d"}.flags());
+  std::cout << "validation loss over " << val_tokens / (seq_len + 1) << " windows: one process "
+            << one << ", 2 x 2 grid " << grid << "\n";
+  EXPECT_NEAR(grid, one, 1e-5 * one);
 }
 
 // Checkpoints stay logical under tensor parallelism: each tp rank writes its parts (the

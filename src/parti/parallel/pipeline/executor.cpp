@@ -365,6 +365,7 @@ double Executor::forward_only(data::DataParallel& data, const PassOptions& optio
     p.workspace = options.workspace;
     p.cp = options.cp;
     p.positions = options.positions;
+    p.counted_rows = options.counted_rows;
     x = model_.forward_chunk(p, c / P, x, &loss);
     if (c + 1 < schedule_.chunks) {
       pp_.send(x, n, schedule_.stage_of(c + 1), tag(c, 0, false));

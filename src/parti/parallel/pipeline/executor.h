@@ -42,6 +42,7 @@ struct PassOptions {
   model::Recompute recompute = model::Recompute::none;
   const context::ContextParallel* cp = nullptr;
   const int32_t* positions = nullptr;
+  int counted_rows = -1;  // forward_only: rows whose losses count (-1: all; model::Pass)
 };
 
 // What one optimizer step runs on (issue #16). The data-parallel state makes every pass (its
