@@ -26,6 +26,11 @@ plan::Layout with_cp(plan::Layout l, int cp) {
   return l;
 }
 
+plan::Layout with_grid(plan::Layout l) {
+  l.tp_mode = "2d";
+  return l;
+}
+
 std::string flags_of(const Case& c) {
   const plan::Layout& l = c.layout;
   std::string f = " train --data " + work() + "/brown --model " + c.model + " --global-batch " +
@@ -36,6 +41,7 @@ std::string flags_of(const Case& c) {
                   std::to_string(l.pp) + " --zero " + std::to_string(l.zero) + " --recompute " +
                   l.recompute;
   if (l.sp) f += " --sp";
+  f += " --tp-mode " + l.tp_mode;
   if (l.pp > 1) {
     f += " --schedule " + l.schedule + " --virtual-stages " + std::to_string(l.virtual_stages);
   }
@@ -93,6 +99,10 @@ TEST(PlanMemory, PredictedBytesWithinTenPercentOfTheTrainers) {
       {"llama_pp2_1f1b", "llama-tiny", layout(1, 1, 2, false, 0, 2, "none"), 8},
       {"llama_dp2_pp2_zero3_zb", "llama-tiny", layout(2, 1, 2, false, 3, 1, "none", "zb"), 8},
       {"llama_cp2", "llama-tiny", with_cp(layout(1, 1, 1, false, 0, 4, "none"), 2), 8},
+      // Block partitioning (issue #21): a 2 x 2 grid, alone and with dp and ZeRO-3.
+      {"grid2x2", "tiny", with_grid(layout(1, 4, 1, false, 0, 4, "none")), 8},
+      {"dp2_grid2x2_zero3", "tiny", with_grid(layout(2, 4, 1, false, 3, 2, "selective")), 8},
+      {"llama_grid2x2", "llama-tiny", with_grid(layout(1, 4, 1, false, 0, 4, "none")), 8},
   };
   int within = 0;
   for (const Case& c : cases) {

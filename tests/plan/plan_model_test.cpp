@@ -228,6 +228,45 @@ TEST(PlanModel, ContextParallelTimeModel) {
               1e-9 * one.model_tflops_per_device);
 }
 
+// Issue #21: block partitioning's time. With free links a 2 x 2 grid costs what 1D tp 4 costs
+// in arithmetic, to the gemm rates of its smaller products; with slow ones its traffic (SUMMA's
+// broadcasts and reductions, nothing hidden) falls below 1D's all-reduces only when a
+// micro-batch's tokens are many times the width (21 x here; the closed forms of
+// tests/parallel/tensor/tp2d_bytes_test.cpp cross at 14.8 x for q 2), and the search weighs grids
+// against the 1D cut.
+TEST(PlanModel, GridTimeModel) {
+  Workload w{model::preset("gpt2"), 64};
+  w.model.seq_len = 256;
+  const Precision p = precision_of("bf16");
+  Layout tp4 = layout(1, 4, 1, 2);
+  Layout grid = tp4;
+  grid.tp_mode = "2d";
+  const StepTime free_1d = step_time(w, tp4, ideal(), p, {4, 8});
+  const StepTime free_2d = step_time(w, grid, ideal(), p, {4, 8});
+  EXPECT_NEAR(free_2d.compute_s, free_1d.compute_s, 0.25 * free_1d.compute_s);
+  Hardware slow = ideal();
+  slow.intra = slow.inter = {10.0, 0.0};
+  slow.overlap = 0.0;
+  const auto tp_comm = [&](int micro_batch, const std::string& mode) {
+    Layout l = layout(1, 4, 1, micro_batch);
+    l.tp_mode = mode;
+    return step_time(w, l, slow, p, {4, 8}).tp_comm_s / l.micro_batches(w.global_batch);
+  };
+  // 768 wide: 512 tokens (2 sequences) are 0.67 x the width, 16384 (64) are 21 x.
+  EXPECT_GT(tp_comm(2, "2d"), tp_comm(2, "1d"));
+  EXPECT_LT(tp_comm(64, "2d"), tp_comm(64, "1d"));
+  Query q;
+  q.workload = w;
+  q.cluster = {16, 8};
+  q.hardware = load_hardware("h100-sxm");
+  q.precision = p;
+  const PlanResult r = plan(q);
+  ASSERT_FALSE(r.best_grid.empty());
+  ASSERT_FALSE(r.best_1d_tp.empty());
+  EXPECT_GT(r.best_grid.front().layout.grid(), 1);
+  EXPECT_EQ(r.best_1d_tp.front().layout.grid(), 1);
+}
+
 // A sequence too long for any layout without cp: the planner splits it.
 TEST(PlanModel, LongSequencesAreSplitByContextParallelism) {
   Query q;

@@ -31,7 +31,7 @@ struct PlanArgs {
   int dp = 0, cp = 0, tp = 0, pp = 0, zero = -1, micro_batch = 0, virtual_stages = 0;
   bool sp = false;
   CLI::Option* sp_flag = nullptr;
-  std::string recompute, schedule;
+  std::string recompute, schedule, tp_mode;
 };
 
 double gib(double bytes) { return bytes / 1073741824.0; }
@@ -45,6 +45,7 @@ nlohmann::ordered_json to_json(const plan::Candidate& c) {
   j["tp"] = l.tp;
   j["pp"] = l.pp;
   j["sp"] = l.sp;
+  j["tp_mode"] = l.tp_mode;
   j["zero"] = l.zero;
   j["micro_batch"] = l.micro_batch;
   j["virtual_stages"] = l.virtual_stages;
@@ -96,6 +97,11 @@ plan::Fixed fixed_of(const PlanArgs& a) {
   if (!a.schedule.empty()) {
     f.schedule = a.schedule;
   }
+  if (!a.tp_mode.empty()) {
+    PARTI_CHECK(a.tp_mode == "1d" || a.tp_mode == "2d", ConfigError, "--tp-mode ", a.tp_mode,
+                ": expected 1d or 2d (2.5d is 2d with dp x --tp-depth)");
+    f.tp_mode = a.tp_mode;
+  }
   return f;
 }
 
@@ -141,8 +147,10 @@ void run_plan(PlanArgs& a) {
         "{:>4} {:>5} {:>3} {:>4} {:>3} {:>4} {:>11} {:>4} {:>4} {:>3} {:>9} {:>9.4g} {:>10.4g} "
         "{:>8.4g} {:>6.3f} {:>8.3g}  ({:<6.3g} {:<6.3g} {:<6.3g} {:<6.3g} {:<6.3g}) {:>6.3f} "
         "{:>8.3g} {:>8.3g} {:>8.3g} {:>8.3g}{}\n",
-        i + 1, l.dp, l.cp, l.tp, l.sp ? "yes" : "no", l.pp, l.pp > 1 ? l.schedule : "-",
-        l.virtual_stages, l.zero, l.micro_batch, l.recompute, c.time.step_s, c.time.tokens_per_s,
+        i + 1, l.dp, l.cp,
+        l.grid() > 1 ? fmt::format("{}x{}", l.grid(), l.grid()) : std::to_string(l.tp),
+        l.sp ? "yes" : "no", l.pp, l.pp > 1 ? l.schedule : "-", l.virtual_stages, l.zero,
+        l.micro_batch, l.recompute, c.time.step_s, c.time.tokens_per_s,
         c.time.model_tflops_per_device, c.time.mfu, gib(mem.total()), gib(mem.params),
         gib(mem.grads), gib(mem.optim), gib(mem.activations), gib(mem.buffers), c.time.bubble,
         c.time.tp_comm_s, c.time.cp_comm_s, c.time.pp_comm_s, c.time.dp_exposed_s,
@@ -151,6 +159,17 @@ void run_plan(PlanArgs& a) {
   std::cout << "first tries:\n";
   for (const plan::Verdict& v : r.verdicts) {
     std::cout << "  " << v.what << ": " << v.outcome << "\n";
+  }
+  if (!r.best_grid.empty() && !r.best_1d_tp.empty()) {
+    const plan::Candidate &g = r.best_grid.front(), &o = r.best_1d_tp.front();
+    const double ratio = o.time.step_s / g.time.step_s;
+    std::cout << fmt::format(
+        "block partitioning: the fastest grid layout (tp {} as {} x {}: dp {} mb {}, step {:.3g} "
+        "s) "
+        "{} the fastest 1D tensor-parallel one (tp {}{}: dp {} mb {}, step {:.3g} s) by {:.2f}x\n",
+        g.layout.tp, g.layout.grid(), g.layout.grid(), g.layout.dp, g.layout.micro_batch,
+        g.time.step_s, ratio >= 1 ? "beats" : "loses to", o.layout.tp, o.layout.sp ? " sp" : "",
+        o.layout.dp, o.layout.micro_batch, o.time.step_s, ratio >= 1 ? ratio : 1 / ratio);
   }
   if (r.best.empty()) {
     std::cout << "no legal layout fits this model on this cluster\n";
@@ -193,6 +212,9 @@ void add_plan(CLI::App& app) {
   cmd->add_option("--dp", a.dp, "fix data-parallel ranks");
   cmd->add_option("--cp", a.cp, "fix context-parallel ranks (ring attention)");
   cmd->add_option("--tp", a.tp, "fix tensor-parallel ranks");
+  cmd->add_option("--tp-mode", a.tp_mode,
+                  "fix how tp cuts the weights: 1d, or 2d (a q x q grid; 2.5d runs as 2d with "
+                  "dp x --tp-depth)");
   cmd->add_option("--pp", a.pp, "fix pipeline stages");
   a.sp_flag = cmd->add_flag("--sp,!--no-sp", a.sp, "fix sequence parallelism on (or off)");
   cmd->add_option("--zero", a.zero, "fix the ZeRO stage");

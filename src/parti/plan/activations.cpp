@@ -132,6 +132,18 @@ Shapes::Shapes(const model::ModelConfig& m, const Layout& l)
     recompute = "none";  // ring attention keeps only the log-sum-exp: nothing to recompute
   }
   Vl = static_cast<double>(m.padded_vocab()) / tp;
+  vocab = m.padded_vocab();
+  q = l.grid();
+  if (q > 1) {  // rank (i, j): grid row i's samples by grid column j's width, heads, units, vocab
+    N = B / q * T / cp;
+    lt = N;
+    n = lt * C / q;
+    NC = N * C;
+    Cl = C / q;
+    H = fp.hidden / q;
+    A = cp > 1 ? B / q * (m.heads / q) * T / cp : B / q * (m.heads / q) * T * T;
+    Vl = vocab / q;
+  }
 }
 
 double Shapes::block_forward_extra() const {
@@ -176,6 +188,15 @@ double Shapes::head_saved() const {
 }
 
 double Shapes::workspace() const {
+  if (q > 1) {
+    // A SUMMA backward holds 5 blocks of its input (the broadcast pair, the partial pair, the
+    // reduced sum) and 5 of its weight: the largest product's, the output projection's at most.
+    double ws = 5 * N * C / q + 5 * (C / q) * Vl;
+    for (const model::Footprint::Linear& f : fp.layer) {
+      ws = std::max(ws, 5 * N * f.in / q + 5 * (f.in / q) * (f.out / q));
+    }
+    return ws + (recompute == "selective" ? A + N * Cl : 0);
+  }
   // Inside one sublayer's backward: without sp the tp partial input gradient (N C); with sp the
   // gathered output gradient and input, the partial input gradient and this rank's part of it;
   // selective recomputation adds the probabilities made again and an unused output.

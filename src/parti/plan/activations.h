@@ -22,7 +22,9 @@ struct Shapes {
   model::Footprint fp;
   double N, lt, n, C, Cl, H, A, Vl, NC;
   int tp, cp;
+  int q = 1;  // block partitioning: the grid's side (N: the grid row's tokens, widths / q)
   bool sp;
+  double vocab = 0;  // the padded vocabulary (the grid's output projection, a SUMMA product)
   std::string recompute;
   // Saved by one block's forward (kept until its backward), and its forward's peak above that.
   double block_saved() const;

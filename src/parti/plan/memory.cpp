@@ -85,13 +85,15 @@ Units stage_units(const Workload& w, const Layout& l, const std::vector<int>& sp
   const double table = aligned(w.model.padded_vocab() / t * C);
   // The embedding; on the last stage the output projection (tied: a copy, unless it is here).
   u.wte = (embedding ? table : 0) + (head && !(fp.tied && embedding) ? table : 0);
-  if (!fp.embedding_by_pieces) {
+  if (!fp.embedding_by_pieces || l.grid() > 1) {  // a grid holds a q^2-th: never by pieces
     u.table = table;
     u.tables = static_cast<int>(std::round(u.wte / table));
   }
-  u.wpe = embedding && fp.positions ? aligned(w.model.seq_len * C) : 0;
+  // On a grid the positions and norms are cut by width over its columns too.
+  const double width = C / l.grid();
+  u.wpe = embedding && fp.positions ? aligned(w.model.seq_len * width) : 0;
   u.block = layer_elements(fp, C, t);
-  u.norm = head ? fp.norm_tensors * aligned(C) : 0;
+  u.norm = head ? fp.norm_tensors * aligned(width) : 0;
   return u;
 }
 

@@ -42,9 +42,10 @@ bool exact_affordable(const Workload& w, const Layout& l) {
 }
 
 std::string describe(const Layout& l) {
-  std::string s = fmt::format("dp {}{} tp {}{} pp {} zero {} mb {}", l.dp,
-                              l.cp > 1 ? fmt::format(" cp {}", l.cp) : "", l.tp, l.sp ? " sp" : "",
-                              l.pp, l.zero, l.micro_batch);
+  std::string s = fmt::format(
+      "dp {}{} tp {}{}{} pp {} zero {} mb {}", l.dp, l.cp > 1 ? fmt::format(" cp {}", l.cp) : "",
+      l.tp, l.grid() > 1 ? fmt::format(" ({} x {} grid)", l.grid(), l.grid()) : "",
+      l.sp ? " sp" : "", l.pp, l.zero, l.micro_batch);
   if (l.pp > 1) {
     s += " " + l.schedule + (l.virtual_stages > 1 ? fmt::format(" V{}", l.virtual_stages) : "");
   }
@@ -84,6 +85,25 @@ std::vector<std::pair<std::string, int>> schedules_for(const Query& q, int pp) {
       if (!q.fixed.virtual_stages || *q.fixed.virtual_stages == v) {
         out.push_back({s, v});
       }
+    }
+  }
+  return out;
+}
+
+// How tp ranks may cut the weights: 1D without and with sp; 2D on a square tp of 4 or more.
+std::vector<std::pair<std::string, bool>> tp_modes(const Query& q, int tp) {
+  std::vector<std::pair<std::string, bool>> out;
+  for (const std::string& mode : choices<std::string>(q.fixed.tp_mode, {"1d", "2d"})) {
+    if (mode == "2d") {
+      const Layout grid{.tp = tp, .tp_mode = "2d"};
+      if (grid.grid() > 1 && !q.fixed.sp.value_or(false)) {
+        out.push_back({mode, false});
+      }
+      continue;
+    }
+    for (bool sp :
+         choices(q.fixed.sp, tp > 1 ? std::vector<bool>{false, true} : std::vector<bool>{false})) {
+      out.push_back({mode, sp});
     }
   }
   return out;
@@ -180,6 +200,24 @@ std::vector<Verdict> first_tries(const Query& q, double best_s, double limit) {
   megatron.sp = node_tp > 1;
   megatron.zero = megatron.dp > 1 ? 1 : 0;
   tries.push_back({fmt::format("tp {} inside a node, dp across", node_tp), megatron});
+  // Block partitioning in place of the 1D cut: the same tp as a grid (inside a node), or the
+  // largest square tp a node holds.
+  Layout grid = megatron;
+  grid.sp = false;
+  grid.tp_mode = "2d";
+  for (int side = 2; side * side <= node_tp; ++side) {
+    if (N % (side * side) == 0) {
+      grid.tp = side * side;
+    }
+  }
+  grid.dp = N / grid.tp;
+  grid.micro_batch = grid.grid();
+  grid.zero = grid.dp > 1 ? 1 : 0;
+  if (grid.grid() > 1) {
+    tries.push_back({fmt::format("tp {} as a {} x {} grid inside a node, dp across", grid.tp,
+                                 grid.grid(), grid.grid()),
+                     grid});
+  }
   std::vector<Verdict> out;
   for (auto& [what, l] : tries) {
     Verdict v{what, l, ""};
@@ -249,13 +287,13 @@ PlanResult plan(const Query& q) {
               chunks.virtual_stages = V;
               split = chunk_layers(w, chunks);
             }
-            for (bool sp : choices(q.fixed.sp, tp > 1 ? std::vector<bool>{false, true}
-                                                      : std::vector<bool>{false})) {
+            for (const auto& [mode, sp] : tp_modes(q, tp)) {
               const Layout base{.dp = dp,
                                 .tp = tp,
                                 .pp = pp,
                                 .cp = cp,
                                 .sp = sp,
+                                .tp_mode = mode,
                                 .micro_batch = mb,
                                 .virtual_stages = V,
                                 .schedule = schedule,
@@ -265,6 +303,18 @@ PlanResult plan(const Query& q) {
           }
         }
       }
+    }
+  }
+  for (const bool grid : {true, false}) {
+    const Candidate* fastest = nullptr;
+    for (const Candidate& c : found) {
+      const bool kind = grid ? c.layout.grid() > 1 : c.layout.tp > 1 && c.layout.grid() == 1;
+      if (kind && (fastest == nullptr || c.time.step_s < fastest->time.step_s)) {
+        fastest = &c;
+      }
+    }
+    if (fastest != nullptr) {
+      (grid ? r.best_grid : r.best_1d_tp).push_back(evaluate(q, fastest->layout, true));
     }
   }
   r.best = rank_best(q, std::move(found), limit);

@@ -1,4 +1,5 @@
-// The search: every legal layout of a model on a cluster (dp x cp x tp x pp x sp x ZeRO x
+// The search: every legal layout of a model on a cluster (dp x cp x tp (1D, or 2D on a square
+// tp) x pp x sp x ZeRO x
 // micro-batch x schedule x virtual stages x recompute), pruned by memory, ranked by predicted
 // step time.
 //   1. enumerate tp, pp, cp (dp the rest; cp > 1 at micro-batch 1 unless either is fixed),
@@ -26,6 +27,7 @@ struct Fixed {
   std::optional<int> dp, cp, tp, pp, zero, micro_batch, virtual_stages;
   std::optional<bool> sp;
   std::optional<std::string> recompute, schedule;
+  std::optional<std::string> tp_mode;  // 1d or 2d (2.5d is 2d with dp x depth: searched so)
 };
 
 struct Query {
@@ -55,10 +57,13 @@ struct Verdict {
 struct PlanResult {
   std::vector<Candidate> best;    // best first
   std::vector<Verdict> verdicts;  // the natural first tries
-  long enumerated = 0;            // layouts looked at
-  long legal = 0;                 // of them, legal
-  long fitting = 0;               // of them, within memory
-  double seconds = 0;             // the search's own time
+  // Block partitioning against the 1D cut: the fastest fitting layout of each with tp > 1
+  // (empty where none fits or none is legal).
+  std::vector<Candidate> best_grid, best_1d_tp;
+  long enumerated = 0;  // layouts looked at
+  long legal = 0;       // of them, legal
+  long fitting = 0;     // of them, within memory
+  double seconds = 0;   // the search's own time
 };
 
 PlanResult plan(const Query& q);

@@ -34,6 +34,9 @@ struct Model {
   const Link& tp_link;
   const Link& cp_link;
   int tp;
+  // Block partitioning: the grid's row group (neighbouring ranks) and column group (q apart).
+  const Link* row_link = nullptr;
+  const Link* col_link = nullptr;
 
   double gemm(double m, double n, double k) const {
     return 2 * m * n * k / hw.gemm_flops(m, n, k, p.dtype());
@@ -44,9 +47,42 @@ struct Model {
   double ar(double elements) const { return all_reduce_s(elements * p.activation, tp, tp_link); }
   double ag(double elements) const { return all_gather_s(elements * p.activation, tp, tp_link); }
 
+  // A SUMMA product of K inputs and `out` outputs on the grid (summa.h): its q steps' products,
+  // and the part of each step's transfers, posted a step ahead, not hidden behind the step
+  // before's product (the first step's, whole). Forward broadcasts an input block along the row
+  // and a weight block along the column; backward both again and reduces a block of each.
+  Work summa(double K, double out) const {
+    const double q = sh.q, M = sh.N, Kl = K / q, Nl = out / q;
+    const double x = M * Kl * p.activation, wb = Kl * Nl * p.activation;
+    const double fwd = gemm(M, Nl, Kl), in = gemm(M, Kl, Nl), wt = gemm(Kl, Nl, M);
+    const double t = all_gather_s(x, sh.q, *row_link) + all_gather_s(wb, sh.q, *col_link);
+    const auto exposed = [&](double transfer, double step) {
+      return transfer + (q - 1) * std::max(0.0, transfer - hw.overlap * step);
+    };
+    Work w;
+    w.forward = q * fwd;
+    w.input = q * in;
+    w.weight = q * wt;
+    w.tp_comm_forward = exposed(t, fwd);
+    w.tp_comm_backward = exposed(2 * t, in + wt);
+    return w;
+  }
+  static void add(Work& to, const Work& w) {
+    to.forward += w.forward;
+    to.input += w.input;
+    to.weight += w.weight;
+    to.tp_comm_forward += w.tp_comm_forward;
+    to.tp_comm_backward += w.tp_comm_backward;
+  }
+  // Per-row statistics summed along the grid row (norms, cross-entropy).
+  double row_sums(double elements) const {
+    return all_reduce_s(elements * p.activation, sh.q, *row_link);
+  }
+
   // One transformer block.
-  Work block(const model::ModelConfig& m, int B) const {
+  Work block(const model::ModelConfig& m, int micro_batch) const {
     const double N = sh.N, Cl = sh.Cl, H = sh.H, n = sh.n;
+    const int B = micro_batch / sh.q;  // a grid row's samples
     Work w;
     // The attention rate counts the full T x T square. Ring attention (cp > 1) computes 2 cp + 1
     // of the (2 cp)^2 chunk pairs on each rank, the plain kernel about half the square.
@@ -60,10 +96,18 @@ struct Model {
     w.forward = att_fwd + stream(10 * n + kept * N * H);
     w.input = 2 * att_fwd + stream(20 * n + 3.5 * kept * N * H + 8 * N * Cl);
     for (const model::Footprint::Linear& f : sh.fp.layer) {
+      if (sh.q > 1) {
+        add(w, summa(f.in, f.out));
+        continue;
+      }
       const double in = f.column ? f.in : f.in / tp, out = f.column ? f.out / tp : f.out;
       w.forward += gemm(N, out, in);
       w.input += gemm(N, in, out);
       w.weight += gemm(in, out, N);
+    }
+    if (sh.q > 1) {  // two norms: mean and variance forward, two sums backward, per row
+      w.tp_comm_forward += 4 * row_sums(N);
+      w.tp_comm_backward += 2 * row_sums(2 * N);
     }
     if (sh.recompute == "full") {
       w.input += w.forward;
@@ -82,7 +126,7 @@ struct Model {
       w.cp_comm_forward = (cp - 1) * exposed;
       w.cp_comm_backward = (2 * cp - 1) * exposed;
     }
-    if (tp > 1) {
+    if (tp > 1 && sh.q == 1) {
       // No sp: an all-reduce after each row-parallel product (forward) and of each
       // column-parallel input gradient (backward). sp: all-gather before each sublayer,
       // reduce-scatter after it; backward gathers the output gradient and the input again.
@@ -102,6 +146,15 @@ struct Model {
     w.forward = gemm(N, V, C) + stream(3 * N * V + 2 * sh.n);
     w.input = gemm(N, C, V) + stream(2 * N * V + 4 * sh.n);
     w.weight = gemm(C, V, N);
+    if (sh.q > 1) {  // the output projection by SUMMA, the statistics along the grid row
+      w = Work{};
+      w.forward = stream(3 * N * V + 2 * sh.n);
+      w.input = stream(2 * N * V + 4 * sh.n);
+      add(w, summa(C, sh.vocab));
+      w.tp_comm_forward += 3 * row_sums(N) + 2 * row_sums(N);
+      w.tp_comm_backward += row_sums(2 * N);
+      return w;
+    }
     if (tp > 1) {
       w.tp_comm_forward = 3 * ar(N) + (sh.sp ? ag(sh.NC) : 0);
       w.tp_comm_backward = sh.sp ? ag(sh.NC) : ar(sh.NC);
@@ -113,6 +166,16 @@ struct Model {
     Work w;
     w.forward = stream(3 * sh.NC);
     w.weight = stream(3 * sh.NC);
+    if (sh.q > 1) {
+      // The lookup: every token's width part reduce-scattered along the row, the rank's block
+      // sent to the transposed rank; backward the block back and an all-gather along the row.
+      const double all = sh.q * sh.n * p.activation;
+      const double send =
+          tp_link.latency_us * 1e-6 + gb(sh.n * p.activation) / tp_link.bandwidth_gbs;
+      w.tp_comm_forward = all_gather_s(all, sh.q, *row_link) + send;
+      w.tp_comm_backward = all_gather_s(all, sh.q, *row_link) + send;
+      return w;
+    }
     if (tp > 1) {
       w.tp_comm_forward = sh.sp ? ag(sh.NC) : ar(sh.NC);
       w.tp_comm_backward = sh.sp ? ag(sh.NC) : 0;
@@ -294,8 +357,15 @@ StepTime step_time(const Workload& w, const Layout& l, const Hardware& hw, const
   // The gradients are summed over dp x cp (cp the faster of the two).
   const int g = l.grad_ranks();
   const Link& pp_link = link_for(l.tp * g, l.pp, hw, cluster);
-  const Model model{sh,  hw, p, link_for(1, l.tp, hw, cluster), link_for(l.tp, l.cp, hw, cluster),
-                    l.tp};
+  const int q = l.grid();
+  const Model model{sh,
+                    hw,
+                    p,
+                    link_for(1, l.tp, hw, cluster),
+                    link_for(l.tp, l.cp, hw, cluster),
+                    l.tp,
+                    &link_for(1, q, hw, cluster),
+                    &link_for(q, q, hw, cluster)};
   const std::vector<int> split = l.pp > 1 ? chunk_layers(w, l) : std::vector<int>{w.model.layers};
   const int M = l.micro_batches(w.global_batch);
   const double p2p =
