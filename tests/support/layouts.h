@@ -62,6 +62,7 @@ inline const std::vector<LayoutCase>& layout_matrix() {
       {.name = "Dp2Tp4Grid2dZero3", .dp = 2, .tp = 4, .zero = 3, .extra = "--tp-mode 2d"},
       {.name = "Tp4Grid2dPp2", .tp = 4, .pp = 2, .micro_batch = 2, .extra = "--tp-mode 2d"},
       {.name = "Tp8Grid25d", .tp = 8, .micro_batch = 4, .extra = "--tp-mode 2.5d --tp-depth 2"},
+      {.name = "Cp2Tp4Grid2d", .tp = 4, .cp = 2, .micro_batch = 2, .extra = "--tp-mode 2d"},
       // pipeline parallelism: every schedule, with dp, tp and sp, and recomputation
       {.name = "Pp2Gpipe", .pp = 2, .micro_batch = 1, .extra = "--schedule gpipe"},
       {.name = "Pp2OneFOneB", .pp = 2, .micro_batch = 1, .extra = "--schedule 1f1b"},
