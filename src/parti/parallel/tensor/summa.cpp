@@ -33,9 +33,6 @@ Blocks blocks_of(const Pass<T>& pass, const LinearShape& shape) {
           tp.col};
 }
 
-// Step k's broadcasts: x_ik along the grid row (from column k), W_kj along the grid column (from
-// row k). The root sends its own block (MPI reads a root's buffer only); the others receive into
-// the step's buffer. Returns the blocks to multiply once both requests are waited for.
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
@@ -67,6 +64,7 @@ void timed(GridStats* stats, F&& product) {
   }
 }
 
+// A step's blocks and their broadcasts.
 template <typename T>
 struct Step {
   const T* x = nullptr;
@@ -79,6 +77,9 @@ struct Step {
   }
 };
 
+// Step k's broadcasts: x_ik along the grid row (from column k), W_kj along the grid column (from
+// row k). The root sends its own block (MPI reads a root's buffer only); the others receive into
+// the step's buffer. Returns the blocks to multiply once both requests are waited for.
 template <typename T>
 Step<T> post_step(const TensorParallel& tp, const Blocks& b, int k, const T* x, const T* w,
                   T* x_buffer, T* w_buffer) {
