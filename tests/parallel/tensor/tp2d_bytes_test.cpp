@@ -26,6 +26,7 @@
 #include "parti/dist/mpi_env.h"
 #include "parti/model/gpt2/block.h"
 #include "parti/parallel/tensor/mappings.h"
+#include "support/part_runs.h"
 
 namespace {
 
@@ -34,15 +35,8 @@ using parti::model::ParamTable;
 using parti::model::Pass;
 using parti::model::TpRank;
 
-int failures = 0;
-int world_rank = 0;
-
-void expect(bool ok, const std::string& what) {
-  if (!ok) {
-    ++failures;
-    std::fprintf(stderr, "rank %d FAIL: %s\n", world_rank, what.c_str());
-  }
-}
+using parti::test::expect;
+using parti::test::failures;
 
 // Runs one block forward and backward on a pass with `tp` (its groups already counted).
 void run_block(const TpRank& rank, const parti::parallel::tensor::TensorParallel& tp, int B, int T,
@@ -120,7 +114,7 @@ void compare(const parti::dist::MpiEnv& env, int p, int B, int T, int C, int NH)
 
 int main(int argc, char** argv) {
   parti::dist::MpiEnv env(&argc, &argv);
-  world_rank = env.rank();
+  parti::test::world_rank = env.rank();
   if (env.size() != 16) {
     std::fprintf(stderr, "run on 16 ranks, not %d\n", env.size());
     return 1;

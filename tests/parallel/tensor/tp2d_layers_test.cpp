@@ -27,6 +27,7 @@
 #include "parti/model/registry.h"
 #include "parti/parallel/tensor/linear.h"
 #include "parti/parallel/tensor/mappings.h"
+#include "support/part_runs.h"
 
 namespace {
 
@@ -39,29 +40,14 @@ using parti::model::Pass;
 using parti::model::TpRank;
 using parti::parallel::tensor::Scratch;
 
-int failures = 0;
-int world_rank = 0;
-
-void expect(bool ok, const std::string& what) {
-  if (!ok) {
-    ++failures;
-    std::fprintf(stderr, "rank %d FAIL: %s\n", world_rank, what.c_str());
-  }
-}
-
-std::vector<double> random_vector(size_t n, uint64_t stream) {
-  std::vector<double> v(n);
-  for (size_t i = 0; i < n; ++i) v[i] = parti::core::random_normal(11, stream, i);
-  return v;
-}
+using parti::test::compare_grads;
+using parti::test::expect;
+using parti::test::failures;
+using parti::test::random_vector;
+using parti::test::Run;
 
 double rel_diff(const std::vector<double>& a, const std::vector<double>& b) {
-  double d = 0, norm = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    d += (a[i] - b[i]) * (a[i] - b[i]);
-    norm += a[i] * a[i];
-  }
-  return norm > 0 ? std::sqrt(d / norm) : std::sqrt(d);
+  return parti::test::rel_diff(a.data(), b.data(), a.size());
 }
 
 // The grid: the world as q x q, rank = row q + col, with counted row and column groups.
@@ -77,46 +63,14 @@ struct Grid {
   }
 };
 
-// One model's buffers and a pass over them.
-struct Run {
-  explicit Run(const ParamTable& t) : table(t), params(t.total()), grads(t.total(), 0.0) {
-    t.init_values(params.data(), 5, 2);
-    // Non-zero biases and norms, so that their paths are exercised too.
-    for (const ParamSpec& s : t.specs()) {
-      for (size_t e = 0; e < s.logical_numel(); ++e) {
-        params[s.offset + e] += 0.01 * parti::core::random_normal(
-                                           9, parti::core::name_stream(s.name), s.global_index(e));
-      }
-    }
-    record = std::make_unique<ActivationRecord<double>>(t.modules());
+// The grid's context for `run` (null grid: none).
+Pass<double> grid_pass(Run& run, int B, int T, const Grid* grid) {
+  if (grid == nullptr) {
+    return run.pass(B, T, nullptr);
   }
-  Pass<double> pass(int B, int T, const Grid* grid) {
-    Pass<double> p{B, T, table, params.data(), grads.data(), arena, *record};
-    if (grid != nullptr) {
-      context = parti::parallel::tensor::make_block_parallel(*grid->all, *grid->rows, *grid->cols,
-                                                             grid->q);
-      p.tp = &context;
-    }
-    return p;
-  }
-  parti::parallel::tensor::TensorParallel context;
-  const ParamTable& table;
-  std::vector<double> params, grads;
-  parti::core::Arena arena;
-  std::unique_ptr<ActivationRecord<double>> record;
-};
-
-void compare_grads(const Run& whole, const Run& part, const std::string& what) {
-  for (const ParamSpec& s : part.table.specs()) {
-    const ParamSpec& w = whole.table.spec(whole.table.find(s.name));
-    std::vector<double> a(s.logical_numel()), b(s.logical_numel());
-    for (size_t e = 0; e < s.logical_numel(); ++e) {
-      a[e] = whole.grads[w.offset + s.global_index(e)];
-      b[e] = part.grads[s.offset + e];
-    }
-    const double r = rel_diff(a, b);
-    expect(r <= 1e-10, what + ": gradient of " + s.name + " differs by " + std::to_string(r));
-  }
+  run.context =
+      parti::parallel::tensor::make_block_parallel(*grid->all, *grid->rows, *grid->cols, grid->q);
+  return run.pass(B, T, &run.context);
 }
 
 // Rank (i, j)'s block of a (B, T, C) activation: samples i B/q .., width j C/q ...
@@ -203,7 +157,7 @@ void check_module(const std::string& name, const MakeModule& make, const Grid& g
                             dout_part = block_of(dout, B, T, C, g);
   std::vector<double> y_whole(n), y_part(x_part.size()), dx_whole(n, 0.0),
       dx_part(x_part.size(), 0.0);
-  Pass<double> pw = whole.pass(B, T, nullptr), pp = part.pass(B, T, &g);
+  Pass<double> pw = grid_pass(whole, B, T, nullptr), pp = grid_pass(part, B, T, &g);
   expect(pp.local_numel(C) == x_part.size(), name + ": a rank's block is a q^2-th");
   Expected want{{}, {}, static_cast<long long>(B / g.q) * T, g.q};
   traffic(want);
@@ -360,7 +314,7 @@ void check_model(const Grid& g, parti::model::ModelConfig cfg, const std::string
     r->record->tokens = tokens.data();
     r->record->targets = targets.data();
   }
-  Pass<double> pw = whole.pass(B, T, nullptr), pp = part.pass(B, T, &g);
+  Pass<double> pw = grid_pass(whole, B, T, nullptr), pp = grid_pass(part, B, T, &g);
   const double loss_whole = whole_model->forward(pw);
   const double loss_part = part_model->forward(pp);
   expect(std::abs(loss_whole - loss_part) <= 1e-10 * std::abs(loss_whole),
@@ -390,7 +344,7 @@ void check_model(const Grid& g, parti::model::ModelConfig cfg, const std::string
 
 int main(int argc, char** argv) {
   parti::dist::MpiEnv env(&argc, &argv);
-  world_rank = env.rank();
+  parti::test::world_rank = env.rank();
   int q = 1;
   while ((q + 1) * (q + 1) <= env.size()) ++q;
   if (q * q != env.size() || q < 2) {

@@ -23,6 +23,7 @@
 #include "parti/model/gpt2/mlp.h"
 #include "parti/parallel/tensor/linear.h"
 #include "parti/parallel/tensor/mappings.h"
+#include "support/part_runs.h"
 
 namespace {
 
@@ -38,72 +39,20 @@ using parti::parallel::tensor::input;
 using parti::parallel::tensor::input_grad;
 using parti::parallel::tensor::Scratch;
 
-int failures = 0;
-int world_rank = 0;
+using parti::test::compare_grads;
+using parti::test::expect;
+using parti::test::failures;
+using parti::test::random_vector;
+using parti::test::rel_diff;
+using parti::test::Run;
 
-void expect(bool ok, const std::string& what) {
-  if (!ok) {
-    ++failures;
-    std::fprintf(stderr, "rank %d FAIL: %s\n", world_rank, what.c_str());
+// The 1D context over `tp` (null: none), sp: sequence parallelism over it.
+Pass<double> tp_pass(Run& run, int B, int T, parti::dist::ProcessGroup* tp, bool sp = false) {
+  if (tp == nullptr) {
+    return run.pass(B, T, nullptr);
   }
-}
-
-std::vector<double> random_vector(size_t n, uint64_t stream) {
-  std::vector<double> v(n);
-  for (size_t i = 0; i < n; ++i) v[i] = parti::core::random_normal(11, stream, i);
-  return v;
-}
-
-double rel_diff(const double* a, const double* b, size_t n) {
-  double d = 0, norm = 0;
-  for (size_t i = 0; i < n; ++i) {
-    d += (a[i] - b[i]) * (a[i] - b[i]);
-    norm += a[i] * a[i];
-  }
-  return norm > 0 ? std::sqrt(d / norm) : std::sqrt(d);
-}
-
-// One model's buffers and a pass over them.
-struct Run {
-  explicit Run(const ParamTable& t) : table(t), params(t.total()), grads(t.total(), 0.0) {
-    t.init_values(params.data(), 5, 2);
-    // Non-zero biases and norms, so that their paths are exercised too.
-    for (const ParamSpec& s : t.specs()) {
-      for (size_t e = 0; e < s.logical_numel(); ++e) {
-        params[s.offset + e] += 0.01 * parti::core::random_normal(
-                                           9, parti::core::name_stream(s.name), s.global_index(e));
-      }
-    }
-  }
-  // tp: the tensor-parallel group (null: none), sp: sequence parallelism over it.
-  Pass<double> pass(int B, int T, parti::dist::ProcessGroup* tp, bool sp = false) {
-    Pass<double> p{B, T, table, params.data(), grads.data(), arena, *record};
-    if (tp != nullptr) {
-      context = parti::parallel::tensor::make_tensor_parallel(*tp, sp);
-      p.tp = &context;
-    }
-    return p;
-  }
-  parti::parallel::tensor::TensorParallel context;
-  const ParamTable& table;
-  std::vector<double> params, grads;
-  parti::core::Arena arena;
-  std::unique_ptr<ActivationRecord<double>> record;
-};
-
-// Compares every parameter gradient of the part with the whole's, element by global index.
-void compare_grads(const Run& whole, const Run& part, const std::string& what) {
-  for (size_t i = 0; i < part.table.specs().size(); ++i) {
-    const ParamSpec& s = part.table.spec(static_cast<int>(i));
-    const ParamSpec& w = whole.table.spec(whole.table.find(s.name));
-    std::vector<double> a(s.logical_numel()), b(s.logical_numel());
-    for (size_t e = 0; e < s.logical_numel(); ++e) {
-      a[e] = whole.grads[w.offset + s.global_index(e)];
-      b[e] = part.grads[s.offset + e];
-    }
-    const double r = rel_diff(a.data(), b.data(), a.size());
-    expect(r <= 1e-10, what + ": gradient of " + s.name + " differs by " + std::to_string(r));
-  }
+  run.context = parti::parallel::tensor::make_tensor_parallel(*tp, sp);
+  return run.pass(B, T, &run.context);
 }
 
 // A sublayer or block: (B, T, C) in and out.
@@ -133,7 +82,7 @@ void check_module(const std::string& name, const MakeModule& make, CountingGroup
   part.record = std::make_unique<ActivationRecord<double>>(part_table.modules());
   const std::vector<double> x = random_vector(n, 1), dout = random_vector(n, 2);
   std::vector<double> y_whole(n), y_part(chunk), dx_whole(n, 0.0), dx_part(chunk, 0.0);
-  Pass<double> pw = whole.pass(B, T, nullptr), pp = part.pass(B, T, &tp, sp);
+  Pass<double> pw = tp_pass(whole, B, T, nullptr), pp = tp_pass(part, B, T, &tp, sp);
   const auto k = static_cast<long long>(sublayers);
   auto expect_counts = [&](const char* phase, long long gathers, long long scatters,
                            long long reduces, long long reduced) {
@@ -238,7 +187,7 @@ void check_gpt(CountingGroup& tp, bool sp) {
     r->record->tokens = tokens.data();
     r->record->targets = targets.data();
   }
-  Pass<double> pw = whole.pass(B, T, nullptr), pp = part.pass(B, T, &tp, sp);
+  Pass<double> pw = tp_pass(whole, B, T, nullptr), pp = tp_pass(part, B, T, &tp, sp);
   const double loss_whole = whole_gpt.forward(pw);
   tp.clear();
   const double loss_part = part_gpt.forward(pp);
@@ -305,7 +254,7 @@ void check_gpt(CountingGroup& tp, bool sp) {
 
 int main(int argc, char** argv) {
   parti::dist::MpiEnv env(&argc, &argv);
-  world_rank = env.rank();
+  parti::test::world_rank = env.rank();
   auto world = env.world();
   CountingGroup tp(*world);
   const int C = 32, NH = 4;
