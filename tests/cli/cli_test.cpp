@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -401,14 +402,29 @@ TEST(Cli, PlanKnowsLlama) {
       << r.output;
   const auto all = nlohmann::json::parse(r.last_line());
   ASSERT_FALSE(all.empty());
+  // The 8 key/value heads split over tp (1D) or over a grid's side (2D).
+  const auto head_parts = [](const nlohmann::json& c) {
+    const int tp = c["tp"].get<int>();
+    return c["tp_mode"] == "2d" ? static_cast<int>(std::lround(std::sqrt(tp))) : tp;
+  };
   for (const auto& c : all) {
-    EXPECT_EQ(8 % c["tp"].get<int>(), 0) << c.dump();
+    EXPECT_EQ(8 % head_parts(c), 0) << c.dump();
     EXPECT_LE(c["memory_bytes"].get<double>(), 80.0 * (1 << 30)) << c.dump();
     EXPECT_GT(c["mfu"].get<double>(), 0.2) << c.dump();
     EXPECT_LT(c["mfu"].get<double>(), 0.8) << c.dump();
   }
-  r = parti("plan --model llama3-8b --global-batch 1024 --gpus 64 --hardware h100-sxm --tp 16");
+  // tp 16 cannot split 8 key/value heads in 1D; as a 4 x 4 grid it can (issue #21).
+  r = parti(
+      "plan --model llama3-8b --global-batch 1024 --gpus 64 --hardware h100-sxm --tp 16 "
+      "--tp-mode 1d");
   EXPECT_NE(r.status, 0) << r.output;
+  r = parti(
+      "plan --model llama3-8b --global-batch 1024 --gpus 64 --hardware h100-sxm --tp 16 "
+      "--json");
+  ASSERT_EQ(r.status, 0) << r.output;
+  for (const auto& c : nlohmann::json::parse(r.last_line())) {
+    EXPECT_EQ(c["tp_mode"], "2d") << c.dump();
+  }
 }
 
 TEST(Cli, PlanPrintsRankedLayoutsAndJson) {
