@@ -1,7 +1,7 @@
 // For the tests that hold a parallel layer's part to the plain layer in double, one executable
 // under mpirun each (no GoogleTest: each counts its failures and exits non-zero itself): the
-// failure count, seeded inputs, the relative difference, one model's buffers and a pass over
-// them, and the comparison of a part's gradients with the whole's by global index.
+// failure count, one model's buffers and a pass over them, and the comparison of a part's
+// gradients with the whole's by global index. Inputs and the relative error are gradcheck.h's.
 #pragma once
 
 #include <cmath>
@@ -13,6 +13,7 @@
 #include "parti/core/arena.h"
 #include "parti/core/rng.h"
 #include "parti/model/module.h"
+#include "support/gradcheck.h"
 
 namespace parti::test {
 
@@ -24,21 +25,6 @@ inline void expect(bool ok, const std::string& what) {
     ++failures;
     std::fprintf(stderr, "rank %d FAIL: %s\n", world_rank, what.c_str());
   }
-}
-
-inline std::vector<double> random_vector(size_t n, uint64_t stream) {
-  std::vector<double> v(n);
-  for (size_t i = 0; i < n; ++i) v[i] = core::random_normal(11, stream, i);
-  return v;
-}
-
-inline double rel_diff(const double* a, const double* b, size_t n) {
-  double d = 0, norm = 0;
-  for (size_t i = 0; i < n; ++i) {
-    d += (a[i] - b[i]) * (a[i] - b[i]);
-    norm += a[i] * a[i];
-  }
-  return norm > 0 ? std::sqrt(d / norm) : std::sqrt(d);
 }
 
 // One model's buffers (initialised from the seed, biases and norms nudged off zero and one so
@@ -79,7 +65,7 @@ inline void compare_grads(const Run& whole, const Run& part, const std::string& 
       a[e] = whole.grads[w.offset + s.global_index(e)];
       b[e] = part.grads[s.offset + e];
     }
-    const double r = rel_diff(a.data(), b.data(), a.size());
+    const double r = relative_error(b, a);
     expect(r <= 1e-10, what + ": gradient of " + s.name + " differs by " + std::to_string(r));
   }
 }

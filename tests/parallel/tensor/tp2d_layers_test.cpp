@@ -44,11 +44,8 @@ using parti::test::compare_grads;
 using parti::test::expect;
 using parti::test::failures;
 using parti::test::random_vector;
+using parti::test::relative_error;
 using parti::test::Run;
-
-double rel_diff(const std::vector<double>& a, const std::vector<double>& b) {
-  return parti::test::rel_diff(a.data(), b.data(), a.size());
-}
 
 // The grid: the world as q x q, rank = row q + col, with counted row and column groups.
 struct Grid {
@@ -165,12 +162,13 @@ void check_module(const std::string& name, const MakeModule& make, const Grid& g
   g.clear();
   part_module->forward(pp, x_part.data(), y_part.data());
   expect_traffic(g, want.forward, name + " forward");
-  expect(rel_diff(block_of(y_whole, B, T, C, g), y_part) <= 1e-10, name + ": output");
+  expect(relative_error(y_part, block_of(y_whole, B, T, C, g)) <= 1e-10, name + ": output");
   whole_module->backward(pw, dout.data(), dx_whole.data());
   g.clear();
   part_module->backward(pp, dout_part.data(), dx_part.data());
   expect_traffic(g, want.backward, name + " backward");
-  expect(rel_diff(block_of(dx_whole, B, T, C, g), dx_part) <= 1e-10, name + ": input gradient");
+  expect(relative_error(dx_part, block_of(dx_whole, B, T, C, g)) <= 1e-10,
+         name + ": input gradient");
   compare_grads(whole, part, name);
 }
 

@@ -43,7 +43,7 @@ using parti::test::compare_grads;
 using parti::test::expect;
 using parti::test::failures;
 using parti::test::random_vector;
-using parti::test::rel_diff;
+using parti::test::relative_error;
 using parti::test::Run;
 
 // The 1D context over `tp` (null: none), sp: sequence parallelism over it.
@@ -106,7 +106,7 @@ void check_module(const std::string& name, const MakeModule& make, CountingGroup
   } else {
     expect_counts("forward", 0, 0, k, k * static_cast<long long>(n));
   }
-  expect(rel_diff(y_whole.data() + first, y_part.data(), chunk) <= 1e-10, what + ": output");
+  expect(relative_error(y_part.data(), y_whole.data() + first, chunk) <= 1e-10, what + ": output");
   whole_module->backward(pw, dout.data(), dx_whole.data());
   tp.clear();
   part_module->backward(pp, dout.data() + first, dx_part.data());
@@ -115,7 +115,7 @@ void check_module(const std::string& name, const MakeModule& make, CountingGroup
   } else {
     expect_counts("backward", 0, 0, k, k * static_cast<long long>(n));
   }
-  expect(rel_diff(dx_whole.data() + first, dx_part.data(), chunk) <= 1e-10,
+  expect(relative_error(dx_part.data(), dx_whole.data() + first, chunk) <= 1e-10,
          what + ": input gradient");
   compare_grads(whole, part, what);
 }
