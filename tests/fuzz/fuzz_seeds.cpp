@@ -48,6 +48,11 @@ void state_json_seeds(const std::string& dir) {
   for (int i = 0; i < 12; ++i) guard.judge(10.0 - 0.1 * i, 1.0);
   state["guard"] = guard.to_json();
   write_text(dir + "/state.json", state.dump(2));
+  // Integers written as floats: integral ones fit, the others once reached a cast (undefined).
+  state["step"] = 12.0;
+  state["config"]["model"]["seq_len"] = 6.5e102;
+  state["guard"]["skipped_total"] = -1e300;
+  write_text(dir + "/floats.json", state.dump(2));
 }
 
 void tokenizer_seeds(const std::string& dir) {

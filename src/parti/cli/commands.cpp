@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "parti/core/check.h"
+#include "parti/core/json.h"
 #include "parti/core/file.h"
 #include "parti/io/checkpoint.h"
 #include "parti/io/safetensors.h"
@@ -62,8 +63,8 @@ DataMeta read_data_meta(const std::string& dir) {
               " a folder made by `parti prepare`?)");
   try {
     nlohmann::json meta = nlohmann::json::parse(in);
-    return {meta.at("tokenizer").get<std::string>(), meta.at("vocab_size").get<int>(),
-            meta.value("bos", -1), meta.value("eot", -1)};
+    return {meta.at("tokenizer").get<std::string>(), json_int<int>(meta.at("vocab_size")),
+            json_int(meta, "bos", -1), json_int(meta, "eot", -1)};
   } catch (const nlohmann::json::exception& e) {
     throw DataError(str_cat(path, ": not a valid meta.json: ", e.what()));
   }

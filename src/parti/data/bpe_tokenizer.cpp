@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "parti/core/check.h"
+#include "parti/core/json.h"
 #include "parti/data/byte_level.h"
 #include "parti/data/pretokenize.h"
 #include "parti/data/utf8.h"
@@ -22,7 +23,7 @@ BpeTokenizer::BpeTokenizer(const std::string& dir) {
   }
   id_to_bytes_.resize(encoder.size());
   for (const auto& [key, value] : encoder.items()) {
-    const auto id = value.get<int32_t>();
+    const auto id = json_int<int32_t>(value);
     PARTI_CHECK(id >= 0 && static_cast<size_t>(id) < encoder.size(), DataError, encoder_path,
                 ": id ", id, " out of range");
     if (key == "<|endoftext|>") {

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "parti/core/check.h"
+#include "parti/core/json.h"
 #include "parti/data/byte_level.h"
 #include "parti/data/pretokenize.h"
 #include "parti/data/utf8.h"
@@ -107,11 +108,11 @@ Llama3Tokenizer::Llama3Tokenizer(const std::string& dir) {
     };
     std::unordered_map<std::string, int32_t> by_written;  // token as written -> id
     for (const auto& [token, id] : json.at("model").at("vocab").items()) {
-      define(id.get<int32_t>(), to_bytes(token, path));
-      by_written[token] = id.get<int32_t>();
+      define(json_int<int32_t>(id), to_bytes(token, path));
+      by_written[token] = json_int<int32_t>(id);
     }
     for (const nlohmann::json& added : json.at("added_tokens")) {
-      const auto id = added.at("id").get<int32_t>();
+      const auto id = json_int<int32_t>(added.at("id"));
       const auto content = added.at("content").get<std::string>();
       define(id, content);
       specials_[content] = id;

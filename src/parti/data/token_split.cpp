@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "parti/core/check.h"
+#include "parti/core/json.h"
 #include "parti/core/file.h"
 
 namespace parti::data {
@@ -33,7 +34,7 @@ std::vector<ShardInfo> listed_shards(const std::string& dir, const std::string& 
       if (j.contains("shards")) {
         std::vector<ShardInfo> out;
         for (const nlohmann::json& s : j.at("shards").at(name)) {
-          out.push_back({s.at("file").get<std::string>(), s.at("tokens").get<uint64_t>(),
+          out.push_back({s.at("file").get<std::string>(), json_int<uint64_t>(s.at("tokens")),
                          std::stoull(s.at("checksum").get<std::string>(), nullptr, 16)});
           PARTI_CHECK(std::filesystem::path(out.back().file).filename() == out.back().file,
                       DataError, meta, ": shard ", out.back().file, " is not a file name");

@@ -14,6 +14,7 @@
 #include <tuple>
 
 #include "parti/core/check.h"
+#include "parti/core/json.h"
 #include "parti/data/token_file.h"
 
 namespace parti::io {
@@ -79,8 +80,8 @@ std::tuple<std::vector<int64_t>, size_t, size_t, int> read_entry(const std::stri
   std::vector<int64_t> shape, offsets;
   try {
     dtype = entry.at("dtype").get<std::string>();
-    shape = entry.at("shape").get<std::vector<int64_t>>();
-    offsets = entry.at("data_offsets").get<std::vector<int64_t>>();
+    shape = json_ints<int64_t>(entry.at("shape"));
+    offsets = json_ints<int64_t>(entry.at("data_offsets"));
   } catch (const nlohmann::json::exception& e) {
     throw CheckpointError(str_cat(path, ": tensor ", name, ": ", e.what()));
   }

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "parti/core/check.h"
+#include "parti/core/json.h"
 
 namespace parti::plan {
 namespace {
@@ -53,8 +54,8 @@ Hardware hardware_from_json(const nlohmann::json& j, const std::string& where) {
     h.memory_bandwidth_gbs = d.at("memory_bandwidth_gbs").get<double>();
     h.optimizer_gbs = d.value("optimizer_gbs", h.memory_bandwidth_gbs);
     h.memory_gb = d.at("memory_gb").get<double>();
-    h.devices_per_node = j.at("node").at("devices").get<int>();
-    h.compute_slots = j.at("node").value("compute_slots", h.devices_per_node);
+    h.devices_per_node = json_int<int>(j.at("node").at("devices"));
+    h.compute_slots = json_int(j.at("node"), "compute_slots", h.devices_per_node);
     for (auto [link, key] : {std::pair{&h.intra, "intra"}, std::pair{&h.inter, "inter"}}) {
       link->bandwidth_gbs = j.at(key).at("bandwidth_gbs").get<double>();
       link->latency_us = j.at(key).at("latency_us").get<double>();

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 #include "parti/core/check.h"
+#include "parti/core/json.h"
 
 namespace parti::train {
 
@@ -95,7 +97,11 @@ model::ModelConfig model_from_json(const nlohmann::json& j) {
         PARTI_CHECK(!required, CheckpointError, "model config: field ", name, " is missing");
         return fallback;
       }
-      return j.at(name).get<T>();
+      if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+        return json_int<T>(j.at(name));
+      } else {
+        return j.at(name).get<T>();
+      }
     } catch (const nlohmann::json::exception& e) {
       throw CheckpointError(str_cat("model config: field ", name, ": ", e.what()));
     }

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "parti/core/check.h"
+#include "parti/core/json.h"
 
 namespace parti::train {
 
@@ -47,8 +48,8 @@ void StepGuard::from_json(const nlohmann::json& j) {
     for (const auto& l : j.at("recent_losses")) {
       recent_.push_back(l.get<double>());
     }
-    in_row_ = j.at("skipped_in_row").get<int>();
-    total_ = j.at("skipped_total").get<int64_t>();
+    in_row_ = json_int<int>(j.at("skipped_in_row"));
+    total_ = json_int<int64_t>(j.at("skipped_total"));
   } catch (const nlohmann::json::exception& e) {
     throw CheckpointError(str_cat("the step guard's record (\"guard\" in state.json): ", e.what()));
   }

@@ -1,6 +1,7 @@
 #include "parti/train/saved_run.h"
 
 #include "parti/core/check.h"
+#include "parti/core/json.h"
 #include "parti/io/checkpoint.h"
 #include "parti/io/safetensors.h"
 #include "parti/train/config.h"
@@ -15,8 +16,8 @@ SavedRun read_saved_run(const std::string& step_dir) {
   try {
     const nlohmann::json& config = run.state.at("config");
     run.model = model_from_json(config.at("model"));
-    run.step = run.state.at("step").get<int64_t>();
-    run.optimizer_step = run.state.at("optimizer_step").get<int>();
+    run.step = json_int<int64_t>(run.state.at("step"));
+    run.optimizer_step = json_int<int>(run.state.at("optimizer_step"));
     run.tokenizer = config.value("tokenizer", std::string("gpt2"));
   } catch (const nlohmann::json::exception& e) {
     throw CheckpointError(str_cat(file, ": ", e.what()));

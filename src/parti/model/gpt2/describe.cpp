@@ -1,6 +1,7 @@
 #include "parti/model/gpt2/describe.h"
 
 #include "parti/core/check.h"
+#include "parti/core/json.h"
 
 namespace parti::model::gpt2 {
 
@@ -29,13 +30,13 @@ ModelConfig from_hf_config(const nlohmann::json& c, const std::string& file) {
   ModelConfig m;
   m.family = "gpt2";
   try {
-    m.layers = c.at("n_layer").get<int>();
-    m.heads = c.at("n_head").get<int>();
-    m.dim = c.at("n_embd").get<int>();
-    m.seq_len = c.at("n_positions").get<int>();
-    m.vocab = c.at("vocab_size").get<int>();
+    m.layers = json_int<int>(c.at("n_layer"));
+    m.heads = json_int<int>(c.at("n_head"));
+    m.dim = json_int<int>(c.at("n_embd"));
+    m.seq_len = json_int<int>(c.at("n_positions"));
+    m.vocab = json_int<int>(c.at("vocab_size"));
     const nlohmann::json inner = c.value("n_inner", nlohmann::json());
-    PARTI_CHECK(inner.is_null() || inner.get<int>() == 4 * m.dim, ConfigError, file, ": n_inner ",
+    PARTI_CHECK(inner.is_null() || json_int<int>(inner) == 4 * m.dim, ConfigError, file, ": n_inner ",
                 inner.dump(), ": Parti's GPT-2 has 4 x n_embd MLP units");
     const std::string act = c.value("activation_function", "gelu_new");
     PARTI_CHECK(act == "gelu_new" || act == "gelu_pytorch_tanh", ConfigError, file,

@@ -1,6 +1,7 @@
 #include "parti/model/llama/describe.h"
 
 #include "parti/core/check.h"
+#include "parti/core/json.h"
 
 namespace parti::model::llama {
 
@@ -33,18 +34,18 @@ ModelConfig from_hf_config(const nlohmann::json& c, const std::string& file) {
   ModelConfig m;
   m.family = "llama";
   try {
-    m.layers = c.at("num_hidden_layers").get<int>();
-    m.heads = c.at("num_attention_heads").get<int>();
-    m.dim = c.at("hidden_size").get<int>();
-    m.kv_heads = c.value("num_key_value_heads", m.heads);
-    m.ffn_dim = c.at("intermediate_size").get<int>();
-    m.seq_len = c.at("max_position_embeddings").get<int>();
-    m.vocab = c.at("vocab_size").get<int>();
+    m.layers = json_int<int>(c.at("num_hidden_layers"));
+    m.heads = json_int<int>(c.at("num_attention_heads"));
+    m.dim = json_int<int>(c.at("hidden_size"));
+    m.kv_heads = json_int(c, "num_key_value_heads", m.heads);
+    m.ffn_dim = json_int<int>(c.at("intermediate_size"));
+    m.seq_len = json_int<int>(c.at("max_position_embeddings"));
+    m.vocab = json_int<int>(c.at("vocab_size"));
     m.norm_eps = c.value("rms_norm_eps", 1e-6);
     m.rope_theta = c.value("rope_theta", 10000.0);
     m.tie_embeddings = c.value("tie_word_embeddings", false);
     const nlohmann::json head_dim = c.value("head_dim", nlohmann::json());
-    PARTI_CHECK(head_dim.is_null() || m.heads <= 0 || head_dim.get<int>() == m.dim / m.heads,
+    PARTI_CHECK(head_dim.is_null() || m.heads <= 0 || json_int<int>(head_dim) == m.dim / m.heads,
                 ConfigError, file, ": head_dim ", head_dim.dump(),
                 ": Parti's Llama has hidden_size / num_attention_heads");
     const nlohmann::json scaling = c.value("rope_scaling", nlohmann::json());
