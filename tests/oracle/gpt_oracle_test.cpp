@@ -71,7 +71,7 @@ TEST_P(Oracle, LogitsLossGradientsAndFiveStepsMatchPyTorch) {
   train::TrainConfig cfg;
   cfg.model = oracle_model(GetParam(), V);
   cfg.data.dir = (dir / "data").string();
-  cfg.data.global_batch = 4;
+  cfg.data.batch.global_batch = 4;
   cfg.layout.micro_batch = 2;
   cfg.data.seed = 42;
   cfg.steps = 20;  // the schedule spans 20 steps; we run 5 (3 of warmup, 2 of cosine)
@@ -87,7 +87,7 @@ TEST_P(Oracle, LogitsLossGradientsAndFiveStepsMatchPyTorch) {
                         logical_tensors(table, trainer.params().data(), ""), {});
 
   // The batches the trainer will draw, step by step (global batch rows).
-  const int T = cfg.model.seq_len, G = cfg.data.global_batch;
+  const int T = cfg.model.seq_len, G = cfg.data.batch.global_batch;
   data::Sampler sampler(tokens, T, G, cfg.data.seed);
   std::vector<int32_t> inputs(static_cast<size_t>(5 * G * T)), targets(inputs.size());
   for (int step = 0; step < 5; ++step) {

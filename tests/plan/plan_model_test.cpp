@@ -76,7 +76,7 @@ TEST(PlanModel, LayoutRulesAgreeWithTheTrainers) {
                     train::TrainConfig cfg;
                     cfg.model = tiny;
                     cfg.data.dir = "data";
-                    cfg.data.global_batch = 12;
+                    cfg.data.batch.global_batch = 12;
                     cfg.layout.micro_batch = mb;
                     cfg.layout.dp = dp;
                     cfg.layout.cp = cp;

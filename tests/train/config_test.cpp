@@ -13,7 +13,7 @@ TEST(TrainConfig, ValidateCollectsEveryViolation) {
   cfg.model = model::preset("tiny");
   cfg.model.heads = 5;
   cfg.data.dir = "d";
-  cfg.data.global_batch = 6;
+  cfg.data.batch.global_batch = 6;
   cfg.layout.micro_batch = 4;
   cfg.steps = 0;
   cfg.io.resume = true;

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cstdlib>
 #include <iostream>
+#include <limits>
+#include <sstream>
 
 #include "parti/cli/commands.h"
 #include "parti/cli/config_file.h"
@@ -27,14 +29,46 @@ struct TrainArgs {
   train::TrainConfig cfg;
   ModelFlags model;
   std::string config_file;  // read before parsing (config_file.h); kept for --help
+  std::string batch_ramp;   // START,INCREMENT,SAMPLES
 };
+
+// --batch-ramp START,INCREMENT,SAMPLES into the batch config.
+void parse_ramp(const std::string& text, parallel::batch::BatchConfig& b) {
+  if (text.empty()) {
+    return;
+  }
+  std::vector<int64_t> parts;
+  std::istringstream in(text);
+  std::string part;
+  while (std::getline(in, part, ',')) {
+    size_t used = 0;
+    int64_t v = 0;
+    try {
+      v = std::stoll(part, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    PARTI_CHECK(used == part.size() && !part.empty(), ConfigError, "--batch-ramp ", text, ": ",
+                part.empty() ? "an empty part" : "'" + part + "' is not an integer",
+                " (expected START,INCREMENT,SAMPLES)");
+    parts.push_back(v);
+  }
+  PARTI_CHECK(parts.size() == 3 && parts[0] > 0 && parts[1] > 0 && parts[2] > 0 &&
+                  parts[0] <= std::numeric_limits<int>::max() &&
+                  parts[1] <= std::numeric_limits<int>::max(),
+              ConfigError, "--batch-ramp ", text,
+              ": expected three positive integers START,INCREMENT,SAMPLES (sequences)");
+  b.ramp_start = static_cast<int>(parts[0]);
+  b.ramp_increment = static_cast<int>(parts[1]);
+  b.ramp_samples = parts[2];
+}
 
 // Refuses, before anything is allocated, a run whose ranks this machine cannot hold: the
 // planner's per-rank estimate (plan/memory.h, held within 10% of the trainer's measured bytes by
 // the planner's test) against the physical memory shared by the ranks on this node.
 void check_fits_in_memory(const train::TrainConfig& cfg, const Runtime& runtime) {
   const plan::Memory need = plan::peak_memory(plan::stage_memory(
-      {cfg.model, cfg.data.global_batch}, cfg.layout, plan::precision_of("fp32"), false));
+      {cfg.model, cfg.data.batch.global_batch}, cfg.layout, plan::precision_of("fp32"), false));
   const char* local = std::getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
   const int ranks_here = local != nullptr ? std::max(1, std::atoi(local)) : runtime.size();
   const double machine =
@@ -92,6 +126,7 @@ void run_train(TrainArgs& a, const Runtime& runtime, const CLI::App& cmd) {
   cfg.data.eot = meta.eot;
   cfg.model.vocab = meta.vocab_size > 0 && !hf ? meta.vocab_size : cfg.model.vocab;
   a.model.apply(cfg.model);
+  parse_ramp(a.batch_ramp, cfg.data.batch);
   std::vector<std::string> errors = train::validate(cfg);
   if (!errors.empty()) {
     std::string all = errors[0];
@@ -236,6 +271,29 @@ void add_io_flags(CLI::App* cmd, train::IoConfig& io) {
                   "send/recv and collectives");
 }
 
+// The batch (issue #22) and the run's length: --batch-ramp, --steps, --train-tokens,
+// --warmup-tokens, --lr-batch-scaling.
+void add_batch_flags(CLI::App* cmd, TrainArgs& a) {
+  train::TrainConfig& c = a.cfg;
+  cmd->add_option("--batch-ramp", a.batch_ramp,
+                  "START,INCREMENT,SAMPLES: grow the global batch from START by INCREMENT "
+                  "sequences, evenly over the first SAMPLES sequences, up to --global-batch "
+                  "(Megatron's --rampup-batch-size)");
+  cmd->add_option("--steps", c.steps, "optimizer steps (the LR schedule spans them)")
+      ->capture_default_str();
+  cmd->add_option("--train-tokens", c.train_tokens,
+                  "train this many tokens instead of --steps (the run ends at the first step "
+                  "that reaches it; the LR schedule runs in tokens)")
+      ->capture_default_str();
+  cmd->add_option("--warmup-tokens", c.warmup_tokens,
+                  "linear warmup in tokens (with --train-tokens)")
+      ->capture_default_str();
+  cmd->add_option("--lr-batch-scaling", c.lr_batch_scaling,
+                  "none, linear or sqrt: the LR of a step whose batch is below --global-batch "
+                  "(a ramp's) scaled by batch / global-batch, or its square root")
+      ->capture_default_str();
+}
+
 void add_train(CLI::App& app, const Runtime& runtime) {
   auto args = std::make_shared<TrainArgs>();
   train::TrainConfig& c = args->cfg;
@@ -252,10 +310,9 @@ void add_train(CLI::App& app, const Runtime& runtime) {
                   "BF16): its shape and weights start the run, with a fresh optimizer at step 0");
   args->model.add(cmd, "vocabulary (default: the data's)");
   add_layout_flags(cmd, c.layout);
-  cmd->add_option("--global-batch", c.data.global_batch, "sequences per optimizer step")
+  cmd->add_option("--global-batch", c.data.batch.global_batch, "sequences per optimizer step")
       ->capture_default_str();
-  cmd->add_option("--steps", c.steps, "optimizer steps (the LR schedule spans them)")
-      ->capture_default_str();
+  add_batch_flags(cmd, *args);
   cmd->add_option("--stop-after", c.stop_after,
                   "stop this run after N steps and checkpoint (resume later); 0: run to --steps")
       ->capture_default_str();

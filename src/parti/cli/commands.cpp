@@ -6,8 +6,8 @@
 #include <nlohmann/json.hpp>
 
 #include "parti/core/check.h"
-#include "parti/core/json.h"
 #include "parti/core/file.h"
+#include "parti/core/json.h"
 #include "parti/io/checkpoint.h"
 #include "parti/io/safetensors.h"
 #include "parti/model/registry.h"

@@ -40,10 +40,10 @@ T json_int(const nlohmann::json& v) {
     throw nlohmann::json::type_error::create(
         302, str_cat("type must be an integer, but is ", v.type_name()), &v);
   }
-  throw nlohmann::json::out_of_range::create(
-      406, str_cat("number ", v.dump(), " is not an integer of ", std::numeric_limits<T>::digits,
-                   " bits"),
-      &v);
+  throw nlohmann::json::out_of_range::create(406,
+                                             str_cat("number ", v.dump(), " is not an integer of ",
+                                                     std::numeric_limits<T>::digits, " bits"),
+                                             &v);
 }
 
 // obj[key] as json_int, or `fallback` when obj has no such key.

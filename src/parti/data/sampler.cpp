@@ -39,8 +39,11 @@ Sampler::Sampler(Blend blend, int seq_len, int global_batch, uint64_t seed)
 }
 
 std::pair<int, size_t> Sampler::start_of(int64_t step, int sample) const {
-  const uint64_t n = static_cast<uint64_t>(step) * static_cast<uint64_t>(global_batch_) +
-                     static_cast<uint64_t>(sample);
+  return start_of_sample(static_cast<uint64_t>(step) * static_cast<uint64_t>(global_batch_) +
+                         static_cast<uint64_t>(sample));
+}
+
+std::pair<int, size_t> Sampler::start_of_sample(uint64_t n) const {
   const BlendSchedule::Pick pick = blend_.schedule.at(n);
   const auto k = static_cast<size_t>(pick.dataset);
   const uint64_t span = blend_.splits[k].size() - static_cast<uint64_t>(seq_len_);
@@ -49,9 +52,15 @@ std::pair<int, size_t> Sampler::start_of(int64_t step, int sample) const {
 }
 
 void Sampler::fill(int64_t step, int first, int rows, int32_t* inputs, int32_t* targets) const {
+  fill_samples(static_cast<uint64_t>(step) * static_cast<uint64_t>(global_batch_) +
+                   static_cast<uint64_t>(first),
+               rows, inputs, targets);
+}
+
+void Sampler::fill_samples(uint64_t first, int rows, int32_t* inputs, int32_t* targets) const {
   for (int r = 0; r < rows; ++r) {
     const size_t offset = static_cast<size_t>(r) * static_cast<size_t>(seq_len_);
-    const auto [dataset, start] = start_of(step, first + r);
+    const auto [dataset, start] = start_of_sample(first + static_cast<uint64_t>(r));
     copy_window(blend_.splits[static_cast<size_t>(dataset)], start, seq_len_, inputs + offset,
                 targets + offset);
   }

@@ -1,6 +1,7 @@
 // Which tokens each sample of each step trains on: a pure function of (seed, step, sample index),
 // so any layout (and a resumed run) draws exactly the rows one process would.
-//   sample i of step s is sample n = s*G + i of the run; the blend (blend.h) makes it sample c of
+//   sample i of step s is sample n = s*G + i of the run (a changing batch: the samples before
+//   step s, plus i); the blend (blend.h) makes it sample c of
 //   dataset k, whose split holds N_k tokens:
 //   tokens_k[start .. start + T], start = bits(seed, stream_k, c) mod (N_k - T)
 //   stream_0 = "train" (so plain --data DIR, the blend of one, has c = n), stream_k = "train/k"
@@ -21,6 +22,10 @@ class Sampler {
   void fill(int64_t step, int first, int rows, int32_t* inputs, int32_t* targets) const;
   // Where sample `sample` of `step` starts: its dataset and token position there.
   std::pair<int, size_t> start_of(int64_t step, int sample) const;
+  // The same by the run's sample numbers: a run whose batch changes (parallel/batch/) numbers its
+  // samples by what came before, step s's sample i being n = (samples before step s) + i.
+  void fill_samples(uint64_t first, int rows, int32_t* inputs, int32_t* targets) const;
+  std::pair<int, size_t> start_of_sample(uint64_t n) const;
 
  private:
   Blend blend_;

@@ -12,8 +12,8 @@
 #include <nlohmann/json.hpp>
 
 #include "parti/core/check.h"
-#include "parti/core/json.h"
 #include "parti/core/file.h"
+#include "parti/core/json.h"
 
 namespace parti::data {
 namespace {

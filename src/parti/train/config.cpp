@@ -12,11 +12,23 @@ namespace parti::train {
 std::vector<std::string> validate(const TrainConfig& cfg) {
   std::vector<std::string> errors = model::validate(cfg.model);
   const DataConfig& d = cfg.data;
-  for (std::string& e : parallel::validate(cfg.layout, cfg.model, d.global_batch)) {
+  for (std::string& e : parallel::batch::validate(d.batch, cfg.layout, cfg.model)) {
     errors.push_back(std::move(e));
   }
   if (cfg.steps <= 0) {
     errors.push_back(str_cat("--steps must be positive, got ", cfg.steps));
+  }
+  if (cfg.train_tokens < 0 || cfg.warmup_tokens < 0) {
+    errors.push_back("--train-tokens and --warmup-tokens must not be negative");
+  } else if (cfg.warmup_tokens > 0 && cfg.train_tokens == 0) {
+    errors.push_back("--warmup-tokens needs --train-tokens (with --steps, --warmup counts steps)");
+  } else if (cfg.train_tokens > 0 && cfg.optim.warmup > 0) {
+    errors.push_back("--warmup counts steps; with --train-tokens give --warmup-tokens instead");
+  }
+  if (cfg.lr_batch_scaling != "none" && cfg.lr_batch_scaling != "linear" &&
+      cfg.lr_batch_scaling != "sqrt") {
+    errors.push_back(
+        str_cat("--lr-batch-scaling ", cfg.lr_batch_scaling, ": expected none, linear or sqrt"));
   }
   if (cfg.stop_after < 0) {
     errors.push_back(str_cat("--stop-after must not be negative, got ", cfg.stop_after));
@@ -128,7 +140,14 @@ nlohmann::ordered_json to_json(const TrainConfig& cfg) {
           {"model", model_to_json(cfg.model)},
           {"parameters", model::parameter_count(cfg.model)},
           {"steps", cfg.steps},
-          {"global_batch", d.global_batch},
+          {"global_batch", d.batch.global_batch},
+          {"batch_ramp",
+           d.batch.ramps() ? nlohmann::ordered_json::array(
+                                 {d.batch.ramp_start, d.batch.ramp_increment, d.batch.ramp_samples})
+                           : nlohmann::ordered_json()},
+          {"train_tokens", cfg.train_tokens},
+          {"warmup_tokens", cfg.warmup_tokens},
+          {"lr_batch_scaling", cfg.lr_batch_scaling},
           {"micro_batch", cfg.layout.micro_batch},
           {"accumulation", cfg.accumulation()},
           {"dp", cfg.layout.dp},

@@ -11,6 +11,7 @@
 #include "parti/model/config.h"
 #include "parti/optim/adamw.h"
 #include "parti/optim/lr_schedule.h"
+#include "parti/parallel/batch/batch_schedule.h"
 #include "parti/parallel/layout.h"
 #include "parti/train/guard.h"
 
@@ -29,10 +30,10 @@ struct DataConfig {
   std::string tokenizer;  // from meta.json: gpt2, llama3 or byte (generation decodes with it)
   int bos = -1;           // from meta.json: the begin and end-of-text ids (-1: unknown), for
   int eot = -1;           // the Hugging Face config.json beside checkpoints
-  int global_batch = 8;   // sequences per optimizer step
-  uint64_t seed = 1337;   // initialisation and data order
-  int eval_every = 0;     // steps; 0: only at the end when eval_batches > 0
-  int eval_batches = 4;   // micro-batches of validation windows per evaluation
+  parallel::batch::BatchConfig batch;  // --global-batch, --batch-ramp: sequences per step
+  uint64_t seed = 1337;                // initialisation and data order
+  int eval_every = 0;                  // steps; 0: only at the end when eval_batches > 0
+  int eval_batches = 4;                // micro-batches of validation windows per evaluation
 };
 
 struct IoConfig {
@@ -57,6 +58,13 @@ struct TrainConfig {
   DataConfig data;
   IoConfig io;
   int steps = 10;
+  // The run's length in tokens instead (0: --steps): it ends after the first step that reaches
+  // it, and the learning rate's schedule runs in tokens (warmup: warmup_tokens).
+  int64_t train_tokens = 0;
+  int64_t warmup_tokens = 0;
+  // How the learning rate follows a batch other than --global-batch (a ramp's smaller ones):
+  // none, linear, sqrt (optim::batch_lr_factor).
+  std::string lr_batch_scaling = "none";
   int stop_after = 0;         // stop this run after so many steps (0: run to --steps)
   GuardConfig guard;          // skipped steps: non-finite, spikes (train/guard.h)
   double time_limit_min = 0;  // checkpoint and stop after this much training (0: none)
@@ -76,8 +84,14 @@ struct TrainConfig {
   bool check_collectives = false;  // compare every collective's call across ranks first
   int threads = 1;
   // Micro-batches per rank per step: global batch = micro-batch x dp x accumulation.
-  int accumulation() const { return layout.micro_batches(data.global_batch); }
-  optim::LrSchedule schedule() const { return {optim.lr, optim.min_lr, optim.warmup, steps}; }
+  int accumulation() const { return layout.micro_batches(data.batch.global_batch); }
+  optim::LrSchedule schedule() const {
+    return train_tokens > 0
+               ? optim::LrSchedule{optim.lr, optim.min_lr, static_cast<double>(warmup_tokens),
+                                   static_cast<double>(train_tokens)}
+               : optim::LrSchedule{optim.lr, optim.min_lr, static_cast<double>(optim.warmup),
+                                   static_cast<double>(steps)};
+  }
 };
 
 std::vector<std::string> validate(const TrainConfig& cfg);

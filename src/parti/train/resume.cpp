@@ -103,7 +103,8 @@ const std::vector<std::string>& trajectory_flags() {
       "data",        "seed",          "global-batch",  "steps",
       "lr",          "min-lr",        "warmup",        "weight-decay",
       "beta1",       "beta2",         "eps",           "grad-clip",
-      "skip-spikes", "grad-compress", "powersgd-rank", "powersgd-start-step"};
+      "skip-spikes", "grad-compress", "powersgd-rank", "powersgd-start-step",
+      "batch-ramp",  "train-tokens",  "warmup-tokens", "lr-batch-scaling"};
   return flags;
 }
 

@@ -26,17 +26,11 @@
 namespace parti::train {
 namespace {
 
-void check_same_model(const model::ModelConfig& ours, const model::ModelConfig& theirs,
-                      const std::string& where) {
-  auto same = [&](int a, int b, const char* flag) {
-    PARTI_CHECK(a == b, ConfigError, "--resume: ", flag, " ", a, " differs from the checkpoint's ",
-                b, " in ", where);
-  };
-  same(ours.layers, theirs.layers, "--layers");
-  same(ours.heads, theirs.heads, "--heads");
-  same(ours.dim, theirs.dim, "--dim");
-  same(ours.seq_len, theirs.seq_len, "--seq-len");
-  same(ours.vocab, theirs.vocab, "--vocab");
+// The instruction lists of a step of `batch` sequences: with one stage every schedule is 1F1B
+// (each micro-batch's forward, then its backward).
+parallel::pipeline::Schedule step_schedule(const parallel::Layout& l, int stages, int batch) {
+  return parallel::pipeline::make_schedule(stages > 1 ? l.schedule : "1f1b", stages,
+                                           l.micro_batches(batch), l.virtual_stages);
 }
 
 }  // namespace
@@ -49,6 +43,7 @@ Trainer::Trainer(TrainConfig cfg, const dist::Mesh& mesh, dist::ProcessGroup* wo
       world_(world),
       cp_(mesh.size(dist::Axis::cp) > 1 ? &mesh.group(dist::Axis::cp) : nullptr),
       grads_(mesh.group(dist::Axis::cp, dist::Axis::dp)),
+      batch_(cfg_.data.batch, cfg_.model.seq_len),
       guard_(cfg_.guard) {
   PARTI_ASSERT(cp_size() == cfg_.layout.cp, "cp group of ", cp_size(), " for --cp ",
                cfg_.layout.cp);
@@ -79,8 +74,8 @@ Trainer::Trainer(TrainConfig cfg, const dist::Mesh& mesh, dist::ProcessGroup* wo
               train_.splits[0].vocab_size(), " (", train_.splits[0].where(), ")");
   count_tp(mesh);
   build_executor();
-  sampler_ = std::make_unique<data::Sampler>(train_, cfg_.model.seq_len, cfg_.data.global_batch,
-                                             cfg_.data.seed);
+  sampler_ = std::make_unique<data::Sampler>(train_, cfg_.model.seq_len,
+                                             cfg_.data.batch.global_batch, cfg_.data.seed);
   const size_t rows = static_cast<size_t>(cfg_.layout.micro_batch);
   inputs_.resize(rows * static_cast<size_t>(local_seq()));
   targets_.resize(inputs_.size());
@@ -89,19 +84,7 @@ Trainer::Trainer(TrainConfig cfg, const dist::Mesh& mesh, dist::ProcessGroup* wo
     full_targets_.resize(full_inputs_.size());
   }
   if (cfg_.io.resume) {
-    ResumePoint point = find_resume_point(cfg_.io);
-    const SavedRun& saved = point.run;
-    const std::string& dir = saved.dir;
-    check_same_model(cfg_.model, saved.model, dir);
-    check_resumed_flags(saved.state.at("config"), to_json(cfg_), cfg_.io.allow_changes);
-    resumed_from_ = dir;
-    passed_over_ = std::move(point.skipped);
-    parallel_->load(dir, saved.optimizer_step);
-    compression_resumed_ = parallel_->load_compression(dir);
-    step_ = saved.step;
-    if (saved.state.contains("guard")) {  // checkpoints before the guard have none: a fresh one
-      guard_.from_json(saved.state.at("guard"));
-    }
+    resume();
   } else {
     parallel_->init(cfg_.data.seed);
     if (!cfg_.io.init_from.empty()) {
@@ -133,11 +116,13 @@ void Trainer::count_tp(const dist::Mesh& mesh) {
 }
 
 void Trainer::sample(int first, int rows, int32_t* inputs, int32_t* targets) {
+  const auto samples = static_cast<uint64_t>(batch_.state().samples);  // before this step
   if (cp_ == nullptr) {
-    sampler_->fill(step_, first, rows, inputs, targets);
+    sampler_->fill_samples(samples + static_cast<uint64_t>(first), rows, inputs, targets);
     return;
   }
-  sampler_->fill(step_, first, rows, full_inputs_.data(), full_targets_.data());
+  sampler_->fill_samples(samples + static_cast<uint64_t>(first), rows, full_inputs_.data(),
+                         full_targets_.data());
   parallel::context::cp_take(positions_, cfg_.model.seq_len, full_inputs_.data(), rows, inputs);
   parallel::context::cp_take(positions_, cfg_.model.seq_len, full_targets_.data(), rows, targets);
 }
@@ -185,11 +170,28 @@ void Trainer::build_executor() {
   const int q = cfg_.layout.grid();
   const size_t tokens = static_cast<size_t>(B) * static_cast<size_t>(T) /
                         static_cast<size_t>(cfg_.layout.sp ? tp_size() : q * q);
-  // With one stage every schedule is 1F1B: each micro-batch's forward, then its backward.
-  const std::string schedule = P > 1 ? cfg_.layout.schedule : "1f1b";
-  executor_ = std::make_unique<pipeline::Executor>(
-      *model_, pipeline::make_schedule(schedule, P, cfg_.accumulation(), V), *pp_, B, T,
-      tokens * static_cast<size_t>(cfg_.model.dim));
+  batch_now_ = batch_.next();
+  executor_ =
+      std::make_unique<pipeline::Executor>(*model_, step_schedule(cfg_.layout, P, batch_now_), *pp_,
+                                           B, T, tokens * static_cast<size_t>(cfg_.model.dim));
+}
+
+void Trainer::set_batch(int batch) {
+  if (batch != batch_now_) {
+    executor_->reschedule(step_schedule(cfg_.layout, pp_size(), batch));
+    batch_now_ = batch;
+  }
+}
+
+double Trainer::step_lr() const {
+  const optim::LrSchedule schedule = cfg_.schedule();
+  const double lr =
+      cfg_.train_tokens > 0
+          ? schedule.at(static_cast<double>(batch_.state().tokens),
+                        static_cast<double>(batch_.state().tokens) + tokens_per_step())
+          : schedule.at(static_cast<int>(step_));
+  return lr *
+         optim::batch_lr_factor(cfg_.lr_batch_scaling, batch_now_, cfg_.data.batch.global_batch);
 }
 
 parallel::pipeline::PassOptions Trainer::pass_options() {
@@ -264,6 +266,7 @@ StepStats Trainer::step() {
   parallel_->begin_step();
   ring_ = {};
   grid_ = {};
+  set_batch(batch_.next());
   const double tokens = tokens_per_step();
   auto dloss = static_cast<float>(1.0 / tokens);
   if (cfg_.fault_nan_step > 0 && dp_.rank() == 0 && step_ + 1 >= cfg_.fault_nan_step &&
@@ -271,7 +274,7 @@ StepStats Trainer::step() {
     dloss = std::numeric_limits<float>::quiet_NaN();  // testing aid: a NaN gradient
   }
   const int dp = dp_.size();
-  const double lr = cfg_.schedule().at(static_cast<int>(step_));
+  const double lr = step_lr();
   StepStats stats{};
   run_schedule(dloss, lr, &stats);
   comm_bytes_ = parallel_->comm_bytes();
@@ -290,6 +293,7 @@ StepStats Trainer::step() {
     comm_bytes_ += static_cast<int64_t>(2.0 * (g - 1) / g * sizeof(double));  // the loss sum
   }
   ++step_;
+  batch_.advance(batch_now_);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const double tokens_per_s = tokens / seconds;
@@ -302,6 +306,8 @@ StepStats Trainer::step() {
   stats.step_ms = seconds * 1e3;
   stats.tokens_per_s = tokens_per_s;
   stats.mfu = mfu;
+  stats.global_batch = batch_now_;
+  stats.tokens_seen = batch_.state().tokens;
   return stats;
 }
 
@@ -449,10 +455,16 @@ nlohmann::ordered_json Trainer::step_record(const StepStats& s) const {
   const auto number = [](double v) {
     return std::isfinite(v) ? nlohmann::ordered_json(v) : nullptr;
   };
-  nlohmann::ordered_json record = {{"step", s.step},       {"loss", number(s.loss)},
-                                   {"lr", s.lr},           {"grad_norm", number(s.grad_norm)},
-                                   {"step_ms", s.step_ms}, {"tokens_per_s", s.tokens_per_s},
-                                   {"mfu", s.mfu},         {"skipped", !s.skipped.empty()}};
+  nlohmann::ordered_json record = {{"step", s.step},
+                                   {"loss", number(s.loss)},
+                                   {"lr", s.lr},
+                                   {"grad_norm", number(s.grad_norm)},
+                                   {"step_ms", s.step_ms},
+                                   {"tokens_per_s", s.tokens_per_s},
+                                   {"mfu", s.mfu},
+                                   {"skipped", !s.skipped.empty()},
+                                   {"global_batch", s.global_batch},
+                                   {"tokens_seen", s.tokens_seen}};
   if (!s.skipped.empty()) {
     record["skip_reason"] = s.skipped;
   }
@@ -520,10 +532,17 @@ nlohmann::ordered_json Trainer::step_record(const StepStats& s) const {
 }
 
 std::string Trainer::step_line(const StepStats& s) const {
+  const std::string of = cfg_.train_tokens > 0
+                             ? fmt::format("{:>5} ({:.1f}% of tokens)", s.step,
+                                           100.0 * static_cast<double>(s.tokens_seen) /
+                                               static_cast<double>(cfg_.train_tokens))
+                             : fmt::format("{:>5}/{}", s.step, cfg_.steps);
   std::string line = fmt::format(
-      "step {:>5}/{} | loss {:.4f} | lr {:.2e} | norm {:.3f} | {:.1f} ms | {:.0f} tok/s | "
-      "MFU {:.1f}%",
-      s.step, cfg_.steps, s.loss, s.lr, s.grad_norm, s.step_ms, s.tokens_per_s, 100 * s.mfu);
+      "step {} | loss {:.4f} | lr {:.2e} | norm {:.3f} | {:.1f} ms | {:.0f} tok/s | MFU {:.1f}%",
+      of, s.loss, s.lr, s.grad_norm, s.step_ms, s.tokens_per_s, 100 * s.mfu);
+  if (cfg_.data.batch.ramps() && s.global_batch != last_batch_) {  // the first, each change
+    line += fmt::format(" | batch {}", s.global_batch);
+  }
   if (!s.skipped.empty()) {
     line += " | skipped: " + s.skipped;
   }
@@ -557,21 +576,24 @@ void Trainer::run(std::ostream& all_out) {
   std::ostringstream discard;
   std::ostream& out = is_logger() ? all_out : discard;
   print_header(out);
+  // --stop-after N: this run's last step (the run's own end may come first).
   const int64_t last =
-      cfg_.stop_after > 0 ? std::min<int64_t>(cfg_.steps, step_ + cfg_.stop_after) : cfg_.steps;
+      cfg_.stop_after > 0 ? step_ + cfg_.stop_after : std::numeric_limits<int64_t>::max();
   const StopSignals signals;
   signals_ = &signals;
   started_ = std::chrono::steady_clock::now();
   bool ckpt_due = false;
   auto step_end = std::chrono::steady_clock::now();
-  while (step_ < last) {
+  while (!finished() && step_ < last) {
     StepStats s = step();
+    const bool end = finished() || s.step == last;  // this run's last step
     nlohmann::ordered_json record = step_record(s);
     // Since the last step's end: this step, and what ran between (an evaluation, a save).
     const auto now = std::chrono::steady_clock::now();
     record["wall_ms"] = std::chrono::duration<double, std::milli>(now - step_end).count();
     step_end = now;
     std::string line = step_line(s);
+    last_batch_ = s.global_batch;
     poll_save(out);
     if (!s.skipped.empty() && guard_.exhausted()) {
       out << line << std::endl;
@@ -588,7 +610,7 @@ void Trainer::run(std::ostream& all_out) {
     }
     const bool eval_now =
         cfg_.data.eval_batches > 0 &&
-        ((cfg_.data.eval_every > 0 && s.step % cfg_.data.eval_every == 0) || s.step == cfg_.steps);
+        ((cfg_.data.eval_every > 0 && s.step % cfg_.data.eval_every == 0) || finished());
     if (eval_now) {
       const double val = evaluate();
       record["val_loss"] = val;
@@ -599,11 +621,9 @@ void Trainer::run(std::ostream& all_out) {
     const int stop = s.stop;
     // A checkpoint due at a skipped step waits for the next applied one (or the run's end, or a
     // stop): `latest` stays at the state before the trouble while the guard is skipping.
-    ckpt_due = ckpt_due ||
-               (!cfg_.io.ckpt_dir.empty() &&
-                ((cfg_.io.ckpt_every > 0 && s.step % cfg_.io.ckpt_every == 0) || s.step == last));
-    if ((ckpt_due && (s.skipped.empty() || s.step == last)) ||
-        (stop != 0 && !cfg_.io.ckpt_dir.empty())) {
+    ckpt_due = ckpt_due || (!cfg_.io.ckpt_dir.empty() &&
+                            ((cfg_.io.ckpt_every > 0 && s.step % cfg_.io.ckpt_every == 0) || end));
+    if ((ckpt_due && (s.skipped.empty() || end)) || (stop != 0 && !cfg_.io.ckpt_dir.empty())) {
       checkpoint(out);
       ckpt_due = false;
     }

@@ -26,6 +26,7 @@
 #include "parti/io/checkpoint_writer.h"
 #include "parti/io/metrics.h"
 #include "parti/model/model.h"
+#include "parti/parallel/batch/batch_schedule.h"
 #include "parti/parallel/context/ring_attention.h"
 #include "parti/parallel/data/data_parallel.h"
 #include "parti/parallel/pipeline/executor.h"
@@ -43,6 +44,8 @@ struct StepStats {
   double step_ms;
   double tokens_per_s;
   double mfu;           // model FLOPs / (measured sgemm ceiling)
+  int global_batch;     // sequences in this step (parallel/batch/)
+  int64_t tokens_seen;  // trained on so far, this step included
   std::string skipped;  // why the update was not applied (train/guard.h); "" when it was
   int stop = 0;         // the run stops after this step: Trainer::agreed_stop()
 };
@@ -103,6 +106,9 @@ class Trainer {
   // The maximum of `value` over every rank of the job (collective over the step's groups).
   double max_over_ranks(double value);
   void max_over_ranks(double* values, size_t count);  // each of them
+  // Loads the newest good checkpoint (--resume): parameters, moments, step, batch schedule and
+  // step guard, after checking it is this run's model and training flags.
+  void resume();
   // The state.json of a checkpoint of the current state (collective: refuses, on every rank,
   // parameters or moments that are not finite).
   nlohmann::json checkpoint_state();
@@ -119,9 +125,15 @@ class Trainer {
   void report_save(std::ostream& out);  // the finishing process: its folder and what was pruned
   // Whether every parameter and moment this job holds is finite (collective over every group).
   bool state_finite();
-  double tokens_per_step() const {
-    return static_cast<double>(cfg_.data.global_batch) * cfg_.model.seq_len;
+  double tokens_per_step() const { return static_cast<double>(batch_now_) * cfg_.model.seq_len; }
+  // The executor's list for a step of `batch` sequences (rebuilt when the batch changes).
+  void set_batch(int batch);
+  // Whether the run has done what it was asked: --steps steps, or --train-tokens tokens.
+  bool finished() const {
+    return cfg_.train_tokens > 0 ? batch_.state().tokens >= cfg_.train_tokens : step_ >= cfg_.steps;
   }
+  // This step's learning rate: the schedule at the run's progress, scaled for its batch.
+  double step_lr() const;
   std::string step_line(const StepStats& s) const;
   // Whether the run stops after this step, agreed by every rank (collective): 0 no, else the
   // signal's number, or 1000: --time-limit reached.
@@ -161,6 +173,9 @@ class Trainer {
   std::vector<parallel::pipeline::TraceEvent> trace_;
   std::unique_ptr<parallel::data::DataParallel> parallel_;
   std::unique_ptr<data::Sampler> sampler_;
+  parallel::batch::BatchSchedule batch_;  // the global batch of each step (what was consumed)
+  int batch_now_ = 0;                     // the batch the executor's list is built for
+  int last_batch_ = 0;                    // the previous step's (the step line shows a change)
   core::Arena workspace_;  // scratch inside one sublayer (tensor and sequence parallelism)
   std::vector<int32_t> inputs_;
   std::vector<int32_t> targets_;

@@ -5,15 +5,34 @@
 #include "parti/core/check.h"
 #include "parti/io/checkpoint.h"
 #include "parti/model/registry.h"
+#include "parti/train/resume.h"
+#include "parti/train/saved_run.h"
 #include "parti/train/trainer.h"
 
 namespace parti::train {
+namespace {
+
+void check_same_model(const model::ModelConfig& ours, const model::ModelConfig& theirs,
+                      const std::string& where) {
+  auto same = [&](int a, int b, const char* flag) {
+    PARTI_CHECK(a == b, ConfigError, "--resume: ", flag, " ", a, " differs from the checkpoint's ",
+                b, " in ", where);
+  };
+  same(ours.layers, theirs.layers, "--layers");
+  same(ours.heads, theirs.heads, "--heads");
+  same(ours.dim, theirs.dim, "--dim");
+  same(ours.seq_len, theirs.seq_len, "--seq-len");
+  same(ours.vocab, theirs.vocab, "--vocab");
+}
+
+}  // namespace
 
 nlohmann::json Trainer::checkpoint_state() {
   nlohmann::json state;
   state["config"] = to_json(cfg_);
   state["optimizer_step"] = parallel_->optimizer_step();
   state["data_position"] = {{"next_step", step_}, {"seed", cfg_.data.seed}};
+  state["batch"] = batch_.state().to_json();
   nlohmann::json hf = model::hf_config(cfg_.model);
   if (cfg_.data.eot >= 0) {  // Hugging Face's GPT-2 begins and ends documents with its EOT
     hf["bos_token_id"] = cfg_.data.bos >= 0 ? cfg_.data.bos : cfg_.data.eot;
@@ -28,6 +47,24 @@ nlohmann::json Trainer::checkpoint_state() {
               "written (the latest one in ",
               cfg_.io.ckpt_dir, " is unchanged)");
   return state;
+}
+
+void Trainer::resume() {
+  ResumePoint point = find_resume_point(cfg_.io);
+  const SavedRun& saved = point.run;
+  const std::string& dir = saved.dir;
+  check_same_model(cfg_.model, saved.model, dir);
+  check_resumed_flags(saved.state.at("config"), to_json(cfg_), cfg_.io.allow_changes);
+  resumed_from_ = dir;
+  passed_over_ = std::move(point.skipped);
+  parallel_->load(dir, saved.optimizer_step);
+  compression_resumed_ = parallel_->load_compression(dir);
+  step_ = saved.step;
+  batch_.restore(parallel::batch::BatchState::from_state(
+      saved.state, step_, cfg_.data.batch.global_batch, cfg_.model.seq_len));
+  if (saved.state.contains("guard")) {  // checkpoints before the guard have none: a fresh one
+    guard_.from_json(saved.state.at("guard"));
+  }
 }
 
 std::string Trainer::save() { return parallel_->save(cfg_.io.ckpt_dir, step_, checkpoint_state()); }

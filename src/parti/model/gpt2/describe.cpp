@@ -36,8 +36,8 @@ ModelConfig from_hf_config(const nlohmann::json& c, const std::string& file) {
     m.seq_len = json_int<int>(c.at("n_positions"));
     m.vocab = json_int<int>(c.at("vocab_size"));
     const nlohmann::json inner = c.value("n_inner", nlohmann::json());
-    PARTI_CHECK(inner.is_null() || json_int<int>(inner) == 4 * m.dim, ConfigError, file, ": n_inner ",
-                inner.dump(), ": Parti's GPT-2 has 4 x n_embd MLP units");
+    PARTI_CHECK(inner.is_null() || json_int<int>(inner) == 4 * m.dim, ConfigError, file,
+                ": n_inner ", inner.dump(), ": Parti's GPT-2 has 4 x n_embd MLP units");
     const std::string act = c.value("activation_function", "gelu_new");
     PARTI_CHECK(act == "gelu_new" || act == "gelu_pytorch_tanh", ConfigError, file,
                 ": activation_function ", act, ": Parti's GPT-2 computes the tanh GELU (gelu_new)");

@@ -66,11 +66,21 @@ Executor::Executor(model::Model<float>& model, Schedule schedule, dist::ProcessG
   PARTI_ASSERT(static_cast<int>(model.chunks().size()) == schedule_.virtual_stages(), "a model of ",
                model.chunks().size(), " chunks for ", schedule_.virtual_stages(),
                " virtual stages");
+  reschedule(std::move(schedule_));
+}
+
+void Executor::reschedule(Schedule schedule) {
+  PARTI_ASSERT(schedule.stages == pp_.size() &&
+                   schedule.chunks == static_cast<int>(model_.chunks().size()) * schedule.stages,
+               "a new schedule of ", schedule.stages, " stages and ", schedule.chunks, " chunks");
+  PARTI_ASSERT(std::all_of(slots_.begin(), slots_.end(), [](const Slot* s) { return !s; }),
+               "a new schedule while micro-batches are in flight");
   // Tags must stay below MPI's guaranteed 32767.
-  PARTI_CHECK(schedule_.stages == 1 || 2 * schedule_.chunks * schedule_.micro_batches < 32767,
+  PARTI_CHECK(schedule.stages == 1 || 2 * schedule.chunks * schedule.micro_batches < 32767,
               ConfigError,
               "--pp x --virtual-stages x micro-batches per step is too large for message tags (",
-              schedule_.chunks, " chunks x ", schedule_.micro_batches, " micro-batches)");
+              schedule.chunks, " chunks x ", schedule.micro_batches, " micro-batches)");
+  schedule_ = std::move(schedule);
   slots_.assign(static_cast<size_t>(schedule_.chunks * schedule_.micro_batches), nullptr);
 }
 

@@ -67,6 +67,9 @@ class Executor {
            size_t message);
   ~Executor();
   const Schedule& schedule() const { return schedule_; }
+  // Another list for the same stages and chunks, between steps: the batch changed
+  // (parallel/batch/), and with it the micro-batches per step.
+  void reschedule(Schedule schedule);
   int stage() const { return stage_; }
 
   // Runs this stage's list; returns the sum of the token losses it computed (last stage: the

@@ -1,0 +1,118 @@
+// Issue #22, acceptance 2-4 for the ramp: a global batch that grows (--batch-ramp) at dp 2 (ZeRO
+// 0 and 3), dp2 x tp2, pp 2 (1F1B and interleaved, whose instruction lists are rebuilt when the
+// batch grows), cp 2, a 2 x 2 grid and the Llama family, each against the one-process run with
+// the same flags: the same batch every step, losses and final parameters within the layout
+// suites' bounds (layout_runs.h). A run stopped mid-ramp and resumed is the uninterrupted one
+// bit for bit; bad ramps are refused naming the flag.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "cli/run.h"
+#include "parti/core/check.h"
+#include "support/layout_runs.h"
+#include "support/layouts.h"
+
+namespace parti {
+namespace {
+
+using test::work;  // NOLINT
+
+// Global batch 8, ramped from 4 by 4 over the first 16 samples: steps 1-4 take 4 sequences,
+// steps 5-10 take 8.
+const char* const kRamp = " --batch-ramp 4,4,16";
+
+std::vector<int> batches(const std::string& name) {
+  std::vector<int> out;
+  std::istringstream lines(test::slurp(work() + "/" + name + ".jsonl"));
+  std::string line;
+  while (std::getline(lines, line)) out.push_back(nlohmann::json::parse(line).at("global_batch"));
+  return out;
+}
+
+// The one-process ramped run of a row's family and model flags (micro-batch 4: one micro-batch
+// of the first batches, two of the later).
+std::string ramp_reference(const test::LayoutCase& l) {
+  return test::shared_reference("ramp_" + l.family + (l.model.empty() ? "" : "_own"),
+                                test::run_flags(4, 10, l.preset()) + kRamp + " " + l.model);
+}
+
+class Ramp : public ::testing::TestWithParam<test::LayoutCase> {};
+
+TEST_P(Ramp, TakesTheSameBatchesAndMatchesOneProcess) {
+  const test::LayoutCase& l = GetParam();
+  const std::string ref = ramp_reference(l);
+  const std::string name = "ramp_" + l.name;
+  auto r = test::run(test::mpirun(l.ranks()) +
+                     test::train_flags(name, l.micro_batch_or_two(), 10, l.preset()) + kRamp +
+                     l.flags() + (l.model.empty() ? "" : " " + l.model));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(batches(name), (std::vector<int>{4, 4, 4, 4, 8, 8, 8, 8, 8, 8}));
+  EXPECT_EQ(batches(name), batches(ref));
+  test::compare(name, ref);
+}
+
+INSTANTIATE_TEST_SUITE_P(Batch, Ramp, ::testing::ValuesIn(test::layouts([](const auto& l) {
+                           for (const char* row :
+                                {"Dp2Zero0", "Dp2Zero3", "Dp2Tp2Zero0", "Pp2OneFOneB",
+                                 "Pp2Interleaved", "Dp1Cp2Tp1Pp1Zero0", "Tp4Grid2d",
+                                 "LlamaDp2Zero3"}) {
+                             if (l.name == row) return true;
+                           }
+                           return false;
+                         })),
+                         [](const auto& param_info) { return param_info.param.name; });
+
+// Acceptance 3: stopped after step 3 (inside the ramp: the batch grows at step 5), resumed: the
+// same losses and parameters, bit for bit, as the run that was not stopped.
+TEST(Ramp, StoppedMidRampAndResumedIsBitForBit) {
+  const std::string flags = test::run_flags(2) + " --batch-ramp 2,2,24";
+  auto r = test::run(std::string(PARTI_BINARY) + flags + " --ckpt-dir " + work() + "/whole --log " +
+                     work() + "/whole.jsonl");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const std::string cut = flags + " --ckpt-dir " + work() + "/cut --log " + work() + "/cut.jsonl";
+  r = test::run(std::string(PARTI_BINARY) + cut + " --stop-after 3");
+  ASSERT_EQ(r.status, 0) << r.output;
+  r = test::run(std::string(PARTI_BINARY) + cut + " --resume");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("resumed at step 3"), std::string::npos) << r.output;
+  EXPECT_EQ(batches("cut"), (std::vector<int>{2, 2, 2, 2, 4, 4, 6, 6, 8, 8}));
+  EXPECT_EQ(test::losses("cut"), test::losses("whole"));  // exactly
+  EXPECT_EQ(test::slurp(work() + "/cut/step_00000010/model.safetensors"),
+            test::slurp(work() + "/whole/step_00000010/model.safetensors"));
+}
+
+// ... and resumed at another layout, it still ends as one process does.
+TEST(Ramp, StoppedAtDp2ResumesAtPp2) {
+  const test::LayoutCase dp2{.dp = 2}, pp2{.pp = 2};
+  const auto command = [](const std::string& name, const test::LayoutCase& l, int micro_batch) {
+    return test::mpirun(2) + test::train_flags(name, micro_batch) + kRamp + l.flags();
+  };
+  test::resume_elsewhere("dp2_ramp", command("dp2_ramp", dp2, 2),
+                         {{"dp2_ramp_pp2", command("dp2_ramp_pp2", pp2, 1)}}, ramp_reference(dp2));
+}
+
+// Acceptance 4: what a ramp gets wrong is refused before any work, naming the flag.
+TEST(Ramp, BadRampsAreRefusedNamingTheFlag) {
+  const std::string flags = test::run_flags(4);
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {" --batch-ramp 2,2,16",
+       "--batch-ramp 2,2,16: its batch of 2 sequences is not a multiple "
+       "of --micro-batch 4 x --dp 1 = 4"},
+      {" --batch-ramp 4,3,16", "--global-batch 8 - START 4 is not a multiple of INCREMENT 3"},
+      {" --batch-ramp 8,4,16", "START must be below --global-batch 8"},
+      {" --batch-ramp 4,x,16", "--batch-ramp 4,x,16: 'x' is not an integer"},
+      {" --batch-ramp 4,4", "expected three positive integers START,INCREMENT,SAMPLES"},
+      {" --train-tokens 4096", "--warmup counts steps; with --train-tokens give --warmup-tokens"},
+      {" --lr-batch-scaling cubic", "--lr-batch-scaling cubic: expected none, linear or sqrt"},
+  };
+  for (const auto& [extra, message] : cases) {
+    const auto r = test::parti(flags + extra);
+    EXPECT_EQ(r.status, kExitInput) << extra << "\n" << r.output;
+    EXPECT_NE(r.output.find(message), std::string::npos) << extra << "\n" << r.output;
+  }
+}
+
+}  // namespace
+}  // namespace parti
