@@ -127,6 +127,14 @@ void run_train(TrainArgs& a, const Runtime& runtime, const CLI::App& cmd) {
   cfg.model.vocab = meta.vocab_size > 0 && !hf ? meta.vocab_size : cfg.model.vocab;
   a.model.apply(cfg.model);
   parse_ramp(a.batch_ramp, cfg.data.batch);
+  if (cfg.data.batch.adaptive) {
+    parallel::batch::BatchConfig& b = cfg.data.batch;
+    PARTI_CHECK(cmd.get_option("--global-batch")->count() == 0, ConfigError,
+                "--adaptive-batch with a fixed --global-batch: the batch follows the noise scale "
+                "between --min-global-batch and --max-global-batch");
+    b.quantum = b.quantum > 0 ? b.quantum : b.min_batch;
+    b.global_batch = b.max_batch;
+  }
   std::vector<std::string> errors = train::validate(cfg);
   if (!errors.empty()) {
     std::string all = errors[0];
@@ -281,6 +289,17 @@ void add_batch_flags(CLI::App* cmd, TrainArgs& a) {
                   "(Megatron's --rampup-batch-size)");
   cmd->add_option("--steps", c.steps, "optimizer steps (the LR schedule spans them)")
       ->capture_default_str();
+  cmd->add_flag("--adaptive-batch", c.data.batch.adaptive,
+                "the global batch follows the measured gradient noise scale (McCandlish et al. "
+                "2018) between --min-global-batch and --max-global-batch, in multiples of "
+                "--batch-quantum; halved on a loss spike");
+  cmd->add_option("--min-global-batch", c.data.batch.min_batch,
+                  "--adaptive-batch: the first and smallest batch (sequences)");
+  cmd->add_option("--max-global-batch", c.data.batch.max_batch,
+                  "--adaptive-batch: the largest batch (the learning rate's reference)");
+  cmd->add_option("--batch-quantum", c.data.batch.quantum,
+                  "--adaptive-batch: batches are multiples of it (default: --min-global-batch); "
+                  "micro-batch x dp must divide it");
   cmd->add_option("--train-tokens", c.train_tokens,
                   "train this many tokens instead of --steps (the run ends at the first step "
                   "that reaches it; the LR schedule runs in tokens)")

@@ -145,6 +145,10 @@ nlohmann::ordered_json to_json(const TrainConfig& cfg) {
            d.batch.ramps() ? nlohmann::ordered_json::array(
                                  {d.batch.ramp_start, d.batch.ramp_increment, d.batch.ramp_samples})
                            : nlohmann::ordered_json()},
+          {"adaptive_batch", d.batch.adaptive
+                                 ? nlohmann::ordered_json::array(
+                                       {d.batch.min_batch, d.batch.max_batch, d.batch.quantum})
+                                 : nlohmann::ordered_json()},
           {"train_tokens", cfg.train_tokens},
           {"warmup_tokens", cfg.warmup_tokens},
           {"lr_batch_scaling", cfg.lr_batch_scaling},

@@ -99,12 +99,27 @@ ResumePoint find_resume_point(const IoConfig& io) {
 }
 
 const std::vector<std::string>& trajectory_flags() {
-  static const std::vector<std::string> flags = {
-      "data",        "seed",          "global-batch",  "steps",
-      "lr",          "min-lr",        "warmup",        "weight-decay",
-      "beta1",       "beta2",         "eps",           "grad-clip",
-      "skip-spikes", "grad-compress", "powersgd-rank", "powersgd-start-step",
-      "batch-ramp",  "train-tokens",  "warmup-tokens", "lr-batch-scaling"};
+  static const std::vector<std::string> flags = {"data",
+                                                 "seed",
+                                                 "global-batch",
+                                                 "steps",
+                                                 "lr",
+                                                 "min-lr",
+                                                 "warmup",
+                                                 "weight-decay",
+                                                 "beta1",
+                                                 "beta2",
+                                                 "eps",
+                                                 "grad-clip",
+                                                 "skip-spikes",
+                                                 "grad-compress",
+                                                 "powersgd-rank",
+                                                 "powersgd-start-step",
+                                                 "batch-ramp",
+                                                 "adaptive-batch",
+                                                 "train-tokens",
+                                                 "warmup-tokens",
+                                                 "lr-batch-scaling"};
   return flags;
 }
 

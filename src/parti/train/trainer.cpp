@@ -83,6 +83,9 @@ Trainer::Trainer(TrainConfig cfg, const dist::Mesh& mesh, dist::ProcessGroup* wo
     full_inputs_.resize(rows * static_cast<size_t>(cfg_.model.seq_len));
     full_targets_.resize(full_inputs_.size());
   }
+  if (cfg_.data.batch.adaptive) {
+    parallel_->measure_micro_norms(cp_);
+  }
   if (cfg_.io.resume) {
     resume();
   } else {
@@ -176,6 +179,27 @@ void Trainer::build_executor() {
                                            B, T, tokens * static_cast<size_t>(cfg_.model.dim));
 }
 
+void Trainer::observe_noise(StepStats* stats) {
+  if (!cfg_.data.batch.adaptive) {
+    return;
+  }
+  // Summed over every rank: dp x cp (disjoint micro-batches; cp counted once), tp and pp (parts).
+  double squares = parallel_->micro_squares();
+  for (dist::ProcessGroup* g : {&grads_, tp_, pp_}) {
+    if (g != nullptr && g->size() > 1) {
+      g->all_reduce(&squares, 1, dist::ReduceOp::sum);
+    }
+  }
+  // Each micro-batch's gradient is of its tokens' loss over the step's G T: times G / B it is
+  // the gradient of its own mean loss, whose squared norms the estimator averages.
+  const int B = cfg_.layout.micro_batch;
+  const double groups = static_cast<double>(batch_now_) / B;
+  const parallel::batch::NormPair m{squares * groups, B, stats->grad_norm * stats->grad_norm,
+                                    batch_now_};
+  batch_.observe(m, stats->loss);
+  stats->gns = batch_.state().noise.estimate();
+}
+
 void Trainer::set_batch(int batch) {
   if (batch != batch_now_) {
     executor_->reschedule(step_schedule(cfg_.layout, pp_size(), batch));
@@ -217,6 +241,7 @@ void Trainer::run_schedule(float dloss, double lr, StepStats* stats) {
     // The same all-reduced loss and norm and the same history on every rank: the same verdict.
     stats->skipped = guard_.judge(stats->loss, stats->grad_norm);
     if (stats->skipped.empty()) {
+      observe_noise(stats);
       parallel_->update(lr);
     } else {
       parallel_->skip_update(!std::isfinite(stats->grad_norm));
@@ -465,6 +490,9 @@ nlohmann::ordered_json Trainer::step_record(const StepStats& s) const {
                                    {"skipped", !s.skipped.empty()},
                                    {"global_batch", s.global_batch},
                                    {"tokens_seen", s.tokens_seen}};
+  if (cfg_.data.batch.adaptive) {
+    record["gns"] = s.gns;  // the smoothed noise scale after this step (sequences)
+  }
   if (!s.skipped.empty()) {
     record["skip_reason"] = s.skipped;
   }
@@ -540,7 +568,8 @@ std::string Trainer::step_line(const StepStats& s) const {
   std::string line = fmt::format(
       "step {} | loss {:.4f} | lr {:.2e} | norm {:.3f} | {:.1f} ms | {:.0f} tok/s | MFU {:.1f}%",
       of, s.loss, s.lr, s.grad_norm, s.step_ms, s.tokens_per_s, 100 * s.mfu);
-  if (cfg_.data.batch.ramps() && s.global_batch != last_batch_) {  // the first, each change
+  if ((cfg_.data.batch.ramps() || cfg_.data.batch.adaptive) &&
+      s.global_batch != last_batch_) {  // the first, each change
     line += fmt::format(" | batch {}", s.global_batch);
   }
   if (!s.skipped.empty()) {

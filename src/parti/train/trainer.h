@@ -46,6 +46,7 @@ struct StepStats {
   double mfu;           // model FLOPs / (measured sgemm ceiling)
   int global_batch;     // sequences in this step (parallel/batch/)
   int64_t tokens_seen;  // trained on so far, this step included
+  double gns = 0.0;     // --adaptive-batch: the smoothed noise scale after this step
   std::string skipped;  // why the update was not applied (train/guard.h); "" when it was
   int stop = 0;         // the run stops after this step: Trainer::agreed_stop()
 };
@@ -132,6 +133,9 @@ class Trainer {
   bool finished() const {
     return cfg_.train_tokens > 0 ? batch_.state().tokens >= cfg_.train_tokens : step_ >= cfg_.steps;
   }
+  // --adaptive-batch: the step's noise-scale measurement (summed over every rank) into the batch
+  // schedule, which picks the next batch; its estimate into stats->gns.
+  void observe_noise(StepStats* stats);
   // This step's learning rate: the schedule at the run's progress, scaled for its batch.
   double step_lr() const;
   std::string step_line(const StepStats& s) const;

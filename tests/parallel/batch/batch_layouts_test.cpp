@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 #include "cli/run.h"
@@ -28,6 +29,14 @@ std::vector<int> batches(const std::string& name) {
   std::istringstream lines(test::slurp(work() + "/" + name + ".jsonl"));
   std::string line;
   while (std::getline(lines, line)) out.push_back(nlohmann::json::parse(line).at("global_batch"));
+  return out;
+}
+
+std::vector<nlohmann::json> records(const std::string& name) {
+  std::vector<nlohmann::json> out;
+  std::istringstream lines(test::slurp(work() + "/" + name + ".jsonl"));
+  std::string line;
+  while (std::getline(lines, line)) out.push_back(nlohmann::json::parse(line));
   return out;
 }
 
@@ -93,6 +102,69 @@ TEST(Ramp, StoppedAtDp2ResumesAtPp2) {
                          {{"dp2_ramp_pp2", command("dp2_ramp_pp2", pp2, 1)}}, ramp_reference(dp2));
 }
 
+// --adaptive-batch from 4 to 32 sequences in multiples of 4, micro-batches of 2 at every layout
+// (the noise scale's small batch; the same flags as the one-process run).
+const char* const kAdaptive =
+    " --adaptive-batch --min-global-batch 4 --max-global-batch 32 --batch-quantum 4";
+
+std::string adaptive_flags(const std::string& preset) {
+  std::string flags = test::run_flags(2, 10, preset) + kAdaptive;
+  const std::string fixed = " --global-batch 8";
+  flags.erase(flags.find(fixed), fixed.size());
+  return flags;
+}
+
+class Adaptive : public ::testing::TestWithParam<test::LayoutCase> {};
+
+// Acceptance 2 for the adaptive batch: the same batches (chosen from the same noise-scale
+// estimates), losses and parameters as one process.
+TEST_P(Adaptive, FollowsTheSameNoiseScaleAsOneProcess) {
+  const test::LayoutCase& l = GetParam();
+  const std::string ref =
+      test::shared_reference("adaptive_" + l.family, adaptive_flags(l.preset()));
+  const std::string name = "adaptive_" + l.name;
+  auto r = test::run(test::mpirun(l.ranks()) + adaptive_flags(l.preset()) + " --ckpt-dir " +
+                     work() + "/" + name + " --log " + work() + "/" + name + ".jsonl" + l.flags());
+  ASSERT_EQ(r.status, 0) << r.output;
+  const std::vector<int> want = batches(ref);
+  EXPECT_GT(std::set<int>(want.begin(), want.end()).size(), 1u) << "the batch never changed";
+  EXPECT_EQ(batches(name), want);
+  const std::vector<nlohmann::json> a = records(name), b = records(ref);
+  for (size_t i = 0; i < a.size() && i < b.size(); ++i) {
+    const double x = a[i].at("gns"), y = b[i].at("gns");
+    EXPECT_LE(std::abs(x - y), 1e-5 * std::abs(y)) << "step " << i + 1;
+  }
+  test::compare(name, ref);
+}
+
+INSTANTIATE_TEST_SUITE_P(Batch, Adaptive, ::testing::ValuesIn(test::layouts([](const auto& l) {
+                           for (const char* row :
+                                {"Dp2Zero0", "Dp2Zero3", "Dp2Tp2Zero0", "Dp1Cp2Tp1Pp1Zero0",
+                                 "Tp4Grid2d", "LlamaPp2OneFOneB", "LlamaDp2Cp2Tp1Pp1Zero3"}) {
+                             if (l.name == row) return true;
+                           }
+                           return false;
+                         })),
+                         [](const auto& param_info) { return param_info.param.name; });
+
+// Acceptance 3 for the adaptive batch: the noise scale's averages and the batch it chose are in
+// the checkpoint, so a resume continues bit for bit.
+TEST(Adaptive, StoppedAndResumedIsBitForBit) {
+  const std::string flags = adaptive_flags("tiny");
+  auto r = test::run(std::string(PARTI_BINARY) + flags + " --ckpt-dir " + work() +
+                     "/awhole --log " + work() + "/awhole.jsonl");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const std::string cut = flags + " --ckpt-dir " + work() + "/acut --log " + work() + "/acut.jsonl";
+  r = test::run(std::string(PARTI_BINARY) + cut + " --stop-after 4");
+  ASSERT_EQ(r.status, 0) << r.output;
+  r = test::run(std::string(PARTI_BINARY) + cut + " --resume");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(batches("acut"), batches("awhole"));
+  EXPECT_EQ(test::losses("acut"), test::losses("awhole"));  // exactly
+  EXPECT_EQ(test::slurp(work() + "/acut/step_00000010/model.safetensors"),
+            test::slurp(work() + "/awhole/step_00000010/model.safetensors"));
+}
+
 // Acceptance 4: what a ramp gets wrong is refused before any work, naming the flag.
 TEST(Ramp, BadRampsAreRefusedNamingTheFlag) {
   const std::string flags = test::run_flags(4);
@@ -106,9 +178,30 @@ TEST(Ramp, BadRampsAreRefusedNamingTheFlag) {
       {" --batch-ramp 4,4", "expected three positive integers START,INCREMENT,SAMPLES"},
       {" --train-tokens 4096", "--warmup counts steps; with --train-tokens give --warmup-tokens"},
       {" --lr-batch-scaling cubic", "--lr-batch-scaling cubic: expected none, linear or sqrt"},
+      {kAdaptive, "--adaptive-batch with a fixed --global-batch"},
   };
   for (const auto& [extra, message] : cases) {
     const auto r = test::parti(flags + extra);
+    EXPECT_EQ(r.status, kExitInput) << extra << "\n" << r.output;
+    EXPECT_NE(r.output.find(message), std::string::npos) << extra << "\n" << r.output;
+  }
+}
+
+TEST(Adaptive, BadBoundsAreRefusedNamingTheFlags) {
+  const std::string flags = adaptive_flags("tiny");
+  const std::string base = flags.substr(0, flags.find(" --adaptive-batch"));
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {" --adaptive-batch --min-global-batch 16 --max-global-batch 8",
+       "needs 0 < --min-global-batch <= --max-global-batch"},
+      {" --adaptive-batch --min-global-batch 4 --max-global-batch 16 --batch-quantum 3",
+       "--batch-quantum 3 is not a multiple of --micro-batch 2 x --dp 1 = 2"},
+      {" --adaptive-batch --min-global-batch 2 --max-global-batch 16",
+       "--min-global-batch must hold two micro-batches (2 x --micro-batch 2)"},
+      {" --adaptive-batch --min-global-batch 4 --max-global-batch 16 --batch-ramp 2,2,8",
+       "--adaptive-batch and --batch-ramp: choose one"},
+  };
+  for (const auto& [extra, message] : cases) {
+    const auto r = test::parti(base + extra);
     EXPECT_EQ(r.status, kExitInput) << extra << "\n" << r.output;
     EXPECT_NE(r.output.find(message), std::string::npos) << extra << "\n" << r.output;
   }

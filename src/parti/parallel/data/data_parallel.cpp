@@ -178,7 +178,7 @@ void DataParallel::set_pipeline(dist::ProcessGroup& pp, const model::ParamTable&
 }
 
 void DataParallel::reduce() {
-  if (pp_ == nullptr) {
+  if (pp_ == nullptr && !measuring_) {
     return;  // one stage: the unit hooks reduced the gradients during backward
   }
   if (stage_ <= 1 && dp_.size() > 1) {
@@ -232,6 +232,8 @@ int DataParallel::tied_unit() const {
 
 void DataParallel::begin_step() {
   std::fill(grads_.begin(), grads_.end(), 0.0f);
+  std::fill(last_grads_.begin(), last_grads_.end(), 0.0f);
+  micro_squares_ = 0.0;
   std::fill(shard_grads_.begin(), shard_grads_.end(), 0.0f);
   comm_bytes_ = 0;
   reduction_mark_ = reduction_->bytes_sent();
@@ -248,7 +250,7 @@ model::Pass<float> DataParallel::pass(int B, int T, core::Arena& arena,
   p.tp = tp_context();
   if (stage_ <= 1) {
     // A pipeline reduces after the schedule (reduce()), not unit by unit during backward.
-    reducing_ = dp_.size() > 1 && last_micro && pp_ == nullptr;
+    reducing_ = dp_.size() > 1 && last_micro && pp_ == nullptr && !measuring_;
     if (reducing_) {
       reducer_.begin(grads_.data());
       p.hooks = this;
@@ -315,6 +317,9 @@ void DataParallel::leave(model::Pass<float>& /*pass*/, int unit, model::Use use,
     release_gathered(unit);
   }
   if (final && model::writes_grads(use) && reducing_ && !by_pieces(unit)) {
+    if (measuring_) {
+      add_micro_squares(staged_[static_cast<size_t>(unit)], u.begin, u.end);
+    }
     reduce_scatter(unit);
   }
   poll();
@@ -355,6 +360,9 @@ void DataParallel::reduce_by_pieces(model::Pass<float>& /*pass*/, int unit, cons
     const size_t n = p.end - p.begin;
     float* staged = stage_pool_->take(n);
     grad(p.begin, p.end, staged);
+    if (measuring_) {
+      add_micro_squares(staged, p.begin, p.end);
+    }
     float* shard = nullptr;
     if (p.owner == dp_.rank()) {  // the running sum joins through the owner's contribution
       shard = shard_grads_.data() + layout_.shard_offset(unit) + (p.begin - own_first);
@@ -583,29 +591,14 @@ void DataParallel::end_micro() {
 double DataParallel::clip(double max_norm) {
   // Sum of squares of what this rank holds (ZeRO 0-1: the all-reduced gradients; 2-3: its
   // shards), in table order; a part several tp ranks hold counts on its owner only.
-  const int copy = tied_owner_ ? -1 : model_.tied_param();  // a pipeline's second wte counts once
-  auto counted = [&](const model::ParamSpec& spec) {
-    return spec.owner && !(copy >= 0 && &spec == &table_.spec(copy));
-  };
   double sumsq = 0.0;
   if (stage_ <= 1) {
-    for (const model::ParamSpec& spec : table_.specs()) {
-      if (counted(spec)) {
-        sumsq += kernels::sum_squares<float>(grads_.data() + spec.offset, spec.numel);
-      }
-    }
+    sumsq = counted_squares(grads_.data(), 0, grads_.size());
   } else {
     for (int u : owned_units_) {
       const size_t begin = layout_.owned_begin(u);
-      const size_t end = begin + layout_.owned(u);
-      const float* shard = shard_grads_.data() + layout_.shard_offset(u);
-      for (const model::ParamSpec& spec : table_.specs()) {
-        const size_t lo = std::max(begin, spec.offset);
-        const size_t hi = std::min(end, spec.offset + spec.numel);
-        if (lo < hi && counted(spec)) {
-          sumsq += kernels::sum_squares<float>(shard + (lo - begin), hi - lo);
-        }
-      }
+      sumsq += counted_squares(shard_grads_.data() + layout_.shard_offset(u), begin,
+                               begin + layout_.owned(u));
     }
     dp_.all_reduce(&sumsq, 1, dist::ReduceOp::sum);
     comm_bytes_ += static_cast<int64_t>(2 * sizeof(double));
@@ -619,6 +612,55 @@ double DataParallel::clip(double max_norm) {
   const double norm = std::sqrt(sumsq);
   grad_scale_ = optim::clip_scale(norm, max_norm);
   return norm;
+}
+
+double DataParallel::counted_squares(const float* values, size_t begin, size_t end) const {
+  const int copy = tied_owner_ ? -1 : model_.tied_param();  // a pipeline's second wte counts once
+  double sum = 0.0;
+  for (const model::ParamSpec& spec : table_.specs()) {
+    const size_t lo = std::max(begin, spec.offset);
+    const size_t hi = std::min(end, spec.offset + spec.numel);
+    if (lo < hi && spec.owner && !(copy >= 0 && &spec == &table_.spec(copy))) {
+      sum += kernels::sum_squares<float>(values + (lo - begin), hi - lo);
+    }
+  }
+  return sum;
+}
+
+void DataParallel::measure_micro_norms(dist::ProcessGroup* cp) {
+  measuring_ = true;
+  measure_cp_ = cp != nullptr && cp->size() > 1 ? cp : nullptr;
+  if (stage_ <= 1) {
+    last_grads_.assign(grads_.size(), 0.0f);
+    increment_.assign(grads_.size(), 0.0f);
+  }
+}
+
+void DataParallel::add_micro_squares(float* values, size_t begin, size_t end) {
+  const size_t n = end - begin;
+  float* part = values;
+  if (measure_cp_ != nullptr) {
+    if (values != increment_.data()) {  // staged gradients, still to be reduced: a copy
+      cp_sum_.assign(values, values + n);
+      part = cp_sum_.data();
+    }
+    measure_cp_->all_reduce(part, n, dist::ReduceOp::sum);
+    if (measure_cp_->rank() != 0) {
+      return;
+    }
+  }
+  micro_squares_ += counted_squares(part, begin, end);
+}
+
+void DataParallel::note_backward() {
+  if (!measuring_ || stage_ >= 2) {
+    return;  // ZeRO 2-3 took each staged unit as its backward finished it
+  }
+  for (size_t i = 0; i < grads_.size(); ++i) {
+    increment_[i] = grads_[i] - last_grads_[i];
+    last_grads_[i] = grads_[i];
+  }
+  add_micro_squares(increment_.data(), 0, grads_.size());
 }
 
 bool DataParallel::finite() const {
@@ -677,7 +719,10 @@ DataParallel::Memory DataParallel::memory() const {
   m.staged = stage_pool_->bytes();
   m.params = (params_.size() + shard_params_.size()) * sizeof(float) + m.gathered;
   m.compress = reduction_->state_bytes();
-  m.grads = (grads_.size() + shard_grads_.size()) * sizeof(float) + m.staged + m.compress;
+  m.grads = (grads_.size() + shard_grads_.size() + last_grads_.size() + increment_.size() +
+             cp_sum_.capacity()) *
+                sizeof(float) +
+            m.staged + m.compress;
   m.optim = (adamw_->m().size() + adamw_->v().size()) * sizeof(float);
   return m;
 }

@@ -114,6 +114,18 @@ class DataParallel final : public model::UnitHooks<float> {
   // The step's update is not applied (the step guard's verdict): parameters and moments stay;
   // with `nonfinite` gradients, compression state that absorbed them restarts.
   void skip_update(bool nonfinite);
+  // The noise scale's measurement (parallel/batch/noise_scale.h; train --adaptive-batch): from
+  // now on each step also sums the squared norms of its micro-batches' own gradients, a part
+  // several tp ranks hold counted once, as clip() counts it. ZeRO 0-1 then reduce after the
+  // schedule (not during the last backward) and take the difference of the buffer after each
+  // backward (note_backward); ZeRO 2-3 take each staged unit (the embeddings' pieces) before it
+  // is reduce-scattered. `cp` (null: none): a micro-batch's gradient is the sum of its cp ranks'
+  // parts, summed over cp before the norm and counted on cp rank 0.
+  void measure_micro_norms(dist::ProcessGroup* cp);
+  void note_backward();  // after each backward compute (the executor's)
+  // This rank's part of the step's sum over micro-batches of |gradient|^2 (the sum over every
+  // rank of the job, dp x cp, tp and pp, is the step's).
+  double micro_squares() const { return micro_squares_; }
   // Whether the parameters and AdamW moments this rank holds are all finite (local).
   bool finite() const;
   // What a forward-only pass (evaluation) uses: the full parameters, or (ZeRO-3) no buffer and
@@ -170,6 +182,12 @@ class DataParallel final : public model::UnitHooks<float> {
     int owner;
   };
   std::vector<Piece> pieces(int unit) const;  // the unit's pieces, in flat order
+  // The sum of squares of `values` (flat elements [begin, end)) over the parameters this rank
+  // counts in norms (a part several tp ranks hold: its owner; a pipeline's second wte: never).
+  double counted_squares(const float* values, size_t begin, size_t end) const;
+  // measure_micro_norms: adds one micro-batch's gradient part [begin, end) (summed over cp
+  // first, in place) to micro_squares_.
+  void add_micro_squares(float* values, size_t begin, size_t end);
   // The unit that is the tied parameter alone (both pipeline stages cut it alike).
   int tied_unit() const;
   PowerSgd* power_sgd() const;  // the reduction, when it is PowerSGD
@@ -208,7 +226,14 @@ class DataParallel final : public model::UnitHooks<float> {
   size_t piece_ = 1;         // elements of one piece of a unit taken by pieces
   double grad_scale_ = 1.0;  // clip()'s factor for the next update()
   bool reducing_ = false;    // this micro-batch's gradients are reduced (stages 0-1: last only)
-  int next_ = -1;            // the unit announced to come next
+  // measure_micro_norms: on; its cp group; the gradients at the last backward (stages 0-1), the
+  // difference since, and the step's sum.
+  bool measuring_ = false;
+  dist::ProcessGroup* measure_cp_ = nullptr;
+  std::vector<float> last_grads_, increment_;
+  std::vector<float> cp_sum_;  // a staged part summed over cp (stages 2-3)
+  double micro_squares_ = 0.0;
+  int next_ = -1;  // the unit announced to come next
   int64_t comm_bytes_ = 0;
   dist::ProcessGroup* pp_ = nullptr;
   const model::ParamTable* whole_ = nullptr;

@@ -303,6 +303,7 @@ void Executor::compute(const Instruction& in, StepContext& step, float dloss, do
   // The reductions this compute started are complete here (ZeRO 2-3 add each into the shard's
   // running sum, which the next one of the same unit reads).
   step.data.end_micro();
+  step.data.note_backward();  // the noise scale's measurement (data_parallel.h), when on
   if (in.op == Op::backward_input) {
     return;  // W comes later
   }
