@@ -34,9 +34,6 @@ struct TrainArgs {
 
 // --batch-ramp START,INCREMENT,SAMPLES into the batch config.
 void parse_ramp(const std::string& text, parallel::batch::BatchConfig& b) {
-  if (text.empty()) {
-    return;
-  }
   std::vector<int64_t> parts;
   std::istringstream in(text);
   std::string part;
@@ -98,6 +95,22 @@ void write_resolved_flags(const CLI::App& cmd, const train::TrainConfig& cfg,
           resolved_toml(cmd, {"config", "resume", "overwrite", "allow-changes", "help"}));
 }
 
+// The batch flags resolved: the ramp parsed; --adaptive-batch's quantum (default: the minimum)
+// and its maximum as the batch the learning rate is set for.
+void resolve_batch_flags(const std::string& ramp, const CLI::App& cmd,
+                         parallel::batch::BatchConfig& b) {
+  if (!ramp.empty()) {
+    parse_ramp(ramp, b);
+  }
+  if (b.adaptive) {
+    PARTI_CHECK(cmd.get_option("--global-batch")->count() == 0, ConfigError,
+                "--adaptive-batch with a fixed --global-batch: the batch follows the noise scale "
+                "between --min-global-batch and --max-global-batch");
+    b.quantum = b.quantum > 0 ? b.quantum : b.min_batch;
+    b.global_batch = b.max_batch;
+  }
+}
+
 void run_train(TrainArgs& a, const Runtime& runtime, const CLI::App& cmd) {
   train::TrainConfig cfg = a.cfg;
   // --resume [PATH]; in a --config file `resume = true` or a path.
@@ -126,15 +139,7 @@ void run_train(TrainArgs& a, const Runtime& runtime, const CLI::App& cmd) {
   cfg.data.eot = meta.eot;
   cfg.model.vocab = meta.vocab_size > 0 && !hf ? meta.vocab_size : cfg.model.vocab;
   a.model.apply(cfg.model);
-  parse_ramp(a.batch_ramp, cfg.data.batch);
-  if (cfg.data.batch.adaptive) {
-    parallel::batch::BatchConfig& b = cfg.data.batch;
-    PARTI_CHECK(cmd.get_option("--global-batch")->count() == 0, ConfigError,
-                "--adaptive-batch with a fixed --global-batch: the batch follows the noise scale "
-                "between --min-global-batch and --max-global-batch");
-    b.quantum = b.quantum > 0 ? b.quantum : b.min_batch;
-    b.global_batch = b.max_batch;
-  }
+  resolve_batch_flags(a.batch_ramp, cmd, cfg.data.batch);
   std::vector<std::string> errors = train::validate(cfg);
   if (!errors.empty()) {
     std::string all = errors[0];

@@ -475,6 +475,26 @@ void Trainer::print_header(std::ostream& out) const {
   }
 }
 
+void Trainer::add_pipeline_record(nlohmann::ordered_json& record) const {
+  if (pp_size() == 1) {
+    return;
+  }
+  record["pp_idle"] = pp_idle_;
+  record["pp_peak_in_flight"] = executor_->peak_in_flight();
+  // Mean milliseconds of this stage's F, B, I, W (the costs `parti schedule --costs` takes).
+  nlohmann::ordered_json costs;
+  namespace pipeline = parallel::pipeline;
+  for (const auto& [op, key] : {std::pair{pipeline::Op::forward, "F"},
+                                {pipeline::Op::backward, "B"},
+                                {pipeline::Op::backward_input, "I"},
+                                {pipeline::Op::backward_weight, "W"}}) {
+    if (executor_->mean_seconds(op) > 0) {
+      costs[key] = executor_->mean_seconds(op) * 1e3;
+    }
+  }
+  record["pp_cost_ms"] = costs;
+}
+
 nlohmann::ordered_json Trainer::step_record(const StepStats& s) const {
   // JSON has no NaN or infinity: such a loss or norm is written as null.
   const auto number = [](double v) {
@@ -532,22 +552,7 @@ nlohmann::ordered_json Trainer::step_record(const StepStats& s) const {
                          {"pairs", last_ring_.pairs},
                          {"skipped", last_ring_.skipped}};
   }
-  if (pp_size() > 1) {
-    record["pp_idle"] = pp_idle_;
-    record["pp_peak_in_flight"] = executor_->peak_in_flight();
-    // Mean milliseconds of this stage's F, B, I, W (the costs `parti schedule --costs` takes).
-    nlohmann::ordered_json costs;
-    namespace pipeline = parallel::pipeline;
-    for (const auto& [op, key] : {std::pair{pipeline::Op::forward, "F"},
-                                  {pipeline::Op::backward, "B"},
-                                  {pipeline::Op::backward_input, "I"},
-                                  {pipeline::Op::backward_weight, "W"}}) {
-      if (executor_->mean_seconds(op) > 0) {
-        costs[key] = executor_->mean_seconds(op) * 1e3;
-      }
-    }
-    record["pp_cost_ms"] = costs;
-  }
+  add_pipeline_record(record);
   if (grads_.size() > 1 && parallel_->stage() <= 1) {
     size_t early = 0;
     for (const auto& b : parallel_->reducer().buckets()) {

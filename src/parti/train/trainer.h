@@ -154,6 +154,8 @@ class Trainer {
   // The JSONL record of a step: its stats, this rank's memory and communication, and what each
   // parallelism did.
   nlohmann::ordered_json step_record(const StepStats& s) const;
+  // pp > 1: each stage's idle share, the peak in flight and this stage's mean instruction times.
+  void add_pipeline_record(nlohmann::ordered_json& record) const;
   TrainConfig cfg_;
   dist::ProcessGroup& dp_;
   dist::ProcessGroup* tp_;
