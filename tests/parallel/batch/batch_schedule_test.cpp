@@ -99,6 +99,47 @@ TEST(BatchSchedule, RulesNameTheFlagAndTheFirstBatchThatFails) {
       std::string::npos);
 }
 
+// A measurement whose noise scale is exactly `noise` sequences (|G|^2 = 1).
+NormPair exact(double noise, int small, int big) {
+  return {1.0 + noise / small, small, 1.0 + noise / big, big};
+}
+
+TEST(BatchSchedule, AdaptiveFollowsTheNoiseScaleAtMostDoublingAndHalvesOnASpike) {
+  const BatchConfig c{.adaptive = true, .min_batch = 8, .max_batch = 64, .quantum = 8};
+  EXPECT_EQ(c.sizes(), (std::vector<int>{8, 16, 24, 32, 40, 48, 56, 64}));
+  BatchSchedule s(c, 32);
+  EXPECT_EQ(s.next(), 8);  // the minimum first
+  std::vector<int> seen;
+  for (int step = 0; step < 5; ++step) {
+    s.observe(exact(45.0, 2, s.next()), 3.0);  // B_noise 45: rounds to 48
+    seen.push_back(s.next());
+  }
+  EXPECT_EQ(seen, (std::vector<int>{16, 32, 48, 48, 48}));  // at most twice the last
+  s.observe(exact(45.0, 2, 48), 3.5);                       // 3.5 > 1.1 x 3.0: a spike
+  EXPECT_EQ(s.next(), 24);
+  for (int step = 0; step < 10; ++step) {  // held for 10 steps
+    s.observe(exact(45.0, 2, s.next()), 3.0);
+    EXPECT_EQ(s.next(), 24) << step;
+  }
+  s.observe(exact(45.0, 2, 24), 3.0);
+  EXPECT_EQ(s.next(), 48);
+  s.observe(exact(5000.0, 2, 48), 3.0);
+  s.observe(exact(5000.0, 2, 64), 3.0);
+  EXPECT_EQ(s.next(), 64);  // the maximum
+  BatchSchedule low(c, 32);
+  for (int step = 0; step < 3; ++step) low.observe(exact(1.0, 2, low.next()), 3.0);
+  EXPECT_EQ(low.next(), 8);  // the minimum
+  // Its whole state goes to state.json and back.
+  nlohmann::json state;
+  state["batch"] = s.state().to_json();
+  BatchSchedule back(c, 32);
+  back.restore(BatchState::from_state(state, 20, 64, 32));
+  s.observe(exact(30.0, 2, 64), 2.0);
+  back.observe(exact(30.0, 2, 64), 2.0);
+  EXPECT_EQ(back.next(), s.next());
+  EXPECT_EQ(back.state().noise.estimate(), s.state().noise.estimate());
+}
+
 TEST(LrSchedule, InTokensAStepTakesTheRateWhereItStartsAndWarmupWhereItEnds) {
   const optim::LrSchedule s{1.0, 0.0, 1000, 11000};
   EXPECT_DOUBLE_EQ(s.at(0, 250), 0.25);
