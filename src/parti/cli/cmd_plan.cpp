@@ -10,6 +10,8 @@
 
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <string>
+#include <utility>
 
 #include "parti/cli/commands.h"
 #include "parti/core/check.h"
@@ -21,7 +23,7 @@ namespace {
 struct PlanArgs {
   std::string preset;
   ModelFlags model;
-  int global_batch = 0;
+  std::string global_batch;  // B, or LO:HI (a batch that changes: both ends planned)
   int gpus = 0;
   int gpus_per_node = 0;  // 0: the profile's
   std::string hardware;
@@ -105,14 +107,35 @@ plan::Fixed fixed_of(const PlanArgs& a) {
   return f;
 }
 
-void run_plan(PlanArgs& a) {
+// --global-batch B or LO:HI, as (LO, HI).
+std::pair<int, int> batch_range(const std::string& text) {
+  const size_t colon = text.find(':');
+  const auto number = [&](const std::string& part) {
+    size_t used = 0;
+    int v = 0;
+    try {
+      v = std::stoi(part, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    PARTI_CHECK(used == part.size() && !part.empty() && v > 0, ConfigError, "--global-batch ", text,
+                ": expected a positive number of sequences B, or a range LO:HI");
+    return v;
+  };
+  if (colon == std::string::npos) {
+    const int b = number(text);
+    return {b, b};
+  }
+  const std::pair<int, int> r{number(text.substr(0, colon)), number(text.substr(colon + 1))};
+  PARTI_CHECK(r.first < r.second, ConfigError, "--global-batch ", text,
+              ": a range LO:HI needs LO < HI");
+  return r;
+}
+
+// One global batch's search, printed; its result.
+plan::PlanResult plan_batch(PlanArgs& a, const model::ModelConfig& m, int global_batch) {
   plan::Query q;
-  PARTI_CHECK(!a.preset.empty() || a.model.any(), ConfigError,
-              "parti plan needs --model PRESET or --layers --heads --dim --seq-len --vocab");
-  model::ModelConfig m = a.preset.empty() ? model::ModelConfig{0, 0, 0, 0, model::kGpt2Vocab}
-                                          : model::preset(a.preset);
-  a.model.apply(m);
-  q.workload = {m, a.global_batch};
+  q.workload = {m, global_batch};
   q.hardware = plan::load_hardware(a.hardware);
   q.precision = plan::precision_of(a.precision.empty() ? q.hardware.precision : a.precision);
   q.cluster.devices = a.gpus;
@@ -126,7 +149,7 @@ void run_plan(PlanArgs& a) {
       "parti plan: {} {} layers x {} wide, {} heads ({} key/value), MLP {}, seq {} ({:.3g}B "
       "parameters); global batch {} sequences; {} devices, {} per node; {} ({}), {}\n",
       m.family, m.layers, m.dim, m.heads, m.key_value_heads(), m.hidden(), m.seq_len, params / 1e9,
-      a.global_batch, q.cluster.devices, q.cluster.devices_per_node, q.hardware.name,
+      global_batch, q.cluster.devices, q.cluster.devices_per_node, q.hardware.name,
       q.hardware.source, q.precision.name);
   std::cout << fmt::format(
       "searched {} layouts in {:.3f} s: {} legal, {} within {:.0f}% of {:.0f} GiB\n", r.enumerated,
@@ -174,15 +197,51 @@ void run_plan(PlanArgs& a) {
   if (r.best.empty()) {
     std::cout << "no legal layout fits this model on this cluster\n";
   }
-  if (a.json) {
-    nlohmann::ordered_json all = nlohmann::ordered_json::array();
-    for (const plan::Candidate& c : r.best) {
-      all.push_back(to_json(c));
-    }
-    std::cout << all.dump() << "\n";
-  }
   PARTI_CHECK(!r.best.empty(), ConfigError,
               "no layout fits: more devices, --precision bf16, or a smaller model");
+  return r;
+}
+
+nlohmann::ordered_json to_json(const plan::PlanResult& r) {
+  nlohmann::ordered_json all = nlohmann::ordered_json::array();
+  for (const plan::Candidate& c : r.best) {
+    all.push_back(to_json(c));
+  }
+  return all;
+}
+
+// The words of a layout's shape, for the range's verdict.
+std::string shape_of(const plan::Layout& l) {
+  return fmt::format("dp {} cp {} tp {}{}{} pp {} zero {} mb {}", l.dp, l.cp, l.tp,
+                     l.grid() > 1 ? fmt::format(" ({}x{})", l.grid(), l.grid()) : "",
+                     l.sp ? " sp" : "", l.pp, l.zero, l.micro_batch);
+}
+
+void run_plan(PlanArgs& a) {
+  PARTI_CHECK(!a.preset.empty() || a.model.any(), ConfigError,
+              "parti plan needs --model PRESET or --layers --heads --dim --seq-len --vocab");
+  model::ModelConfig m = a.preset.empty() ? model::ModelConfig{0, 0, 0, 0, model::kGpt2Vocab}
+                                          : model::preset(a.preset);
+  a.model.apply(m);
+  const auto [low, high] = batch_range(a.global_batch);
+  if (low == high) {
+    const plan::PlanResult r = plan_batch(a, m, low);
+    if (a.json) std::cout << to_json(r).dump() << "\n";
+    return;
+  }
+  // A batch that changes (train --batch-ramp, --adaptive-batch): the best layout at each end.
+  std::cout << "== the range's low end\n";
+  const plan::PlanResult lo = plan_batch(a, m, low);
+  std::cout << "== the range's high end\n";
+  const plan::PlanResult hi = plan_batch(a, m, high);
+  const plan::Layout &l = lo.best.front().layout, &h = hi.best.front().layout;
+  std::cout << fmt::format(
+      "across --global-batch {}:{} the best layout {}: {} at {}{}\n", low, high,
+      shape_of(l) == shape_of(h) ? "stays" : "changes", shape_of(l), low,
+      shape_of(l) == shape_of(h) ? "" : fmt::format(", {} at {}", shape_of(h), high));
+  if (a.json) {
+    std::cout << nlohmann::ordered_json{{"low", to_json(lo)}, {"high", to_json(hi)}}.dump() << "\n";
+  }
 }
 
 }  // namespace
@@ -196,7 +255,10 @@ void add_plan(CLI::App& app) {
                   "preset: tiny, small, gpt2, gpt2-medium, gpt2-large, gpt2-xl, llama-tiny, "
                   "llama-small, llama3-1b, llama3-8b");
   a.model.add(cmd, "vocabulary (default 50257)");
-  cmd->add_option("--global-batch", a.global_batch, "sequences per optimizer step")->required();
+  cmd->add_option("--global-batch", a.global_batch,
+                  "sequences per optimizer step, or a range LO:HI (a batch that ramps or adapts): "
+                  "the best layouts at each end, and whether the best one changes")
+      ->required();
   cmd->add_option("--gpus", a.gpus, "devices (ranks) in all")->required();
   cmd->add_option("--gpus-per-node", a.gpus_per_node, "devices per node (default: the profile's)");
   cmd->add_option("--hardware", a.hardware,

@@ -207,5 +207,32 @@ TEST(Adaptive, BadBoundsAreRefusedNamingTheFlags) {
   }
 }
 
+// The planner takes the range a ramped or adaptive batch spans: both ends planned, and whether
+// the best layout changes across it (GPT-2 on 16 A100s: from a 2 x 2 grid with dp 4 at 32
+// sequences to dp 16 at 512; fixed at tp 2 it stays).
+TEST(PlanRange, PlansBothEndsAndSaysWhetherTheBestLayoutChanges) {
+  const std::string plan = "plan --model gpt2 --gpus 16 --hardware a100-80gb --top 2 --json";
+  auto r = test::parti(plan + " --global-batch 32:512");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("global batch 32 sequences"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("global batch 512 sequences"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("across --global-batch 32:512 the best layout changes"),
+            std::string::npos)
+      << r.output;
+  const nlohmann::json ends = nlohmann::json::parse(r.last_line());
+  ASSERT_EQ(ends.at("low").size(), 2u);
+  ASSERT_EQ(ends.at("high").size(), 2u);
+  EXPECT_NE(ends["low"][0].dump(), ends["high"][0].dump());
+  r = test::parti(plan + " --global-batch 32:512 --tp 2 --pp 1 --cp 1 --zero 1 --micro-batch 4");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("the best layout stays: dp 8 cp 1 tp 2"), std::string::npos) << r.output;
+  for (const char* bad : {"512:32", "32:", "x", "0"}) {
+    r = test::parti(plan + " --global-batch " + bad);
+    EXPECT_EQ(r.status, kExitInput) << bad;
+    EXPECT_NE(r.output.find(std::string("--global-batch ") + bad + ": "), std::string::npos)
+        << r.output;
+  }
+}
+
 }  // namespace
 }  // namespace parti
