@@ -62,6 +62,15 @@ inline std::vector<double> losses(const std::string& name) {
   return out;
 }
 
+// Every JSONL record of run `name`.
+inline std::vector<nlohmann::json> records(const std::string& name) {
+  std::vector<nlohmann::json> out;
+  std::istringstream lines(slurp(work() + "/" + name + ".jsonl"));
+  std::string line;
+  while (std::getline(lines, line)) out.push_back(nlohmann::json::parse(line));
+  return out;
+}
+
 // The first JSONL record of a log file.
 inline nlohmann::json first_record(const std::string& log) {
   std::istringstream lines(slurp(log));

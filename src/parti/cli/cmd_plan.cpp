@@ -9,6 +9,7 @@
 #include <fmt/core.h>
 
 #include <iostream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
@@ -111,16 +112,11 @@ plan::Fixed fixed_of(const PlanArgs& a) {
 std::pair<int, int> batch_range(const std::string& text) {
   const size_t colon = text.find(':');
   const auto number = [&](const std::string& part) {
-    size_t used = 0;
-    int v = 0;
-    try {
-      v = std::stoi(part, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    PARTI_CHECK(used == part.size() && !part.empty() && v > 0, ConfigError, "--global-batch ", text,
+    const std::optional<int64_t> v = parse_integer(part);
+    PARTI_CHECK(v.has_value() && *v > 0 && *v <= std::numeric_limits<int>::max(), ConfigError,
+                "--global-batch ", text,
                 ": expected a positive number of sequences B, or a range LO:HI");
-    return v;
+    return static_cast<int>(*v);
   };
   if (colon == std::string::npos) {
     const int b = number(text);

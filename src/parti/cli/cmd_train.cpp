@@ -38,17 +38,11 @@ void parse_ramp(const std::string& text, parallel::batch::BatchConfig& b) {
   std::istringstream in(text);
   std::string part;
   while (std::getline(in, part, ',')) {
-    size_t used = 0;
-    int64_t v = 0;
-    try {
-      v = std::stoll(part, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    PARTI_CHECK(used == part.size() && !part.empty(), ConfigError, "--batch-ramp ", text, ": ",
+    const std::optional<int64_t> v = parse_integer(part);
+    PARTI_CHECK(v.has_value(), ConfigError, "--batch-ramp ", text, ": ",
                 part.empty() ? "an empty part" : "'" + part + "' is not an integer",
                 " (expected START,INCREMENT,SAMPLES)");
-    parts.push_back(v);
+    parts.push_back(*v);
   }
   PARTI_CHECK(parts.size() == 3 && parts[0] > 0 && parts[1] > 0 && parts[2] > 0 &&
                   parts[0] <= std::numeric_limits<int>::max() &&

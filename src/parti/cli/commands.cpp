@@ -1,6 +1,7 @@
 #include "parti/cli/commands.h"
 
 #include <algorithm>
+#include <charconv>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -112,6 +113,16 @@ LoadedModel load_model(const std::string& ckpt) {
   out.params.assign(out.model->table().total(), 0.0f);
   io::load_checkpoint(out.dir, {out.model->table(), out.params.data(), nullptr, nullptr});
   return out;
+}
+
+std::optional<int64_t> parse_integer(const std::string& text) {
+  int64_t v = 0;
+  const char* end = text.data() + text.size();
+  const auto [at, error] = std::from_chars(text.data(), end, v);
+  if (text.empty() || error != std::errc() || at != end) {
+    return std::nullopt;
+  }
+  return v;
 }
 
 }  // namespace parti::cli

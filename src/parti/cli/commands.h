@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "parti/data/tokenizer.h"
@@ -52,6 +53,9 @@ struct LoadedModel {
 // `ckpt`: a checkpoint folder, a step folder, or a Hugging Face model folder (config.json and
 // model.safetensors, no state.json: its names and dtypes as train --init-from reads them).
 LoadedModel load_model(const std::string& ckpt);
+// `text` as a whole decimal integer (nothing before or after it); empty when it is not one or
+// does not fit.
+std::optional<int64_t> parse_integer(const std::string& text);
 bool is_hf_folder(const std::string& path);
 // A Hugging Face folder's config.json as a model (model::from_hf_config); ConfigError naming it.
 model::ModelConfig hf_folder_config(const std::string& dir);

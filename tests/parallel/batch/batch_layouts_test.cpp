@@ -26,17 +26,7 @@ const char* const kRamp = " --batch-ramp 4,4,16";
 
 std::vector<int> batches(const std::string& name) {
   std::vector<int> out;
-  std::istringstream lines(test::slurp(work() + "/" + name + ".jsonl"));
-  std::string line;
-  while (std::getline(lines, line)) out.push_back(nlohmann::json::parse(line).at("global_batch"));
-  return out;
-}
-
-std::vector<nlohmann::json> records(const std::string& name) {
-  std::vector<nlohmann::json> out;
-  std::istringstream lines(test::slurp(work() + "/" + name + ".jsonl"));
-  std::string line;
-  while (std::getline(lines, line)) out.push_back(nlohmann::json::parse(line));
+  for (const nlohmann::json& r : test::records(name)) out.push_back(r.at("global_batch"));
   return out;
 }
 
@@ -129,7 +119,7 @@ TEST_P(Adaptive, FollowsTheSameNoiseScaleAsOneProcess) {
   const std::vector<int> want = batches(ref);
   EXPECT_GT(std::set<int>(want.begin(), want.end()).size(), 1u) << "the batch never changed";
   EXPECT_EQ(batches(name), want);
-  const std::vector<nlohmann::json> a = records(name), b = records(ref);
+  const std::vector<nlohmann::json> a = test::records(name), b = test::records(ref);
   for (size_t i = 0; i < a.size() && i < b.size(); ++i) {
     const double x = a[i].at("gns"), y = b[i].at("gns");
     EXPECT_LE(std::abs(x - y), 1e-5 * std::abs(y)) << "step " << i + 1;

@@ -17,16 +17,9 @@ namespace {
 
 using test::losses;       // NOLINT
 using test::mpirun;       // NOLINT
+using test::records;      // NOLINT
 using test::train_flags;  // NOLINT
 using test::work;         // NOLINT
-
-std::vector<nlohmann::json> records(const std::string& name) {
-  std::vector<nlohmann::json> out;
-  std::istringstream lines(test::slurp(work() + "/" + name + ".jsonl"));
-  std::string line;
-  while (std::getline(lines, line)) out.push_back(nlohmann::json::parse(line));
-  return out;
-}
 
 test::RunResult train(int np, const std::string& name, int micro_batch, const std::string& extra) {
   return test::run(mpirun(np) + train_flags(name, micro_batch) + " " + extra);
