@@ -63,23 +63,33 @@ INSTANTIATE_TEST_SUITE_P(Batch, Ramp, ::testing::ValuesIn(test::layouts([](const
                          })),
                          [](const auto& param_info) { return param_info.param.name; });
 
+// One process runs `flags` whole (run `whole`) and stopped after `stop` steps then resumed (run
+// `cut`): the same batches, losses and final parameters, bit for bit.
+void expect_resume_bit_for_bit(const std::string& flags, const std::string& whole,
+                               const std::string& cut, int stop) {
+  const auto at = [&](const std::string& name) {
+    return std::string(PARTI_BINARY) + flags + " --ckpt-dir " + work() + "/" + name + " --log " +
+           work() + "/" + name + ".jsonl";
+  };
+  auto r = test::run(at(whole));
+  ASSERT_EQ(r.status, 0) << r.output;
+  r = test::run(at(cut) + " --stop-after " + std::to_string(stop));
+  ASSERT_EQ(r.status, 0) << r.output;
+  r = test::run(at(cut) + " --resume");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("resumed at step " + std::to_string(stop)), std::string::npos)
+      << r.output;
+  EXPECT_EQ(batches(cut), batches(whole));
+  EXPECT_EQ(test::losses(cut), test::losses(whole));  // exactly
+  EXPECT_EQ(test::slurp(work() + "/" + cut + "/step_00000010/model.safetensors"),
+            test::slurp(work() + "/" + whole + "/step_00000010/model.safetensors"));
+}
+
 // Acceptance 3: stopped after step 3 (inside the ramp: the batch grows at step 5), resumed: the
 // same losses and parameters, bit for bit, as the run that was not stopped.
 TEST(Ramp, StoppedMidRampAndResumedIsBitForBit) {
-  const std::string flags = test::run_flags(2) + " --batch-ramp 2,2,24";
-  auto r = test::run(std::string(PARTI_BINARY) + flags + " --ckpt-dir " + work() + "/whole --log " +
-                     work() + "/whole.jsonl");
-  ASSERT_EQ(r.status, 0) << r.output;
-  const std::string cut = flags + " --ckpt-dir " + work() + "/cut --log " + work() + "/cut.jsonl";
-  r = test::run(std::string(PARTI_BINARY) + cut + " --stop-after 3");
-  ASSERT_EQ(r.status, 0) << r.output;
-  r = test::run(std::string(PARTI_BINARY) + cut + " --resume");
-  ASSERT_EQ(r.status, 0) << r.output;
-  EXPECT_NE(r.output.find("resumed at step 3"), std::string::npos) << r.output;
+  expect_resume_bit_for_bit(test::run_flags(2) + " --batch-ramp 2,2,24", "whole", "cut", 3);
   EXPECT_EQ(batches("cut"), (std::vector<int>{2, 2, 2, 2, 4, 4, 6, 6, 8, 8}));
-  EXPECT_EQ(test::losses("cut"), test::losses("whole"));  // exactly
-  EXPECT_EQ(test::slurp(work() + "/cut/step_00000010/model.safetensors"),
-            test::slurp(work() + "/whole/step_00000010/model.safetensors"));
 }
 
 // ... and resumed at another layout, it still ends as one process does.
@@ -140,19 +150,7 @@ INSTANTIATE_TEST_SUITE_P(Batch, Adaptive, ::testing::ValuesIn(test::layouts([](c
 // Acceptance 3 for the adaptive batch: the noise scale's averages and the batch it chose are in
 // the checkpoint, so a resume continues bit for bit.
 TEST(Adaptive, StoppedAndResumedIsBitForBit) {
-  const std::string flags = adaptive_flags("tiny");
-  auto r = test::run(std::string(PARTI_BINARY) + flags + " --ckpt-dir " + work() +
-                     "/awhole --log " + work() + "/awhole.jsonl");
-  ASSERT_EQ(r.status, 0) << r.output;
-  const std::string cut = flags + " --ckpt-dir " + work() + "/acut --log " + work() + "/acut.jsonl";
-  r = test::run(std::string(PARTI_BINARY) + cut + " --stop-after 4");
-  ASSERT_EQ(r.status, 0) << r.output;
-  r = test::run(std::string(PARTI_BINARY) + cut + " --resume");
-  ASSERT_EQ(r.status, 0) << r.output;
-  EXPECT_EQ(batches("acut"), batches("awhole"));
-  EXPECT_EQ(test::losses("acut"), test::losses("awhole"));  // exactly
-  EXPECT_EQ(test::slurp(work() + "/acut/step_00000010/model.safetensors"),
-            test::slurp(work() + "/awhole/step_00000010/model.safetensors"));
+  expect_resume_bit_for_bit(adaptive_flags("tiny"), "awhole", "acut", 4);
 }
 
 // Acceptance 4: what a ramp gets wrong is refused before any work, naming the flag.
