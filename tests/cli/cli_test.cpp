@@ -90,8 +90,22 @@ TEST(Cli, PrepareTrainEvalGenerateTokenize) {
   r = parti("generate --ckpt " + ck + " --prompt 'The jury said' --max-tokens 8 --seed 3");
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_EQ(r.output.rfind("The jury said", 0), 0u) << r.output;
+  EXPECT_NE(r.last_line().find("tokens/s (key/value cache"), std::string::npos) << r.output;
+  // The text: everything but the timing line.
+  auto text = [](const test::RunResult& g) {
+    return g.output.substr(0, g.output.rfind("generate:"));
+  };
   auto again = parti("generate --ckpt " + ck + " --prompt 'The jury said' --max-tokens 8 --seed 3");
-  EXPECT_EQ(again.output, r.output) << "same seed, same text";
+  EXPECT_EQ(text(again), text(r)) << "same seed, same text";
+  again = parti("generate --ckpt " + ck +
+                " --prompt 'The jury said' --max-tokens 8 --seed 3 --no-cache");
+  EXPECT_EQ(text(again), text(r)) << "the cache changes nothing but the speed";
+  // Unconditional samples (from <|endoftext|>), two of them, nucleus sampling.
+  r = parti("generate --ckpt " + ck + " --max-tokens 6 --num-samples 2 --top-p 0.9");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("--- sample 2 (seed 2) ---"), std::string::npos) << r.output;
+  expect_one_line_error(parti("generate --ckpt " + ck + " --top-p 1.5"),
+                        "--top-p must be in (0, 1]");
   expect_one_line_error(
       parti("generate --ckpt " + ck + " --prompt 'The' --max-tokens 8 --temperature nan"),
       "--temperature must be a finite number >= 0");

@@ -1,5 +1,6 @@
 #include "parti/kernels/attention.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <type_traits>
@@ -110,11 +111,66 @@ void attention_backward(T* dqkv, const T* dout, const T* qkv, const T* att, int 
   }
 }
 
+template <typename T>
+void attention_cached(T* out, const T* q, int ldq, const T* keys, const T* values, int Tn, int past,
+                      int NH, int KV, int hd) {
+  const T scale = T(1) / std::sqrt(static_cast<T>(hd));
+  const int group = NH / KV;
+  const auto row = [](int t, int width) {
+    return static_cast<size_t>(t) * static_cast<size_t>(width);
+  };
+#pragma omp parallel for schedule(static)
+  for (int ih = 0; ih < Tn * NH; ++ih) {
+    const int i = ih / NH;
+    const int h = ih % NH;
+    const int n = past + i + 1;  // the positions token i sees
+    thread_local std::vector<T> scores;
+    scores.resize(static_cast<size_t>(n));
+    const T* qi = q + row(i, ldq) + static_cast<size_t>(h * hd);
+    const size_t head = static_cast<size_t>((h / group) * hd);
+    for (int j = 0; j < n; ++j) {
+      const T* kj = keys + row(j, KV * hd) + head;
+      T dot = T(0);
+      for (int d = 0; d < hd; ++d) {
+        dot += qi[d] * kj[d];
+      }
+      scores[static_cast<size_t>(j)] = dot * scale;
+    }
+    T maxv = scores[0];
+    for (int j = 1; j < n; ++j) {
+      maxv = std::max(maxv, scores[static_cast<size_t>(j)]);
+    }
+    T sum = T(0);
+    if constexpr (std::is_same_v<T, float>) {
+      sum = exp_shifted_sum(scores.data(), n, maxv);
+    } else {
+      for (T& s : scores) {
+        s = std::exp(s - maxv);
+        sum += s;
+      }
+    }
+    const T inv = T(1) / sum;
+    T* o = out + row(i, NH * hd) + static_cast<size_t>(h * hd);
+    std::fill(o, o + hd, T(0));
+    for (int j = 0; j < n; ++j) {
+      const T p = scores[static_cast<size_t>(j)] * inv;
+      const T* vj = values + row(j, KV * hd) + head;
+      for (int d = 0; d < hd; ++d) {
+        o[d] += p * vj[d];
+      }
+    }
+  }
+}
+
 template void attention_forward<float>(float*, float*, const float*, int, int, int, int);
 template void attention_forward<double>(double*, double*, const double*, int, int, int, int);
 template void attention_backward<float>(float*, const float*, const float*, const float*, int, int,
                                         int, int);
 template void attention_backward<double>(double*, const double*, const double*, const double*, int,
                                          int, int, int);
+template void attention_cached<float>(float*, const float*, int, const float*, const float*, int,
+                                      int, int, int, int);
+template void attention_cached<double>(double*, const double*, int, const double*, const double*,
+                                       int, int, int, int, int);
 
 }  // namespace parti::kernels

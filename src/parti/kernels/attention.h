@@ -18,3 +18,16 @@ void attention_backward(T* dqkv, const T* dout, const T* qkv, const T* att, int 
                         int NH);
 
 }  // namespace parti::kernels
+
+namespace parti::kernels {
+
+// Generation with a key/value cache: Tn new tokens of one sequence at positions past .. past+Tn-1
+// attend over the cached keys and values of positions 0 .. past+Tn-1 (theirs already appended),
+// each new token i over the first past+i+1 (causal). q (Tn, NH hd) with row stride ldq; keys,
+// values (past+Tn, KV hd), query head h reading key/value head h / (NH / KV); out (Tn, NH hd).
+// The same scale, softmax and exp as attention_forward.
+template <typename T>
+void attention_cached(T* out, const T* q, int ldq, const T* keys, const T* values, int Tn, int past,
+                      int NH, int KV, int hd);
+
+}  // namespace parti::kernels

@@ -1,5 +1,6 @@
 // Row-major GEMM for float (cblas_sgemm) and double (cblas_dgemm, used by gradient checks):
 //   C (m, n) = alpha * op(A) (m, k) * op(B) (k, n) + beta * C, with leading dimensions.
+// A single row (m = 1: generation's key/value-cache steps) goes to sgemv instead.
 #pragma once
 
 namespace parti::kernels {

@@ -50,6 +50,8 @@ template <typename T>
 struct Pass;
 template <typename T>
 class DeferredGrads;  // deferred_grads.h
+template <typename T>
+class KvCache;  // kv_cache.h
 
 // Activation recomputation: none keeps everything backward needs; full keeps only each block's
 // input and runs the block's forward again just before its backward; selective keeps the
@@ -129,6 +131,8 @@ struct Pass {
   int counted_rows = -1;
   // The global position of each of a row's Tn tokens (under cp its two chunks); null: 0 .. Tn-1.
   const int32_t* positions = nullptr;
+  // Generation: the keys and values of the positions before this pass's (kv_cache.h); null: none.
+  KvCache<T>* kv = nullptr;
   int position(int t) const { return positions != nullptr ? positions[t] : t; }
   int cp_size() const { return cp != nullptr ? cp->size : 1; }
   // Sequence parallelism: between sublayers this rank holds local_tokens() of the B*T tokens,

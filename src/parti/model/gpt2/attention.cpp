@@ -1,8 +1,10 @@
 #include "parti/model/gpt2/attention.h"
 
+#include <algorithm>
 #include <type_traits>
 
 #include "parti/kernels/attention.h"
+#include "parti/model/kv_cache.h"
 #include "parti/parallel/context/ring_attention.h"
 #include "parti/parallel/tensor/mappings.h"
 
@@ -29,6 +31,10 @@ Attention<T>::Attention(ParamTable& table, const std::string& prefix, int C, int
 
 template <typename T>
 void Attention<T>::forward(Pass<T>& pass, const T* in, T* out) {
+  if (pass.kv != nullptr) {
+    cached_forward(pass, in, out);
+    return;
+  }
   const size_t BT = pass.product_tokens();
   Scratch<T> scratch(pass);
   const T* x = input(pass, in, C_, scratch);  // every token (sequence parallel: gathered)
@@ -83,6 +89,28 @@ void Attention<T>::backward(Pass<T>& pass, const T* dout, T* dinp) {
   T* dx = input_grad(pass, dinp, C_, scratch);
   qkv_.backward(pass, dqkv, x, dx);
   add_input_grad(pass, dx, dinp, C_, scratch);
+}
+
+template <typename T>
+void Attention<T>::cached_forward(Pass<T>& pass, const T* in, T* out) {
+  PARTI_ASSERT(pass.B == 1 && pass.tp == nullptr && pass.cp == nullptr,
+               "the key/value cache runs one sequence on one process");
+  const int Tn = pass.Tn, past = pass.kv->length();
+  pass.kv->reserve(Tn);
+  const auto Cl = static_cast<size_t>(Cl_);
+  Scratch<T> scratch(pass);
+  T* qkv = scratch.alloc(static_cast<size_t>(Tn) * 3 * Cl);
+  qkv_.forward(pass, in, qkv);
+  auto [keys, values] = pass.kv->slots(id_, Cl_);
+  for (int t = 0; t < Tn; ++t) {
+    const T* k = qkv + static_cast<size_t>(t) * 3 * Cl + Cl;
+    const size_t at = static_cast<size_t>(past + t) * Cl;
+    std::copy(k, k + Cl, keys + at);
+    std::copy(k + Cl, k + 2 * Cl, values + at);
+  }
+  T* y = scratch.alloc(static_cast<size_t>(Tn) * Cl);
+  kernels::attention_cached<T>(y, qkv, 3 * Cl_, keys, values, Tn, past, NH_, NH_, Cl_ / NH_);
+  proj_.forward(pass, y, out, scratch);
 }
 
 template <typename T>

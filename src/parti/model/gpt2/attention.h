@@ -10,6 +10,8 @@
 // Context-parallel (pass.cp): the rank's tokens are two chunks of every sequence; attention runs
 // around the cp ring (parallel/context/ring_attention.h) and saves the log-sum-exp (B, NH, T) in
 // place of att.
+// With a key/value cache (pass.kv, generation): the new tokens' k and v join the cache and their
+// queries attend over every cached position; nothing is saved.
 // Block-partitioned (a q x q grid): rank (i, j) holds NH / q heads (grid column j's) of its grid
 // row's samples; attention stays on the rank.
 #pragma once
@@ -31,6 +33,8 @@ class Attention : public Module<T> {
  private:
   // Elements of the probabilities (B, NH, T, T), or under cp of the log-sum-exp (B, NH, T).
   size_t att_size(const Pass<T>& pass) const;
+  // Forward with pass.kv (generation): appends the new tokens' keys and values, saves nothing.
+  void cached_forward(Pass<T>& pass, const T* in, T* out);
   void ring_forward(Pass<T>& pass, T* y, T* lse, const T* qkv) const;
   void ring_backward(Pass<T>& pass, T* dqkv, const T* dy, const T* qkv, const T* y,
                      const T* lse) const;

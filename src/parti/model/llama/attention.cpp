@@ -5,6 +5,7 @@
 #include "parti/kernels/attention.h"
 #include "parti/kernels/gqa.h"
 #include "parti/kernels/rope.h"
+#include "parti/model/kv_cache.h"
 #include "parti/parallel/context/ring_attention.h"
 
 namespace parti::model::llama {
@@ -43,6 +44,10 @@ size_t Attention<T>::att_size(const Pass<T>& pass) const {
 
 template <typename T>
 void Attention<T>::forward(Pass<T>& pass, const T* in, T* out) {
+  if (pass.kv != nullptr) {
+    cached_forward(pass, in, out);
+    return;
+  }
   const size_t N = pass.product_tokens();
   const auto Cl = static_cast<size_t>(NH_ * hd_), Ckv = static_cast<size_t>(KV_ * hd_);
   Scratch<T> scratch(pass);
@@ -69,6 +74,29 @@ void Attention<T>::forward(Pass<T>& pass, const T* in, T* out) {
     pass.record.save(id_, kAtt, att);
   }
   pass.record.save(id_, kY, y);
+}
+
+template <typename T>
+void Attention<T>::cached_forward(Pass<T>& pass, const T* in, T* out) {
+  PARTI_ASSERT(pass.B == 1 && pass.tp == nullptr && pass.cp == nullptr,
+               "the key/value cache runs one sequence on one process");
+  const int Tn = pass.Tn, past = pass.kv->length();
+  pass.kv->reserve(Tn);
+  const auto Cl = static_cast<size_t>(NH_ * hd_), Ckv = static_cast<size_t>(KV_ * hd_);
+  const auto N = static_cast<size_t>(Tn);
+  Scratch<T> scratch(pass);
+  T* q = scratch.alloc(N * Cl);
+  auto [keys, values] = pass.kv->slots(id_, KV_ * hd_);
+  T* k = keys + static_cast<size_t>(past) * Ckv;  // the new positions' rows of the cache
+  T* v = values + static_cast<size_t>(past) * Ckv;
+  q_.forward(pass, in, q);
+  k_.forward(pass, in, k);
+  v_.forward(pass, in, v);
+  kernels::rope_forward<T>(q, 1, Tn, NH_, hd_, Cl, theta_, pass.positions);
+  kernels::rope_forward<T>(k, 1, Tn, KV_, hd_, Ckv, theta_, pass.positions);
+  T* y = scratch.alloc(N * Cl);
+  kernels::attention_cached<T>(y, q, NH_ * hd_, keys, values, Tn, past, NH_, KV_, hd_);
+  o_.forward(pass, y, out, scratch);
 }
 
 template <typename T>

@@ -7,6 +7,7 @@
 // No biases. Saves inp, the packed qkv (turned; a key/value head per query head, gqa.h), att
 // (B, NH, T, T) and y (att not under selective recomputation; under context parallelism the
 // log-sum-exp (B, NH, T) instead, attention running around the cp ring).
+// With a key/value cache (pass.kv, generation): see kv_cache.h.
 // Tensor-parallel: each rank holds NH / tp query heads and KV / tp key/value heads (tp divides
 // KV): q, k, v column-parallel, o row-parallel.
 #pragma once
@@ -27,6 +28,9 @@ class Attention : public Module<T> {
 
  private:
   size_t att_size(const Pass<T>& pass) const;
+  // Forward with pass.kv (generation): the new tokens' turned k and v go straight into the
+  // cache (KV heads, not repeated); saves nothing.
+  void cached_forward(Pass<T>& pass, const T* in, T* out);
   // The attention core on the packed heads (fused kernels or the cp ring), att: probabilities or
   // the log-sum-exp.
   void core_forward(Pass<T>& pass, T* y, T* att, const T* qkv) const;
