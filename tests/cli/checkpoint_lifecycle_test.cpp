@@ -214,7 +214,7 @@ TEST(Elastic, InputErrorsAreNotRestarted) {
   int starts = 0;
   while (std::getline(events, line)) starts += line.find("\"start\"") != std::string::npos;
   EXPECT_EQ(starts, 1);
-  expect_one_line_error(parti("elastic --np 2 -- " + flags(2) + "--ckpt-dir " + ck),
+  expect_one_line_error(parti("elastic --np 2 -- " + flags(2) + "--dp 1 --ckpt-dir " + ck),
                         "elastic: --np 2 but the train flags ask for dp 1 x tp 1");
   expect_one_line_error(parti("elastic --np 1 -- " + flags(2)),
                         "elastic: the train flags need --ckpt-dir");

@@ -123,9 +123,11 @@ struct ElasticArgs {
 };
 
 // The train command line of one attempt: the user's flags, then on a restart `--resume` (their
-// own --resume [PATH] and --overwrite dropped) and the re-planned layout (flags given twice take
-// the last value).
-std::vector<std::string> attempt_args(const ElasticArgs& a, bool resume, const ElasticLayout& l) {
+// own --resume [PATH] and --overwrite dropped; --overwrite when nothing was saved yet) and the
+// re-planned layout with the global batch it started with (flags given twice take the last
+// value).
+std::vector<std::string> attempt_args(const ElasticArgs& a, bool restart, bool resume,
+                                      const ElasticLayout& l) {
   std::vector<std::string> out;
   for (size_t i = 0; i < a.train.size(); ++i) {
     const std::string& w = a.train[i];
@@ -137,11 +139,21 @@ std::vector<std::string> attempt_args(const ElasticArgs& a, bool resume, const E
     out.push_back(w);
   }
   if (resume) out.push_back("--resume");
+  // A restart before any checkpoint starts over: the failed attempt's log is replaced.
+  if (restart && !resume && std::find(out.begin(), out.end(), "--overwrite") == out.end()) {
+    out.push_back("--overwrite");
+  }
   for (const auto& [flag, value] : {std::pair{"--dp", l.dp},
                                     {"--tp", l.tp},
                                     {"--pp", l.pp},
                                     {"--cp", l.cp},
-                                    {"--micro-batch", l.micro_batch}}) {
+                                    {"--micro-batch", l.micro_batch},
+                                    {"--global-batch", l.global_batch}}) {
+    // The batch the run started with, whatever dp becomes (an adaptive batch sets its own).
+    if (flag == std::string("--global-batch") &&
+        std::find(a.train.begin(), a.train.end(), "--adaptive-batch") != a.train.end()) {
+      continue;
+    }
     out.push_back(flag);
     out.push_back(std::to_string(value));
   }
@@ -173,7 +185,7 @@ int run_elastic(ElasticArgs a) {
   const std::string ckpt_dir = last_value(a.train, "--ckpt-dir");
   PARTI_CHECK(!ckpt_dir.empty(), ConfigError,
               "elastic: the train flags need --ckpt-dir (restarts resume from it)");
-  const ElasticLayout asked = layout_of(a.train);
+  const ElasticLayout asked = layout_of(a.train, a.np);
   PARTI_CHECK(asked.ranks() == a.np, ConfigError, "elastic: --np ", a.np, " but the train flags ",
               "ask for ", describe(asked));
   char self[4096] = {};
@@ -201,7 +213,8 @@ int run_elastic(ElasticArgs a) {
       argv.insert(argv.end(), {"--hostfile", live});
     }
     argv.insert(argv.end(), {self, "train"});
-    for (std::string& w : attempt_args(a, resume, *layout)) argv.push_back(std::move(w));
+    for (std::string& w : attempt_args(a, attempt > 0, resume, *layout))
+      argv.push_back(std::move(w));
     record(ckpt_dir,
            {{"event", "start"},
             {"attempt", attempt},
@@ -240,14 +253,15 @@ int run_elastic(ElasticArgs a) {
 
 }  // namespace
 
-ElasticLayout layout_of(const std::vector<std::string>& args) {
+ElasticLayout layout_of(const std::vector<std::string>& args, int np) {
   ElasticLayout l;
-  l.dp = int_value(args, "--dp", 1);
   l.tp = int_value(args, "--tp", 1);
   l.pp = int_value(args, "--pp", 1);
   l.cp = int_value(args, "--cp", 1);
+  // train's defaults: dp fills the ranks, the global batch is a micro-batch per dp rank.
+  l.dp = int_value(args, "--dp", std::max(1, np / std::max(1, l.tp * l.pp * l.cp)));
   l.micro_batch = int_value(args, "--micro-batch", 8);
-  l.global_batch = int_value(args, "--global-batch", 8);
+  l.global_batch = int_value(args, "--global-batch", l.micro_batch * l.dp);
   return l;
 }
 

@@ -105,7 +105,25 @@ void resolve_batch_flags(const std::string& ramp, const CLI::App& cmd,
   }
 }
 
-void run_train(TrainArgs& a, const Runtime& runtime, const CLI::App& cmd) {
+// torchrun's and Megatron's launch defaults: dp fills the job's ranks (world / (tp x cp x pp));
+// the global batch is one micro-batch per dp rank.
+void resolve_launch_defaults(train::TrainConfig& cfg, const Runtime& runtime) {
+  parallel::Layout& l = cfg.layout;
+  if (l.dp == 0) {
+    const int others = l.tp * l.cp * l.pp;
+    PARTI_CHECK(others > 0 && runtime.size() % others == 0, ConfigError, "the job's ",
+                runtime.size(), " ranks (mpirun -np) are not a multiple of --tp ", l.tp, " x --cp ",
+                l.cp, " x --pp ", l.pp, " = ", others, ": give -np a multiple of it, or --dp");
+    l.dp = runtime.size() / others;
+  }
+  parallel::batch::BatchConfig& b = cfg.data.batch;
+  if (b.global_batch == 0) {
+    b.global_batch = l.micro_batch * l.dp;
+  }
+}
+
+// The configuration resolved and checked: the flags, the data's meta.json, the memory it needs.
+train::TrainConfig checked_config(TrainArgs& a, const Runtime& runtime, const CLI::App& cmd) {
   train::TrainConfig cfg = a.cfg;
   // --resume [PATH]; in a --config file `resume = true` or a path.
   cfg.io.resume = cmd.get_option("--resume")->count() > 0 && cfg.io.resume_from != "false";
@@ -134,6 +152,7 @@ void run_train(TrainArgs& a, const Runtime& runtime, const CLI::App& cmd) {
   cfg.model.vocab = meta.vocab_size > 0 && !hf ? meta.vocab_size : cfg.model.vocab;
   a.model.apply(cfg.model);
   resolve_batch_flags(a.batch_ramp, cmd, cfg.data.batch);
+  resolve_launch_defaults(cfg, runtime);
   std::vector<std::string> errors = train::validate(cfg);
   if (!errors.empty()) {
     std::string all = errors[0];
@@ -155,12 +174,19 @@ void run_train(TrainArgs& a, const Runtime& runtime, const CLI::App& cmd) {
     cfg.layout = grid;
   }
   check_fits_in_memory(cfg, runtime);
+  return cfg;
+}
+
+void run_train(TrainArgs& a, const Runtime& runtime, const CLI::App& cmd) {
+  std::unique_ptr<dist::ProcessGroup> world =
+      runtime.mpi != nullptr ? runtime.mpi->world() : dist::make_self_group("world");
+  // One message per failure: the ranks agree on the checks' outcome before any further work.
+  train::TrainConfig cfg;
+  train::agree_on_checks([&] { cfg = checked_config(a, runtime, cmd); }, *world);
   if (runtime.mpi != nullptr) {
     runtime.mpi->watchdog().set_timeout(cfg.comm_timeout);
     runtime.mpi->set_check_collectives(cfg.check_collectives);
   }
-  std::unique_ptr<dist::ProcessGroup> world =
-      runtime.mpi != nullptr ? runtime.mpi->world() : dist::make_self_group("world");
   train::check_ranks_agree(train::to_json(cfg), *world);  // before the mesh depends on them
   if (cfg.io.overwrite && runtime.rank() == 0) {
     const int removed = io::remove_checkpoints(cfg.io.ckpt_dir);
@@ -189,8 +215,10 @@ void add_layout_flags(CLI::App* cmd, parallel::Layout& l) {
                   "activation recomputation: none; full (keep each block's input, run its "
                   "forward again in backward); selective (recompute the attention core)")
       ->capture_default_str();
-  cmd->add_option("--dp", l.dp, "data-parallel ranks (mpirun -np = dp x cp x tp x pp)")
-      ->capture_default_str();
+  l.dp = 0;  // resolve_launch_defaults
+  cmd->add_option("--dp", l.dp,
+                  "data-parallel ranks (mpirun -np = dp x cp x tp x pp; default: the job's ranks "
+                  "/ (tp x cp x pp))");
   cmd->add_option("--tp", l.tp,
                   "tensor-parallel ranks (Megatron: heads, MLP units and vocabulary split)")
       ->capture_default_str();
@@ -267,7 +295,8 @@ void add_io_flags(CLI::App* cmd, train::IoConfig& io) {
       ->expected(0, 1)
       ->type_name("[PATH]");
   cmd->add_flag("--overwrite", io.overwrite,
-                "start a new run in a --ckpt-dir that holds checkpoints, removing them");
+                "start a new run in a --ckpt-dir that holds checkpoints, removing them (and "
+                "replacing an existing --log)");
   cmd->add_option("--allow-changes", io.allow_changes,
                   "training flags a resumed run may change (e.g. lr,steps); others that differ "
                   "from the checkpoint's are refused")
@@ -328,8 +357,9 @@ void add_train(CLI::App& app, const Runtime& runtime) {
                   "BF16): its shape and weights start the run, with a fresh optimizer at step 0");
   args->model.add(cmd, "vocabulary (default: the data's)");
   add_layout_flags(cmd, c.layout);
-  cmd->add_option("--global-batch", c.data.batch.global_batch, "sequences per optimizer step")
-      ->capture_default_str();
+  c.data.batch.global_batch = 0;  // resolve_launch_defaults
+  cmd->add_option("--global-batch", c.data.batch.global_batch,
+                  "sequences per optimizer step (default: --micro-batch x dp)");
   add_batch_flags(cmd, *args);
   cmd->add_option("--stop-after", c.stop_after,
                   "stop this run after N steps and checkpoint (resume later); 0: run to --steps")
@@ -360,6 +390,9 @@ void add_train(CLI::App& app, const Runtime& runtime) {
       ->capture_default_str();
   add_io_flags(cmd, c.io);
   cmd->add_option("--threads", c.threads, "OpenMP and BLAS threads")->capture_default_str();
+  cmd->add_option("--peak-gflops", c.peak_gflops,
+                  "per rank, what MFU is against (e.g. a hardware profile's peak); default: this "
+                  "machine's sgemm ceiling, measured once and cached");
   cmd->add_option("--comm-timeout", c.comm_timeout,
                   "seconds one collective may wait before the job ends with a report")
       ->capture_default_str();

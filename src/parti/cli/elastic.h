@@ -18,7 +18,8 @@ struct ElasticLayout {
   int micro_batch = 8, global_batch = 8;
   int ranks() const { return dp * tp * pp * cp; }
 };
-ElasticLayout layout_of(const std::vector<std::string>& train_args);
+// Flags not given take train's defaults for a job of `np` ranks.
+ElasticLayout layout_of(const std::vector<std::string>& train_args, int np);
 
 // The layout for at most `ranks` ranks: the asked one when it fits, else tp, pp, cp and the
 // micro-batch kept and dp the largest that fits and divides the global batch into whole

@@ -2,8 +2,10 @@
 // pipeline schedules. See README.md.
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <chrono>
 #include <iostream>
 #include <memory>
+#include <thread>
 
 #include "parti/cli/commands.h"
 #include "parti/cli/config_file.h"
@@ -17,10 +19,15 @@ int main(int argc, char** argv) {
     mpi = std::make_unique<parti::dist::MpiEnv>(&argc, &argv);
   }
   const parti::cli::Runtime runtime{mpi.get()};
-  // One rank's error ends the whole job (the others would wait in their next collective).
+  const std::string where =
+      runtime.size() > 1 ? "rank " + std::to_string(runtime.rank()) + ": " : "";
+  // One rank's error ends the whole job (the others would wait in their next collective). When
+  // several ranks fail alike (a flag every rank reads), rank 0's message is the one: the others
+  // wait a second before reporting, and rank 0's abort ends them first.
   auto fail = [&](const std::string& message, int code) {
-    const std::string where =
-        runtime.size() > 1 ? "rank " + std::to_string(runtime.rank()) + ": " : "";
+    if (runtime.rank() > 0) {
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
     std::cerr << "parti: error: " << where << message << std::endl;
     if (runtime.size() > 1) {
       parti::dist::MpiEnv::abort_job(code);
@@ -52,6 +59,11 @@ int main(int argc, char** argv) {
   } catch (const parti::RunStopped& e) {
     if (runtime.rank() == 0) {
       std::cerr << "parti: stopped: " << e.what() << std::endl;
+    }
+    return e.code();
+  } catch (const parti::AgreedError& e) {
+    if (e.report()) {  // the set-up checks' failure, known to every rank (train/agree.h)
+      std::cerr << "parti: error: " << where << e.what() << std::endl;
     }
     return e.code();
   } catch (const CLI::ParseError& e) {

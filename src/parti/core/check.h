@@ -58,6 +58,21 @@ class RunStopped : public std::runtime_error {
   int code_;
 };
 
+// An error of the set-up checks that every rank of the job learned of (train/agree.h,
+// agree_on_checks): the rank that found it (the lowest, when several did) reports it, naming
+// itself; every rank exits with `code` after a normal shutdown, without MPI_Abort.
+class AgreedError : public std::runtime_error {
+ public:
+  AgreedError(const std::string& message, int code, bool report)
+      : std::runtime_error(message), code_(code), report_(report) {}
+  int code() const { return code_; }
+  bool report() const { return report_; }
+
+ private:
+  int code_;
+  bool report_;
+};
+
 template <typename... Parts>
 std::string str_cat(const Parts&... parts) {
   std::ostringstream out;

@@ -40,10 +40,10 @@ void drop_log_records_after(const std::string& path, int64_t step) {
   if (dropped) write_text_atomically(path, kept);
 }
 
-MetricsLog::MetricsLog(const std::string& path)
-    : path_(path), out_(with_parent(path), std::ios::app) {
-  PARTI_CHECK(out_.good(), ConfigError, "--log ", path,
-              ": cannot open for appending: ", os_error(errno));
+MetricsLog::MetricsLog(const std::string& path, bool fresh)
+    : path_(path), out_(with_parent(path), fresh ? std::ios::trunc : std::ios::app) {
+  PARTI_CHECK(out_.good(), ConfigError, "--log ", path, ": cannot open for ",
+              fresh ? "writing: " : "appending: ", os_error(errno));
 }
 
 void MetricsLog::write(const nlohmann::ordered_json& record) {

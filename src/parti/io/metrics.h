@@ -1,5 +1,5 @@
-// Metrics: one JSON object per line (JSONL), appended and flushed after each record so a crashed
-// run keeps every finished step.
+// Metrics: one JSON object per line (JSONL), flushed after each record so a crashed run keeps
+// every finished step. A new run starts the file; a resumed one appends to it.
 #pragma once
 
 #include <cstdint>
@@ -17,7 +17,8 @@ void drop_log_records_after(const std::string& path, int64_t step);
 class MetricsLog {
  public:
   MetricsLog() = default;  // disabled
-  explicit MetricsLog(const std::string& path);
+  // `fresh`: a new run's log, replacing the file; else (a resumed run's) appended to.
+  MetricsLog(const std::string& path, bool fresh);
   // Throws ConfigError naming the file and the system's reason when the write fails (a full
   // disk: a run must not go on believing it logs).
   void write(const nlohmann::ordered_json& record);

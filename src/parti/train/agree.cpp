@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <string>
 #include <thread>
 #include <utility>
@@ -95,6 +96,46 @@ void check_ranks_agree(const nlohmann::ordered_json& resolved, dist::ProcessGrou
   throw ConfigError(str_cat("the ranks were started with different flags: ", flag_of(name), " (",
                             name, ") is ", value, " here and ", theirs,
                             " on rank 0; every rank must get the same flags"));
+}
+
+void agree_on_checks(const std::function<void()>& checks, dist::ProcessGroup& world) {
+  std::exception_ptr failed;
+  try {
+    checks();
+  } catch (...) {
+    failed = std::current_exception();
+  }
+  if (world.size() == 1) {
+    if (failed) std::rethrow_exception(failed);
+    return;
+  }
+  std::string message;
+  int code = 0;
+  if (failed) {
+    try {
+      std::rethrow_exception(failed);
+    } catch (const ConfigError& e) {
+      message = e.what();
+      code = kExitInput;
+    } catch (const DataError& e) {
+      message = e.what();
+      code = kExitInput;
+    } catch (const CheckpointError& e) {
+      message = e.what();
+      code = kExitInput;
+    } catch (const std::exception& e) {
+      message = e.what();
+      code = kExitError;
+    }
+  }
+  // The lowest failing rank and its code: the maximum of -(rank * 256 + code).
+  constexpr int64_t kCodes = 256;
+  const int64_t mine = code != 0 ? world.rank() * kCodes + code : world.size() * kCodes;
+  double key = -static_cast<double>(mine);
+  world.all_reduce(&key, 1, dist::ReduceOp::max);
+  const auto first = static_cast<int64_t>(-key);
+  if (first >= world.size() * kCodes) return;
+  throw AgreedError(message, static_cast<int>(first % kCodes), world.rank() == first / kCodes);
 }
 
 }  // namespace parti::train

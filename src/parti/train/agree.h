@@ -6,6 +6,7 @@
 // job); the other ranks wait for the end instead of building a different model.
 #pragma once
 
+#include <functional>
 #include <nlohmann/json.hpp>
 
 #include "parti/dist/process_group.h"
@@ -15,5 +16,12 @@ namespace parti::train {
 // `resolved`: the configuration as train::to_json gives it (nested objects compared field by
 // field). Collective over `world`; returns when every rank holds the same.
 void check_ranks_agree(const nlohmann::ordered_json& resolved, dist::ProcessGroup& world);
+
+// The set-up checks, agreed (issue #23): every rank runs `checks` (flags, files, memory: what
+// fails alike on every rank when it fails), then one all-reduce over `world` finds the lowest
+// rank that failed. When none did, returns; else every rank throws AgreedError with that rank's
+// exit code (2 for ConfigError, DataError and CheckpointError, else 1), and only that rank holds
+// report(): one message per failure, and no MPI_Abort. A single process rethrows its own error.
+void agree_on_checks(const std::function<void()>& checks, dist::ProcessGroup& world);
 
 }  // namespace parti::train

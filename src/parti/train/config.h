@@ -83,6 +83,7 @@ struct TrainConfig {
   int fault_nan_steps = 1;
   bool check_collectives = false;  // compare every collective's call across ranks first
   int threads = 1;
+  double peak_gflops = 0;  // per rank, what MFU is against (0: the cached sgemm ceiling, ceiling.h)
   // Micro-batches per rank per step: global batch = micro-batch x dp x accumulation.
   int accumulation() const { return layout.micro_batches(data.batch.global_batch); }
   optim::LrSchedule schedule() const {

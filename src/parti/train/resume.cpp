@@ -63,6 +63,13 @@ void resolve_checkpoint_flags(IoConfig& io) {
                 ": no checkpoint here (neither a step folder with state.json nor a checkpoint "
                 "folder)");
   }
+  // A new run's log starts empty: it never mixes with an earlier run's records (a device such as
+  // /dev/null, or an empty file, is fine).
+  PARTI_CHECK(io.log.empty() || io.resume || io.overwrite || !fs::is_regular_file(io.log) ||
+                  fs::is_empty(io.log),
+              ConfigError, "--log ", io.log,
+              " already holds an earlier run's records: give another --log, pass --resume to "
+              "continue that run, or --overwrite to start over (the file is replaced)");
   if (io.ckpt_dir.empty()) return;
   PARTI_CHECK(!is_step_folder(io.ckpt_dir), ConfigError, "--ckpt-dir ", io.ckpt_dir,
               " is a step folder (it holds state.json): new checkpoints would nest inside it. To "

@@ -19,7 +19,9 @@
 #include "parti/model/registry.h"
 #include "parti/parallel/context/chunks.h"
 #include "parti/parallel/pipeline/stage.h"
+#include "parti/train/ceiling.h"
 #include "parti/train/preempt.h"
+#include "parti/train/progress.h"
 #include "parti/train/resume.h"
 #include "parti/train/saved_run.h"
 
@@ -101,9 +103,13 @@ Trainer::Trainer(TrainConfig cfg, const dist::Mesh& mesh, dist::ProcessGroup* wo
     if (cfg_.io.resume) {  // steps after the checkpoint are run again: not logged twice
       io::drop_log_records_after(cfg_.io.log, step_);
     }
-    log_ = io::MetricsLog(cfg_.io.log);
+    log_ = io::MetricsLog(cfg_.io.log, !cfg_.io.resume);
   }
-  peak_gflops_ = core::measure_sgemm_gflops(2048, 2048, 2048, 3);
+  run_id_ = new_run_id();
+  const Ceiling ceiling =
+      mfu_ceiling(cfg_.peak_gflops, core::threads(), machine_idle(core::threads()));
+  peak_gflops_ = ceiling.gflops;
+  peak_source_ = ceiling.source;
 }
 
 Trainer::~Trainer() = default;
@@ -440,7 +446,8 @@ void Trainer::print_header(std::ostream& out) const {
     out << fmt::format("  {:<14} {}\n", key, value.dump());
   }
   out << "compute: " << core::describe_compute()
-      << fmt::format(", sgemm ceiling {:.1f} GFLOP/s per rank\n", peak_gflops_);
+      << fmt::format("; MFU against {:.1f} GFLOP/s per rank ({})\n", peak_gflops_, peak_source_);
+  out << "run: " << run_id_ << (cfg_.io.log.empty() ? "" : ", logged to " + cfg_.io.log) << "\n";
   if (!cfg_.io.ckpt_dir.empty() && is_logger()) {
     io::make_dirs(cfg_.io.ckpt_dir);
     io::write_text_atomically(cfg_.io.ckpt_dir + "/config.json", resolved.dump(2) + "\n");
@@ -500,7 +507,10 @@ nlohmann::ordered_json Trainer::step_record(const StepStats& s) const {
   const auto number = [](double v) {
     return std::isfinite(v) ? nlohmann::ordered_json(v) : nullptr;
   };
-  nlohmann::ordered_json record = {{"step", s.step},
+  nlohmann::ordered_json record = {{"run", run_id_},
+                                   {"time", utc_now()},
+                                   {"elapsed_s", s.elapsed_s},
+                                   {"step", s.step},
                                    {"loss", number(s.loss)},
                                    {"lr", s.lr},
                                    {"grad_norm", number(s.grad_norm)},
@@ -510,6 +520,7 @@ nlohmann::ordered_json Trainer::step_record(const StepStats& s) const {
                                    {"skipped", !s.skipped.empty()},
                                    {"global_batch", s.global_batch},
                                    {"tokens_seen", s.tokens_seen}};
+  record["rss_bytes"] = resident_bytes();
   if (cfg_.data.batch.adaptive) {
     record["gns"] = s.gns;  // the smoothed noise scale after this step (sequences)
   }
@@ -573,6 +584,11 @@ std::string Trainer::step_line(const StepStats& s) const {
   std::string line = fmt::format(
       "step {} | loss {:.4f} | lr {:.2e} | norm {:.3f} | {:.1f} ms | {:.0f} tok/s | MFU {:.1f}%",
       of, s.loss, s.lr, s.grad_norm, s.step_ms, s.tokens_per_s, 100 * s.mfu);
+  line += fmt::format(" | {} tok | {}", count(s.tokens_seen), duration(s.elapsed_s));
+  if (s.eta_s >= 0) {
+    line += ", ETA " + duration(s.eta_s);
+  }
+  line += fmt::format(" | {:.2f} GiB", static_cast<double>(resident_bytes()) / (1 << 30));
   if ((cfg_.data.batch.ramps() || cfg_.data.batch.adaptive) &&
       s.global_batch != last_batch_) {  // the first, each change
     line += fmt::format(" | batch {}", s.global_batch);
@@ -605,6 +621,16 @@ int Trainer::agreed_stop() {
   return static_cast<int>(agreed[0]);
 }
 
+void Trainer::fill_progress(StepStats& s, int64_t first_step, int64_t first_tokens,
+                            int64_t last) const {
+  s.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  s.eta_s = cfg_.train_tokens > 0
+                ? eta_seconds(s.elapsed_s, static_cast<double>(s.tokens_seen - first_tokens),
+                              static_cast<double>(cfg_.train_tokens - s.tokens_seen))
+                : eta_seconds(s.elapsed_s, static_cast<double>(s.step - first_step),
+                              static_cast<double>(std::min<int64_t>(cfg_.steps, last) - s.step));
+}
+
 void Trainer::run(std::ostream& all_out) {
   // Rank 0 prints and logs; the other ranks compute in silence.
   std::ostringstream discard;
@@ -618,8 +644,11 @@ void Trainer::run(std::ostream& all_out) {
   started_ = std::chrono::steady_clock::now();
   bool ckpt_due = false;
   auto step_end = std::chrono::steady_clock::now();
+  const int64_t first_step = step_;
+  const int64_t first_tokens = batch_.state().tokens;
   while (!finished() && step_ < last) {
     StepStats s = step();
+    fill_progress(s, first_step, first_tokens, last);
     const bool end = finished() || s.step == last;  // this run's last step
     nlohmann::ordered_json record = step_record(s);
     // Since the last step's end: this step, and what ran between (an evaluation, a save).

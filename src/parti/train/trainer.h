@@ -43,12 +43,14 @@ struct StepStats {
   double grad_norm;  // before clipping
   double step_ms;
   double tokens_per_s;
-  double mfu;           // model FLOPs / (measured sgemm ceiling)
-  int global_batch;     // sequences in this step (parallel/batch/)
-  int64_t tokens_seen;  // trained on so far, this step included
-  double gns = 0.0;     // --adaptive-batch: the smoothed noise scale after this step
-  std::string skipped;  // why the update was not applied (train/guard.h); "" when it was
-  int stop = 0;         // the run stops after this step: Trainer::agreed_stop()
+  double mfu;              // model FLOPs / (measured sgemm ceiling)
+  int global_batch;        // sequences in this step (parallel/batch/)
+  int64_t tokens_seen;     // trained on so far, this step included
+  double gns = 0.0;        // --adaptive-batch: the smoothed noise scale after this step
+  double elapsed_s = 0.0;  // since this run started (Trainer::run)
+  double eta_s = -1.0;     // until it ends, from its pace so far (-1: unknown)
+  std::string skipped;     // why the update was not applied (train/guard.h); "" when it was
+  int stop = 0;            // the run stops after this step: Trainer::agreed_stop()
 };
 
 class Trainer {
@@ -139,6 +141,9 @@ class Trainer {
   // This step's learning rate: the schedule at the run's progress, scaled for its batch.
   double step_lr() const;
   std::string step_line(const StepStats& s) const;
+  // The time since the run started and the ETA, from its pace since (first_step, first_tokens);
+  // `last`: this run's last step (--stop-after).
+  void fill_progress(StepStats& s, int64_t first_step, int64_t first_tokens, int64_t last) const;
   // Whether the run stops after this step, agreed by every rank (collective): 0 no, else the
   // signal's number, or 1000: --time-limit reached.
   int agreed_stop();
@@ -207,6 +212,8 @@ class Trainer {
   double tp_comm_ms_ = 0.0;  // in tensor-parallel collectives in the last step
   double tp_bytes_ = 0.0;    // what this rank sent in them (CountingGroup::sent_elements)
   double peak_gflops_ = 0.0;
+  std::string peak_source_;  // how peak_gflops_ was obtained (ceiling.h)
+  std::string run_id_;       // this launch's, in every JSONL record
 };
 
 }  // namespace parti::train
