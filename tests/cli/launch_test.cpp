@@ -92,7 +92,9 @@ TEST(Launch, ASetUpErrorIsReportedOnceWithItsExitCode) {
   r = test::run(mpirun(3) + "train --data " + data + kRun + "--tp 2");
   EXPECT_EQ(r.status, 2) << r.output;
   EXPECT_EQ(count("parti: error: "), 1u) << r.output;
-  EXPECT_EQ(count("the job's 3 ranks (mpirun -np) are not a multiple of --tp 2 x --cp 1 x --pp 1"),
+  EXPECT_EQ(count("--dp 1 x --tp 2 x --cp 1 x --pp 1 = 2 ranks, but the job has 3 (mpirun -np); "
+                  "without --dp, dp is the job's ranks / (tp x cp x pp), so -np must be a "
+                  "multiple of 2"),
             1u)
       << r.output;
 }

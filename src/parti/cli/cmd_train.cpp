@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <limits>
+#include <map>
 #include <sstream>
 
 #include "parti/cli/commands.h"
@@ -77,6 +78,44 @@ void check_fits_in_memory(const train::TrainConfig& cfg, const Runtime& runtime)
                   need.activations / kGiB, need.buffers / kGiB, each / kGiB, ranks_here));
 }
 
+// torchrun's and Megatron's launch defaults: dp fills the job's ranks (world / (tp x cp x pp));
+// the global batch is one micro-batch per dp rank. A job whose ranks tp x cp x pp does not
+// divide gets dp = its quotient (at least 1): check_job_size then says so, after the layout's own
+// rules.
+void resolve_launch_defaults(train::TrainConfig& cfg, const Runtime& runtime) {
+  parallel::Layout& l = cfg.layout;
+  if (l.dp == 0) {
+    l.dp = std::max(1, runtime.size() / std::max(1, l.tp * l.cp * l.pp));
+  }
+  parallel::batch::BatchConfig& b = cfg.data.batch;
+  if (b.global_batch == 0) {
+    b.global_batch = l.micro_batch * l.dp;
+  }
+}
+
+void check_job_size(const parallel::Layout& l, const Runtime& runtime, bool dp_given) {
+  PARTI_CHECK(l.ranks() == runtime.size(), ConfigError, "--dp ", l.dp, " x --tp ", l.tp, " x --cp ",
+              l.cp, " x --pp ", l.pp, " = ", l.ranks(), " ranks, but the job has ", runtime.size(),
+              " (mpirun -np)",
+              dp_given ? ""
+                       : str_cat("; without --dp, dp is the job's ranks / (tp x cp x pp), so -np "
+                                 "must be a multiple of ",
+                                 l.tp * l.cp * l.pp));
+}
+
+// The launch defaults as this job resolved them, for run.toml: under another -np they would
+// resolve otherwise.
+std::map<std::string, std::string> launch_defaults(const train::TrainConfig& cfg,
+                                                   const Runtime& runtime) {
+  train::TrainConfig resolved = cfg;
+  resolve_launch_defaults(resolved, runtime);
+  std::map<std::string, std::string> out = {{"dp", std::to_string(resolved.layout.dp)}};
+  if (!cfg.data.batch.adaptive) {
+    out["global-batch"] = std::to_string(resolved.data.batch.global_batch);
+  }
+  return out;
+}
+
 // <ckpt-dir>/run.toml: the flags of this run, resolved; `parti train --config` of it repeats it.
 void write_resolved_flags(const CLI::App& cmd, const train::TrainConfig& cfg,
                           const Runtime& runtime) {
@@ -86,7 +125,8 @@ void write_resolved_flags(const CLI::App& cmd, const train::TrainConfig& cfg,
       cfg.io.ckpt_dir + "/run.toml",
       "# The flags of this run: `parti train --config run.toml` repeats it "
       "(flags given too win).\n" +
-          resolved_toml(cmd, {"config", "resume", "overwrite", "allow-changes", "help"}));
+          resolved_toml(cmd, {"config", "resume", "overwrite", "allow-changes", "help"},
+                        launch_defaults(cfg, runtime)));
 }
 
 // The batch flags resolved: the ramp parsed; --adaptive-batch's quantum (default: the minimum)
@@ -102,23 +142,6 @@ void resolve_batch_flags(const std::string& ramp, const CLI::App& cmd,
                 "between --min-global-batch and --max-global-batch");
     b.quantum = b.quantum > 0 ? b.quantum : b.min_batch;
     b.global_batch = b.max_batch;
-  }
-}
-
-// torchrun's and Megatron's launch defaults: dp fills the job's ranks (world / (tp x cp x pp));
-// the global batch is one micro-batch per dp rank.
-void resolve_launch_defaults(train::TrainConfig& cfg, const Runtime& runtime) {
-  parallel::Layout& l = cfg.layout;
-  if (l.dp == 0) {
-    const int others = l.tp * l.cp * l.pp;
-    PARTI_CHECK(others > 0 && runtime.size() % others == 0, ConfigError, "the job's ",
-                runtime.size(), " ranks (mpirun -np) are not a multiple of --tp ", l.tp, " x --cp ",
-                l.cp, " x --pp ", l.pp, " = ", others, ": give -np a multiple of it, or --dp");
-    l.dp = runtime.size() / others;
-  }
-  parallel::batch::BatchConfig& b = cfg.data.batch;
-  if (b.global_batch == 0) {
-    b.global_batch = l.micro_batch * l.dp;
   }
 }
 
@@ -161,6 +184,7 @@ train::TrainConfig checked_config(TrainArgs& a, const Runtime& runtime, const CL
     }
     throw ConfigError(all);
   }
+  check_job_size(cfg.layout, runtime, cmd.get_option("--dp")->count() > 0);
   if (cfg.layout.tp_mode == "2.5d") {
     const parallel::Layout& l = cfg.layout;
     const parallel::Layout grid = l.grid_equivalent();

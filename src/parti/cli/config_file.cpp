@@ -114,7 +114,8 @@ std::vector<std::string> expand_config(const std::vector<std::string>& args,
   return out;
 }
 
-std::string resolved_toml(const CLI::App& cmd, const std::vector<std::string>& skip) {
+std::string resolved_toml(const CLI::App& cmd, const std::vector<std::string>& skip,
+                          const std::map<std::string, std::string>& resolved) {
   std::string out;
   for (const CLI::Option* opt : cmd.get_options()) {
     if (opt->get_lnames().empty()) continue;
@@ -126,6 +127,7 @@ std::string resolved_toml(const CLI::App& cmd, const std::vector<std::string>& s
     }
     std::vector<std::string> values = opt->reduced_results();  // a flag given twice: its last
     if (values.empty() && !opt->get_default_str().empty()) values = {opt->get_default_str()};
+    if (values.empty() && resolved.contains(name)) values = {resolved.at(name)};
     if (values.empty()) continue;
     std::string list;
     for (const std::string& text : values) {

@@ -8,6 +8,7 @@
 
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,8 @@ std::vector<std::string> expand_config(const std::vector<std::string>& args,
 
 // The TOML of `cmd`'s options after parsing: each with a value (given, from a file or a
 // default), except the names in `skip` (long names without dashes).
-std::string resolved_toml(const CLI::App& cmd, const std::vector<std::string>& skip);
+// `resolved`: values (as text) for options given no value and no default, by long name.
+std::string resolved_toml(const CLI::App& cmd, const std::vector<std::string>& skip,
+                          const std::map<std::string, std::string>& resolved = {});
 
 }  // namespace parti::cli
