@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "parti/core/check.h"
+#include "parti/model/module.h"
 
 namespace parti::model {
 
@@ -52,5 +53,15 @@ class KvCache {
   int length_ = 0;
   std::map<int, Slots> slots_;
 };
+
+// An attention module's start of a cached pass: the first position of its new tokens, once
+// checked that they fit and that the pass is one sequence on one process.
+template <typename T>
+int cached_start(const Pass<T>& pass) {
+  PARTI_ASSERT(pass.B == 1 && pass.tp == nullptr && pass.cp == nullptr,
+               "the key/value cache runs one sequence on one process");
+  pass.kv->reserve(pass.Tn);
+  return pass.kv->length();
+}
 
 }  // namespace parti::model

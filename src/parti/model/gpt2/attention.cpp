@@ -93,10 +93,7 @@ void Attention<T>::backward(Pass<T>& pass, const T* dout, T* dinp) {
 
 template <typename T>
 void Attention<T>::cached_forward(Pass<T>& pass, const T* in, T* out) {
-  PARTI_ASSERT(pass.B == 1 && pass.tp == nullptr && pass.cp == nullptr,
-               "the key/value cache runs one sequence on one process");
-  const int Tn = pass.Tn, past = pass.kv->length();
-  pass.kv->reserve(Tn);
+  const int Tn = pass.Tn, past = cached_start(pass);
   const auto Cl = static_cast<size_t>(Cl_);
   Scratch<T> scratch(pass);
   T* qkv = scratch.alloc(static_cast<size_t>(Tn) * 3 * Cl);

@@ -78,10 +78,7 @@ void Attention<T>::forward(Pass<T>& pass, const T* in, T* out) {
 
 template <typename T>
 void Attention<T>::cached_forward(Pass<T>& pass, const T* in, T* out) {
-  PARTI_ASSERT(pass.B == 1 && pass.tp == nullptr && pass.cp == nullptr,
-               "the key/value cache runs one sequence on one process");
-  const int Tn = pass.Tn, past = pass.kv->length();
-  pass.kv->reserve(Tn);
+  const int Tn = pass.Tn, past = cached_start(pass);
   const auto Cl = static_cast<size_t>(NH_ * hd_), Ckv = static_cast<size_t>(KV_ * hd_);
   const auto N = static_cast<size_t>(Tn);
   Scratch<T> scratch(pass);
