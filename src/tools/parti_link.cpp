@@ -217,7 +217,7 @@ void run(const Options& o, const std::vector<int>& fds) {
 
 int main(int argc, char** argv) {
   const Options o = parse(argc, argv);
-  struct sigaction action{};
+  struct sigaction action {};
   action.sa_handler = on_signal;
   sigaction(SIGINT, &action, nullptr);
   sigaction(SIGTERM, &action, nullptr);

@@ -4,9 +4,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
+#include <cstdint>
+#include <fstream>
 #include <memory>
+#include <set>
 #include <ostream>
 #include <thread>
 #include <vector>
@@ -90,7 +94,71 @@ struct Probe {
   double least;
   std::ostream& log;
   bool leader() const { return world.rank() == 0; }
+  template <typename Fn>
+  double compute_seconds(Fn&& fn) const {
+    return seconds_per_call(world, least, fn);
+  }
 };
+
+// Where the ranks run: the node of each (ranks that share a host name) and the machine (nodes
+// that share a kernel, /proc/sys/kernel/random/boot_id: simulated nodes of scripts/cluster).
+struct Topology {
+  int nodes = 1, ranks_per_node = 1, nodes_per_machine = 1;
+  int node = 0, local = 0;  // this rank's node and its index there
+  int machine_ranks = 1;    // the ranks on this rank's machine
+  bool regular = true;      // every node has as many ranks, placed in order (mpirun by slot)
+};
+
+double hash_of(const std::string& text) {
+  return static_cast<double>(std::hash<std::string>{}(text) & ((uint64_t{1} << 52) - 1));
+}
+
+// Every rank's value of `mine`, in rank order.
+std::vector<double> gather(dist::ProcessGroup& world, double mine) {
+  std::vector<double> all(static_cast<size_t>(world.size()), 0.0);
+  all[static_cast<size_t>(world.rank())] = mine;
+  world.all_reduce(all.data(), all.size(), dist::ReduceOp::sum);
+  return all;
+}
+
+// The index of each value's first occurrence among the distinct values, in order.
+std::vector<int> first_seen(const std::vector<double>& values) {
+  std::vector<double> seen;
+  std::vector<int> out;
+  for (double v : values) {
+    const auto at = std::find(seen.begin(), seen.end(), v);
+    out.push_back(static_cast<int>(at - seen.begin()));
+    if (at == seen.end()) seen.push_back(v);
+  }
+  return out;
+}
+
+Topology topology(dist::ProcessGroup& world) {
+  std::array<char, 256> host{};
+  ::gethostname(host.data(), host.size() - 1);
+  std::ifstream boot_file("/proc/sys/kernel/random/boot_id");
+  std::string boot;
+  std::getline(boot_file, boot);
+  const std::vector<int> node = first_seen(gather(world, hash_of(host.data())));
+  const std::vector<int> machine = first_seen(gather(world, hash_of(boot)));
+  const int P = world.size(), me = world.rank();
+  Topology t;
+  t.nodes = *std::max_element(node.begin(), node.end()) + 1;
+  t.ranks_per_node = P / t.nodes;
+  for (int r = 0; r < P; ++r) {
+    t.regular = t.regular && P % t.nodes == 0 && node[r] == r / t.ranks_per_node;
+  }
+  t.node = node[me];
+  t.local = static_cast<int>(std::count(node.begin(), node.begin() + me, node[me]));
+  t.machine_ranks = static_cast<int>(std::count(machine.begin(), machine.end(), machine[me]));
+  std::vector<int> nodes_of_my_machine;
+  for (int r = 0; r < P; ++r) {
+    if (machine[r] == machine[me]) nodes_of_my_machine.push_back(node[r]);
+  }
+  t.nodes_per_machine = static_cast<int>(
+      std::set<int>(nodes_of_my_machine.begin(), nodes_of_my_machine.end()).size());
+  return t;
+}
 
 // GEMM over shapes: the fitted rate and half-dimension into h.
 void measure_gemm(const Probe& probe, Hardware& h) {
@@ -101,7 +169,7 @@ void measure_gemm(const Probe& probe, Hardware& h) {
     for (int n : dims) {
       for (int k : dims) {
         if ((m == n && n == k) || (m >= 256 && (n == m || k == m))) {
-          const double s = seconds_per_call(probe.world, probe.least, [&] {
+          const double s = probe.compute_seconds([&] {
             kernels::gemm<float>(kernels::Trans::no, kernels::Trans::no, m, n, k, 1.0f, a.data(), k,
                                  b.data(), n, 0.0f, c.data(), n);
           });
@@ -133,7 +201,7 @@ void measure_kernels(const Probe& probe, Hardware& h) {
     const size_t BT = static_cast<size_t>(B) * T;
     std::vector<float> qkv(BT * 3 * C, 0.01f), out(BT * C),
         att(static_cast<size_t>(B) * NH * T * T), dqkv(BT * 3 * C), dout(BT * C, 0.001f);
-    const double s = seconds_per_call(probe.world, probe.least, [&] {
+    const double s = probe.compute_seconds([&] {
       kernels::attention_forward<float>(out.data(), att.data(), qkv.data(), B, T, C, NH);
       kernels::attention_backward<float>(dqkv.data(), dout.data(), qkv.data(), att.data(), B, T, C,
                                          NH);
@@ -150,7 +218,7 @@ void measure_kernels(const Probe& probe, Hardware& h) {
     const size_t n = static_cast<size_t>(N) * C;
     std::vector<float> x(n, 0.3f), y(n), dy(n, 0.01f), dx(n), mean(N), rstd(N), w(C, 1.0f),
         bias(C, 0.0f), dw(C), db(C);
-    const double s = seconds_per_call(probe.world, probe.least, [&] {
+    const double s = probe.compute_seconds([&] {
       kernels::layernorm_forward<float>(y.data(), mean.data(), rstd.data(), x.data(), w.data(),
                                         bias.data(), N, C);
       kernels::layernorm_backward<float>(dx.data(), dw.data(), db.data(), dy.data(), x.data(),
@@ -169,7 +237,7 @@ void measure_kernels(const Probe& probe, Hardware& h) {
     const size_t n = size_t{1} << 22;
     std::vector<float> p(n, 0.1f), m(n, 0.0f), v(n, 0.0f), g(n, 0.01f);
     const kernels::AdamWHyper hyper{1e-4f, 0.9f, 0.95f, 1e-8f, 0.1f, 1};
-    const double s = seconds_per_call(probe.world, probe.least, [&] {
+    const double s = probe.compute_seconds([&] {
       kernels::adamw_update<float>(p.data(), m.data(), v.data(), g.data(), n, hyper);
     });
     h.optimizer_gbs = 7.0 * 4.0 * static_cast<double>(n) / s / 1e9;
@@ -180,52 +248,98 @@ void measure_kernels(const Probe& probe, Hardware& h) {
   }
 }
 
-// Links: all-reduce sizes over group sizes, least squares of t = a x + b y over x = 2 (g - 1),
-// y = 2 (g - 1) / g bytes, each point weighted by 1 / t^2 (relative errors). Both links of h.
-void measure_links(const Probe& probe, const dist::Mesh::Split& split, std::vector<float>& buffer,
-                   Hardware& h) {
+// Alpha-beta fit of all-reduce times: least squares of t = a x + b y over x = 2 (g - 1),
+// y = 2 (g - 1) / g bytes, each point weighted by 1 / t^2 (relative errors).
+struct LinkFit {
+  double sxx = 0, sxy = 0, syy = 0, sxt = 0, syt = 0;
+  void add(int g, size_t bytes, double t) {
+    const double x = 2.0 * (g - 1), y = 2.0 * (g - 1) / g * static_cast<double>(bytes);
+    const double wgt = 1.0 / (t * t);
+    sxx += wgt * x * x;
+    sxy += wgt * x * y;
+    syy += wgt * y * y;
+    sxt += wgt * x * t;
+    syt += wgt * y * t;
+  }
+  Link link() const {
+    const double det = sxx * syy - sxy * sxy;
+    const double alpha = std::max(1e-7, (sxt * syy - syt * sxy) / det);
+    const double beta = std::max(1e-12, (syt * sxx - sxt * sxy) / det);  // seconds per byte
+    return {1.0 / beta / 1e9, alpha * 1e6};
+  }
+};
+
+// All-reduce from 4 KiB to 64 MiB over groups of g ranks, every group at once: `color` is this
+// rank's group (P: none, it only joins the timing's barriers), `key` its place there.
+void time_groups(const Probe& probe, const dist::Mesh::Split& split, std::vector<float>& buffer,
+                 int g, int color, int key, const std::string& what, LinkFit& fit) {
   dist::ProcessGroup& world = probe.world;
   const int P = world.size();
-  double sxx = 0, sxy = 0, syy = 0, sxt = 0, syt = 0;
+  std::unique_ptr<dist::ProcessGroup> sub;
+  if (g < P) {
+    sub = split(color, key, fmt::format("calibrate-{}{}", what, g));
+  }
+  dist::ProcessGroup& group = g < P ? *sub : world;
+  for (size_t bytes = 4096; bytes <= (64u << 20); bytes *= 4) {
+    const size_t count = bytes / 4;
+    const double t = seconds_per_call(world, probe.least, [&] {
+      if (color < P) {
+        group.all_reduce(buffer.data(), count, dist::ReduceOp::sum);
+      }
+    });
+    fit.add(g, bytes, t);
+    if (probe.leader()) {
+      probe.log << fmt::format("all_reduce {:>9} bytes over {} ({}): {:>9.1f} us\n", bytes, g, what,
+                               t * 1e6);
+    }
+  }
+}
+
+// Group sizes 2, 4, ... below n, and n.
+std::vector<int> group_sizes(int n) {
   std::vector<int> sizes;
-  for (int g = 2; g < P && split; g *= 2) {
+  for (int g = 2; g < n; g *= 2) {
     sizes.push_back(g);
   }
-  sizes.push_back(P);
-  for (int g : sizes) {
-    // Groups of g consecutive ranks, all timed at once; ranks past the last whole group (P not
-    // a multiple of g) only join the timing's barriers.
-    const bool member = world.rank() / g < P / g;
-    std::unique_ptr<dist::ProcessGroup> sub;
-    if (g < P) {
-      sub = split(member ? world.rank() / g : P, world.rank(), fmt::format("calibrate{}", g));
+  sizes.push_back(n);
+  return sizes;
+}
+
+// One node: groups of 2, 4, ... consecutive ranks and the world, one fit for both links. Several
+// nodes: groups inside each node (consecutive ranks) fit the intra-node link, groups of one rank
+// per node (the same index on each, every index at once, sharing the node's link as data
+// parallelism across nodes does) the inter-node one.
+void measure_links(const Probe& probe, const dist::Mesh::Split& split, const Topology& topo,
+                   std::vector<float>& buffer, Hardware& h) {
+  const int P = probe.world.size(), me = probe.world.rank();
+  if (topo.nodes == 1 || !topo.regular) {
+    LinkFit fit;
+    for (int g : split ? group_sizes(P) : std::vector<int>{P}) {
+      const bool member = me / g < P / g;
+      time_groups(probe, split, buffer, g, member ? me / g : P, me, "ranks", fit);
     }
-    dist::ProcessGroup& group = g < P ? *sub : world;
-    for (size_t bytes = 4096; bytes <= (64u << 20); bytes *= 4) {
-      const size_t count = bytes / 4;
-      const double t = seconds_per_call(world, probe.least, [&] {
-        if (member) {
-          group.all_reduce(buffer.data(), count, dist::ReduceOp::sum);
-        }
-      });
-      const double x = 2.0 * (g - 1), y = 2.0 * (g - 1) / g * static_cast<double>(bytes);
-      const double wgt = 1.0 / (t * t);
-      sxx += wgt * x * x;
-      sxy += wgt * x * y;
-      syy += wgt * y * y;
-      sxt += wgt * x * t;
-      syt += wgt * y * t;
-      if (probe.leader()) {
-        probe.log << fmt::format("all_reduce {:>9} bytes over {}: {:>9.1f} us\n", bytes, g,
-                                 t * 1e6);
-      }
-    }
+    h.intra = h.inter = fit.link();
+    return;
   }
-  const double det = sxx * syy - sxy * sxy;
-  const double alpha = std::max(1e-7, (sxt * syy - syt * sxy) / det);
-  const double beta = std::max(1e-12, (syt * sxx - sxt * sxy) / det);  // seconds per byte
-  h.intra = {1.0 / beta / 1e9, alpha * 1e6};
-  h.inter = h.intra;
+  const int R = topo.ranks_per_node;
+  if (R > 1) {
+    LinkFit fit;
+    for (int g : group_sizes(R)) {
+      const bool member = topo.local / g < R / g;
+      time_groups(probe, split, buffer, g, member ? me / g : P, me, "inside nodes", fit);
+    }
+    h.intra = fit.link();
+  }
+  LinkFit fit;
+  for (int g : group_sizes(topo.nodes)) {
+    const bool member = topo.node / g < topo.nodes / g;
+    const int color = member ? (topo.node / g) * R + topo.local : P;
+    time_groups(probe, split, buffer, g, color, me, "between nodes", fit);
+  }
+  h.inter = fit.link();
+  if (R == 1) {
+    h.intra = h.inter;  // no two ranks share a node: nothing runs on the intra-node link
+  }
 }
 
 // Overlap: a non-blocking all-reduce of 16 MiB against sgemm work of about its length.
@@ -258,10 +372,10 @@ void measure_overlap(const Probe& probe, std::vector<float>& buffer, Hardware& h
   h.overlap = std::clamp((comm + compute - both) / std::min(comm, compute), 0.0, 1.0);
   if (probe.leader()) {
     probe.log << fmt::format(
-        "links: latency {:.2f} us, bandwidth {:.2f} GB/s; overlap {:.2f} (all-reduce {:.1f} ms, "
-        "sgemm {:.1f} ms, together {:.1f} ms)\n",
-        h.intra.latency_us, h.intra.bandwidth_gbs, h.overlap, comm * 1e3, compute * 1e3,
-        both * 1e3);
+        "links: inside a node {:.2f} us + {:.3f} GB/s, between nodes {:.2f} us + {:.3f} GB/s; "
+        "overlap {:.2f} (all-reduce {:.1f} ms, sgemm {:.1f} ms, together {:.1f} ms)\n",
+        h.intra.latency_us, h.intra.bandwidth_gbs, h.inter.latency_us, h.inter.bandwidth_gbs,
+        h.overlap, comm * 1e3, compute * 1e3, both * 1e3);
   }
 }
 
@@ -275,26 +389,44 @@ Hardware calibrate(dist::ProcessGroup& world, const dist::Mesh::Split& split,
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   h.source = fmt::format("parti bench calibrate: {} ranks at once on {} cores; {}", world.size(),
                          cores, core::describe_compute());
+  const Topology topo = topology(world);
+  const int machine_slots = std::max(1, cores / std::max(1, core::threads()));
+  if (topo.nodes > 1) {
+    h.source += fmt::format("; {} nodes x {} ranks ({} nodes per machine)", topo.nodes,
+                            topo.ranks_per_node, topo.nodes_per_machine);
+  }
+  if (probe.leader() && !topo.regular) {
+    log << "warning: the nodes hold different numbers of ranks, or not in rank order: one link "
+           "fitted for all\n";
+  }
   measure_gemm(probe, h);
   measure_kernels(probe, h);
+  // More ranks than cores on a machine measured a share of a core each; the planner shares the
+  // slots itself (node.compute_slots), so the profile keeps a core's rates.
+  const double shared = std::max(1.0, 1.0 * topo.machine_ranks / machine_slots);
+  if (shared > 1) {
+    for (auto* rates : {&h.matmul_tflops, &h.attention_tflops}) {
+      for (auto& [dtype, rate] : *rates) rate *= shared;
+    }
+    h.memory_bandwidth_gbs *= shared;
+    h.optimizer_gbs *= shared;
+    if (probe.leader()) {
+      log << fmt::format("{} ranks on {} cores: compute rates above x {:.2f} for one core\n",
+                         topo.machine_ranks, machine_slots, shared);
+    }
+  }
   const int P = world.size();
   if (P > 1) {
     std::vector<float> buffer((64 << 20) / 4, 1.0f);
-    measure_links(probe, split, buffer, h);
+    measure_links(probe, split, topo, buffer, h);
     measure_overlap(probe, buffer, h);
   } else {
     h.intra = {1e3, 1.0};  // one rank: no communication to model
     h.inter = h.intra;
     h.overlap = 1.0;
   }
-  h.devices_per_node = P;
-  h.compute_slots = std::max(1, cores / std::max(1, core::threads()));
-  if (probe.leader() && P > h.compute_slots) {
-    log << fmt::format(
-        "warning: {} ranks on {} compute slots measured shared rates, and the planner shares the "
-        "slots again: calibrate with one rank per core (mpirun -np {})\n",
-        P, h.compute_slots, h.compute_slots);
-  }
+  h.devices_per_node = topo.regular ? topo.ranks_per_node : P;
+  h.compute_slots = std::max(1, machine_slots / topo.nodes_per_machine);
   const double ram =
       static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGE_SIZE));
   h.memory_gb = ram / 1073741824.0 / std::max(1, h.compute_slots);
