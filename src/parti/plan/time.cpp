@@ -347,6 +347,19 @@ void data_parallel_seconds(const Layout& l, const Precision& p, double whole, in
   }
 }
 
+// A tied embedding under pipelining: after the schedule, the first and last stages swap their
+// copies' gradients (DataParallel's tied exchange: this rank's part of the table, its ZeRO-2/3
+// block), both directions at once on the link between them, not overlapped.
+double tied_exchange_s(const Shapes& sh, const Layout& l, const Precision& p, int g,
+                       const Link& link) {
+  if (l.pp == 1 || !sh.fp.tied) {
+    return 0;
+  }
+  const double width = sh.q > 1 ? sh.C / sh.q : sh.C;  // a grid rank holds a block of the table
+  const double elements = sh.Vl * width / (g > 1 && l.zero >= 2 ? g : 1);
+  return link.latency_us * 1e-6 + gb(elements * p.grad) / link.bandwidth_gbs;
+}
+
 }  // namespace
 
 StepTime step_time(const Workload& w, const Layout& l, const Hardware& hw, const Precision& p,
@@ -380,6 +393,8 @@ StepTime step_time(const Workload& w, const Layout& l, const Hardware& hw, const
     whole = std::max(whole, e);
   }
   data_parallel_seconds(l, p, whole, g, M, link_for(l.tp, g, hw, cluster), hw.overlap, t);
+  t.tied_s = tied_exchange_s(sh, l, p, g, link_for(l.tp * g, l.pp, hw, cluster));
+  t.pp_comm_s += t.tied_s;
   // AdamW: read p, g, m, v and write p, m, v (fp32) over this rank's share.
   const double owned = g > 1 && l.zero >= 1 ? whole / g : whole;
   t.optimizer_s = slow * owned * 7 * 4 / (hw.optimizer_gbs * 1e9);
@@ -393,7 +408,7 @@ StepTime step_time(const Workload& w, const Layout& l, const Hardware& hw, const
     }
     schedule_s = std::max(schedule_s, busy * on_node / hw.compute_slots);
   }
-  t.step_s = schedule_s + t.dp_exposed_s + t.optimizer_s;
+  t.step_s = schedule_s + t.dp_exposed_s + t.tied_s + t.optimizer_s;
   const double tokens = static_cast<double>(w.global_batch) * w.model.seq_len;
   t.tokens_per_s = tokens / t.step_s;
   t.model_tflops_per_device =
