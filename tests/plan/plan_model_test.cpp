@@ -198,6 +198,29 @@ TEST(PlanModel, TimeModelIsConsistent) {
   EXPECT_GT(step_time(w, layout(8, 1, 1, 4), slow, p, {8, 8}).step_s, dp8.step_s);
 }
 
+// Issue #24: a tied embedding under pipelining swaps its gradient between the first and last
+// stages after the schedule (the trainer's tied exchange): its transfer on the pp link is in the
+// step; an untied model (Llama) and one stage have none.
+TEST(PlanModel, TiedEmbeddingExchangeUnderPipelining) {
+  const Workload w{model::preset("gpt2"), 16};
+  Hardware h = ideal();
+  h.intra = h.inter = {10.0, 20.0};
+  const Precision p = precision_of("bf16");
+  const Layout pipe = layout(2, 2, 2, 2);
+  const StepTime t = step_time(w, pipe, h, p, {8, 8});
+  const double table = 50304.0 / 2 * 768;  // this tp rank's rows of the table
+  EXPECT_NEAR(t.tied_s, 20e-6 + table * 4 / 10e9, 1e-12);
+  EXPECT_GE(t.pp_comm_s, t.tied_s);
+  EXPECT_EQ(step_time(w, layout(2, 2, 1, 2), h, p, {4, 8}).tied_s, 0.0);
+  Workload llama{model::preset("llama-small"), 16};
+  EXPECT_EQ(step_time(llama, pipe, h, p, {8, 8}).tied_s, 0.0);
+  Hardware slower = h;
+  slower.inter = {1.0, 20.0};  // 4 devices a node: the two stages are on different nodes
+  // (the activations' sends slow down too)
+  const double across = step_time(w, pipe, slower, p, {8, 4}).step_s;
+  EXPECT_GT(across - step_time(w, pipe, h, p, {8, 4}).step_s, table * 4 / 1e9 - table * 4 / 10e9);
+}
+
 // Context parallelism in the time model: on ideal links the ring costs nothing and each rank does
 // 1/cp of the token work and (2 cp + 1) / (2 cp^2) of the attention; with no overlap every ring
 // transfer is on the critical path, (cp - 1) forward and (2 cp - 1) backward per block and

@@ -10,8 +10,8 @@
 #include <cstdint>
 #include <fstream>
 #include <memory>
-#include <set>
 #include <ostream>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -237,9 +237,8 @@ void measure_kernels(const Probe& probe, Hardware& h) {
     const size_t n = size_t{1} << 22;
     std::vector<float> p(n, 0.1f), m(n, 0.0f), v(n, 0.0f), g(n, 0.01f);
     const kernels::AdamWHyper hyper{1e-4f, 0.9f, 0.95f, 1e-8f, 0.1f, 1};
-    const double s = probe.compute_seconds([&] {
-      kernels::adamw_update<float>(p.data(), m.data(), v.data(), g.data(), n, hyper);
-    });
+    const double s = probe.compute_seconds(
+        [&] { kernels::adamw_update<float>(p.data(), m.data(), v.data(), g.data(), n, hyper); });
     h.optimizer_gbs = 7.0 * 4.0 * static_cast<double>(n) / s / 1e9;
     if (probe.leader()) {
       probe.log << fmt::format("optimizer (AdamW): {:.2f} GB/s as the time model counts\n",

@@ -167,6 +167,17 @@ std::vector<double> stage_parameters(const Workload& w, const Layout& l) {
   return out;
 }
 
+GradientUnits gradient_units(const Workload& w, const Layout& l, int stage) {
+  const std::vector<int> split = l.pp > 1 ? chunk_layers(w, l) : std::vector<int>{w.model.layers};
+  const Units u = stage_units(w, l, split, stage);
+  const bool tied = model::footprint(w.model).tied;
+  // An untied head's table is final when the head's backward ends; the embedding's (or a tied
+  // pair's) when the lookup's does.
+  const bool head = u.norm > 0;  // the final norm is on the stage that holds the head
+  const double head_table = !tied && head ? (stage == 0 ? u.wte / 2 : u.wte) : 0;
+  return {u.norm + head_table, u.block, u.wte - head_table + u.wpe, u.blocks};
+}
+
 Memory peak_memory(const std::vector<Memory>& stages) {
   Memory best;
   for (const Memory& m : stages) {

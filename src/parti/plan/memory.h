@@ -62,6 +62,15 @@ int in_flight(const std::string& schedule, int P, int M, int V, int s);
 // Parameter elements each pipeline stage holds (one tp rank's part, before ZeRO sharding).
 std::vector<double> stage_parameters(const Workload& w, const Layout& l);
 
+// One stage's gradients in the order backward finishes them (one tp rank's part): the head's
+// (the final norm and an untied output projection), each block's (all of one size), then the
+// embedding's (a tied table is final only after the lookup's backward, and the positions).
+struct GradientUnits {
+  double head = 0, block = 0, embedding = 0;
+  int blocks = 0;
+};
+GradientUnits gradient_units(const Workload& w, const Layout& l, int stage);
+
 // The blocks of each chunk (P V chunks, model order), as the trainer splits them.
 std::vector<int> chunk_layers(const Workload& w, const Layout& l);
 

@@ -6,6 +6,7 @@
 
 #include "parti/parallel/pipeline/schedule.h"
 #include "parti/plan/activations.h"
+#include "parti/plan/memory.h"
 
 namespace parti::plan {
 namespace {
@@ -315,10 +316,52 @@ double schedule_seconds(const Layout& l, int M, const std::vector<ChunkCost>& co
   return t.compute_s + fill;
 }
 
+// When the last micro-batch's backward finishes each unit's gradients (seconds into it).
+struct GradientTimes {
+  GradientUnits units;
+  double head = 0, block = 0, backward = 0;  // the head's and a block's backward; the whole
+};
+
+// ZeRO 0-1 without pipelining, as the trainer's GradReducer runs: the units' gradients, in the
+// order backward finishes them, gather into a bucket until it holds 25 MiB, which then starts
+// its all-reduce; what remains starts when backward ends (the embedding's, final last, always
+// among it). Buckets take the link one after another; while backward computes, a collective
+// advances at `overlap` of its speed (MPI moves it only inside the calls between products), then
+// at full speed. Seconds of all-reduce in all, and past backward's end, into t.
+void bucket_timeline(const GradientTimes& gt, double bytes_per_element, int g, const Link& link,
+                     double overlap, StepTime& t) {
+  const double bucket = 25.0 * 1024 * 1024, end = gt.backward;
+  double pending = 0, link_free = 0;
+  const auto start = [&](double ready) {
+    const double work = all_reduce_s(pending, g, link);
+    const double begin = std::max(ready, link_free);
+    const double during = begin < end ? (end - begin) * overlap : 0.0;  // progress in backward
+    link_free = overlap > 0 && during >= work ? begin + work / overlap
+                                              : std::max(begin, end) + work - during;
+    t.dp_comm_s += work;
+    pending = 0;
+  };
+  const auto add = [&](double ready, double elements) {
+    pending += elements * bytes_per_element;
+    if (pending >= bucket) {
+      start(ready);
+    }
+  };
+  add(gt.head, gt.units.head);
+  for (int k = 1; k <= gt.units.blocks; ++k) {
+    add(std::min(end, gt.head + k * gt.block), gt.units.block);
+  }
+  add(end, gt.units.embedding);
+  if (pending > 0) {
+    start(end);
+  }
+  t.dp_exposed_s = std::max(0.0, link_free - end);
+}
+
 // Data parallelism over the busiest stage's parameters (`whole` elements of this tp rank's
 // part) summed over g ranks: dp_comm_s and the part of it not hidden, into t.
 void data_parallel_seconds(const Layout& l, const Precision& p, double whole, int g, int M,
-                           const Link& link, double overlap, StepTime& t) {
+                           const Link& link, double overlap, const GradientTimes& gt, StepTime& t) {
   const int zero = g > 1 ? l.zero : 0;
   if (g <= 1) {
     return;
@@ -326,10 +369,12 @@ void data_parallel_seconds(const Layout& l, const Precision& p, double whole, in
   const double grad_bytes = whole * p.grad;
   const double param_bytes = whole * p.param;
   double hidden_window = 0;
-  if (zero <= 1) {
+  if (zero <= 1 && l.pp == 1) {
+    bucket_timeline(gt, p.grad, g, link, overlap, t);
+  } else if (zero <= 1) {  // with a pipeline: after the schedule, nothing hidden
     const double buckets = std::max(1.0, std::ceil(grad_bytes / (25.0 * 1024 * 1024)));
     t.dp_comm_s = all_reduce_s(grad_bytes / buckets, g, link) * buckets;
-    hidden_window = l.pp == 1 ? t.backward_s : 0.0;  // the last micro-batch's backward
+    t.dp_exposed_s = t.dp_comm_s;
   } else {
     // A reduce-scatter of every micro-batch's gradients, overlapped with its backward.
     t.dp_comm_s = M * all_gather_s(grad_bytes, g, link);
@@ -339,7 +384,9 @@ void data_parallel_seconds(const Layout& l, const Precision& p, double whole, in
       hidden_window += M * t.forward_s;
     }
   }
-  t.dp_exposed_s = t.dp_comm_s - std::min(t.dp_comm_s, overlap * hidden_window);
+  if (zero >= 2) {
+    t.dp_exposed_s = t.dp_comm_s - std::min(t.dp_comm_s, overlap * hidden_window);
+  }
   if (zero == 1 || zero == 2) {  // the updated shards gathered back (not overlapped)
     const double gather = all_gather_s(param_bytes, g, link);
     t.dp_comm_s += gather;
@@ -392,7 +439,13 @@ StepTime step_time(const Workload& w, const Layout& l, const Hardware& hw, const
   for (double e : stage_parameters(w, l)) {
     whole = std::max(whole, e);
   }
-  data_parallel_seconds(l, p, whole, g, M, link_for(l.tp, g, hw, cluster), hw.overlap, t);
+  GradientTimes gt{gradient_units(w, l, 0), 0, 0, t.backward_s};
+  if (l.pp == 1) {
+    const Work head = model.head(), block = model.block(w.model, l.micro_batch);
+    gt.head = head.input + head.weight + head.tp_comm_backward;
+    gt.block = block.input + block.weight + block.tp_comm_backward + block.cp_comm_backward;
+  }
+  data_parallel_seconds(l, p, whole, g, M, link_for(l.tp, g, hw, cluster), hw.overlap, gt, t);
   t.tied_s = tied_exchange_s(sh, l, p, g, link_for(l.tp * g, l.pp, hw, cluster));
   t.pp_comm_s += t.tied_s;
   // AdamW: read p, g, m, v and write p, m, v (fp32) over this rank's share.
