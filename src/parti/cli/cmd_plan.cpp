@@ -65,11 +65,18 @@ nlohmann::ordered_json to_json(const plan::Candidate& c) {
                  {"activations", c.memory.activations},
                  {"buffers", c.memory.buffers}};
   j["bubble"] = t.bubble;
+  // One micro-batch on the busiest stage (what the trainer's pp_cost_ms measures), and the
+  // optimizer step.
+  j["micro_batch_s"] = {{"forward", t.forward_s},
+                        {"backward", t.backward_s},
+                        {"weight", t.weight_s},
+                        {"optimizer", t.optimizer_s}};
   j["comm_s"] = {{"tp", t.tp_comm_s},
                  {"cp", t.cp_comm_s},
                  {"pp", t.pp_comm_s},
                  {"dp", t.dp_comm_s},
-                 {"dp_exposed", t.dp_exposed_s}};
+                 {"dp_exposed", t.dp_exposed_s},
+                 {"tied", t.tied_s}};
   j["exact"] = c.exact;
   return j;
 }

@@ -43,6 +43,15 @@ class MpiRequest : public Request::Impl {
     check(MPI_Test(&request_, &done, MPI_STATUS_IGNORE));
     return done != 0;
   }
+  void wait_politely() override {  // under the watchdog, as wait()
+    if (watchdog_ != nullptr) {
+      watchdog_->begin(what_);
+    }
+    Request::Impl::wait_politely();
+    if (watchdog_ != nullptr) {
+      watchdog_->end();
+    }
+  }
 
  private:
   void check(int rc) {

@@ -45,12 +45,23 @@ class Request {
     virtual ~Impl() = default;
     virtual void wait() = 0;
     virtual bool test() = 0;
+    // wait() without holding a core: MPI's own wait spins (yielding at most), which on a node
+    // with more ranks than cores takes the core from ranks that compute meanwhile. Tests in a
+    // short spin first (a message already on its way costs no sleep), then sleeps in steps
+    // growing to 100 us.
+    virtual void wait_politely();
   };
   Request() = default;
   explicit Request(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
   void wait() {
     if (impl_) {
       impl_->wait();
+      impl_.reset();
+    }
+  }
+  void wait_politely() {
+    if (impl_) {
+      impl_->wait_politely();
       impl_.reset();
     }
   }

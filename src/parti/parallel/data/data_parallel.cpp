@@ -205,8 +205,8 @@ void DataParallel::reduce() {
   tied_.resize(n);
   dist::Request recv = pp_->irecv(tied_.data(), n, tied_peer_, 0);
   dist::Request send = pp_->isend(mine, n, tied_peer_, 0);
-  recv.wait();
-  send.wait();
+  recv.wait_politely();  // the other stages may still compute on this node's cores
+  send.wait_politely();
   // Both copies end as (first stage's + last stage's): the same sum, bit for bit, on both.
   // Summed into a copy first: `mine` is what the send reads until it completes.
   const float* first = tied_owner_ ? mine : tied_.data();

@@ -66,7 +66,7 @@ void GradReducer::poll() {
 void GradReducer::finish() {
   start_pending();
   for (size_t i = 0; i < requests_.size(); ++i) {
-    requests_[i].wait();
+    requests_[i].wait_politely();
     if (buckets_[i].completed_s == 0.0) {
       buckets_[i].completed_s = now();
     }

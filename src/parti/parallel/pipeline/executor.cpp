@@ -33,23 +33,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Waits for a receive without holding a core: MPI's own wait spins (yielding at most), which on
-// a node with more ranks than cores takes the core from the stages that compute meanwhile.
-// Tests in a short spin first (a message already on its way costs no sleep), then sleeps in
-// steps growing to 100 us.
-void wait_politely(dist::Request& r) {
-  for (int i = 0; i < 64; ++i) {
-    if (r.test()) {
-      return;
-    }
-  }
-  auto pause = std::chrono::microseconds(5);
-  while (!r.test()) {
-    std::this_thread::sleep_for(pause);
-    pause = std::min(pause * 2, std::chrono::microseconds(100));
-  }
-}
-
 }  // namespace
 
 Executor::Executor(model::Model<float>& model, Schedule schedule, dist::ProcessGroup& pp, int B,
@@ -235,10 +218,10 @@ void Executor::communicate(const Instruction& in) {
   Slot& s = slot(m, in.chunk);
   switch (in.op) {
     case Op::recv_act:
-      wait_politely(s.act_request);
+      s.act_request.wait_politely();
       break;
     case Op::recv_grad:
-      wait_politely(s.grad_request);
+      s.grad_request.wait_politely();
       break;
     case Op::send_act:
       s.sends.push_back(pp_.isend(s.out, message_, in.peer, tag(in.chunk, m, false)));
