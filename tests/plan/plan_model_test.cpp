@@ -221,6 +221,25 @@ TEST(PlanModel, TiedEmbeddingExchangeUnderPipelining) {
   EXPECT_GT(across - step_time(w, pipe, h, p, {8, 4}).step_s, table * 4 / 1e9 - table * 4 / 10e9);
 }
 
+// Issue #24: ZeRO-0/1 gradient buckets form in backward's order (the head, the blocks, the
+// embedding last, as the trainer's reducer forms them), so the embedding's all-reduce always
+// runs after backward: on a slow link the exposed time is at least the table's all-reduce, on
+// ideal links next to nothing; without overlap everything is exposed.
+TEST(PlanModel, GradientBucketsFollowBackwardsOrder) {
+  const Workload w{model::preset("gpt2"), 64};
+  Hardware h = ideal();
+  const Precision p = precision_of("bf16");
+  EXPECT_LT(step_time(w, layout(8, 1, 1, 1), h, p, {8, 8}).dp_exposed_s, 1e-6);
+  h.intra = h.inter = {50.0, 5.0};
+  const StepTime t = step_time(w, layout(8, 1, 1, 1), h, p, {8, 8});
+  const double table = 50304.0 * 768 + 1024.0 * 768;  // wte and wpe, the embedding's unit
+  EXPECT_GE(t.dp_exposed_s, all_reduce_s(table * 4, 8, h.inter));
+  EXPECT_LT(t.dp_exposed_s, t.dp_comm_s);  // the blocks' buckets hide behind backward
+  h.overlap = 0.0;
+  const StepTime none = step_time(w, layout(8, 1, 1, 1), h, p, {8, 8});
+  EXPECT_NEAR(none.dp_exposed_s, none.dp_comm_s, 1e-12);
+}
+
 // Context parallelism in the time model: on ideal links the ring costs nothing and each rank does
 // 1/cp of the token work and (2 cp + 1) / (2 cp^2) of the attention; with no overlap every ring
 // transfer is on the critical path, (cp - 1) forward and (2 cp - 1) backward per block and
