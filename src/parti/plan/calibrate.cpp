@@ -94,10 +94,6 @@ struct Probe {
   double least;
   std::ostream& log;
   bool leader() const { return world.rank() == 0; }
-  template <typename Fn>
-  double compute_seconds(Fn&& fn) const {
-    return seconds_per_call(world, least, fn);
-  }
 };
 
 // Where the ranks run: the node of each (ranks that share a host name) and the machine (nodes
@@ -169,7 +165,7 @@ void measure_gemm(const Probe& probe, Hardware& h) {
     for (int n : dims) {
       for (int k : dims) {
         if ((m == n && n == k) || (m >= 256 && (n == m || k == m))) {
-          const double s = probe.compute_seconds([&] {
+          const double s = seconds_per_call(probe.world, probe.least, [&] {
             kernels::gemm<float>(kernels::Trans::no, kernels::Trans::no, m, n, k, 1.0f, a.data(), k,
                                  b.data(), n, 0.0f, c.data(), n);
           });
@@ -201,7 +197,7 @@ void measure_kernels(const Probe& probe, Hardware& h) {
     const size_t BT = static_cast<size_t>(B) * T;
     std::vector<float> qkv(BT * 3 * C, 0.01f), out(BT * C),
         att(static_cast<size_t>(B) * NH * T * T), dqkv(BT * 3 * C), dout(BT * C, 0.001f);
-    const double s = probe.compute_seconds([&] {
+    const double s = seconds_per_call(probe.world, probe.least, [&] {
       kernels::attention_forward<float>(out.data(), att.data(), qkv.data(), B, T, C, NH);
       kernels::attention_backward<float>(dqkv.data(), dout.data(), qkv.data(), att.data(), B, T, C,
                                          NH);
@@ -218,7 +214,7 @@ void measure_kernels(const Probe& probe, Hardware& h) {
     const size_t n = static_cast<size_t>(N) * C;
     std::vector<float> x(n, 0.3f), y(n), dy(n, 0.01f), dx(n), mean(N), rstd(N), w(C, 1.0f),
         bias(C, 0.0f), dw(C), db(C);
-    const double s = probe.compute_seconds([&] {
+    const double s = seconds_per_call(probe.world, probe.least, [&] {
       kernels::layernorm_forward<float>(y.data(), mean.data(), rstd.data(), x.data(), w.data(),
                                         bias.data(), N, C);
       kernels::layernorm_backward<float>(dx.data(), dw.data(), db.data(), dy.data(), x.data(),
@@ -237,8 +233,9 @@ void measure_kernels(const Probe& probe, Hardware& h) {
     const size_t n = size_t{1} << 22;
     std::vector<float> p(n, 0.1f), m(n, 0.0f), v(n, 0.0f), g(n, 0.01f);
     const kernels::AdamWHyper hyper{1e-4f, 0.9f, 0.95f, 1e-8f, 0.1f, 1};
-    const double s = probe.compute_seconds(
-        [&] { kernels::adamw_update<float>(p.data(), m.data(), v.data(), g.data(), n, hyper); });
+    const double s = seconds_per_call(probe.world, probe.least, [&] {
+      kernels::adamw_update<float>(p.data(), m.data(), v.data(), g.data(), n, hyper);
+    });
     h.optimizer_gbs = 7.0 * 4.0 * static_cast<double>(n) / s / 1e9;
     if (probe.leader()) {
       probe.log << fmt::format("optimizer (AdamW): {:.2f} GB/s as the time model counts\n",
