@@ -221,6 +221,26 @@ TEST(PlanModel, TiedEmbeddingExchangeUnderPipelining) {
   EXPECT_GT(across - step_time(w, pipe, h, p, {8, 4}).step_s, table * 4 / 1e9 - table * 4 / 10e9);
 }
 
+// Issue #24: where the pp link's sends need their sender (`sends_need_sender`, calibrated), the
+// input gradient a stage sends before its W arrives after that W when nothing inside W calls MPI
+// (tp 1): zero bubble with one micro-batch is then no faster than 1F1B; with tp collectives in
+// the next forward or input gradient, or sends that move on their own, it is.
+TEST(PlanModel, SendsThatNeedTheirSenderUnderPipelining) {
+  const Workload w{model::preset("gpt2"), 8};
+  Hardware h = ideal();
+  const Precision p = precision_of("bf16");
+  const Cluster across{2, 1};  // one stage per node
+  const auto step = [&](const Hardware& hw, const Layout& l) {
+    return step_time(w, l, hw, p, across).step_s;
+  };
+  EXPECT_LT(step(h, layout(1, 1, 2, 8, "zb")), step(h, layout(1, 1, 2, 8)) - 1e-6);
+  h.inter.sends_need_sender = true;
+  EXPECT_NEAR(step(h, layout(1, 1, 2, 8, "zb")), step(h, layout(1, 1, 2, 8)), 1e-9);
+  Hardware own = ideal();
+  own.intra.sends_need_sender = true;  // inside a node: not the pp link here
+  EXPECT_LT(step(own, layout(1, 1, 2, 8, "zb")), step(own, layout(1, 1, 2, 8)) - 1e-6);
+}
+
 // Issue #24: ZeRO-0/1 gradient buckets form in backward's order (the head, the blocks, the
 // embedding last, as the trainer's reducer forms them), so the embedding's all-reduce always
 // runs after backward: on a slow link the exposed time is at least the table's all-reduce, on

@@ -15,7 +15,7 @@ void Request::Impl::wait_politely() {
   auto pause = std::chrono::microseconds(5);
   while (!test()) {
     std::this_thread::sleep_for(pause);
-    pause = std::min(pause * 2, std::chrono::microseconds(100));
+    pause = std::min(pause * 2, std::chrono::microseconds(1000));
   }
 }
 

@@ -59,6 +59,7 @@ Hardware hardware_from_json(const nlohmann::json& j, const std::string& where) {
     for (auto [link, key] : {std::pair{&h.intra, "intra"}, std::pair{&h.inter, "inter"}}) {
       link->bandwidth_gbs = j.at(key).at("bandwidth_gbs").get<double>();
       link->latency_us = j.at(key).at("latency_us").get<double>();
+      link->sends_need_sender = j.at(key).value("sends_need_sender", false);
     }
     h.overlap = j.value("overlap", 1.0);
     h.precision = j.value("precision", "fp32");
@@ -108,8 +109,11 @@ nlohmann::ordered_json to_json(const Hardware& h) {
                  {"optimizer_gbs", h.optimizer_gbs},
                  {"memory_gb", h.memory_gb}};
   j["node"] = {{"devices", h.devices_per_node}, {"compute_slots", h.compute_slots}};
-  j["intra"] = {{"bandwidth_gbs", h.intra.bandwidth_gbs}, {"latency_us", h.intra.latency_us}};
-  j["inter"] = {{"bandwidth_gbs", h.inter.bandwidth_gbs}, {"latency_us", h.inter.latency_us}};
+  for (auto [link, key] : {std::pair{&h.intra, "intra"}, std::pair{&h.inter, "inter"}}) {
+    j[key] = {{"bandwidth_gbs", link->bandwidth_gbs},
+              {"latency_us", link->latency_us},
+              {"sends_need_sender", link->sends_need_sender}};
+  }
   j["overlap"] = h.overlap;
   j["precision"] = h.precision;
   return j;

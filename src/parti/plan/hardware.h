@@ -15,6 +15,10 @@
 //                                 ranks on a node share them (time x ranks / slots)
 //   intra, inter                  link bandwidth (GB/s, per device, one direction) and latency
 //                                 (us) inside a node and across nodes (alpha-beta model)
+//   intra.sends_need_sender, inter.sends_need_sender
+//                                 true where a large point-to-point message moves only while its
+//                                 sender is inside MPI (TCP without a progress thread: measured);
+//                                 default false (NCCL, shared memory's single copy)
 //   overlap                       share of a collective that non-blocking calls hide behind
 //                                 compute (NCCL on its own stream: ~1; MPI without a progress
 //                                 thread: measured)
@@ -31,6 +35,7 @@ namespace parti::plan {
 struct Link {
   double bandwidth_gbs = 0.0;
   double latency_us = 0.0;
+  bool sends_need_sender = false;
 };
 
 struct Hardware {

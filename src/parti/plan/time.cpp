@@ -205,9 +205,10 @@ double all_gather_s(double bytes, int g, const Link& link) {
 namespace {
 
 // One chunk's seconds per micro-batch: forward, input gradient, weight gradient (tp collectives
-// and the activation send included); tp, cp: of f and i, the collectives and ring transfers.
+// and the activation send included); tp, cp, p2p: of f and i, the collectives, ring transfers
+// and pipeline sends.
 struct ChunkCost {
-  double f, i, w, tp, cp;
+  double f, i, w, tp, cp, p2p;
 };
 
 std::vector<ChunkCost> chunk_costs(const Model& model, const Workload& w, const Layout& l,
@@ -237,23 +238,27 @@ std::vector<ChunkCost> chunk_costs(const Model& model, const Workload& w, const 
       z.w += head.weight;
     } else {
       z.f += p2p;
+      z.p2p += p2p;
     }
     if (c > 0) {
       z.i += p2p;
+      z.p2p += p2p;
     }
   }
   return cost;
 }
 
-// Per stage, one micro-batch's forward and backward (I + W) seconds; the busiest stage's parts
-// into t (times M for the step).
+// Per stage, one micro-batch's forward and backward (I + W) seconds and of them the seconds on
+// the wire (collectives, ring and pipeline transfers); the busiest stage's parts into t (times
+// M for the step).
 struct StageCosts {
-  std::vector<double> f, b;
+  std::vector<double> f, b, wire;
 };
 
 StageCosts stage_costs(const std::vector<ChunkCost>& cost, int P, int M, StepTime& t) {
   const auto stages = static_cast<size_t>(P);
-  StageCosts out{std::vector<double>(stages, 0.0), std::vector<double>(stages, 0.0)};
+  StageCosts out{std::vector<double>(stages, 0.0), std::vector<double>(stages, 0.0),
+                 std::vector<double>(stages, 0.0)};
   std::vector<double> w(stages, 0.0), tp(stages, 0.0), cp(stages, 0.0);
   for (size_t c = 0; c < cost.size(); ++c) {
     const size_t s = c % stages;
@@ -262,6 +267,7 @@ StageCosts stage_costs(const std::vector<ChunkCost>& cost, int P, int M, StepTim
     w[s] += cost[c].w;
     tp[s] += cost[c].tp;
     cp[s] += cost[c].cp;
+    out.wire[s] += cost[c].tp + cost[c].cp + cost[c].p2p;
   }
   size_t busiest = 0;
   for (size_t s = 0; s < stages; ++s) {
@@ -281,13 +287,13 @@ StageCosts stage_costs(const std::vector<ChunkCost>& cost, int P, int M, StepTim
 // The schedule's span (seconds) with its bubble into t: the lowered lists simulated with the
 // chunks' costs (`exact`), or the bubble formulas with the busiest stage's.
 double schedule_seconds(const Layout& l, int M, const std::vector<ChunkCost>& cost, bool exact,
-                        StepTime& t) {
+                        bool lazy_sends, StepTime& t) {
   if (l.pp == 1) {
     return t.compute_s;
   }
   if (exact) {
     const pipeline::Schedule s = pipeline::make_schedule(l.schedule, l.pp, M, l.virtual_stages);
-    const pipeline::Simulation sim = pipeline::simulate(s, [&](const pipeline::Instruction& in) {
+    const auto seconds = [&](const pipeline::Instruction& in) {
       const ChunkCost& z = cost[static_cast<size_t>(in.chunk)];
       switch (in.op) {
         case pipeline::Op::forward:
@@ -301,7 +307,15 @@ double schedule_seconds(const Layout& l, int M, const std::vector<ChunkCost>& co
         default:
           return 0.0;
       }
-    });
+    };
+    // Over a link whose sends need their sender, a send arrives when the sender next enters
+    // MPI: a forward or input gradient with tp or cp collectives inside, not a weight gradient.
+    const bool collectives = l.tp > 1 || l.cp > 1;
+    const auto communicates = [&](const pipeline::Instruction& in) {
+      return collectives && in.op != pipeline::Op::backward_weight;
+    };
+    const pipeline::Simulation sim =
+        lazy_sends ? pipeline::simulate(s, seconds, communicates) : pipeline::simulate(s, seconds);
     t.bubble = sim.bubble();
     return sim.makespan;
   }
@@ -309,7 +323,7 @@ double schedule_seconds(const Layout& l, int M, const std::vector<ChunkCost>& co
   // W down to F + I - W.
   const double stage = t.forward_s + t.backward_s;
   double fill = (l.pp - 1) * stage / l.virtual_stages;
-  if (l.schedule == "zb") {
+  if (l.schedule == "zb" && !lazy_sends) {  // else W delays the input gradient's send
     fill = (l.pp - 1) * std::max(t.forward_s + t.backward_s - 2 * t.weight_s, stage / 3);
   }
   t.bubble = fill / (t.compute_s + fill);
@@ -407,6 +421,47 @@ double tied_exchange_s(const Shapes& sh, const Layout& l, const Precision& p, in
   return link.latency_us * 1e-6 + gb(elements * p.grad) / link.bandwidth_gbs;
 }
 
+// The time model on hw's links for layout l (its tp, cp and grid groups' links).
+Model model_on(const Hardware& hw, const Shapes& sh, const Layout& l, const Precision& p,
+               const Cluster& cluster) {
+  const int q = l.grid();
+  return Model{sh,
+               hw,
+               p,
+               link_for(1, l.tp, hw, cluster),
+               link_for(l.tp, l.cp, hw, cluster),
+               l.tp,
+               &link_for(1, q, hw, cluster),
+               &link_for(q, q, hw, cluster)};
+}
+
+// One activation (or its gradient) sent between neighbouring stages.
+double p2p_seconds(const Shapes& sh, const Layout& l, const Precision& p, const Link& link) {
+  return l.pp > 1 ? link.latency_us * 1e-6 + gb(sh.n * p.activation) / link.bandwidth_gbs : 0.0;
+}
+
+// Per stage, a rank's work per step: its compute less the links' latencies, which leave its core
+// to the node's other ranks (MPI yields when a node is oversubscribed). Moving the bytes is a
+// core's work: shared memory's copies, and TCP's through the kernel (and scripts/cluster's link).
+std::vector<double> stage_arithmetic(const Workload& w, const Layout& l, const Hardware& hw,
+                                     const Precision& p, const Cluster& cluster,
+                                     const std::vector<int>& split, const StageCosts& stages) {
+  Hardware waiting = hw;
+  waiting.intra.bandwidth_gbs = waiting.inter.bandwidth_gbs = 1e30;
+  const Shapes sh(w.model, l);
+  const Link& pp_link = link_for(l.tp * l.grad_ranks(), l.pp, waiting, cluster);
+  const std::vector<ChunkCost> waits = chunk_costs(model_on(waiting, sh, l, p, cluster), w, l,
+                                                   split, p2p_seconds(sh, l, p, pp_link));
+  StepTime scratch;
+  const int M = l.micro_batches(w.global_batch);
+  const StageCosts wire = stage_costs(waits, l.pp, M, scratch);
+  std::vector<double> out(stages.f.size());
+  for (size_t s = 0; s < out.size(); ++s) {
+    out[s] = M * (stages.f[s] + stages.b[s] - wire.wire[s]);
+  }
+  return out;
+}
+
 }  // namespace
 
 StepTime step_time(const Workload& w, const Layout& l, const Hardware& hw, const Precision& p,
@@ -417,24 +472,15 @@ StepTime step_time(const Workload& w, const Layout& l, const Hardware& hw, const
   // The gradients are summed over dp x cp (cp the faster of the two).
   const int g = l.grad_ranks();
   const Link& pp_link = link_for(l.tp * g, l.pp, hw, cluster);
-  const int q = l.grid();
-  const Model model{sh,
-                    hw,
-                    p,
-                    link_for(1, l.tp, hw, cluster),
-                    link_for(l.tp, l.cp, hw, cluster),
-                    l.tp,
-                    &link_for(1, q, hw, cluster),
-                    &link_for(q, q, hw, cluster)};
+  const Model model = model_on(hw, sh, l, p, cluster);
   const std::vector<int> split = l.pp > 1 ? chunk_layers(w, l) : std::vector<int>{w.model.layers};
   const int M = l.micro_batches(w.global_batch);
-  const double p2p =
-      l.pp > 1 ? pp_link.latency_us * 1e-6 + gb(sh.n * p.activation) / pp_link.bandwidth_gbs : 0.0;
+  const double p2p = p2p_seconds(sh, l, p, pp_link);
   const std::vector<ChunkCost> cost = chunk_costs(model, w, l, split, p2p);
   StepTime t;
   const StageCosts stages = stage_costs(cost, l.pp, M, t);
   t.pp_comm_s = l.pp > 1 ? 2.0 * M * l.virtual_stages * p2p : 0.0;
-  double schedule_s = schedule_seconds(l, M, cost, exact, t);
+  double schedule_s = schedule_seconds(l, M, cost, exact, pp_link.sends_need_sender, t);
   double whole = 0;  // the largest stage's parameter elements (this tp rank's part)
   for (double e : stage_parameters(w, l)) {
     whole = std::max(whole, e);
@@ -452,12 +498,12 @@ StepTime step_time(const Workload& w, const Layout& l, const Hardware& hw, const
   const double owned = g > 1 && l.zero >= 1 ? whole / g : whole;
   t.optimizer_s = slow * owned * 7 * 4 / (hw.optimizer_gbs * 1e9);
   // Ranks sharing a node's compute slots (a CPU's cores): the node cannot do more than `slots`
-  // ranks' work at once, so the step takes at least the node's total compute over its slots
+  // ranks' work at once, so the step takes at least the node's total arithmetic over its slots
   // (a pipeline's idle stages leave their slot to the others; tp and dp ranks all compute).
   if (slow > 1) {
-    double busy = 0;  // mean over stages of a rank's compute per step
-    for (size_t s = 0; s < stages.f.size(); ++s) {
-      busy += M * (stages.f[s] + stages.b[s]) / static_cast<double>(stages.f.size());
+    double busy = 0;  // mean over stages of a rank's arithmetic per step
+    for (double a : stage_arithmetic(w, l, hw, p, cluster, split, stages)) {
+      busy += a / static_cast<double>(stages.f.size());
     }
     schedule_s = std::max(schedule_s, busy * on_node / hw.compute_slots);
   }

@@ -130,5 +130,28 @@ TEST(Schedule, PeakInFlightAndBubbleMatchTheFormulas) {
   }
 }
 
+// Issue #24: over a link whose sends need their sender (TCP without a progress thread), a send
+// arrives only when its sender next enters MPI. Zero bubble on 2 stages with one micro-batch,
+// unit costs: stage 1 sends its input gradient and then computes W; if W has no collective
+// inside, stage 0's I starts after that W (1F1B's 6 units instead of 5); if it communicates, or
+// sends move on their own, at once.
+TEST(Simulate, SendsThatNeedTheirSenderArriveWhenItCommunicates) {
+  const Schedule zb = make_schedule("zb", 2, 1);
+  const auto unit = [](const Instruction& in) {  // B = I + W
+    return in.op == Op::backward ? 2.0 : is_compute(in.op) ? 1.0 : 0.0;
+  };
+  EXPECT_DOUBLE_EQ(simulate(zb, unit).makespan, 5.0);
+  EXPECT_DOUBLE_EQ(simulate(zb, unit, [](const Instruction&) { return false; }).makespan, 6.0);
+  EXPECT_DOUBLE_EQ(simulate(zb, unit, [](const Instruction&) { return true; }).makespan, 5.0);
+  EXPECT_DOUBLE_EQ(simulate(make_schedule("1f1b", 2, 1), unit).makespan, 6.0);
+  // 1F1B with 4 micro-batches: stage 0 posts the first activation and computes the second
+  // forward before it next receives; without collectives the first arrives a forward late.
+  const Schedule one = make_schedule("1f1b", 2, 4);
+  const Simulation eager = simulate(one, unit);
+  const Simulation lazy = simulate(one, unit, [](const Instruction&) { return false; });
+  EXPECT_FALSE(lazy.deadlock);
+  EXPECT_GT(lazy.makespan, eager.makespan);
+}
+
 }  // namespace
 }  // namespace parti::parallel::pipeline

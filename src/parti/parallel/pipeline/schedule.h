@@ -87,9 +87,13 @@ struct Simulation {
 // Runs the lists as the executor would (a receive waits for its send; sends do not wait;
 // communication takes no time).
 Simulation simulate(const Schedule& schedule, const Costs& costs = {});
-// The same with any cost per compute instruction (the planner's: each chunk its own).
-Simulation simulate(const Schedule& schedule,
-                    const std::function<double(const Instruction&)>& cost);
+// The same with any cost per compute instruction (the planner's: each chunk its own). With
+// `communicates`, a send moves only once its sender enters MPI again (a link whose large
+// messages need the sender, TCP without a progress thread): at its next send or receive, the
+// end of its lists, or a compute instruction for which `communicates` is true (one with tp or
+// cp collectives inside).
+Simulation simulate(const Schedule& schedule, const std::function<double(const Instruction&)>& cost,
+                    const std::function<bool(const Instruction&)>& communicates = {});
 
 // A stage x time grid, one cell per 1/V time unit: "F3", "B3", "I3", "W3" (with ".c" and the
 // chunk when V > 1) over the cells an instruction takes, "." where the stage idles.

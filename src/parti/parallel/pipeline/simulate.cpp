@@ -58,7 +58,8 @@ Simulation simulate(const Schedule& s, const Costs& costs) {
   return simulate(s, [&](const Instruction& in) { return cost_of(in, costs, V); });
 }
 
-Simulation simulate(const Schedule& s, const std::function<double(const Instruction&)>& cost) {
+Simulation simulate(const Schedule& s, const std::function<double(const Instruction&)>& cost,
+                    const std::function<bool(const Instruction&)>& communicates) {
   const auto P = static_cast<size_t>(s.stages);
   Simulation sim;
   sim.spans.resize(P);
@@ -66,7 +67,16 @@ Simulation simulate(const Schedule& s, const std::function<double(const Instruct
   sim.peak_in_flight.assign(P, 0);
   std::vector<size_t> next(P, 0);
   std::vector<double> clock(P, 0.0);
-  std::map<Key, double> sent;                          // when each message was sent
+  std::map<Key, double> sent;  // when each message was sent
+  // With `communicates`: sends posted, not yet moving (their sender has not entered MPI since).
+  const bool lazy = static_cast<bool>(communicates);
+  std::vector<std::vector<Key>> posted(P);
+  const auto deliver = [&](size_t r) {
+    for (const Key& k : posted[r]) {
+      sent[k] = clock[r];
+    }
+    posted[r].clear();
+  };
   std::vector<std::set<std::pair<int, int>>> live(P);  // (micro-batch, chunk) holding activations
   for (bool progress = true; progress;) {
     progress = false;
@@ -74,6 +84,9 @@ Simulation simulate(const Schedule& s, const std::function<double(const Instruct
       const auto& list = s.per_rank[r];
       while (next[r] < list.size()) {
         const Instruction& in = list[next[r]];
+        if (lazy && (!is_compute(in.op) || communicates(in))) {
+          deliver(r);
+        }
         if (is_receive(in.op)) {
           auto it = sent.find(awaited_key(in));
           if (it == sent.end()) {
@@ -81,7 +94,11 @@ Simulation simulate(const Schedule& s, const std::function<double(const Instruct
           }
           clock[r] = std::max(clock[r], it->second);
         } else if (in.op == Op::send_act || in.op == Op::send_grad) {
-          sent[sent_key(in)] = clock[r];
+          if (lazy) {
+            posted[r].push_back(sent_key(in));
+          } else {
+            sent[sent_key(in)] = clock[r];
+          }
         } else if (is_compute(in.op)) {
           const double d = cost(in);
           sim.spans[r].push_back({clock[r], clock[r] + d, in});
@@ -97,6 +114,10 @@ Simulation simulate(const Schedule& s, const std::function<double(const Instruct
           }
         }
         ++next[r];
+        progress = true;
+      }
+      if (next[r] == list.size() && !posted[r].empty()) {
+        deliver(r);  // the gradient reduction after the lists enters MPI
         progress = true;
       }
     }
