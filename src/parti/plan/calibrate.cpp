@@ -335,7 +335,14 @@ void measure_links(const Probe& probe, const dist::Mesh::Split& split, const Top
   h.inter = fit.link();
   if (R == 1) {
     h.intra = h.inter;  // no two ranks share a node: nothing runs on the intra-node link
+    return;
   }
+  // The first rank of each node alone: how many of a node's ranks share its network link.
+  LinkFit alone;
+  time_groups(probe, split, buffer, topo.nodes, topo.local == 0 ? 0 : P, me,
+              "between nodes, one rank each", alone);
+  const double ratio = alone.link().bandwidth_gbs / h.inter.bandwidth_gbs;
+  h.inter.nic_ranks = std::clamp(static_cast<int>(std::lround(ratio)), 1, R);
 }
 
 // Overlap: a non-blocking all-reduce of 16 MiB against sgemm work of about its length.
@@ -435,8 +442,9 @@ void measure_send_progress(const Probe& probe, const Topology& topo, std::vector
     const auto says = [](bool need) {
       return need ? "wait for their sender" : "move on their own";
     };
-    probe.log << fmt::format("sends: inside a node {}, between nodes {}\n",
-                             says(h.intra.sends_need_sender), says(h.inter.sends_need_sender));
+    probe.log << fmt::format(
+        "sends: inside a node {}, between nodes {}; {} of a node's ranks share its network link\n",
+        says(h.intra.sends_need_sender), says(h.inter.sends_need_sender), h.inter.nic_ranks);
   }
 }
 

@@ -61,6 +61,7 @@ Hardware hardware_from_json(const nlohmann::json& j, const std::string& where) {
       link->latency_us = j.at(key).at("latency_us").get<double>();
       link->sends_need_sender = j.at(key).value("sends_need_sender", false);
     }
+    h.inter.nic_ranks = json_int(j.at("inter"), "nic_ranks", 1);
     h.overlap = j.value("overlap", 1.0);
     h.precision = j.value("precision", "fp32");
     PARTI_CHECK(h.precision == "fp32" || h.precision == "bf16", ConfigError, where,
@@ -68,7 +69,7 @@ Hardware hardware_from_json(const nlohmann::json& j, const std::string& where) {
     PARTI_CHECK(h.devices_per_node >= 1 && h.compute_slots >= 1 && h.memory_gb > 0 &&
                     h.memory_bandwidth_gbs > 0 && h.optimizer_gbs > 0 &&
                     h.intra.bandwidth_gbs > 0 && h.inter.bandwidth_gbs > 0 &&
-                    h.gemm_efficiency > 0 && h.gemm_half_dim >= 0,
+                    h.gemm_efficiency > 0 && h.gemm_half_dim >= 0 && h.inter.nic_ranks >= 1,
                 ConfigError, where, ": every rate, size and count must be positive");
     return h;
   } catch (const nlohmann::json::exception& e) {
@@ -114,6 +115,7 @@ nlohmann::ordered_json to_json(const Hardware& h) {
               {"latency_us", link->latency_us},
               {"sends_need_sender", link->sends_need_sender}};
   }
+  j["inter"]["nic_ranks"] = h.inter.nic_ranks;
   j["overlap"] = h.overlap;
   j["precision"] = h.precision;
   return j;

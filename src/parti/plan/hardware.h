@@ -19,6 +19,9 @@
 //                                 true where a large point-to-point message moves only while its
 //                                 sender is inside MPI (TCP without a progress thread: measured);
 //                                 default false (NCCL, shared memory's single copy)
+//   inter.nic_ranks               ranks of a node that share one network link (default 1: a NIC
+//                                 per device, as DGX nodes; calibrate measures it): while fewer
+//                                 of them cross at once, each gets a larger share
 //   overlap                       share of a collective that non-blocking calls hide behind
 //                                 compute (NCCL on its own stream: ~1; MPI without a progress
 //                                 thread: measured)
@@ -36,6 +39,7 @@ struct Link {
   double bandwidth_gbs = 0.0;
   double latency_us = 0.0;
   bool sends_need_sender = false;
+  int nic_ranks = 1;
 };
 
 struct Hardware {

@@ -21,6 +21,19 @@ const Link& link_for(int stride, int g, const Hardware& hw, const Cluster& c) {
 
 double gb(double bytes) { return bytes / 1e9; }
 
+// The link as k of a node's R ranks see it while they cross at once: the node's ranks share its
+// network links `nic_ranks` to a link, so fewer crossing get a larger share each.
+Link crossing(const Link& link, int k, int R) {
+  if (link.nic_ranks <= 1 || R <= 1) {
+    return link;
+  }
+  const double n = link.nic_ranks;
+  const double on_link = std::clamp(k * n / R, 1.0, n);
+  Link out = link;
+  out.bandwidth_gbs *= n / on_link;
+  return out;
+}
+
 // Seconds of one micro-batch's work on one rank, by part.
 struct Work {
   double forward = 0, input = 0, weight = 0;  // backward = input + weight
@@ -462,6 +475,19 @@ std::vector<double> stage_arithmetic(const Workload& w, const Layout& l, const H
   return out;
 }
 
+// The optimizer step over this rank's `owned` parameters: the step's scalar all-reduces over the
+// whole mesh (the loss, the stop flag, the gradient norm: latency on every group's link), the
+// norm's read and the clip's read and write of the gradients (elementwise), and AdamW (read p, g,
+// m, v, write p, m, v in fp32).
+double optimizer_seconds(const Layout& l, const Hardware& hw, const Cluster& cluster, double owned,
+                         double slow, const Link& pp_link) {
+  const double scalars = all_reduce_s(8, l.tp, link_for(1, l.tp, hw, cluster)) +
+                         all_reduce_s(8, l.cp * l.dp, link_for(l.tp, l.cp * l.dp, hw, cluster)) +
+                         all_reduce_s(8, l.pp, pp_link);
+  return 3 * scalars +
+         slow * owned * 4 * (3 / (hw.memory_bandwidth_gbs * 1e9) + 7 / (hw.optimizer_gbs * 1e9));
+}
+
 }  // namespace
 
 StepTime step_time(const Workload& w, const Layout& l, const Hardware& hw, const Precision& p,
@@ -471,7 +497,9 @@ StepTime step_time(const Workload& w, const Layout& l, const Hardware& hw, const
   const double slow = std::max(1.0, static_cast<double>(on_node) / hw.compute_slots);
   // The gradients are summed over dp x cp (cp the faster of the two).
   const int g = l.grad_ranks();
-  const Link& pp_link = link_for(l.tp * g, l.pp, hw, cluster);
+  // A stage's ranks (tp x cp x dp in a row) cross to the next stage's node together.
+  const Link pp_link =
+      crossing(link_for(l.tp * g, l.pp, hw, cluster), std::min(on_node, l.tp * g), on_node);
   const Model model = model_on(hw, sh, l, p, cluster);
   const std::vector<int> split = l.pp > 1 ? chunk_layers(w, l) : std::vector<int>{w.model.layers};
   const int M = l.micro_batches(w.global_batch);
@@ -492,11 +520,10 @@ StepTime step_time(const Workload& w, const Layout& l, const Hardware& hw, const
     gt.block = block.input + block.weight + block.tp_comm_backward + block.cp_comm_backward;
   }
   data_parallel_seconds(l, p, whole, g, M, link_for(l.tp, g, hw, cluster), hw.overlap, gt, t);
-  t.tied_s = tied_exchange_s(sh, l, p, g, link_for(l.tp * g, l.pp, hw, cluster));
+  t.tied_s = tied_exchange_s(sh, l, p, g, pp_link);
   t.pp_comm_s += t.tied_s;
-  // AdamW: read p, g, m, v and write p, m, v (fp32) over this rank's share.
-  const double owned = g > 1 && l.zero >= 1 ? whole / g : whole;
-  t.optimizer_s = slow * owned * 7 * 4 / (hw.optimizer_gbs * 1e9);
+  t.optimizer_s =
+      optimizer_seconds(l, hw, cluster, g > 1 && l.zero >= 1 ? whole / g : whole, slow, pp_link);
   // Ranks sharing a node's compute slots (a CPU's cores): the node cannot do more than `slots`
   // ranks' work at once, so the step takes at least the node's total arithmetic over its slots
   // (a pipeline's idle stages leave their slot to the others; tp and dp ranks all compute).
