@@ -241,6 +241,22 @@ TEST(PlanModel, SendsThatNeedTheirSenderUnderPipelining) {
   EXPECT_LT(step(own, layout(1, 1, 2, 8, "zb")), step(own, layout(1, 1, 2, 8)) - 1e-6);
 }
 
+// Issue #24: where a node's ranks share one network link (`nic_ranks`, calibrated), a transfer
+// that only some of them make at once gets a larger share: pp 4 over 2 nodes of 2 ranks has one
+// rank per node in the tied exchange (twice the share), tp 2 x pp 2 both (the calibrated share).
+TEST(PlanModel, RanksSharingANetworkLink) {
+  const Workload w{model::preset("gpt2"), 16};
+  Hardware h = ideal();
+  h.inter = {1.0, 20.0};
+  const Precision p = precision_of("bf16");
+  const Cluster two{4, 2};
+  const double table = 50304.0 * 768 * 4;
+  EXPECT_NEAR(step_time(w, layout(1, 1, 4, 4), h, p, two).tied_s, 20e-6 + table / 1e9, 1e-9);
+  h.inter.nic_ranks = 2;
+  EXPECT_NEAR(step_time(w, layout(1, 1, 4, 4), h, p, two).tied_s, 20e-6 + table / 2e9, 1e-9);
+  EXPECT_NEAR(step_time(w, layout(1, 2, 2, 4), h, p, two).tied_s, 20e-6 + table / 2 / 1e9, 1e-9);
+}
+
 // Issue #24: ZeRO-0/1 gradient buckets form in backward's order (the head, the blocks, the
 // embedding last, as the trainer's reducer forms them), so the embedding's all-reduce always
 // runs after backward: on a slow link the exposed time is at least the table's all-reduce, on

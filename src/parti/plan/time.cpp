@@ -70,8 +70,12 @@ struct Model {
     const double x = M * Kl * p.activation, wb = Kl * Nl * p.activation;
     const double fwd = gemm(M, Nl, Kl), in = gemm(M, Kl, Nl), wt = gemm(Kl, Nl, M);
     const double t = all_gather_s(x, sh.q, *row_link) + all_gather_s(wb, sh.q, *col_link);
+    // Nothing calls MPI during a product: over a link whose sends need their sender the next
+    // step's broadcasts wait for the product to end.
+    const double overlap =
+        row_link->sends_need_sender || col_link->sends_need_sender ? 0.0 : hw.overlap;
     const auto exposed = [&](double transfer, double step) {
-      return transfer + (q - 1) * std::max(0.0, transfer - hw.overlap * step);
+      return transfer + (q - 1) * std::max(0.0, transfer - overlap * step);
     };
     Work w;
     w.forward = q * fwd;
