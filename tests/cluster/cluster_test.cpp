@@ -107,6 +107,31 @@ TEST_F(Cluster, LayoutsAcrossNodesEqualOneProcessWithOnePercentLoss) {
   EXPECT_GT(retransmitted(0) + retransmitted(1), 10) << "packets were lost and sent again";
 }
 
+// `parti bench calibrate` across the nodes: a profile of the cluster's shape (2 ranks a node, the
+// machine's cores shared by its 2 nodes), a link between nodes slower than the shaped 1 Gbit/s
+// and than the one inside a node, whose sends wait for their sender (Open MPI's TCP moves a large
+// message only inside MPI calls) and which both ranks of a node share (the first rank of each
+// node alone gets about twice the share); `parti plan` takes the profile.
+TEST_F(Cluster, CalibrationFindsTheNodesAndTheirLink) {
+  up("0");
+  if (IsSkipped()) return;
+  const std::string out = test::work() + "/cluster-profile.json";
+  const RunResult r = run(mpirun(4) + " bench calibrate --seconds 0.01 --out " + out);
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto h = nlohmann::json::parse(test::slurp(out));
+  const int cores = static_cast<int>(std::thread::hardware_concurrency());
+  EXPECT_EQ(h.at("node").at("devices"), 2) << h.dump(2);
+  EXPECT_EQ(h.at("node").at("compute_slots"), std::max(1, cores / 2)) << h.dump(2);
+  const double inter = h.at("inter").at("bandwidth_gbs"), intra = h.at("intra").at("bandwidth_gbs");
+  EXPECT_LT(inter, 0.125) << h.dump(2);
+  EXPECT_GT(intra, inter) << h.dump(2);
+  EXPECT_TRUE(h.at("inter").at("sends_need_sender").get<bool>()) << r.output;
+  EXPECT_EQ(h.at("inter").at("nic_ranks"), 2) << r.output;
+  const RunResult plan = run(std::string(PARTI_BINARY) +
+                             " plan --model small --global-batch 8 --gpus 4 --hardware " + out);
+  EXPECT_EQ(plan.status, 0) << plan.output;
+}
+
 // Keeps the last record of each step of run `name`'s log (a resumed run logs again the steps
 // after its checkpoint), so that it reads as one run.
 void last_record_per_step(const std::string& name) {

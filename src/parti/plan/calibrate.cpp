@@ -265,10 +265,12 @@ struct LinkFit {
   }
 };
 
-// All-reduce from 4 KiB to 64 MiB over groups of g ranks, every group at once: `color` is this
-// rank's group (P: none, it only joins the timing's barriers), `key` its place there.
+// All-reduce from `least` (4 KiB) to `most` (64 MiB) bytes over groups of g ranks, every group at
+// once: `color` is this rank's group (P: none, it only joins the timing's barriers), `key` its
+// place there.
 void time_groups(const Probe& probe, const dist::Mesh::Split& split, std::vector<float>& buffer,
-                 int g, int color, int key, const std::string& what, LinkFit& fit) {
+                 int g, int color, int key, const std::string& what, LinkFit& fit,
+                 size_t least = 4096, size_t most = 64u << 20) {
   dist::ProcessGroup& world = probe.world;
   const int P = world.size();
   std::unique_ptr<dist::ProcessGroup> sub;
@@ -276,7 +278,7 @@ void time_groups(const Probe& probe, const dist::Mesh::Split& split, std::vector
     sub = split(color, key, fmt::format("calibrate-{}{}", what, g));
   }
   dist::ProcessGroup& group = g < P ? *sub : world;
-  for (size_t bytes = 4096; bytes <= (64u << 20); bytes *= 4) {
+  for (size_t bytes = least; bytes <= most; bytes *= 4) {
     const size_t count = bytes / 4;
     const double t = seconds_per_call(world, probe.least, [&] {
       if (color < P) {
@@ -337,10 +339,11 @@ void measure_links(const Probe& probe, const dist::Mesh::Split& split, const Top
     h.intra = h.inter;  // no two ranks share a node: nothing runs on the intra-node link
     return;
   }
-  // The first rank of each node alone: how many of a node's ranks share its network link.
+  // The first rank of each node alone (1-16 MiB: the bandwidth): how many of a node's ranks
+  // share its network link.
   LinkFit alone;
   time_groups(probe, split, buffer, topo.nodes, topo.local == 0 ? 0 : P, me,
-              "between nodes, one rank each", alone);
+              "between nodes, one rank each", alone, 1u << 20, 16u << 20);
   const double ratio = alone.link().bandwidth_gbs / h.inter.bandwidth_gbs;
   h.inter.nic_ranks = std::clamp(static_cast<int>(std::lround(ratio)), 1, R);
 }
