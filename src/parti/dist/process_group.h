@@ -48,7 +48,7 @@ class Request {
     // wait() without holding a core: MPI's own wait spins (yielding at most), which on a node
     // with more ranks than cores takes the core from ranks that compute meanwhile. Tests in a
     // short spin first (a message already on its way costs no sleep), then sleeps in steps
-    // growing to 100 us.
+    // growing to 100 us, and to 1 ms once the wait has lasted 100 ms.
     virtual void wait_politely();
   };
   Request() = default;
