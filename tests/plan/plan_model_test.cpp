@@ -198,6 +198,61 @@ TEST(PlanModel, TimeModelIsConsistent) {
   EXPECT_GT(step_time(w, layout(8, 1, 1, 4), slow, p, {8, 8}).step_s, dp8.step_s);
 }
 
+// Issue #24: the attention kernel. One that materializes the scores streams them (4 passes
+// forward, 7 backward, 4 again when selective recomputation redoes the core) and keeps the
+// probabilities; a flash kernel keeps each row's log-sum-exp. A calibrated profile, whose rate was
+// timed on Parti's materializing kernel, charges nothing on top.
+TEST(PlanModel, AttentionKernelScoresTrafficAndMemory) {
+  Workload w{model::preset("gpt2"), 8};
+  w.model.seq_len = 2048;
+  Workload flash = w;
+  flash.attention = "flash";
+  const Hardware h = ideal();
+  const Precision p = precision_of("bf16");
+  Layout l = layout(1, 2, 1, 2);
+  const StepTime materialized = step_time(w, l, h, p, {2, 8});
+  const StepTime fused = step_time(flash, l, h, p, {2, 8});
+  const double A = 2.0 * (12 / 2) * 2048 * 2048;  // B (NH / tp) T T scores per block
+  const double pass = A * 2 / (h.memory_bandwidth_gbs * 1e9);
+  EXPECT_NEAR(materialized.forward_s - fused.forward_s, 12 * 4 * pass, 1e-9);
+  EXPECT_NEAR(materialized.backward_s - fused.backward_s, 12 * 7 * pass, 1e-9);
+  l.recompute = "selective";
+  const StepTime redo = step_time(w, l, h, p, {2, 8});
+  EXPECT_GT(redo.backward_s - materialized.backward_s, 12 * 4 * pass);
+  // A flash kernel already makes the scores again: selective recomputation adds nothing.
+  EXPECT_NEAR(step_time(flash, l, h, p, {2, 8}).step_s, fused.step_s, 1e-12);
+  Hardware calibrated = h;
+  calibrated.attention_includes_scores = true;
+  l.recompute = "none";
+  EXPECT_NEAR(step_time(w, l, calibrated, p, {2, 8}).step_s, fused.step_s, 1e-12);
+  // Memory: the probabilities (B NH/tp T T) against the log-sum-exp (B NH/tp T) per block.
+  const Memory kept = peak_memory(stage_memory(w, l, p));
+  const Memory lse = peak_memory(stage_memory(flash, l, p));
+  EXPECT_NEAR(kept.activations - lse.activations, 12 * (A - 2.0 * 6 * 2048) * 2, 1.0);
+}
+
+// Issue #24: a collective across nodes stripes its ring over the node's network links (rails):
+// data parallelism with every rank of a node in the group (tp 1) moves 8 x a device's share on
+// a DGX profile (at most the intra-node bandwidth); with tp 8 filling the node each dp group has
+// one rank per node and one rail; one rail (a profile without rails) is the per-device share.
+TEST(PlanModel, CollectivesAcrossNodesStripeOverRails) {
+  const Workload w{model::preset("gpt2"), 64};
+  Hardware h = load_hardware("a100-80gb");
+  h.intra.latency_us = h.inter.latency_us = 0.0;  // bandwidth alone
+  const Precision p = precision_of("bf16");
+  ASSERT_EQ(h.inter.rails, 8);
+  Hardware one_rail = h;
+  one_rail.inter.rails = 1;
+  const Layout dp32 = layout(32, 1, 1, 2);
+  const double striped = step_time(w, dp32, h, p, {32, 8}).dp_comm_s;
+  const double single = step_time(w, dp32, one_rail, p, {32, 8}).dp_comm_s;
+  const double stripes = std::min(8.0, h.intra.bandwidth_gbs / h.inter.bandwidth_gbs);
+  EXPECT_NEAR(single / striped, stripes, 0.05 * stripes);
+  const Layout tp8 = layout(4, 8, 1, 2);
+  EXPECT_NEAR(step_time(w, tp8, h, p, {32, 8}).dp_comm_s,
+              step_time(w, tp8, one_rail, p, {32, 8}).dp_comm_s, 1e-12);
+}
+
 // Issue #24: a tied embedding under pipelining swaps its gradient between the first and last
 // stages after the schedule (the trainer's tied exchange): its transfer on the pp link is in the
 // step; an untied model (Llama) and one stage have none.
@@ -283,6 +338,7 @@ TEST(PlanModel, GradientBucketsFollowBackwardsOrder) {
 TEST(PlanModel, ContextParallelTimeModel) {
   Workload w{model::preset("gpt2"), 8};
   w.model.seq_len = 8192;
+  w.attention = "flash";  // ring attention writes no T x T scores: compare arithmetic alike
   const Hardware h = ideal();
   const Precision p = precision_of("bf16");
   const StepTime one = step_time(w, layout(1, 1, 1, 1), h, p, {1, 8});
@@ -404,7 +460,8 @@ TEST(PlanModel, SearchHonoursFixedDimensionsAndRanksByTime) {
 TEST(PlanModel, LargeModelsOnThousandsOfDevices) {
   // Korthikanti et al. 2022's 1T model on 4096 A100s: something fits, at a plausible MFU.
   Query q;
-  q.workload = {{128, 160, 25600, 2048, 51200}, 4096};
+  q.workload.model = {128, 160, 25600, 2048, 51200};
+  q.workload.global_batch = 4096;
   q.cluster = {4096, 8};
   q.hardware = load_hardware("a100-80gb");
   q.precision = precision_of("bf16");

@@ -117,8 +117,14 @@ double walk(const Shapes& sh, const std::vector<int>& split, const pipeline::Sch
 
 }  // namespace
 
-Shapes::Shapes(const model::ModelConfig& m, const Layout& l)
-    : fp(model::footprint(m)), tp(l.tp), cp(l.cp), sp(l.sp && l.tp > 1), recompute(l.recompute) {
+Shapes::Shapes(const Workload& w, const Layout& l)
+    : fp(model::footprint(w.model)),
+      tp(l.tp),
+      cp(l.cp),
+      sp(l.sp && l.tp > 1),
+      scores(w.attention == "materialized" && l.cp == 1),
+      recompute(l.recompute) {
+  const model::ModelConfig& m = w.model;
   const double B = l.micro_batch, T = m.seq_len;
   N = B * T / cp;
   C = m.dim;
@@ -127,9 +133,9 @@ Shapes::Shapes(const model::ModelConfig& m, const Layout& l)
   NC = N * C;
   Cl = C / tp;
   H = fp.hidden / tp;
-  A = cp > 1 ? B * (m.heads / tp) * T / cp : B * (m.heads / tp) * T * T;
-  if (cp > 1 && recompute == "selective") {
-    recompute = "none";  // ring attention keeps only the log-sum-exp: nothing to recompute
+  A = scores ? B * (m.heads / tp) * T * T : B * (m.heads / tp) * T / cp;
+  if (!scores && recompute == "selective") {
+    recompute = "none";  // ring or flash attention keeps only the log-sum-exp: nothing to redo
   }
   Vl = static_cast<double>(m.padded_vocab()) / tp;
   vocab = m.padded_vocab();
@@ -141,7 +147,7 @@ Shapes::Shapes(const model::ModelConfig& m, const Layout& l)
     NC = N * C;
     Cl = C / q;
     H = fp.hidden / q;
-    A = cp > 1 ? B / q * (m.heads / q) * T / cp : B / q * (m.heads / q) * T * T;
+    A = scores ? B / q * (m.heads / q) * T * T : B / q * (m.heads / q) * T / cp;
     Vl = vocab / q;
   }
 }

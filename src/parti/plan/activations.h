@@ -4,7 +4,8 @@
 // or not: N = B T / cp tokens, n = (sp ? N / t : N) C the residual stream, Cl = C / t,
 // H = hidden / t (the MLP's width, 4 C for GPT-2), A = B (NH / t) T T the attention
 // probabilities (under cp only the log-sum-exp of each local row, B (NH / t) T / cp, which
-// selective recomputation keeps), Vl = Vp / t the vocabulary columns. What differs by family
+// selective recomputation keeps; likewise under a flash kernel), Vl = Vp / t the vocabulary
+// columns. What differs by family
 // (norm statistics, the MLP's saved tensors, the linear layers) comes from its footprint
 // (model/footprint.h); both families' attention keeps q, k, v (key/value heads repeated) and
 // its output.
@@ -18,13 +19,14 @@
 namespace parti::plan {
 
 struct Shapes {
-  Shapes(const model::ModelConfig& m, const Layout& l);
+  Shapes(const Workload& w, const Layout& l);
   model::Footprint fp;
   double N, lt, n, C, Cl, H, A, Vl, NC;
   int tp, cp;
   int q = 1;  // block partitioning: the grid's side (N: the grid row's tokens, widths / q)
   bool sp;
-  double vocab = 0;  // the padded vocabulary (the grid's output projection, a SUMMA product)
+  bool scores = true;  // the attention kernel writes the T x T scores to memory (A of them)
+  double vocab = 0;    // the padded vocabulary (the grid's output projection, a SUMMA product)
   std::string recompute;
   // Saved by one block's forward (kept until its backward), and its forward's peak above that.
   double block_saved() const;

@@ -204,6 +204,7 @@ void measure_kernels(const Probe& probe, Hardware& h) {
     });
     const double flops = 12.0 * B * T * static_cast<double>(T) * C;
     h.attention_tflops["fp32"] = flops / s / 1e12;
+    h.attention_includes_scores = true;  // the kernel writes and reads its probabilities
     if (probe.leader()) {
       probe.log << fmt::format("attention (B {} T {} C {} NH {}): {:.1f} GFLOP/s full-square\n", B,
                                T, C, NH, flops / s / 1e9);

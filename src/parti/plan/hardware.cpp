@@ -51,6 +51,7 @@ Hardware hardware_from_json(const nlohmann::json& j, const std::string& where) {
     h.attention_tflops = d.at("attention_tflops").get<std::map<std::string, double>>();
     h.gemm_efficiency = d.at("gemm_efficiency").get<double>();
     h.gemm_half_dim = d.at("gemm_half_dim").get<double>();
+    h.attention_includes_scores = d.value("attention_includes_scores", false);
     h.memory_bandwidth_gbs = d.at("memory_bandwidth_gbs").get<double>();
     h.optimizer_gbs = d.value("optimizer_gbs", h.memory_bandwidth_gbs);
     h.memory_gb = d.at("memory_gb").get<double>();
@@ -62,6 +63,7 @@ Hardware hardware_from_json(const nlohmann::json& j, const std::string& where) {
       link->sends_need_sender = j.at(key).value("sends_need_sender", false);
     }
     h.inter.nic_ranks = json_int(j.at("inter"), "nic_ranks", 1);
+    h.inter.rails = json_int(j.at("inter"), "rails", 1);
     h.overlap = j.value("overlap", 1.0);
     h.precision = j.value("precision", "fp32");
     PARTI_CHECK(h.precision == "fp32" || h.precision == "bf16", ConfigError, where,
@@ -69,7 +71,8 @@ Hardware hardware_from_json(const nlohmann::json& j, const std::string& where) {
     PARTI_CHECK(h.devices_per_node >= 1 && h.compute_slots >= 1 && h.memory_gb > 0 &&
                     h.memory_bandwidth_gbs > 0 && h.optimizer_gbs > 0 &&
                     h.intra.bandwidth_gbs > 0 && h.inter.bandwidth_gbs > 0 &&
-                    h.gemm_efficiency > 0 && h.gemm_half_dim >= 0 && h.inter.nic_ranks >= 1,
+                    h.gemm_efficiency > 0 && h.gemm_half_dim >= 0 && h.inter.nic_ranks >= 1 &&
+                    h.inter.rails >= 1,
                 ConfigError, where, ": every rate, size and count must be positive");
     return h;
   } catch (const nlohmann::json::exception& e) {
@@ -104,6 +107,7 @@ nlohmann::ordered_json to_json(const Hardware& h) {
   j["source"] = h.source;
   j["device"] = {{"matmul_tflops", h.matmul_tflops},
                  {"attention_tflops", h.attention_tflops},
+                 {"attention_includes_scores", h.attention_includes_scores},
                  {"gemm_efficiency", h.gemm_efficiency},
                  {"gemm_half_dim", h.gemm_half_dim},
                  {"memory_bandwidth_gbs", h.memory_bandwidth_gbs},
@@ -116,6 +120,7 @@ nlohmann::ordered_json to_json(const Hardware& h) {
               {"sends_need_sender", link->sends_need_sender}};
   }
   j["inter"]["nic_ranks"] = h.inter.nic_ranks;
+  j["inter"]["rails"] = h.inter.rails;
   j["overlap"] = h.overlap;
   j["precision"] = h.precision;
   return j;

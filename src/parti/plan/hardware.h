@@ -6,6 +6,12 @@
 //   device.gemm_efficiency        the best fraction of that peak a large GEMM reaches
 //   device.gemm_half_dim          a GEMM (m, n, k) reaches efficiency / (1 + h/m + h/n + h/k)
 //   device.attention_tflops[dtype] causal attention core (QK^T, softmax, AV) achieved rate
+//   device.attention_includes_scores
+//                                 true where the attention rate was timed on a kernel that writes
+//                                 its T x T scores (calibrate: Parti's), so their traffic is in the
+//                                 rate; default false: the rate is the products' alone, and a
+//                                 workload whose kernel materializes the scores streams them at
+//                                 the memory bandwidth on top
 //   device.memory_bandwidth_gbs   what elementwise kernels (norms, GELU, softmax, AdamW) stream
 //   device.optimizer_gbs          what AdamW streams (7 fp32 accesses per parameter); default:
 //                                 the memory bandwidth
@@ -22,6 +28,10 @@
 //   inter.nic_ranks               ranks of a node that share one network link (default 1: a NIC
 //                                 per device, as DGX nodes; calibrate measures it): while fewer
 //                                 of them cross at once, each gets a larger share
+//   inter.rails                   network links of a node one collective stripes its ring over
+//                                 (default 1; NCCL's channels over a DGX node's 8 NICs: 8): a
+//                                 group with k ranks on each node moves min(k, rails) x the
+//                                 per-device bandwidth across nodes
 //   overlap                       share of a collective that non-blocking calls hide behind
 //                                 compute (NCCL on its own stream: ~1; MPI without a progress
 //                                 thread: measured)
@@ -40,6 +50,7 @@ struct Link {
   double latency_us = 0.0;
   bool sends_need_sender = false;
   int nic_ranks = 1;
+  int rails = 1;
 };
 
 struct Hardware {
@@ -49,6 +60,7 @@ struct Hardware {
   std::map<std::string, double> attention_tflops;
   double gemm_efficiency = 0.8;
   double gemm_half_dim = 64.0;
+  bool attention_includes_scores = false;
   double memory_bandwidth_gbs = 0.0;
   double optimizer_gbs = 0.0;
   double memory_gb = 0.0;

@@ -32,6 +32,10 @@ Precision precision_of(const std::string& name);  // fp32 | bf16
 struct Workload {
   model::ModelConfig model;
   int global_batch = 8;  // sequences per optimizer step
+  // The attention kernel: "materialized" writes the T x T scores and keeps the probabilities for
+  // backward (Parti's trainer; Megatron-LM before FlashAttention), "flash" keeps only each row's
+  // log-sum-exp and makes the scores again in backward (FlashAttention, cuDNN's fused kernel).
+  std::string attention = "materialized";
 };
 
 // The trainer's layout (parallel/layout.h): one struct, one validate, for `train` and `plan`.

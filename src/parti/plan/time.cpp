@@ -19,6 +19,20 @@ const Link& link_for(int stride, int g, const Hardware& hw, const Cluster& c) {
   return static_cast<long>(stride) * g <= c.devices_per_node ? hw.intra : hw.inter;
 }
 
+// The link a collective over such a group sees, per rank. Across nodes a ring with k members on
+// each node stripes its traffic over min(k, rails) of the node's network links (NCCL's channels,
+// one per NIC of a DGX node), each at the per-device share, and its hops inside the node run on
+// the intra-node link: min(k, rails) x the inter-node bandwidth, at most the intra-node one.
+Link ring_link(int stride, int g, const Hardware& hw, const Cluster& c) {
+  Link out = link_for(stride, g, hw, c);
+  if (static_cast<long>(stride) * g > c.devices_per_node && stride < c.devices_per_node) {
+    const int k = std::min(g, c.devices_per_node / stride);
+    out.bandwidth_gbs = std::min(out.bandwidth_gbs * std::min(k, hw.inter.rails),
+                                 std::max(hw.intra.bandwidth_gbs, out.bandwidth_gbs));
+  }
+  return out;
+}
+
 double gb(double bytes) { return bytes / 1e9; }
 
 // The link as k of a node's R ranks see it while they cross at once: the node's ranks share its
@@ -45,12 +59,12 @@ struct Model {
   const Shapes& sh;
   const Hardware& hw;
   const Precision& p;
-  const Link& tp_link;
-  const Link& cp_link;
+  Link tp_link;
+  Link cp_link;
   int tp;
   // Block partitioning: the grid's row group (neighbouring ranks) and column group (q apart).
-  const Link* row_link = nullptr;
-  const Link* col_link = nullptr;
+  Link row_link;
+  Link col_link;
 
   double gemm(double m, double n, double k) const {
     return 2 * m * n * k / hw.gemm_flops(m, n, k, p.dtype());
@@ -69,11 +83,11 @@ struct Model {
     const double q = sh.q, M = sh.N, Kl = K / q, Nl = out / q;
     const double x = M * Kl * p.activation, wb = Kl * Nl * p.activation;
     const double fwd = gemm(M, Nl, Kl), in = gemm(M, Kl, Nl), wt = gemm(Kl, Nl, M);
-    const double t = all_gather_s(x, sh.q, *row_link) + all_gather_s(wb, sh.q, *col_link);
+    const double t = all_gather_s(x, sh.q, row_link) + all_gather_s(wb, sh.q, col_link);
     // Nothing calls MPI during a product: over a link whose sends need their sender the next
     // step's broadcasts wait for the product to end.
     const double overlap =
-        row_link->sends_need_sender || col_link->sends_need_sender ? 0.0 : hw.overlap;
+        row_link.sends_need_sender || col_link.sends_need_sender ? 0.0 : hw.overlap;
     const auto exposed = [&](double transfer, double step) {
       return transfer + (q - 1) * std::max(0.0, transfer - overlap * step);
     };
@@ -94,7 +108,7 @@ struct Model {
   }
   // Per-row statistics summed along the grid row (norms, cross-entropy).
   double row_sums(double elements) const {
-    return all_reduce_s(elements * p.activation, sh.q, *row_link);
+    return all_reduce_s(elements * p.activation, sh.q, row_link);
   }
 
   // One transformer block.
@@ -111,8 +125,15 @@ struct Model {
     // The family's linear layers (model/footprint.h), this rank's part of each:
     // out = inp W: (N, in) (in, out); dinp = dout W^T: (N, out) (out, in); dW = inp^T dout.
     const double kept = sh.fp.hidden_saved;
-    w.forward = att_fwd + stream(10 * n + kept * N * H);
-    w.input = 2 * att_fwd + stream(20 * n + 3.5 * kept * N * H + 8 * N * Cl);
+    // A kernel that materializes the scores streams them: forward writes them, the softmax reads
+    // and rewrites them, the product with v reads them (4 passes); backward writes the
+    // probabilities' gradient, the softmax's backward reads both and writes the scores' gradient,
+    // which the q and k gradients read, and v's gradient reads the probabilities (7 passes).
+    // A calibrated profile timed such a kernel whole: its rate holds them already.
+    const double scores = sh.scores && !hw.attention_includes_scores ? sh.A : 0.0;
+    const double att_scores_fwd = stream(4 * scores);
+    w.forward = att_fwd + att_scores_fwd + stream(10 * n + kept * N * H);
+    w.input = 2 * att_fwd + stream(7 * scores + 20 * n + 3.5 * kept * N * H + 8 * N * Cl);
     for (const model::Footprint::Linear& f : sh.fp.layer) {
       if (sh.q > 1) {
         add(w, summa(f.in, f.out));
@@ -130,7 +151,7 @@ struct Model {
     if (sh.recompute == "full") {
       w.input += w.forward;
     } else if (sh.recompute == "selective") {
-      w.input += att_fwd;
+      w.input += att_fwd + att_scores_fwd;
     }
     if (cp > 1) {
       // The ring: cp - 1 key/value blocks (this rank's tokens, k and v of its heads) pass in
@@ -190,8 +211,8 @@ struct Model {
       const double all = sh.q * sh.n * p.activation;
       const double send =
           tp_link.latency_us * 1e-6 + gb(sh.n * p.activation) / tp_link.bandwidth_gbs;
-      w.tp_comm_forward = all_gather_s(all, sh.q, *row_link) + send;
-      w.tp_comm_backward = all_gather_s(all, sh.q, *row_link) + send;
+      w.tp_comm_forward = all_gather_s(all, sh.q, row_link) + send;
+      w.tp_comm_backward = all_gather_s(all, sh.q, row_link) + send;
       return w;
     }
     if (tp > 1) {
@@ -445,11 +466,11 @@ Model model_on(const Hardware& hw, const Shapes& sh, const Layout& l, const Prec
   return Model{sh,
                hw,
                p,
-               link_for(1, l.tp, hw, cluster),
-               link_for(l.tp, l.cp, hw, cluster),
+               ring_link(1, l.tp, hw, cluster),
+               ring_link(l.tp, l.cp, hw, cluster),
                l.tp,
-               &link_for(1, q, hw, cluster),
-               &link_for(q, q, hw, cluster)};
+               ring_link(1, q, hw, cluster),
+               ring_link(q, q, hw, cluster)};
 }
 
 // One activation (or its gradient) sent between neighbouring stages.
@@ -465,7 +486,7 @@ std::vector<double> stage_arithmetic(const Workload& w, const Layout& l, const H
                                      const std::vector<int>& split, const StageCosts& stages) {
   Hardware waiting = hw;
   waiting.intra.bandwidth_gbs = waiting.inter.bandwidth_gbs = 1e30;
-  const Shapes sh(w.model, l);
+  const Shapes sh(w, l);
   const Link& pp_link = link_for(l.tp * l.grad_ranks(), l.pp, waiting, cluster);
   const std::vector<ChunkCost> waits = chunk_costs(model_on(waiting, sh, l, p, cluster), w, l,
                                                    split, p2p_seconds(sh, l, p, pp_link));
@@ -485,8 +506,8 @@ std::vector<double> stage_arithmetic(const Workload& w, const Layout& l, const H
 // m, v, write p, m, v in fp32).
 double optimizer_seconds(const Layout& l, const Hardware& hw, const Cluster& cluster, double owned,
                          double slow, const Link& pp_link) {
-  const double scalars = all_reduce_s(8, l.tp, link_for(1, l.tp, hw, cluster)) +
-                         all_reduce_s(8, l.cp * l.dp, link_for(l.tp, l.cp * l.dp, hw, cluster)) +
+  const double scalars = all_reduce_s(8, l.tp, ring_link(1, l.tp, hw, cluster)) +
+                         all_reduce_s(8, l.cp * l.dp, ring_link(l.tp, l.cp * l.dp, hw, cluster)) +
                          all_reduce_s(8, l.pp, pp_link);
   return 3 * scalars +
          slow * owned * 4 * (3 / (hw.memory_bandwidth_gbs * 1e9) + 7 / (hw.optimizer_gbs * 1e9));
@@ -496,7 +517,7 @@ double optimizer_seconds(const Layout& l, const Hardware& hw, const Cluster& clu
 
 StepTime step_time(const Workload& w, const Layout& l, const Hardware& hw, const Precision& p,
                    const Cluster& cluster, bool exact) {
-  const Shapes sh(w.model, l);
+  const Shapes sh(w, l);
   const int on_node = std::min(cluster.devices, cluster.devices_per_node);
   const double slow = std::max(1.0, static_cast<double>(on_node) / hw.compute_slots);
   // The gradients are summed over dp x cp (cp the faster of the two).
@@ -523,7 +544,7 @@ StepTime step_time(const Workload& w, const Layout& l, const Hardware& hw, const
     gt.head = head.input + head.weight + head.tp_comm_backward;
     gt.block = block.input + block.weight + block.tp_comm_backward + block.cp_comm_backward;
   }
-  data_parallel_seconds(l, p, whole, g, M, link_for(l.tp, g, hw, cluster), hw.overlap, gt, t);
+  data_parallel_seconds(l, p, whole, g, M, ring_link(l.tp, g, hw, cluster), hw.overlap, gt, t);
   t.tied_s = tied_exchange_s(sh, l, p, g, pp_link);
   t.pp_comm_s += t.tied_s;
   t.optimizer_s =
