@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "parti/core/check.h"
+#include "parti/model/registry.h"
 #include "parti/parallel/pipeline/schedule.h"
 #include "parti/plan/search.h"
 #include "parti/train/config.h"
@@ -229,6 +230,30 @@ TEST(PlanModel, AttentionKernelScoresTrafficAndMemory) {
   const Memory kept = peak_memory(stage_memory(w, l, p));
   const Memory lse = peak_memory(stage_memory(flash, l, p));
   EXPECT_NEAR(kept.activations - lse.activations, 12 * (A - 2.0 * 6 * 2048) * 2, 1.0);
+}
+
+// Issue #24: eager kernels stream the family's extra passes (its footprint) in forward and
+// twice that in backward; GPT-2's eager norm and GELU are single kernels (no change).
+TEST(PlanModel, EagerKernelsStreamTheFamilysExtraPasses) {
+  Workload w{model::preset("llama-small"), 8};
+  Workload eager = w;
+  eager.kernels = "eager";
+  const Hardware h = ideal();
+  const Precision p = precision_of("bf16");
+  const Layout l = layout(1, 2, 1, 2);
+  const StepTime fused = step_time(w, l, h, p, {2, 8});
+  const StepTime chains = step_time(eager, l, h, p, {2, 8});
+  const model::Footprint fp = model::footprint(w.model);
+  ASSERT_GT(fp.eager_stream, 0.0);
+  const double N = 2.0 * w.model.seq_len;
+  const double pass = (fp.eager_stream * N * w.model.dim + fp.eager_split * N / 2) * 2 /
+                      (h.memory_bandwidth_gbs * 1e9);
+  EXPECT_NEAR(chains.forward_s - fused.forward_s, w.model.layers * pass, 1e-12);
+  EXPECT_NEAR(chains.backward_s - fused.backward_s, 2 * w.model.layers * pass, 1e-12);
+  Workload gpt{model::preset("gpt2"), 8};
+  Workload gpt_eager = gpt;
+  gpt_eager.kernels = "eager";
+  EXPECT_EQ(step_time(gpt, l, h, p, {2, 8}).step_s, step_time(gpt_eager, l, h, p, {2, 8}).step_s);
 }
 
 // Issue #24: a collective across nodes stripes its ring over the node's network links (rails):

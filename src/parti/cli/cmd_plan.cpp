@@ -1,7 +1,7 @@
 // parti plan --model PRESET | --layers --heads --dim --seq-len --vocab  --global-batch B
 //            --gpus N --gpus-per-node G --hardware PROFILE [--precision fp32|bf16] [--top K]
-//            [--attention materialized|flash] [--json] [--dp --tp --pp --sp/--no-sp --zero
-//            --micro-batch --recompute --schedule --virtual-stages]
+//            [--attention materialized|flash] [--kernels fused|eager] [--json] [--dp --tp --pp
+//            --sp/--no-sp --zero --micro-batch --recompute --schedule --virtual-stages]
 // The K best layouts with predicted step time, tokens/s, model TFLOP/s per device, MFU, memory
 // per device by kind, bubble and communication, then what became of the layouts a user tries
 // first. A layout flag fixes that dimension. With --json the last line is a JSON array of the
@@ -36,6 +36,7 @@ struct PlanArgs {
   CLI::Option* sp_flag = nullptr;
   std::string recompute, schedule, tp_mode;
   std::string attention = "materialized";
+  std::string kernels = "fused";
 };
 
 double gib(double bytes) { return bytes / 1073741824.0; }
@@ -141,7 +142,9 @@ plan::PlanResult plan_batch(PlanArgs& a, const model::ModelConfig& m, int global
   plan::Query q;
   PARTI_CHECK(a.attention == "materialized" || a.attention == "flash", ConfigError, "--attention ",
               a.attention, ": expected materialized or flash");
-  q.workload = {m, global_batch, a.attention};
+  PARTI_CHECK(a.kernels == "fused" || a.kernels == "eager", ConfigError, "--kernels ", a.kernels,
+              ": expected fused or eager");
+  q.workload = {m, global_batch, a.attention, a.kernels};
   q.hardware = plan::load_hardware(a.hardware);
   q.precision = plan::precision_of(a.precision.empty() ? q.hardware.precision : a.precision);
   q.cluster.devices = a.gpus;
@@ -153,11 +156,11 @@ plan::PlanResult plan_batch(PlanArgs& a, const model::ModelConfig& m, int global
   const double params = static_cast<double>(model::parameter_count(m));
   std::cout << fmt::format(
       "parti plan: {} {} layers x {} wide, {} heads ({} key/value), MLP {}, seq {} ({:.3g}B "
-      "parameters), {} attention; global batch {} sequences; {} devices, {} per node; {} ({}), "
-      "{}\n",
+      "parameters), {} attention, {} kernels; global batch {} sequences; {} devices, {} per "
+      "node; {} ({}), {}\n",
       m.family, m.layers, m.dim, m.heads, m.key_value_heads(), m.hidden(), m.seq_len, params / 1e9,
-      a.attention, global_batch, q.cluster.devices, q.cluster.devices_per_node, q.hardware.name,
-      q.hardware.source, q.precision.name);
+      a.attention, a.kernels, global_batch, q.cluster.devices, q.cluster.devices_per_node,
+      q.hardware.name, q.hardware.source, q.precision.name);
   std::cout << fmt::format(
       "searched {} layouts in {:.3f} s: {} legal, {} within {:.0f}% of {:.0f} GiB\n", r.enumerated,
       r.seconds, r.legal, r.fitting, 100 * q.memory_headroom, q.hardware.memory_gb);
@@ -280,6 +283,11 @@ void add_plan(CLI::App& app) {
                   "the attention kernel: materialized (writes the T x T scores and keeps the "
                   "probabilities: Parti's trainer, Megatron-LM before FlashAttention) or flash "
                   "(keeps each row's log-sum-exp)")
+      ->capture_default_str();
+  cmd->add_option("--kernels", a.kernels,
+                  "element-wise work: fused (one kernel per norm, rotary embedding and "
+                  "activation: Parti's trainer, Megatron-LM, torch.compile) or eager (PyTorch "
+                  "eager's chains of small ops)")
       ->capture_default_str();
   cmd->add_option("--top", a.top, "how many layouts to print")->capture_default_str();
   cmd->add_flag("--json", a.json, "end with one line: a JSON array of the layouts, best first");

@@ -22,6 +22,12 @@ struct Footprint {
   bool positions = false;     // a learned position table (seq_len x C) beside the embedding
   bool tied = true;           // the output projection is the embedding (copied to the last stage)
   bool embedding_by_pieces = false;  // ZeRO-3 gathers the embedding unit by pieces
+  // Eager PyTorch (one kernel per small op, no fusion): activation-sized element passes one
+  // layer's forward streams beyond one kernel per norm, rotary embedding and activation: per
+  // element of the residual stream (the norms), and per token at tp 1 over tensors tp splits
+  // (rotary embeddings on q and k, the gated activation). Backward streams about twice as much.
+  double eager_stream = 0;
+  double eager_split = 0;
 };
 
 }  // namespace parti::model

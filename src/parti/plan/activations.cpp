@@ -123,6 +123,7 @@ Shapes::Shapes(const Workload& w, const Layout& l)
       cp(l.cp),
       sp(l.sp && l.tp > 1),
       scores(w.attention == "materialized" && l.cp == 1),
+      eager(w.kernels == "eager"),
       recompute(l.recompute) {
   const model::ModelConfig& m = w.model;
   const double B = l.micro_batch, T = m.seq_len;

@@ -26,6 +26,7 @@ struct Shapes {
   int q = 1;  // block partitioning: the grid's side (N: the grid row's tokens, widths / q)
   bool sp;
   bool scores = true;  // the attention kernel writes the T x T scores to memory (A of them)
+  bool eager = false;  // element-wise ops run as eager PyTorch's chains of small kernels
   double vocab = 0;    // the padded vocabulary (the grid's output projection, a SUMMA product)
   std::string recompute;
   // Saved by one block's forward (kept until its backward), and its forward's peak above that.

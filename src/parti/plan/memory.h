@@ -36,6 +36,10 @@ struct Workload {
   // backward (Parti's trainer; Megatron-LM before FlashAttention), "flash" keeps only each row's
   // log-sum-exp and makes the scores again in backward (FlashAttention, cuDNN's fused kernel).
   std::string attention = "materialized";
+  // Element-wise work: "fused" (one kernel per norm, rotary embedding and activation: Parti's
+  // trainer, Megatron-LM, torch.compile) or "eager" (PyTorch eager's chains of small ops; the
+  // family's footprint says how many more passes).
+  std::string kernels = "fused";
 };
 
 // The trainer's layout (parallel/layout.h): one struct, one validate, for `train` and `plan`.

@@ -132,8 +132,12 @@ struct Model {
     // A calibrated profile timed such a kernel whole: its rate holds them already.
     const double scores = sh.scores && !hw.attention_includes_scores ? sh.A : 0.0;
     const double att_scores_fwd = stream(4 * scores);
-    w.forward = att_fwd + att_scores_fwd + stream(10 * n + kept * N * H);
-    w.input = 2 * att_fwd + stream(7 * scores + 20 * n + 3.5 * kept * N * H + 8 * N * Cl);
+    // Eager kernels: the family's extra passes (its footprint), twice that in backward.
+    const double eager =
+        sh.eager ? sh.fp.eager_stream * n + sh.fp.eager_split * N * (H / sh.fp.hidden) : 0.0;
+    w.forward = att_fwd + att_scores_fwd + stream(10 * n + kept * N * H + eager);
+    w.input =
+        2 * att_fwd + stream(7 * scores + 20 * n + 3.5 * kept * N * H + 8 * N * Cl + 2 * eager);
     for (const model::Footprint::Linear& f : sh.fp.layer) {
       if (sh.q > 1) {
         add(w, summa(f.in, f.out));

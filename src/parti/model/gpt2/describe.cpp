@@ -63,6 +63,7 @@ Footprint footprint(const ModelConfig& cfg) {
   f.positions = true;
   f.tied = true;
   f.embedding_by_pieces = true;
+  f.eager_stream = f.eager_split = 0;  // eager PyTorch's LayerNorm and GELU are one kernel each
   return f;
 }
 
