@@ -122,7 +122,7 @@ Shapes::Shapes(const Workload& w, const Layout& l)
       tp(l.tp),
       cp(l.cp),
       sp(l.sp && l.tp > 1),
-      scores(w.attention == "materialized" && l.cp == 1),
+      scores(w.attention == "materialized"),
       eager(w.kernels == "eager"),
       recompute(l.recompute) {
   const model::ModelConfig& m = w.model;
@@ -134,8 +134,11 @@ Shapes::Shapes(const Workload& w, const Layout& l)
   NC = N * C;
   Cl = C / tp;
   H = fp.hidden / tp;
-  A = scores ? B * (m.heads / tp) * T * T : B * (m.heads / tp) * T / cp;
-  if (!scores && recompute == "selective") {
+  const bool probabilities = scores && cp == 1;
+  const double pairs = cp > 1 ? (2.0 * cp + 1) / (4.0 * cp * cp) : 1.0;  // of the T x T square
+  A = probabilities ? B * (m.heads / tp) * T * T : B * (m.heads / tp) * T / cp;
+  S = scores ? B * (m.heads / tp) * T * T * pairs : 0.0;
+  if (!probabilities && recompute == "selective") {
     recompute = "none";  // ring or flash attention keeps only the log-sum-exp: nothing to redo
   }
   Vl = static_cast<double>(m.padded_vocab()) / tp;
@@ -148,7 +151,8 @@ Shapes::Shapes(const Workload& w, const Layout& l)
     NC = N * C;
     Cl = C / q;
     H = fp.hidden / q;
-    A = scores ? B / q * (m.heads / q) * T * T : B / q * (m.heads / q) * T / cp;
+    A = probabilities ? B / q * (m.heads / q) * T * T : B / q * (m.heads / q) * T / cp;
+    S = scores ? B / q * (m.heads / q) * T * T * pairs : 0.0;
     Vl = vocab / q;
   }
 }

@@ -25,7 +25,11 @@ struct Shapes {
   int tp, cp;
   int q = 1;  // block partitioning: the grid's side (N: the grid row's tokens, widths / q)
   bool sp;
-  bool scores = true;  // the attention kernel writes the T x T scores to memory (A of them)
+  // The attention kernel writes its scores to memory: S of them per rank and micro-batch (the
+  // T x T square per head; under cp the ring's 2 cp + 1 chunk pairs of (T / 2 cp)^2, which it
+  // makes again in backward); it keeps the probabilities (A) only without cp.
+  bool scores = true;
+  double S = 0;
   bool eager = false;  // element-wise ops run as eager PyTorch's chains of small kernels
   double vocab = 0;    // the padded vocabulary (the grid's output projection, a SUMMA product)
   std::string recompute;

@@ -129,15 +129,17 @@ struct Model {
     // and rewrites them, the product with v reads them (4 passes); backward writes the
     // probabilities' gradient, the softmax's backward reads both and writes the scores' gradient,
     // which the q and k gradients read, and v's gradient reads the probabilities (7 passes).
-    // A calibrated profile timed such a kernel whole: its rate holds them already.
-    const double scores = sh.scores && !hw.attention_includes_scores ? sh.A : 0.0;
+    // The ring (cp > 1) keeps none and makes them again in backward (4 more). A calibrated
+    // profile timed such a kernel whole: its rate holds them already.
+    const double scores = hw.attention_includes_scores ? 0.0 : sh.S;
     const double att_scores_fwd = stream(4 * scores);
+    const double redo = cp > 1 ? 4 : 0;
     // Eager kernels: the family's extra passes (its footprint), twice that in backward.
     const double eager =
         sh.eager ? sh.fp.eager_stream * n + sh.fp.eager_split * N * (H / sh.fp.hidden) : 0.0;
     w.forward = att_fwd + att_scores_fwd + stream(10 * n + kept * N * H + eager);
-    w.input =
-        2 * att_fwd + stream(7 * scores + 20 * n + 3.5 * kept * N * H + 8 * N * Cl + 2 * eager);
+    w.input = 2 * att_fwd +
+              stream((7 + redo) * scores + 20 * n + 3.5 * kept * N * H + 8 * N * Cl + 2 * eager);
     for (const model::Footprint::Linear& f : sh.fp.layer) {
       if (sh.q > 1) {
         add(w, summa(f.in, f.out));
