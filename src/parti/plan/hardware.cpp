@@ -51,7 +51,7 @@ Hardware hardware_from_json(const nlohmann::json& j, const std::string& where) {
     h.attention_tflops = d.at("attention_tflops").get<std::map<std::string, double>>();
     h.gemm_efficiency = d.at("gemm_efficiency").get<double>();
     h.gemm_half_dim = d.at("gemm_half_dim").get<double>();
-    h.attention_includes_scores = d.value("attention_includes_scores", false);
+    h.attention_includes_scores = d.value("attention_includes_scores", true);
     h.memory_bandwidth_gbs = d.at("memory_bandwidth_gbs").get<double>();
     h.optimizer_gbs = d.value("optimizer_gbs", h.memory_bandwidth_gbs);
     h.memory_gb = d.at("memory_gb").get<double>();

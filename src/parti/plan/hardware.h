@@ -7,11 +7,12 @@
 //   device.gemm_half_dim          a GEMM (m, n, k) reaches efficiency / (1 + h/m + h/n + h/k)
 //   device.attention_tflops[dtype] causal attention core (QK^T, softmax, AV) achieved rate
 //   device.attention_includes_scores
-//                                 true where the attention rate was timed on a kernel that writes
-//                                 its T x T scores (calibrate: Parti's), so their traffic is in the
-//                                 rate; default false: the rate is the products' alone, and a
-//                                 workload whose kernel materializes the scores streams them at
-//                                 the memory bandwidth on top
+//                                 true (the default, and calibrate's) where the attention rate was
+//                                 timed on a kernel that writes its T x T scores (Parti's), so
+//                                 their traffic is in the rate; false (the shipped GPU profiles):
+//                                 the rate is the products' alone, and a workload whose kernel
+//                                 materializes the scores streams them at the memory bandwidth on
+//                                 top
 //   device.memory_bandwidth_gbs   what elementwise kernels (norms, GELU, softmax, AdamW) stream
 //   device.optimizer_gbs          what AdamW streams (7 fp32 accesses per parameter); default:
 //                                 the memory bandwidth
@@ -60,7 +61,7 @@ struct Hardware {
   std::map<std::string, double> attention_tflops;
   double gemm_efficiency = 0.8;
   double gemm_half_dim = 64.0;
-  bool attention_includes_scores = false;
+  bool attention_includes_scores = true;
   double memory_bandwidth_gbs = 0.0;
   double optimizer_gbs = 0.0;
   double memory_gb = 0.0;
