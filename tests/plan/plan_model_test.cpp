@@ -256,6 +256,22 @@ TEST(PlanModel, EagerKernelsStreamTheFamilysExtraPasses) {
   EXPECT_EQ(step_time(gpt, l, h, p, {2, 8}).step_s, step_time(gpt_eager, l, h, p, {2, 8}).step_s);
 }
 
+// Issue #24: data parallelism after backward (Megatron-LM without --overlap-grad-reduce): the
+// whole all-reduce is exposed; overlapped, the part backward hides is not.
+TEST(PlanModel, DataParallelismAfterBackwardExposesItAll) {
+  Workload w{model::preset("gpt2"), 64};
+  const Hardware h = load_hardware("a100-80gb");
+  const Precision p = precision_of("bf16");
+  const Layout dp8 = layout(8, 1, 1, 8);
+  const StepTime hidden = step_time(w, dp8, h, p, {8, 8});
+  w.dp_overlap = false;
+  const StepTime after = step_time(w, dp8, h, p, {8, 8});
+  EXPECT_LT(hidden.dp_exposed_s, 0.5 * hidden.dp_comm_s);
+  EXPECT_NEAR(after.dp_comm_s, hidden.dp_comm_s, 1e-12);
+  EXPECT_NEAR(after.dp_exposed_s, after.dp_comm_s, 1e-12);
+  EXPECT_NEAR(after.step_s - hidden.step_s, after.dp_exposed_s - hidden.dp_exposed_s, 1e-12);
+}
+
 // Issue #24: a collective across nodes stripes its ring over the node's network links (rails):
 // data parallelism with every rank of a node in the group (tp 1) moves 8 x a device's share on
 // a DGX profile (at most the intra-node bandwidth); with tp 8 filling the node each dp group has

@@ -1,7 +1,8 @@
 // parti plan --model PRESET | --layers --heads --dim --seq-len --vocab  --global-batch B
 //            --gpus N --gpus-per-node G --hardware PROFILE [--precision fp32|bf16] [--top K]
-//            [--attention materialized|flash] [--kernels fused|eager] [--json] [--dp --tp --pp
-//            --sp/--no-sp --zero --micro-batch --recompute --schedule --virtual-stages]
+//            [--attention materialized|flash] [--kernels fused|eager] [--no-dp-overlap] [--json]
+//            [--dp --tp --pp --sp/--no-sp --zero --micro-batch --recompute --schedule
+//            --virtual-stages]
 // The K best layouts with predicted step time, tokens/s, model TFLOP/s per device, MFU, memory
 // per device by kind, bubble and communication, then what became of the layouts a user tries
 // first. A layout flag fixes that dimension. With --json the last line is a JSON array of the
@@ -37,6 +38,7 @@ struct PlanArgs {
   std::string recompute, schedule, tp_mode;
   std::string attention = "materialized";
   std::string kernels = "fused";
+  bool dp_overlap = true;
 };
 
 double gib(double bytes) { return bytes / 1073741824.0; }
@@ -144,7 +146,7 @@ plan::PlanResult plan_batch(PlanArgs& a, const model::ModelConfig& m, int global
               a.attention, ": expected materialized or flash");
   PARTI_CHECK(a.kernels == "fused" || a.kernels == "eager", ConfigError, "--kernels ", a.kernels,
               ": expected fused or eager");
-  q.workload = {m, global_batch, a.attention, a.kernels};
+  q.workload = {m, global_batch, a.attention, a.kernels, a.dp_overlap};
   q.hardware = plan::load_hardware(a.hardware);
   q.precision = plan::precision_of(a.precision.empty() ? q.hardware.precision : a.precision);
   q.cluster.devices = a.gpus;
@@ -289,6 +291,10 @@ void add_plan(CLI::App& app) {
                   "activation: Parti's trainer, Megatron-LM, torch.compile) or eager (PyTorch "
                   "eager's chains of small ops)")
       ->capture_default_str();
+  cmd->add_flag("--dp-overlap,!--no-dp-overlap", a.dp_overlap,
+                "data parallelism's collectives overlap backward (default: Parti's bucketed "
+                "reducer, PyTorch's DDP and FSDP) or run after it (Megatron-LM without "
+                "--overlap-grad-reduce)");
   cmd->add_option("--top", a.top, "how many layouts to print")->capture_default_str();
   cmd->add_flag("--json", a.json, "end with one line: a JSON array of the layouts, best first");
   cmd->add_option("--dp", a.dp, "fix data-parallel ranks");

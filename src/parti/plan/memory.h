@@ -40,6 +40,9 @@ struct Workload {
   // trainer, Megatron-LM, torch.compile) or "eager" (PyTorch eager's chains of small ops; the
   // family's footprint says how many more passes).
   std::string kernels = "fused";
+  // Data parallelism's collectives overlap compute (Parti's bucketed reducer, PyTorch's DDP and
+  // FSDP) or run after it (Megatron-LM without --overlap-grad-reduce).
+  bool dp_overlap = true;
 };
 
 // The trainer's layout (parallel/layout.h): one struct, one validate, for `train` and `plan`.

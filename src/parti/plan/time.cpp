@@ -550,7 +550,8 @@ StepTime step_time(const Workload& w, const Layout& l, const Hardware& hw, const
     gt.head = head.input + head.weight + head.tp_comm_backward;
     gt.block = block.input + block.weight + block.tp_comm_backward + block.cp_comm_backward;
   }
-  data_parallel_seconds(l, p, whole, g, M, ring_link(l.tp, g, hw, cluster), hw.overlap, gt, t);
+  data_parallel_seconds(l, p, whole, g, M, ring_link(l.tp, g, hw, cluster),
+                        w.dp_overlap ? hw.overlap : 0.0, gt, t);
   t.tied_s = tied_exchange_s(sh, l, p, g, pp_link);
   t.pp_comm_s += t.tied_s;
   t.optimizer_s =
