@@ -1,8 +1,9 @@
 // The planner's time model: one optimizer step of a layout on a hardware profile.
 //   compute   per block and micro-batch, each matmul's FLOPs over the rate its shape reaches
 //             (Hardware::gemm_flops), the causal attention core over the attention rate, and
-//             the elementwise kernels' memory traffic over the memory bandwidth; backward twice
-//             forward's matmuls and attention (split into I and W for zero-bubble), plus the
+//             the elementwise kernels' memory traffic over the memory bandwidth (a materializing
+//             attention kernel's scores, eager kernels' extra passes: the workload's); backward
+//             twice forward's matmuls and attention (split into I and W for zero-bubble), plus the
 //             recomputed forward (full) or attention (selective); where a node has more ranks
 //             than compute slots (a CPU's cores), the step takes at least the node's total
 //             compute over its slots
@@ -11,14 +12,15 @@
 //             their gradients') on the cp link, each hidden behind one chunk pair's attention up
 //             to the profile's overlap share
 //   tp        every tensor-parallel collective of forward and backward on the critical path,
-//             ring alpha-beta on the link the tp group spans
+//             ring alpha-beta on the link the tp group spans (across nodes striped over the
+//             node's rails, as every collective)
 //   pp        each chunk's activation send on the pp link, added to the chunk's cost; the
 //             step is the simulated makespan of the schedule's instruction lists with those
 //             per-chunk costs (the search's fast path: the bubble formula)
 //   dp        over dp x cp ranks: the gradient all-reduce (ZeRO-0/1) in buckets, hidden behind the
-//   last
-//             micro-batch's backward up to the profile's overlap share (pp = 1; with pp > 1 it
-//             runs after the schedule); ZeRO-1/2 gather the updated parameters, ZeRO-2/3
+//             last micro-batch's backward up to the profile's overlap share unless the workload
+//             runs it after backward (pp = 1; with pp > 1 it runs after the schedule);
+//             ZeRO-1/2 gather the updated parameters, ZeRO-2/3
 //             reduce-scatter every micro-batch, ZeRO-3 gathers parameters in forward and
 //             backward
 //   optimizer AdamW's traffic over this rank's parameters
