@@ -476,6 +476,9 @@ TEST(Cli, PlanPrintsRankedLayoutsAndJson) {
   for (const auto& c : nlohmann::json::parse(r.last_line())) EXPECT_EQ(c["cp"], 2);
   expect_one_line_error(parti("plan --model gpt2 --global-batch 8 --gpus 2 --hardware tpu-v9"),
                         "--hardware tpu-v9: no profile");
+  expect_one_line_error(parti("plan --model gpt2 --global-batch 8 --gpus 2 --hardware a100-80gb "
+                              "--attention-dropout 1"),
+                        "--attention-dropout 1: expected a probability in [0, 1)");
   // A fixed layout that does not fit: the verdicts, then the error.
   r = parti(
       "plan --model gpt2-xl --global-batch 8 --gpus 1 --hardware a100-40gb --zero 0 "

@@ -232,6 +232,39 @@ TEST(PlanModel, AttentionKernelScoresTrafficAndMemory) {
   EXPECT_NEAR(kept.activations - lse.activations, 12 * (A - 2.0 * 6 * 2048) * 2, 1.0);
 }
 
+// Issue #24: dropout (GPT-3-style recipes) keeps a 1-byte mask per element and streams it. On
+// the materialized probabilities: its output and mask kept, 2 + 1/2 passes (bf16) each way; a
+// flash kernel's dropout costs nothing. On the residual stream after the embedding and the 2
+// sublayers of each block: the mask kept, written forward, read with the gradient backward.
+TEST(PlanModel, DropoutKeepsAndStreamsItsMasks) {
+  Workload w{model::preset("gpt2"), 8};
+  w.model.seq_len = 1024;
+  const Hardware h = ideal();
+  const Precision p = precision_of("bf16");
+  const Layout l = layout(1, 2, 1, 2);
+  const double bw = h.memory_bandwidth_gbs * 1e9;
+  const auto time = [&](const Workload& x) { return step_time(x, l, h, p, {2, 8}); };
+  const auto act = [&](const Workload& x) {
+    return peak_memory(stage_memory(x, l, p)).activations;
+  };
+  Workload att = w;
+  att.attention_dropout = 0.1;
+  const double A = 2.0 * (12 / 2) * 1024 * 1024;  // B (NH / tp) T T per block
+  EXPECT_NEAR(time(att).forward_s - time(w).forward_s, 12 * 2.5 * A * 2 / bw, 1e-9);
+  EXPECT_NEAR(time(att).backward_s - time(w).backward_s, 12 * 2.5 * A * 2 / bw, 1e-9);
+  EXPECT_NEAR(act(att) - act(w), 12 * A * (2 + 1), 1.0);  // bf16 output, byte mask
+  Workload flash = w, flash_dropout = att;
+  flash.attention = flash_dropout.attention = "flash";
+  EXPECT_EQ(time(flash_dropout).step_s, time(flash).step_s);
+  EXPECT_EQ(act(flash_dropout), act(flash));
+  Workload hidden = w;
+  hidden.hidden_dropout = 0.1;
+  const double n = 2.0 * 1024 * 768, masks = 2 * 12 + 1;  // B T C (no sp); blocks' and embedding's
+  EXPECT_NEAR(time(hidden).forward_s - time(w).forward_s, masks * n / bw, 1e-9);
+  EXPECT_NEAR(time(hidden).backward_s - time(w).backward_s, masks * 2.5 * n * 2 / bw, 1e-9);
+  EXPECT_NEAR(act(hidden) - act(w), masks * n, 1.0);
+}
+
 // Issue #24: eager kernels stream the family's extra passes (its footprint) in forward and
 // twice that in backward; GPT-2's eager norm and GELU are single kernels (no change).
 TEST(PlanModel, EagerKernelsStreamTheFamilysExtraPasses) {

@@ -1,6 +1,7 @@
 // parti plan --model PRESET | --layers --heads --dim --seq-len --vocab  --global-batch B
 //            --gpus N --gpus-per-node G --hardware PROFILE [--precision fp32|bf16] [--top K]
-//            [--attention materialized|flash] [--kernels fused|eager] [--no-dp-overlap] [--json]
+//            [--attention materialized|flash] [--kernels fused|eager] [--no-dp-overlap]
+//            [--attention-dropout P] [--hidden-dropout P] [--json]
 //            [--dp --tp --pp --sp/--no-sp --zero --micro-batch --recompute --schedule
 //            --virtual-stages]
 // The K best layouts with predicted step time, tokens/s, model TFLOP/s per device, MFU, memory
@@ -39,6 +40,7 @@ struct PlanArgs {
   std::string attention = "materialized";
   std::string kernels = "fused";
   bool dp_overlap = true;
+  double attention_dropout = 0, hidden_dropout = 0;
 };
 
 double gib(double bytes) { return bytes / 1073741824.0; }
@@ -139,14 +141,24 @@ std::pair<int, int> batch_range(const std::string& text) {
   return r;
 }
 
-// One global batch's search, printed; its result.
-plan::PlanResult plan_batch(PlanArgs& a, const model::ModelConfig& m, int global_batch) {
-  plan::Query q;
+// The workload the flags describe: the model, the batch, and how it is trained.
+plan::Workload workload_of(const PlanArgs& a, const model::ModelConfig& m, int global_batch) {
   PARTI_CHECK(a.attention == "materialized" || a.attention == "flash", ConfigError, "--attention ",
               a.attention, ": expected materialized or flash");
   PARTI_CHECK(a.kernels == "fused" || a.kernels == "eager", ConfigError, "--kernels ", a.kernels,
               ": expected fused or eager");
-  q.workload = {m, global_batch, a.attention, a.kernels, a.dp_overlap};
+  for (auto [p, flag] : {std::pair{a.attention_dropout, "--attention-dropout"},
+                         std::pair{a.hidden_dropout, "--hidden-dropout"}}) {
+    PARTI_CHECK(p >= 0 && p < 1, ConfigError, flag, " ", p, ": expected a probability in [0, 1)");
+  }
+  return {
+      m, global_batch, a.attention, a.kernels, a.dp_overlap, a.attention_dropout, a.hidden_dropout};
+}
+
+// One global batch's search, printed; its result.
+plan::PlanResult plan_batch(PlanArgs& a, const model::ModelConfig& m, int global_batch) {
+  plan::Query q;
+  q.workload = workload_of(a, m, global_batch);
   q.hardware = plan::load_hardware(a.hardware);
   q.precision = plan::precision_of(a.precision.empty() ? q.hardware.precision : a.precision);
   q.cluster.devices = a.gpus;
@@ -158,11 +170,16 @@ plan::PlanResult plan_batch(PlanArgs& a, const model::ModelConfig& m, int global
   const double params = static_cast<double>(model::parameter_count(m));
   std::cout << fmt::format(
       "parti plan: {} {} layers x {} wide, {} heads ({} key/value), MLP {}, seq {} ({:.3g}B "
-      "parameters), {} attention, {} kernels; global batch {} sequences; {} devices, {} per "
+      "parameters), {} attention, {} kernels{}; global batch {} sequences; {} devices, {} per "
       "node; {} ({}), {}\n",
       m.family, m.layers, m.dim, m.heads, m.key_value_heads(), m.hidden(), m.seq_len, params / 1e9,
-      a.attention, a.kernels, global_batch, q.cluster.devices, q.cluster.devices_per_node,
-      q.hardware.name, q.hardware.source, q.precision.name);
+      a.attention, a.kernels,
+      a.attention_dropout > 0 || a.hidden_dropout > 0
+          ? fmt::format(", dropout {:g} (attention) {:g} (hidden)", a.attention_dropout,
+                        a.hidden_dropout)
+          : "",
+      global_batch, q.cluster.devices, q.cluster.devices_per_node, q.hardware.name,
+      q.hardware.source, q.precision.name);
   std::cout << fmt::format(
       "searched {} layouts in {:.3f} s: {} legal, {} within {:.0f}% of {:.0f} GiB\n", r.enumerated,
       r.seconds, r.legal, r.fitting, 100 * q.memory_headroom, q.hardware.memory_gb);
@@ -295,6 +312,14 @@ void add_plan(CLI::App& app) {
                 "data parallelism's collectives overlap backward (default: Parti's bucketed "
                 "reducer, PyTorch's DDP and FSDP) or run after it (Megatron-LM without "
                 "--overlap-grad-reduce)");
+  cmd->add_option("--attention-dropout", a.attention_dropout,
+                  "dropout on the attention probabilities (Megatron-LM's flag; GPT-3-style "
+                  "recipes: 0.1): a mask the materialized kernel writes, keeps and reads back")
+      ->capture_default_str();
+  cmd->add_option("--hidden-dropout", a.hidden_dropout,
+                  "dropout on the residual stream after the embedding and each sublayer "
+                  "(Megatron-LM's flag): a mask kept per element")
+      ->capture_default_str();
   cmd->add_option("--top", a.top, "how many layouts to print")->capture_default_str();
   cmd->add_flag("--json", a.json, "end with one line: a JSON array of the layouts, best first");
   cmd->add_option("--dp", a.dp, "fix data-parallel ranks");

@@ -117,7 +117,7 @@ double walk(const Shapes& sh, const std::vector<int>& split, const pipeline::Sch
 
 }  // namespace
 
-Shapes::Shapes(const Workload& w, const Layout& l)
+Shapes::Shapes(const Workload& w, const Layout& l, const Precision& p)
     : fp(model::footprint(w.model)),
       tp(l.tp),
       cp(l.cp),
@@ -155,13 +155,19 @@ Shapes::Shapes(const Workload& w, const Layout& l)
     S = scores ? B / q * (m.heads / q) * T * T * pairs : 0.0;
     Vl = vocab / q;
   }
+  mask = 1.0 / p.activation;
+  if (scores && w.attention_dropout > 0) {
+    dropout_passes = 2 + mask;
+    AD = probabilities ? A * (1 + mask) : 0.0;
+  }
+  hidden_mask = w.hidden_dropout > 0 ? mask : 0.0;
 }
 
 double Shapes::block_forward_extra() const {
   // Full recomputation drops the block's body at the end of its forward: its peak is above.
-  return recompute == "full"
-             ? 4 * n + 2 * fp.norm_stats * lt + 4 * N * Cl + A + fp.hidden_saved * N * H
-             : 0;
+  return recompute == "full" ? 4 * n + 2 * fp.norm_stats * lt + 4 * N * Cl + A + AD +
+                                   fp.hidden_saved * N * H + 2 * hidden_mask * n
+                             : 0;
 }
 
 double Shapes::block_saved() const {
@@ -169,9 +175,10 @@ double Shapes::block_saved() const {
     return n;  // the block's output (the next one's input)
   }
   // The output, norm_1(x), attn(.), x + attn, norm_2(x1); the norms' statistics; q k v, the
-  // attention output and (unless selective) its probabilities; the MLP's hidden tensors.
-  return 5 * n + 2 * fp.norm_stats * lt + 4 * N * Cl + (recompute == "selective" ? 0 : A) +
-         fp.hidden_saved * N * H;
+  // attention output and (unless selective) its probabilities and their dropout; the MLP's
+  // hidden tensors; the two sublayers' dropout masks.
+  return 5 * n + 2 * fp.norm_stats * lt + 4 * N * Cl + (recompute == "selective" ? 0 : A + AD) +
+         fp.hidden_saved * N * H + 2 * hidden_mask * n;
 }
 
 double Shapes::block_backward_scratch() const {
@@ -206,14 +213,15 @@ double Shapes::workspace() const {
     for (const model::Footprint::Linear& f : fp.layer) {
       ws = std::max(ws, 5 * N * f.in / q + 5 * (f.in / q) * (f.out / q));
     }
-    return ws + (recompute == "selective" ? A + N * Cl : 0);
+    return ws + (recompute == "selective" ? A + AD + N * Cl : 0);
   }
   // Inside one sublayer's backward: without sp the tp partial input gradient (N C); with sp the
   // gathered output gradient and input, the partial input gradient and this rank's part of it;
-  // selective recomputation adds the probabilities made again and an unused output.
+  // selective recomputation adds the probabilities (and their dropout) made again and an unused
+  // output.
   double ws = tp > 1 ? (sp ? 3 * NC + n : NC) : 0;
   if (recompute == "selective") {
-    ws += A + N * Cl;
+    ws += A + AD + N * Cl;
   }
   return ws;
 }

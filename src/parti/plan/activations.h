@@ -19,7 +19,7 @@
 namespace parti::plan {
 
 struct Shapes {
-  Shapes(const Workload& w, const Layout& l);
+  Shapes(const Workload& w, const Layout& l, const Precision& p);
   model::Footprint fp;
   double N, lt, n, C, Cl, H, A, Vl, NC;
   int tp, cp;
@@ -31,7 +31,14 @@ struct Shapes {
   bool scores = true;
   double S = 0;
   bool eager = false;  // element-wise ops run as eager PyTorch's chains of small kernels
-  double vocab = 0;    // the padded vocabulary (the grid's output projection, a SUMMA product)
+  // Dropout (the workload's): a 1-byte mask is `mask` activation elements. On the attention
+  // probabilities (materialized scores only): the passes it adds over the scores in forward (read
+  // the probabilities, write its output and the mask) and again in backward (read the output's
+  // gradient and the mask, write the probabilities'), and what it keeps besides the probabilities
+  // (its output and the mask; AD). On the residual stream: `hidden_mask` elements kept per
+  // element (the embedding's output and each sublayer's).
+  double mask = 0, dropout_passes = 0, AD = 0, hidden_mask = 0;
+  double vocab = 0;  // the padded vocabulary (the grid's output projection, a SUMMA product)
   std::string recompute;
   // Saved by one block's forward (kept until its backward), and its forward's peak above that.
   double block_saved() const;
@@ -40,7 +47,7 @@ struct Shapes {
   double block_backward_scratch() const;
   // Copies queued for the deferred weight gradients of one block (zero-bubble I until W).
   double block_deferred() const;
-  double embedding_saved() const { return n; }
+  double embedding_saved() const { return n + hidden_mask * n; }
   double head_saved() const;
   // Kept by a chunk's backward until the micro-batch is done: the gradient flow buffers (and the
   // head's final-norm gradient).

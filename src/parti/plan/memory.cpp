@@ -133,7 +133,7 @@ int in_flight(const std::string& schedule, int P, int M, int V, int s) {
 std::vector<Memory> stage_memory(const Workload& w, const Layout& l, const Precision& p,
                                  bool exact) {
   const std::vector<int> split = l.pp > 1 ? chunk_layers(w, l) : std::vector<int>{w.model.layers};
-  const Shapes shapes(w, l);
+  const Shapes shapes(w, l, p);
   std::vector<Memory> out;
   for (int s = 0; s < l.pp; ++s) {
     if (!exact && s > 0 && s < l.pp - 1) {

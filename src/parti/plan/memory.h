@@ -43,6 +43,13 @@ struct Workload {
   // Data parallelism's collectives overlap compute (Parti's bucketed reducer, PyTorch's DDP and
   // FSDP) or run after it (Megatron-LM without --overlap-grad-reduce).
   bool dp_overlap = true;
+  // Dropout probabilities (Megatron-LM's --attention-dropout and --hidden-dropout; GPT-3-style
+  // recipes train with 0.1, Llama-style ones with none; Parti's trainer has none). Above zero,
+  // a 1-byte mask per element: on the attention probabilities where the kernel materializes them
+  // (a flash kernel draws its mask in registers), on the residual stream after each sublayer and
+  // after the embedding.
+  double attention_dropout = 0;
+  double hidden_dropout = 0;
 };
 
 // The trainer's layout (parallel/layout.h): one struct, one validate, for `train` and `plan`.

@@ -129,17 +129,23 @@ struct Model {
     // and rewrites them, the product with v reads them (4 passes); backward writes the
     // probabilities' gradient, the softmax's backward reads both and writes the scores' gradient,
     // which the q and k gradients read, and v's gradient reads the probabilities (7 passes).
-    // The ring (cp > 1) keeps none and makes them again in backward (4 more). A calibrated
-    // profile timed such a kernel whole: its rate holds them already.
+    // The ring (cp > 1) keeps none and makes them again in backward (4 more). Dropout on the
+    // probabilities adds its passes (Shapes) in forward and in backward. A calibrated profile
+    // timed such a kernel whole: its rate holds them already.
     const double scores = hw.attention_includes_scores ? 0.0 : sh.S;
-    const double att_scores_fwd = stream(4 * scores);
-    const double redo = cp > 1 ? 4 : 0;
+    const double score_fwd = 4 + sh.dropout_passes;
+    const double att_scores_fwd = stream(score_fwd * scores);
+    const double redo = cp > 1 ? score_fwd : 0;
     // Eager kernels: the family's extra passes (its footprint), twice that in backward.
     const double eager =
         sh.eager ? sh.fp.eager_stream * n + sh.fp.eager_split * N * (H / sh.fp.hidden) : 0.0;
-    w.forward = att_fwd + att_scores_fwd + stream(10 * n + kept * N * H + eager);
-    w.input = 2 * att_fwd +
-              stream((7 + redo) * scores + 20 * n + 3.5 * kept * N * H + 8 * N * Cl + 2 * eager);
+    // Dropout after each sublayer, fused with the residual add: forward writes its mask,
+    // backward reads the gradient and the mask and writes the gradient.
+    const double drop_fwd = 2 * sh.hidden_mask * n;
+    const double drop_bwd = sh.hidden_mask > 0 ? 2 * (2 + sh.hidden_mask) * n : 0.0;
+    w.forward = att_fwd + att_scores_fwd + stream(10 * n + kept * N * H + eager + drop_fwd);
+    w.input = 2 * att_fwd + stream((7 + sh.dropout_passes + redo) * scores + 20 * n +
+                                   3.5 * kept * N * H + 8 * N * Cl + 2 * eager + drop_bwd);
     for (const model::Footprint::Linear& f : sh.fp.layer) {
       if (sh.q > 1) {
         add(w, summa(f.in, f.out));
@@ -209,8 +215,8 @@ struct Model {
 
   Work embedding() const {
     Work w;
-    w.forward = stream(3 * sh.NC);
-    w.weight = stream(3 * sh.NC);
+    w.forward = stream(3 * sh.NC + sh.hidden_mask * sh.n);
+    w.weight = stream(3 * sh.NC + (sh.hidden_mask > 0 ? (2 + sh.hidden_mask) * sh.n : 0.0));
     if (sh.q > 1) {
       // The lookup: every token's width part reduce-scattered along the row, the rank's block
       // sent to the transposed rank; backward the block back and an all-gather along the row.
@@ -492,7 +498,7 @@ std::vector<double> stage_arithmetic(const Workload& w, const Layout& l, const H
                                      const std::vector<int>& split, const StageCosts& stages) {
   Hardware waiting = hw;
   waiting.intra.bandwidth_gbs = waiting.inter.bandwidth_gbs = 1e30;
-  const Shapes sh(w, l);
+  const Shapes sh(w, l, p);
   const Link& pp_link = link_for(l.tp * l.grad_ranks(), l.pp, waiting, cluster);
   const std::vector<ChunkCost> waits = chunk_costs(model_on(waiting, sh, l, p, cluster), w, l,
                                                    split, p2p_seconds(sh, l, p, pp_link));
@@ -523,7 +529,7 @@ double optimizer_seconds(const Layout& l, const Hardware& hw, const Cluster& clu
 
 StepTime step_time(const Workload& w, const Layout& l, const Hardware& hw, const Precision& p,
                    const Cluster& cluster, bool exact) {
-  const Shapes sh(w, l);
+  const Shapes sh(w, l, p);
   const int on_node = std::min(cluster.devices, cluster.devices_per_node);
   const double slow = std::max(1.0, static_cast<double>(on_node) / hw.compute_slots);
   // The gradients are summed over dp x cp (cp the faster of the two).
