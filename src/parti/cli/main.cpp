@@ -14,6 +14,7 @@
 
 int main(int argc, char** argv) {
   parti::core::select_blas_kernel(argv);
+  parti::core::keep_freed_memory();
   std::unique_ptr<parti::dist::MpiEnv> mpi;
   if (parti::dist::launched_by_mpi()) {
     mpi = std::make_unique<parti::dist::MpiEnv>(&argc, &argv);

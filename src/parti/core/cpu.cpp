@@ -1,11 +1,13 @@
 #include "parti/core/cpu.h"
 
 #include <cblas.h>
+#include <malloc.h>
 #include <omp.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
+#include <limits>
 #include <string_view>
 #include <vector>
 
@@ -54,6 +56,11 @@ void select_blas_kernel(char** argv) {
   setenv("OPENBLAS_CORETYPE", best, 1);
   execv("/proc/self/exe", argv);
   // execv failed: carry on with the generic kernel; describe_compute() shows which one runs.
+}
+
+void keep_freed_memory() {
+  mallopt(M_MMAP_MAX, 0);
+  mallopt(M_TRIM_THRESHOLD, std::numeric_limits<int>::max());
 }
 
 void set_threads(int threads) {

@@ -13,6 +13,15 @@ namespace parti::core {
 // Returns normally when no re-exec is needed; otherwise replaces the process (never returns).
 void select_blas_kernel(char** argv);
 
+// Keeps the memory the process frees for its next allocations, as PyTorch's caching allocator
+// does on a GPU. glibc serves a block above its mmap threshold (32 MiB at most) from fresh pages
+// and unmaps it on free, so a buffer of that size made again faults every page in again: Open
+// MPI takes a temporary buffer of the message's size for each all-reduce, and one of 64 MiB over
+// 2 ranks took 169 ms instead of 21 ms on the 2-core VM (any gradient bucket or ZeRO unit above
+// 32 MiB). Large blocks come from the heap instead, and its top is never trimmed: the resident
+// size stays at the process's peak. Runs first thing in main.
+void keep_freed_memory();
+
 // Sets both OpenMP's and OpenBLAS's thread counts (they share one OpenMP pool).
 void set_threads(int threads);
 int threads();
