@@ -253,6 +253,12 @@ TEST(PlanModel, DropoutKeepsAndStreamsItsMasks) {
   EXPECT_NEAR(time(att).forward_s - time(w).forward_s, 12 * 2.5 * A * 2 / bw, 1e-9);
   EXPECT_NEAR(time(att).backward_s - time(w).backward_s, 12 * 2.5 * A * 2 / bw, 1e-9);
   EXPECT_NEAR(act(att) - act(w), 12 * A * (2 + 1), 1.0);  // bf16 output, byte mask
+  // A calibrated rate holds Parti's kernel's score passes, not a dropout it does not have.
+  Hardware calibrated = h;
+  calibrated.attention_includes_scores = true;
+  EXPECT_NEAR(step_time(att, l, calibrated, p, {2, 8}).forward_s -
+                  step_time(w, l, calibrated, p, {2, 8}).forward_s,
+              12 * 2.5 * A * 2 / bw, 1e-9);
   Workload flash = w, flash_dropout = att;
   flash.attention = flash_dropout.attention = "flash";
   EXPECT_EQ(time(flash_dropout).step_s, time(flash).step_s);

@@ -134,15 +134,9 @@ Shapes::Shapes(const Workload& w, const Layout& l, const Precision& p)
   NC = N * C;
   Cl = C / tp;
   H = fp.hidden / tp;
-  const bool probabilities = scores && cp == 1;
-  const double pairs = cp > 1 ? (2.0 * cp + 1) / (4.0 * cp * cp) : 1.0;  // of the T x T square
-  A = probabilities ? B * (m.heads / tp) * T * T : B * (m.heads / tp) * T / cp;
-  S = scores ? B * (m.heads / tp) * T * T * pairs : 0.0;
-  if (!probabilities && recompute == "selective") {
-    recompute = "none";  // ring or flash attention keeps only the log-sum-exp: nothing to redo
-  }
   Vl = static_cast<double>(m.padded_vocab()) / tp;
   vocab = m.padded_vocab();
+  double rows = B, heads = m.heads / tp;  // the attention's samples and heads on this rank
   q = l.grid();
   if (q > 1) {  // rank (i, j): grid row i's samples by grid column j's width, heads, units, vocab
     N = B / q * T / cp;
@@ -151,9 +145,16 @@ Shapes::Shapes(const Workload& w, const Layout& l, const Precision& p)
     NC = N * C;
     Cl = C / q;
     H = fp.hidden / q;
-    A = probabilities ? B / q * (m.heads / q) * T * T : B / q * (m.heads / q) * T / cp;
-    S = scores ? B / q * (m.heads / q) * T * T * pairs : 0.0;
+    rows = B / q;
+    heads = m.heads / q;
     Vl = vocab / q;
+  }
+  const bool probabilities = scores && cp == 1;
+  const double pairs = cp > 1 ? (2.0 * cp + 1) / (4.0 * cp * cp) : 1.0;  // of the T x T square
+  A = probabilities ? rows * heads * T * T : rows * heads * T / cp;
+  S = scores ? rows * heads * T * T * pairs : 0.0;
+  if (!probabilities && recompute == "selective") {
+    recompute = "none";  // ring or flash attention keeps only the log-sum-exp: nothing to redo
   }
   mask = 1.0 / p.activation;
   if (scores && w.attention_dropout > 0) {

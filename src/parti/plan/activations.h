@@ -30,6 +30,7 @@ struct Shapes {
   // makes again in backward); it keeps the probabilities (A) only without cp.
   bool scores = true;
   double S = 0;
+  bool scores_made_again() const { return scores && cp > 1; }  // the ring's backward
   bool eager = false;  // element-wise ops run as eager PyTorch's chains of small kernels
   // Dropout (the workload's): a 1-byte mask is `mask` activation elements. On the attention
   // probabilities (materialized scores only): the passes it adds over the scores in forward (read

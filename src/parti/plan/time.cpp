@@ -129,13 +129,14 @@ struct Model {
     // and rewrites them, the product with v reads them (4 passes); backward writes the
     // probabilities' gradient, the softmax's backward reads both and writes the scores' gradient,
     // which the q and k gradients read, and v's gradient reads the probabilities (7 passes).
-    // The ring (cp > 1) keeps none and makes them again in backward (4 more). Dropout on the
-    // probabilities adds its passes (Shapes) in forward and in backward. A calibrated profile
-    // timed such a kernel whole: its rate holds them already.
+    // The ring (cp > 1) keeps none and makes them again in backward (4 more). A calibrated
+    // profile timed such a kernel whole: its rate holds them already. Dropout on the
+    // probabilities adds its passes (Shapes) in forward, in backward, and where the scores are
+    // made again; no calibrated kernel holds those (Parti's attention has no dropout).
     const double scores = hw.attention_includes_scores ? 0.0 : sh.S;
-    const double score_fwd = 4 + sh.dropout_passes;
-    const double att_scores_fwd = stream(score_fwd * scores);
-    const double redo = cp > 1 ? score_fwd : 0;
+    const double dropout = sh.dropout_passes * sh.S;
+    const double att_scores_fwd = stream(4 * scores + dropout);
+    const double redo = sh.scores_made_again() ? 4 * scores + dropout : 0.0;
     // Eager kernels: the family's extra passes (its footprint), twice that in backward.
     const double eager =
         sh.eager ? sh.fp.eager_stream * n + sh.fp.eager_split * N * (H / sh.fp.hidden) : 0.0;
@@ -144,8 +145,8 @@ struct Model {
     const double drop_fwd = 2 * sh.hidden_mask * n;
     const double drop_bwd = sh.hidden_mask > 0 ? 2 * (2 + sh.hidden_mask) * n : 0.0;
     w.forward = att_fwd + att_scores_fwd + stream(10 * n + kept * N * H + eager + drop_fwd);
-    w.input = 2 * att_fwd + stream((7 + sh.dropout_passes + redo) * scores + 20 * n +
-                                   3.5 * kept * N * H + 8 * N * Cl + 2 * eager + drop_bwd);
+    w.input = 2 * att_fwd + stream(7 * scores + dropout + redo + 20 * n + 3.5 * kept * N * H +
+                                   8 * N * Cl + 2 * eager + drop_bwd);
     for (const model::Footprint::Linear& f : sh.fp.layer) {
       if (sh.q > 1) {
         add(w, summa(f.in, f.out));
