@@ -156,17 +156,19 @@ Shapes::Shapes(const Workload& w, const Layout& l, const Precision& p)
   if (!probabilities && recompute == "selective") {
     recompute = "none";  // ring or flash attention keeps only the log-sum-exp: nothing to redo
   }
-  mask = 1.0 / p.activation;
+  const double mask = 1.0 / p.activation;  // a 1-byte mask in activation elements
   if (scores && w.attention_dropout > 0) {
     dropout_passes = 2 + mask;
-    AD = probabilities ? A * (1 + mask) : 0.0;
+    if (probabilities) {
+      A *= 2 + mask;  // the dropout's output and mask beside the probabilities
+    }
   }
   hidden_mask = w.hidden_dropout > 0 ? mask : 0.0;
 }
 
 double Shapes::block_forward_extra() const {
   // Full recomputation drops the block's body at the end of its forward: its peak is above.
-  return recompute == "full" ? 4 * n + 2 * fp.norm_stats * lt + 4 * N * Cl + A + AD +
+  return recompute == "full" ? 4 * n + 2 * fp.norm_stats * lt + 4 * N * Cl + A +
                                    fp.hidden_saved * N * H + 2 * hidden_mask * n
                              : 0;
 }
@@ -178,7 +180,7 @@ double Shapes::block_saved() const {
   // The output, norm_1(x), attn(.), x + attn, norm_2(x1); the norms' statistics; q k v, the
   // attention output and (unless selective) its probabilities and their dropout; the MLP's
   // hidden tensors; the two sublayers' dropout masks.
-  return 5 * n + 2 * fp.norm_stats * lt + 4 * N * Cl + (recompute == "selective" ? 0 : A + AD) +
+  return 5 * n + 2 * fp.norm_stats * lt + 4 * N * Cl + (recompute == "selective" ? 0 : A) +
          fp.hidden_saved * N * H + 2 * hidden_mask * n;
 }
 
@@ -214,7 +216,7 @@ double Shapes::workspace() const {
     for (const model::Footprint::Linear& f : fp.layer) {
       ws = std::max(ws, 5 * N * f.in / q + 5 * (f.in / q) * (f.out / q));
     }
-    return ws + (recompute == "selective" ? A + AD + N * Cl : 0);
+    return ws + (recompute == "selective" ? A + N * Cl : 0);
   }
   // Inside one sublayer's backward: without sp the tp partial input gradient (N C); with sp the
   // gathered output gradient and input, the partial input gradient and this rank's part of it;
@@ -222,7 +224,7 @@ double Shapes::workspace() const {
   // output.
   double ws = tp > 1 ? (sp ? 3 * NC + n : NC) : 0;
   if (recompute == "selective") {
-    ws += A + AD + N * Cl;
+    ws += A + N * Cl;
   }
   return ws;
 }

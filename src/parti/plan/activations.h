@@ -3,9 +3,9 @@
 // block's backward takes and frees. For a rank of tensor group size t with sequence parallelism
 // or not: N = B T / cp tokens, n = (sp ? N / t : N) C the residual stream, Cl = C / t,
 // H = hidden / t (the MLP's width, 4 C for GPT-2), A = B (NH / t) T T the attention
-// probabilities (under cp only the log-sum-exp of each local row, B (NH / t) T / cp, which
-// selective recomputation keeps; likewise under a flash kernel), Vl = Vp / t the vocabulary
-// columns. What differs by family
+// probabilities, with dropout times 2 + m (its output and byte mask, m = 1 / element size); under
+// cp only the log-sum-exp of each local row, B (NH / t) T / cp, which selective recomputation
+// keeps; likewise under a flash kernel; Vl = Vp / t the vocabulary columns. What differs by family
 // (norm statistics, the MLP's saved tensors, the linear layers) comes from its footprint
 // (model/footprint.h); both families' attention keeps q, k, v (key/value heads repeated) and
 // its output.
@@ -32,13 +32,13 @@ struct Shapes {
   double S = 0;
   bool scores_made_again() const { return scores && cp > 1; }  // the ring's backward
   bool eager = false;  // element-wise ops run as eager PyTorch's chains of small kernels
-  // Dropout (the workload's): a 1-byte mask is `mask` activation elements. On the attention
-  // probabilities (materialized scores only): the passes it adds over the scores in forward (read
-  // the probabilities, write its output and the mask) and again in backward (read the output's
-  // gradient and the mask, write the probabilities'), and what it keeps besides the probabilities
-  // (its output and the mask; AD). On the residual stream: `hidden_mask` elements kept per
-  // element (the embedding's output and each sublayer's).
-  double mask = 0, dropout_passes = 0, AD = 0, hidden_mask = 0;
+  // Dropout (the workload's). On the attention probabilities (materialized scores only): the
+  // passes it adds over the scores in forward (read the probabilities, write its output and a
+  // 1-byte mask) and again in backward (read the output's gradient and the mask, write the
+  // probabilities'); A then also holds its output and mask. On the residual stream:
+  // `hidden_mask` activation elements kept per element (a byte each; after the embedding and
+  // each sublayer).
+  double dropout_passes = 0, hidden_mask = 0;
   double vocab = 0;  // the padded vocabulary (the grid's output projection, a SUMMA product)
   std::string recompute;
   // Saved by one block's forward (kept until its backward), and its forward's peak above that.
