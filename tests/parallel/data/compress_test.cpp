@@ -2,10 +2,12 @@
 // world sizes): the bf16 codec; the bf16 reduction against the same sum computed locally, bit
 // for bit, and its bytes; PowerSGD exact on a known low-rank sum, its error feedback identity
 // over several steps, its bytes ((rows + cols) x R per matrix, counted by a CountingGroup), the
-// plain reduction before --powersgd-start-step and warm-started Q equal on every rank.
+// plain reduction before --powersgd-start-step and warm-started Q equal on every rank; PowerSGD
+// buckets in flight together completed by test() alone, as backward's polls complete them.
 // Exit status 1 on any failure (every rank reports its own).
 #include "parti/parallel/data/compress.h"
 
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -288,6 +290,48 @@ void check_error_feedback(ProcessGroup& world) {
   expect(P == 1 || gap > 1e-3 * norm, "rank-2 PowerSGD of full-rank gradients is lossy");
 }
 
+// PowerSGD buckets (one per tensor of the table) in flight together, started last tensor first
+// as backward starts them, and completed by test() alone in an order that differs by rank (as
+// backward's polls complete them): each bucket's phases (P, then Q) advance inside test(), and
+// the result is the one a single bucket of the whole table waited on gives, up to the sums'
+// rounding (an all-reduce of another size may add in another order).
+void check_powersgd_driven_by_tests(ProcessGroup& world) {
+  const parti::model::ParamTable table = make_table();
+  PowerSgd whole(world, table, 2, 0, 7), split(world, table, 2, 0, 7);
+  std::vector<float> a(table.total());
+  for (size_t i = 0; i < a.size(); ++i) a[i] = grad(world.rank(), i, 20);
+  std::vector<float> b = a;
+  whole.start(a.data(), 0, table.total()).wait();
+  std::vector<parti::dist::Request> requests;
+  for (int index = static_cast<int>(table.specs().size()); index-- > 0;) {
+    const auto& s = table.spec(index);
+    requests.push_back(split.start(b.data(), s.offset, s.offset + s.numel));
+  }
+  // Bounded by time, not by tests: a peer that shares a core may sleep for a while.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  size_t open = requests.size(), k = static_cast<size_t>(world.rank());
+  for (; open > 0 && std::chrono::steady_clock::now() < deadline; ++k) {
+    auto& r = requests[k % requests.size()];
+    if (!r.empty() && r.test()) --open;
+  }
+  expect(open == 0, "PowerSGD buckets complete by test() alone");
+  // The tensors' elements (the flat buffer pads between them; those the buckets leave alone).
+  std::vector<double> want;
+  std::vector<float> got;
+  for (const auto& s : table.specs()) {
+    want.insert(want.end(), a.begin() + static_cast<long>(s.offset),
+                a.begin() + static_cast<long>(s.offset + s.numel));
+    got.insert(got.end(), b.begin() + static_cast<long>(s.offset),
+               b.begin() + static_cast<long>(s.offset + s.numel));
+  }
+  double norm = 0.0;
+  const double diff = norm_of_difference(want, got, &norm);
+  expect(diff <= 1e-5 * norm,
+         "PowerSGD buckets completed by tests equal one bucket waited on, "
+         "relative difference " +
+             std::to_string(diff / norm));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -298,6 +342,7 @@ int main(int argc, char** argv) {
   check_buckets_in_flight(*world);
   check_powersgd_low_rank(*world);
   check_error_feedback(*world);
+  check_powersgd_driven_by_tests(*world);
   if (failures > 0) {
     std::fprintf(stderr, "rank %d: %d failures\n", env.rank(), failures);
   }
