@@ -2,10 +2,11 @@
 // the unigram entropy of the corpus, the loss of the best model that ignores context. The test
 // prints both numbers. GPT-2 `small` learns byte-level Brown (with GPT-2's 50K vocabulary the
 // output projection takes most of the FLOPs and the model needs ~10x more steps to leave the
-// unigram plateau than a CI run can afford; bench/RESULTS.md records such runs). `llama-small`
+// unigram plateau than a CI run can afford; bench/RESULTS.md records such runs). `llama-tiny`
 // learns Brown in Llama 3's tokens (128,256 ids, 34K of them in Brown): the costliest test of the
-// suite (300 steps of a 128K-column output projection, ~9 minutes on two cores), kept because it
-// is the only check that the Llama family with its own tokenizer learns real text.
+// suite (300 steps of a 128K-column output projection, ~5 minutes on two cores), kept because it
+// is the only check that the Llama family with its own tokenizer learns real text. `llama-small`
+// gets there too (validation 7.122) at 2.7x the time.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -56,9 +57,9 @@ TEST(Convergence, SmallOnByteBrownGoesWellBelowTheUnigramEntropy) {
   expect_below_unigram("small", "byte", PARTI_CONVERGENCE_FLAGS, 0.45);
 }
 
-TEST(Convergence, LlamaSmallOnLlama3BrownGoesBelowTheUnigramEntropy) {
-  // Measured: validation 7.122 against a unigram entropy of 7.230 (bench/RESULTS.md).
-  expect_below_unigram("llama-small", "llama3", PARTI_LLAMA3_CONVERGENCE_FLAGS, 0.03);
+TEST(Convergence, LlamaTinyOnLlama3BrownGoesBelowTheUnigramEntropy) {
+  // Measured: validation 7.103 against a unigram entropy of 7.230 (bench/RESULTS.md).
+  expect_below_unigram("llama-tiny", "llama3", PARTI_LLAMA3_CONVERGENCE_FLAGS, 0.03);
 }
 
 }  // namespace
