@@ -34,6 +34,7 @@ Hardware ideal() {
   Hardware h = load_hardware("a100-80gb");
   h.intra = h.inter = {1e9, 0.0};
   h.overlap = 1.0;
+  h.overlap_memory_accesses = 0;
   return h;
 }
 
@@ -272,7 +273,10 @@ TEST(PlanModel, DropoutKeepsAndStreamsItsMasks) {
 }
 
 // Issue #24: eager kernels stream the family's extra passes (its footprint) in forward and
-// twice that in backward; GPT-2's eager norm and GELU are single kernels (no change).
+// twice that in backward; GPT-2's eager norm and GELU are single kernels (no change). The loss
+// runs in fp32, a kernel a pass over this rank's logits: forward the up-cast and the
+// log-softmax (a + 4 + 8 bytes an element against fused's 3 a), backward the gradient's fill,
+// the log-softmax's backward and the down-cast (4 + 12 + 4 + a against 2 a).
 TEST(PlanModel, EagerKernelsStreamTheFamilysExtraPasses) {
   Workload w{model::preset("llama-small"), 8};
   Workload eager = w;
@@ -284,15 +288,21 @@ TEST(PlanModel, EagerKernelsStreamTheFamilysExtraPasses) {
   const StepTime chains = step_time(eager, l, h, p, {2, 8});
   const model::Footprint fp = model::footprint(w.model);
   ASSERT_GT(fp.eager_stream, 0.0);
-  const double N = 2.0 * w.model.seq_len;
-  const double pass = (fp.eager_stream * N * w.model.dim + fp.eager_split * N / 2) * 2 /
-                      (h.memory_bandwidth_gbs * 1e9);
-  EXPECT_NEAR(chains.forward_s - fused.forward_s, w.model.layers * pass, 1e-12);
-  EXPECT_NEAR(chains.backward_s - fused.backward_s, 2 * w.model.layers * pass, 1e-12);
+  const double N = 2.0 * w.model.seq_len, bw = h.memory_bandwidth_gbs * 1e9, a = p.activation;
+  const auto loss = [&](const Workload& of) {
+    const double logits = 2.0 * of.model.seq_len * static_cast<double>(of.model.padded_vocab()) / 2;
+    return std::pair{logits * (a + 4 + 8 - 3 * a) / bw, logits * (4 + 12 + 4 + a - 2 * a) / bw};
+  };
+  const double pass = (fp.eager_stream * N * w.model.dim + fp.eager_split * N / 2) * 2 / bw;
+  EXPECT_NEAR(chains.forward_s - fused.forward_s, w.model.layers * pass + loss(w).first, 1e-12);
+  EXPECT_NEAR(chains.backward_s - fused.backward_s, 2 * w.model.layers * pass + loss(w).second,
+              1e-12);
   Workload gpt{model::preset("gpt2"), 8};
   Workload gpt_eager = gpt;
   gpt_eager.kernels = "eager";
-  EXPECT_EQ(step_time(gpt, l, h, p, {2, 8}).step_s, step_time(gpt_eager, l, h, p, {2, 8}).step_s);
+  const StepTime g = step_time(gpt, l, h, p, {2, 8}), ge = step_time(gpt_eager, l, h, p, {2, 8});
+  EXPECT_NEAR(ge.forward_s - g.forward_s, loss(gpt).first, 1e-12);
+  EXPECT_NEAR(ge.backward_s - g.backward_s, loss(gpt).second, 1e-12);
 }
 
 // Issue #24: data parallelism after backward (Megatron-LM without --overlap-grad-reduce): the
@@ -309,6 +319,29 @@ TEST(PlanModel, DataParallelismAfterBackwardExposesItAll) {
   EXPECT_NEAR(after.dp_comm_s, hidden.dp_comm_s, 1e-12);
   EXPECT_NEAR(after.dp_exposed_s, after.dp_comm_s, 1e-12);
   EXPECT_NEAR(after.step_s - hidden.step_s, after.dp_exposed_s - hidden.dp_exposed_s, 1e-12);
+}
+
+// Issue #24: a collective hidden behind compute still moves its bytes through device memory
+// (NCCL's kernels beside the compute: 2 accesses a byte on the shipped GPU profiles), which the
+// step pays at the memory bandwidth; nothing hidden, nothing paid.
+TEST(PlanModel, HiddenCollectivesTakeMemoryBandwidthFromCompute) {
+  Workload w{model::preset("gpt2"), 64};
+  Hardware h = load_hardware("a100-80gb");
+  h.intra.latency_us = 0;  // the bytes a rank moves are then dp_comm_s at the link's bandwidth
+  ASSERT_EQ(h.overlap_memory_accesses, 2.0);
+  Hardware none = h;
+  none.overlap_memory_accesses = 0;
+  const Precision p = precision_of("bf16");
+  Layout z3 = layout(8, 1, 1, 4);
+  z3.zero = 3;
+  const StepTime a = step_time(w, z3, none, p, {8, 8}), b = step_time(w, z3, h, p, {8, 8});
+  const double hidden = a.dp_comm_s - a.dp_exposed_s;
+  ASSERT_GT(hidden, 0.5 * a.dp_comm_s);
+  EXPECT_NEAR(b.dp_exposed_s - a.dp_exposed_s,
+              hidden * h.intra.bandwidth_gbs * 2 / h.memory_bandwidth_gbs, 1e-12);
+  EXPECT_NEAR(b.step_s - a.step_s, b.dp_exposed_s - a.dp_exposed_s, 1e-12);
+  w.dp_overlap = false;
+  EXPECT_EQ(step_time(w, z3, h, p, {8, 8}).step_s, step_time(w, z3, none, p, {8, 8}).step_s);
 }
 
 // Issue #24: a collective across nodes stripes its ring over the node's network links (rails):

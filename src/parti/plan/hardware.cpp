@@ -55,6 +55,7 @@ Hardware hardware_from_json(const nlohmann::json& j, const std::string& where) {
     h.memory_bandwidth_gbs = d.at("memory_bandwidth_gbs").get<double>();
     h.optimizer_gbs = d.value("optimizer_gbs", h.memory_bandwidth_gbs);
     h.memory_gb = d.at("memory_gb").get<double>();
+    h.overlap_memory_accesses = d.value("overlap_memory_accesses", 0.0);
     h.devices_per_node = json_int<int>(j.at("node").at("devices"));
     h.compute_slots = json_int(j.at("node"), "compute_slots", h.devices_per_node);
     for (auto [link, key] : {std::pair{&h.intra, "intra"}, std::pair{&h.inter, "inter"}}) {
@@ -72,7 +73,7 @@ Hardware hardware_from_json(const nlohmann::json& j, const std::string& where) {
                     h.memory_bandwidth_gbs > 0 && h.optimizer_gbs > 0 &&
                     h.intra.bandwidth_gbs > 0 && h.inter.bandwidth_gbs > 0 &&
                     h.gemm_efficiency > 0 && h.gemm_half_dim >= 0 && h.inter.nic_ranks >= 1 &&
-                    h.inter.rails >= 1,
+                    h.inter.rails >= 1 && h.overlap_memory_accesses >= 0,
                 ConfigError, where, ": every rate, size and count must be positive");
     return h;
   } catch (const nlohmann::json::exception& e) {
@@ -112,7 +113,8 @@ nlohmann::ordered_json to_json(const Hardware& h) {
                  {"gemm_half_dim", h.gemm_half_dim},
                  {"memory_bandwidth_gbs", h.memory_bandwidth_gbs},
                  {"optimizer_gbs", h.optimizer_gbs},
-                 {"memory_gb", h.memory_gb}};
+                 {"memory_gb", h.memory_gb},
+                 {"overlap_memory_accesses", h.overlap_memory_accesses}};
   j["node"] = {{"devices", h.devices_per_node}, {"compute_slots", h.compute_slots}};
   for (auto [link, key] : {std::pair{&h.intra, "intra"}, std::pair{&h.inter, "inter"}}) {
     j[key] = {{"bandwidth_gbs", link->bandwidth_gbs},

@@ -17,6 +17,12 @@
 //   device.optimizer_gbs          what AdamW streams (7 fp32 accesses per parameter); default:
 //                                 the memory bandwidth
 //   device.memory_gb              memory per device (GiB)
+//   device.overlap_memory_accesses
+//                                 device-memory accesses per byte a collective moves while compute
+//                                 runs beside it, which take that memory's bandwidth from the
+//                                 compute (NCCL's kernels on their own stream: 2, they write what
+//                                 they receive and read what they send on); default 0 (a
+//                                 calibrated CPU profile: its fitted overlap share holds it)
 //   node.devices                  devices (ranks) per node
 //   node.compute_slots            ranks that compute at once at full speed (CPU: cores); more
 //                                 ranks on a node share them (time x ranks / slots)
@@ -65,6 +71,7 @@ struct Hardware {
   double memory_bandwidth_gbs = 0.0;
   double optimizer_gbs = 0.0;
   double memory_gb = 0.0;
+  double overlap_memory_accesses = 0.0;
   int devices_per_node = 1;
   int compute_slots = 1;
   Link intra, inter;

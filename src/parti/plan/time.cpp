@@ -191,17 +191,36 @@ struct Model {
     return w;
   }
 
+  // The loss's passes over this rank's N x V logits, forward and backward, in seconds. Fused
+  // (Parti's trainer, torch.compile): forward reads the logits for the row maxima and the sums
+  // and writes the probabilities (3 passes), backward reads them and writes the gradient (2), in
+  // the activations' type. Eager PyTorch (and Megatron-LM's unfused vocabulary-parallel loss)
+  // computes in fp32, a kernel a pass: forward casts the logits up (reads them, writes fp32)
+  // and takes the log-softmax (reads, writes); backward fills the loss's gradient (writes),
+  // takes the log-softmax's backward (reads it and the log-probabilities, writes) and casts the
+  // result down (reads, writes). Per element: 2 a + 32 bytes in bf16 against fused's 5 a, which
+  // for a narrow model with a large micro-batch is a tenth of its step.
+  std::pair<double, double> loss_passes(double logits) const {
+    if (!sh.eager) {
+      return {stream(3 * logits), stream(2 * logits)};
+    }
+    const double a = p.activation, cast = a < 4 ? a + 4 : 0.0;
+    const double bytes_per_s = hw.memory_bandwidth_gbs * 1e9;
+    return {logits * (cast + 8) / bytes_per_s, logits * (4 + 12 + cast) / bytes_per_s};
+  }
+
   // The final norm, the output projection over this rank's vocabulary columns, the loss.
   Work head() const {
     const double N = sh.N, C = sh.C, V = sh.Vl;
+    const auto [loss_fwd, loss_bwd] = loss_passes(N * V);
     Work w;
-    w.forward = gemm(N, V, C) + stream(3 * N * V + 2 * sh.n);
-    w.input = gemm(N, C, V) + stream(2 * N * V + 4 * sh.n);
+    w.forward = gemm(N, V, C) + loss_fwd + stream(2 * sh.n);
+    w.input = gemm(N, C, V) + loss_bwd + stream(4 * sh.n);
     w.weight = gemm(C, V, N);
     if (sh.q > 1) {  // the output projection by SUMMA, the statistics along the grid row
       w = Work{};
-      w.forward = stream(3 * N * V + 2 * sh.n);
-      w.input = stream(2 * N * V + 4 * sh.n);
+      w.forward = loss_fwd + stream(2 * sh.n);
+      w.input = loss_bwd + stream(4 * sh.n);
       add(w, summa(C, sh.vocab));
       w.tp_comm_forward += 3 * row_sums(N) + 2 * row_sums(N);
       w.tp_comm_backward += row_sums(2 * N);
@@ -425,8 +444,11 @@ void bucket_timeline(const GradientTimes& gt, double bytes_per_element, int g, c
 
 // Data parallelism over the busiest stage's parameters (`whole` elements of this tp rank's
 // part) summed over g ranks: dp_comm_s and the part of it not hidden, into t.
+// The hidden part still moves its bytes through device memory beside the compute (the
+// profile's overlap_memory_accesses per byte), which the step pays at the memory bandwidth.
 void data_parallel_seconds(const Layout& l, const Precision& p, double whole, int g, int M,
-                           const Link& link, double overlap, const GradientTimes& gt, StepTime& t) {
+                           const Link& link, double overlap, const GradientTimes& gt,
+                           const Hardware& hw, StepTime& t) {
   const int zero = g > 1 ? l.zero : 0;
   if (g <= 1) {
     return;
@@ -451,6 +473,15 @@ void data_parallel_seconds(const Layout& l, const Precision& p, double whole, in
   }
   if (zero >= 2) {
     t.dp_exposed_s = t.dp_comm_s - std::min(t.dp_comm_s, overlap * hidden_window);
+  }
+  // Bytes a rank sends (and receives): a ring all-reduce 2 (g - 1) / g of the gradients, a
+  // reduce-scatter or an all-gather (g - 1) / g of what it covers.
+  const double share = (g - 1.0) / g;
+  const double moved = zero <= 1 ? 2 * share * grad_bytes
+                                 : M * share * (grad_bytes + (zero == 3 ? 2 * param_bytes : 0));
+  if (t.dp_comm_s > 0) {
+    const double hidden = 1 - t.dp_exposed_s / t.dp_comm_s;
+    t.dp_exposed_s += hidden * moved * hw.overlap_memory_accesses / (hw.memory_bandwidth_gbs * 1e9);
   }
   if (zero == 1 || zero == 2) {  // the updated shards gathered back (not overlapped)
     const double gather = all_gather_s(param_bytes, g, link);
@@ -558,7 +589,7 @@ StepTime step_time(const Workload& w, const Layout& l, const Hardware& hw, const
     gt.block = block.input + block.weight + block.tp_comm_backward + block.cp_comm_backward;
   }
   data_parallel_seconds(l, p, whole, g, M, ring_link(l.tp, g, hw, cluster),
-                        w.dp_overlap ? hw.overlap : 0.0, gt, t);
+                        w.dp_overlap ? hw.overlap : 0.0, gt, hw, t);
   t.tied_s = tied_exchange_s(sh, l, p, g, pp_link);
   t.pp_comm_s += t.tied_s;
   t.optimizer_s =

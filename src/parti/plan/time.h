@@ -44,7 +44,7 @@ struct StepTime {
   double bubble = 0;     // pipeline idle share (mean over stages)
   double tp_comm_s = 0, pp_comm_s = 0, dp_comm_s = 0;  // per step on one rank
   double cp_comm_s = 0;     // ring attention's transfers not hidden behind its arithmetic
-  double dp_exposed_s = 0;  // of dp_comm_s, not hidden
+  double dp_exposed_s = 0;  // of dp_comm_s, not hidden; and the hidden part's memory traffic
   double tied_s = 0;  // a tied embedding's gradient swapped between the pipeline's ends (in pp)
   double optimizer_s = 0;
   double tokens_per_s = 0;
