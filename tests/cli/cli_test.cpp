@@ -474,6 +474,16 @@ TEST(Cli, PlanPrintsRankedLayoutsAndJson) {
   r = parti("plan --model gpt2 --global-batch 64 --gpus 16 --hardware a100-80gb --cp 2 --json");
   ASSERT_EQ(r.status, 0) << r.output;
   for (const auto& c : nlohmann::json::parse(r.last_line())) EXPECT_EQ(c["cp"], 2);
+  // FSDP's mixed precision keeps no bf16 copy of the weights: the same layout in fewer bytes.
+  const std::string z3 =
+      "plan --model gpt2 --global-batch 64 --gpus 16 --hardware a100-80gb --dp 16 --tp 1 --pp 1 "
+      "--zero 3 --micro-batch 4 --recompute none --top 1 --json";
+  const test::RunResult copy = parti(z3), cast = parti(z3 + " --no-weights-copy");
+  ASSERT_EQ(copy.status, 0) << copy.output;
+  ASSERT_EQ(cast.status, 0) << cast.output;
+  EXPECT_NE(cast.output.find("no weights copy"), std::string::npos) << cast.output;
+  EXPECT_LT(nlohmann::json::parse(cast.last_line())[0]["memory_bytes"].get<double>(),
+            nlohmann::json::parse(copy.last_line())[0]["memory_bytes"].get<double>());
   expect_one_line_error(parti("plan --model gpt2 --global-batch 8 --gpus 2 --hardware tpu-v9"),
                         "--hardware tpu-v9: no profile");
   expect_one_line_error(parti("plan --model gpt2 --global-batch 8 --gpus 2 --hardware a100-80gb "

@@ -132,6 +132,20 @@ TEST(PlanModel, MemoryByPrecisionAndZeroStage) {
   const Memory one = stage_memory(w, layout(1, 1, 1, 1), precision_of("bf16"))[0];
   const double params = stage_parameters(w, layout(1, 1, 1, 1))[0];
   EXPECT_NEAR((one.params + one.grads + one.optim) / params, 18.0, 1e-9);
+  // Without a bf16 copy (autocast, FSDP's mixed precision) the fp32 master is the weights: 16
+  // bytes on one device; at ZeRO-3 the shard's 2 bytes less, the gathered units still in bf16.
+  Workload fsdp = w;
+  fsdp.weights_copy = false;
+  const Memory cast = stage_memory(fsdp, layout(1, 1, 1, 1), precision_of("bf16"))[0];
+  EXPECT_NEAR((cast.params + cast.grads + cast.optim) / params, 16.0, 1e-9);
+  Layout z3 = layout(8, 1, 1, 1);
+  z3.zero = 3;
+  const Memory copy3 = stage_memory(w, z3, precision_of("bf16"))[0];
+  const Memory cast3 = stage_memory(fsdp, z3, precision_of("bf16"))[0];
+  const double shard = copy3.optim / 8;  // 8 bytes of moments an element of the shard
+  EXPECT_NEAR(copy3.params - cast3.params, 2 * shard, 1e-6);
+  EXPECT_EQ(stage_memory(fsdp, z3, precision_of("fp32"))[0].params,
+            stage_memory(w, z3, precision_of("fp32"))[0].params);
   // ZeRO over 8: each stage holds less of what it shards.
   Memory last = one;
   for (int zero = 0; zero <= 3; ++zero) {

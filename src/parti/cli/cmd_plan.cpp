@@ -1,7 +1,7 @@
 // parti plan --model PRESET | --layers --heads --dim --seq-len --vocab  --global-batch B
 //            --gpus N --gpus-per-node G --hardware PROFILE [--precision fp32|bf16] [--top K]
 //            [--attention materialized|flash] [--kernels fused|eager] [--no-dp-overlap]
-//            [--attention-dropout P] [--hidden-dropout P] [--json]
+//            [--attention-dropout P] [--hidden-dropout P] [--no-weights-copy] [--json]
 //            [--dp --tp --pp --sp/--no-sp --zero --micro-batch --recompute --schedule
 //            --virtual-stages]
 // The K best layouts with predicted step time, tokens/s, model TFLOP/s per device, MFU, memory
@@ -41,6 +41,7 @@ struct PlanArgs {
   std::string kernels = "fused";
   bool dp_overlap = true;
   double attention_dropout = 0, hidden_dropout = 0;
+  bool weights_copy = true;
 };
 
 double gib(double bytes) { return bytes / 1073741824.0; }
@@ -151,8 +152,14 @@ plan::Workload workload_of(const PlanArgs& a, const model::ModelConfig& m, int g
                          std::pair{a.hidden_dropout, "--hidden-dropout"}}) {
     PARTI_CHECK(p >= 0 && p < 1, ConfigError, flag, " ", p, ": expected a probability in [0, 1)");
   }
-  return {
-      m, global_batch, a.attention, a.kernels, a.dp_overlap, a.attention_dropout, a.hidden_dropout};
+  return {m,
+          global_batch,
+          a.attention,
+          a.kernels,
+          a.dp_overlap,
+          a.attention_dropout,
+          a.hidden_dropout,
+          a.weights_copy};
 }
 
 // One global batch's search, printed; its result.
@@ -171,7 +178,7 @@ plan::PlanResult plan_batch(PlanArgs& a, const model::ModelConfig& m, int global
   std::cout << fmt::format(
       "parti plan: {} {} layers x {} wide, {} heads ({} key/value), MLP {}, seq {} ({:.3g}B "
       "parameters), {} attention, {} kernels{}; global batch {} sequences; {} devices, {} per "
-      "node; {} ({}), {}\n",
+      "node; {} ({}), {}{}\n",
       m.family, m.layers, m.dim, m.heads, m.key_value_heads(), m.hidden(), m.seq_len, params / 1e9,
       a.attention, a.kernels,
       a.attention_dropout > 0 || a.hidden_dropout > 0
@@ -179,7 +186,8 @@ plan::PlanResult plan_batch(PlanArgs& a, const model::ModelConfig& m, int global
                         a.hidden_dropout)
           : "",
       global_batch, q.cluster.devices, q.cluster.devices_per_node, q.hardware.name,
-      q.hardware.source, q.precision.name);
+      q.hardware.source, q.precision.name,
+      a.weights_copy || q.precision.master == 0 ? "" : " (no weights copy: fp32 master only)");
   std::cout << fmt::format(
       "searched {} layouts in {:.3f} s: {} legal, {} within {:.0f}% of {:.0f} GiB\n", r.enumerated,
       r.seconds, r.legal, r.fitting, 100 * q.memory_headroom, q.hardware.memory_gb);
@@ -312,6 +320,10 @@ void add_plan(CLI::App& app) {
                 "data parallelism's collectives overlap backward (default: Parti's bucketed "
                 "reducer, PyTorch's DDP and FSDP) or run after it (Megatron-LM without "
                 "--overlap-grad-reduce)");
+  cmd->add_flag("--weights-copy,!--no-weights-copy", a.weights_copy,
+                "bf16: a bf16 copy of the weights beside the fp32 master (default: Megatron-LM, "
+                "DeepSpeed) or none (autocast and PyTorch FSDP's mixed precision, which cast the "
+                "fp32 weights where they use or gather them)");
   cmd->add_option("--attention-dropout", a.attention_dropout,
                   "dropout on the attention probabilities (Megatron-LM's flag; GPT-3-style "
                   "recipes: 0.1): a mask the materialized kernel writes, keeps and reads back")

@@ -147,6 +147,10 @@ std::vector<Memory> stage_memory(const Workload& w, const Layout& l, const Preci
     // and the one prefetched; the embeddings come by pieces of the largest unit's size).
     m.params = (zero <= 2 ? total : shard + units.gathered()) * p.param;
     m.params += (zero >= 1 ? shard : total) * p.master;
+    if (!w.weights_copy && p.master > 0) {
+      // The fp32 weights are the master, whole below ZeRO-3; ZeRO-3 gathers its units cast.
+      m.params = zero <= 2 ? total * p.master : shard * p.master + units.gathered() * p.param;
+    }
     // Gradients: whole (0-1) or the shard (2-3) plus the staged units (the one in backward and
     // the one whose reduce-scatter is in flight; the pool reuses their buffers).
     m.grads = (zero <= 1 ? total : shard + units.staged()) * p.grad;

@@ -50,6 +50,10 @@ struct Workload {
   // after the embedding.
   double attention_dropout = 0;
   double hidden_dropout = 0;
+  // bf16: a bf16 copy of the weights kept beside the fp32 master (Megatron-LM, DeepSpeed), or
+  // none: the fp32 weights are the master, cast where they are used (autocast) or gathered
+  // (PyTorch FSDP's mixed precision: torchtitan, llm-foundry).
+  bool weights_copy = true;
 };
 
 // The trainer's layout (parallel/layout.h): one struct, one validate, for `train` and `plan`.

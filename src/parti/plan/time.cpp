@@ -194,12 +194,12 @@ struct Model {
   // The loss's passes over this rank's N x V logits, forward and backward, in seconds. Fused
   // (Parti's trainer, torch.compile): forward reads the logits for the row maxima and the sums
   // and writes the probabilities (3 passes), backward reads them and writes the gradient (2), in
-  // the activations' type. Eager PyTorch (and Megatron-LM's unfused vocabulary-parallel loss)
-  // computes in fp32, a kernel a pass: forward casts the logits up (reads them, writes fp32)
-  // and takes the log-softmax (reads, writes); backward fills the loss's gradient (writes),
-  // takes the log-softmax's backward (reads it and the log-probabilities, writes) and casts the
-  // result down (reads, writes). Per element: 2 a + 32 bytes in bf16 against fused's 5 a, which
-  // for a narrow model with a large micro-batch is a tenth of its step.
+  // the activations' type. Eager PyTorch's cross_entropy under autocast computes in fp32, a
+  // kernel a pass: forward casts the logits up (reads them, writes fp32) and takes the
+  // log-softmax (reads, writes); backward fills the loss's gradient (writes), takes the
+  // log-softmax's backward (reads it and the log-probabilities, writes) and casts the result
+  // down (reads, writes). Per element: 2 a + 32 bytes in bf16 against fused's 5 a, which for a
+  // narrow model with a large micro-batch is a tenth of its step.
   std::pair<double, double> loss_passes(double logits) const {
     if (!sh.eager) {
       return {stream(3 * logits), stream(2 * logits)};
@@ -446,9 +446,11 @@ void bucket_timeline(const GradientTimes& gt, double bytes_per_element, int g, c
 // part) summed over g ranks: dp_comm_s and the part of it not hidden, into t.
 // The hidden part still moves its bytes through device memory beside the compute (the
 // profile's overlap_memory_accesses per byte), which the step pays at the memory bandwidth.
-void data_parallel_seconds(const Layout& l, const Precision& p, double whole, int g, int M,
-                           const Link& link, double overlap, const GradientTimes& gt,
+// Without a bf16 copy of the weights, ZeRO-1/2 gather the updated fp32 weights back.
+void data_parallel_seconds(const Workload& w, const Layout& l, const Precision& p, double whole,
+                           int g, int M, const Link& link, const GradientTimes& gt,
                            const Hardware& hw, StepTime& t) {
+  const double overlap = w.dp_overlap ? hw.overlap : 0.0;
   const int zero = g > 1 ? l.zero : 0;
   if (g <= 1) {
     return;
@@ -484,7 +486,8 @@ void data_parallel_seconds(const Layout& l, const Precision& p, double whole, in
     t.dp_exposed_s += hidden * moved * hw.overlap_memory_accesses / (hw.memory_bandwidth_gbs * 1e9);
   }
   if (zero == 1 || zero == 2) {  // the updated shards gathered back (not overlapped)
-    const double gather = all_gather_s(param_bytes, g, link);
+    const double back = w.weights_copy || p.master == 0 ? p.param : p.master;
+    const double gather = all_gather_s(whole * back, g, link);
     t.dp_comm_s += gather;
     t.dp_exposed_s += gather;
   }
@@ -588,8 +591,7 @@ StepTime step_time(const Workload& w, const Layout& l, const Hardware& hw, const
     gt.head = head.input + head.weight + head.tp_comm_backward;
     gt.block = block.input + block.weight + block.tp_comm_backward + block.cp_comm_backward;
   }
-  data_parallel_seconds(l, p, whole, g, M, ring_link(l.tp, g, hw, cluster),
-                        w.dp_overlap ? hw.overlap : 0.0, gt, hw, t);
+  data_parallel_seconds(w, l, p, whole, g, M, ring_link(l.tp, g, hw, cluster), gt, hw, t);
   t.tied_s = tied_exchange_s(sh, l, p, g, pp_link);
   t.pp_comm_s += t.tied_s;
   t.optimizer_s =
