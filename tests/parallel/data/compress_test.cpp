@@ -165,6 +165,14 @@ double norm_of_difference(const std::vector<double>& a, const std::vector<float>
   return std::sqrt(d);
 }
 
+// got equals want up to a relative L2 difference of 1e-5; `what` names the check.
+void expect_near(const std::vector<double>& want, const std::vector<float>& got,
+                 const std::string& what) {
+  double norm = 0.0;
+  const double diff = norm_of_difference(want, got, &norm);
+  expect(diff <= 1e-5 * norm, what + ": relative difference " + std::to_string(diff / norm));
+}
+
 void check_powersgd_low_rank(ProcessGroup& world) {
   const int P = world.size();
   constexpr int R = 4;
@@ -202,10 +210,7 @@ void check_powersgd_low_rank(ProcessGroup& world) {
   }
   psgd.set_step(0);
   psgd.start(g.data(), 0, table.total()).wait();
-  double norm = 0.0;
-  const double diff = norm_of_difference(want, g, &norm);
-  expect(diff <= 1e-5 * norm, "PowerSGD of a rank-" + std::to_string(R) +
-                                  " sum is exact: relative error " + std::to_string(diff / norm));
+  expect_near(want, g, "PowerSGD of a rank-" + std::to_string(R) + " sum is exact");
   bool bias_exact = true;
   for (size_t i = 0; i < bias.numel; ++i) {
     bias_exact = bias_exact &&
@@ -278,14 +283,10 @@ void check_error_feedback(ProcessGroup& world) {
   for (size_t i = 0; i < total.size(); ++i) {
     total[i] = static_cast<float>(applied[i] + static_cast<double>(residual[i]));
   }
-  double norm = 0.0;
-  const double diff = norm_of_difference(truth, total, &norm);
-  expect(diff <= 1e-5 * norm,
-         "error feedback: applied + residuals = the true sum, relative "
-         "error " +
-             std::to_string(diff / norm));
+  expect_near(truth, total, "error feedback: applied + residuals = the true sum");
   // The compression did something: what was applied is not the true sum.
   std::vector<float> applied_f(applied.begin(), applied.end());
+  double norm = 0.0;
   const double gap = norm_of_difference(truth, applied_f, &norm);
   expect(P == 1 || gap > 1e-3 * norm, "rank-2 PowerSGD of full-rank gradients is lossy");
 }
@@ -324,12 +325,7 @@ void check_powersgd_driven_by_tests(ProcessGroup& world) {
     got.insert(got.end(), b.begin() + static_cast<long>(s.offset),
                b.begin() + static_cast<long>(s.offset + s.numel));
   }
-  double norm = 0.0;
-  const double diff = norm_of_difference(want, got, &norm);
-  expect(diff <= 1e-5 * norm,
-         "PowerSGD buckets completed by tests equal one bucket waited on, "
-         "relative difference " +
-             std::to_string(diff / norm));
+  expect_near(want, got, "PowerSGD buckets completed by tests equal one bucket waited on");
 }
 
 }  // namespace
