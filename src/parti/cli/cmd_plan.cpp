@@ -187,7 +187,7 @@ plan::PlanResult plan_batch(PlanArgs& a, const model::ModelConfig& m, int global
           : "",
       global_batch, q.cluster.devices, q.cluster.devices_per_node, q.hardware.name,
       q.hardware.source, q.precision.name,
-      a.weights_copy || q.precision.master == 0 ? "" : " (no weights copy: fp32 master only)");
+      plan::master_only(q.workload, q.precision) ? " (no weights copy: fp32 master only)" : "");
   std::cout << fmt::format(
       "searched {} layouts in {:.3f} s: {} legal, {} within {:.0f}% of {:.0f} GiB\n", r.enumerated,
       r.seconds, r.legal, r.fitting, 100 * q.memory_headroom, q.hardware.memory_gb);

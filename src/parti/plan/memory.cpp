@@ -147,7 +147,7 @@ std::vector<Memory> stage_memory(const Workload& w, const Layout& l, const Preci
     // and the one prefetched; the embeddings come by pieces of the largest unit's size).
     m.params = (zero <= 2 ? total : shard + units.gathered()) * p.param;
     m.params += (zero >= 1 ? shard : total) * p.master;
-    if (!w.weights_copy && p.master > 0) {
+    if (master_only(w, p)) {
       // The fp32 weights are the master, whole below ZeRO-3; ZeRO-3 gathers its units cast.
       m.params = zero <= 2 ? total * p.master : shard * p.master + units.gathered() * p.param;
     }

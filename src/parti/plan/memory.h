@@ -56,6 +56,11 @@ struct Workload {
   bool weights_copy = true;
 };
 
+// The fp32 master is the run's only copy of the weights (bf16 without --weights-copy).
+inline bool master_only(const Workload& w, const Precision& p) {
+  return !w.weights_copy && p.master > 0;
+}
+
 // The trainer's layout (parallel/layout.h): one struct, one validate, for `train` and `plan`.
 using parallel::Layout;
 

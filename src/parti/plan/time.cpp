@@ -486,7 +486,7 @@ void data_parallel_seconds(const Workload& w, const Layout& l, const Precision& 
     t.dp_exposed_s += hidden * moved * hw.overlap_memory_accesses / (hw.memory_bandwidth_gbs * 1e9);
   }
   if (zero == 1 || zero == 2) {  // the updated shards gathered back (not overlapped)
-    const double back = w.weights_copy || p.master == 0 ? p.param : p.master;
+    const double back = master_only(w, p) ? p.master : p.param;
     const double gather = all_gather_s(whole * back, g, link);
     t.dp_comm_s += gather;
     t.dp_exposed_s += gather;
