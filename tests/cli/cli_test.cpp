@@ -489,6 +489,13 @@ TEST(Cli, PlanPrintsRankedLayoutsAndJson) {
   expect_one_line_error(parti("plan --model gpt2 --global-batch 8 --gpus 2 --hardware a100-80gb "
                               "--attention-dropout 1"),
                         "--attention-dropout 1: expected a probability in [0, 1)");
+  // The loss's kernel: the header names it (eager kernels default to autocast's); a bad one is
+  // named.
+  r = parti(z3 + " --kernels eager");
+  EXPECT_NE(r.output.find("eager kernels, autocast loss"), std::string::npos) << r.output;
+  expect_one_line_error(parti("plan --model gpt2 --global-batch 8 --gpus 2 --hardware a100-80gb "
+                              "--loss-kernel fp8"),
+                        "--loss-kernel fp8: expected fused, autocast or vocab-parallel");
   // A fixed layout that does not fit: the verdicts, then the error.
   r = parti(
       "plan --model gpt2-xl --global-batch 8 --gpus 1 --hardware a100-40gb --zero 0 "

@@ -1,6 +1,7 @@
 // parti plan --model PRESET | --layers --heads --dim --seq-len --vocab  --global-batch B
 //            --gpus N --gpus-per-node G --hardware PROFILE [--precision fp32|bf16] [--top K]
-//            [--attention materialized|flash] [--kernels fused|eager] [--no-dp-overlap]
+//            [--attention materialized|flash] [--kernels fused|eager]
+//            [--loss-kernel fused|autocast|vocab-parallel] [--no-dp-overlap]
 //            [--attention-dropout P] [--hidden-dropout P] [--no-weights-copy] [--json]
 //            [--dp --tp --pp --sp/--no-sp --zero --micro-batch --recompute --schedule
 //            --virtual-stages]
@@ -39,6 +40,7 @@ struct PlanArgs {
   std::string recompute, schedule, tp_mode;
   std::string attention = "materialized";
   std::string kernels = "fused";
+  std::string loss;  // default: autocast under eager kernels, else fused
   bool dp_overlap = true;
   double attention_dropout = 0, hidden_dropout = 0;
   bool weights_copy = true;
@@ -148,6 +150,9 @@ plan::Workload workload_of(const PlanArgs& a, const model::ModelConfig& m, int g
               a.attention, ": expected materialized or flash");
   PARTI_CHECK(a.kernels == "fused" || a.kernels == "eager", ConfigError, "--kernels ", a.kernels,
               ": expected fused or eager");
+  const std::string loss = !a.loss.empty() ? a.loss : a.kernels == "eager" ? "autocast" : "fused";
+  PARTI_CHECK(loss == "fused" || loss == "autocast" || loss == "vocab-parallel", ConfigError,
+              "--loss-kernel ", loss, ": expected fused, autocast or vocab-parallel");
   for (auto [p, flag] : {std::pair{a.attention_dropout, "--attention-dropout"},
                          std::pair{a.hidden_dropout, "--hidden-dropout"}}) {
     PARTI_CHECK(p >= 0 && p < 1, ConfigError, flag, " ", p, ": expected a probability in [0, 1)");
@@ -156,6 +161,7 @@ plan::Workload workload_of(const PlanArgs& a, const model::ModelConfig& m, int g
           global_batch,
           a.attention,
           a.kernels,
+          loss,
           a.dp_overlap,
           a.attention_dropout,
           a.hidden_dropout,
@@ -177,10 +183,11 @@ plan::PlanResult plan_batch(PlanArgs& a, const model::ModelConfig& m, int global
   const double params = static_cast<double>(model::parameter_count(m));
   std::cout << fmt::format(
       "parti plan: {} {} layers x {} wide, {} heads ({} key/value), MLP {}, seq {} ({:.3g}B "
-      "parameters), {} attention, {} kernels{}; global batch {} sequences; {} devices, {} per "
+      "parameters), {} attention, {} kernels, {} loss{}; global batch {} sequences; {} devices, {} "
+      "per "
       "node; {} ({}), {}{}\n",
       m.family, m.layers, m.dim, m.heads, m.key_value_heads(), m.hidden(), m.seq_len, params / 1e9,
-      a.attention, a.kernels,
+      a.attention, a.kernels, q.workload.loss,
       a.attention_dropout > 0 || a.hidden_dropout > 0
           ? fmt::format(", dropout {:g} (attention) {:g} (hidden)", a.attention_dropout,
                         a.hidden_dropout)
@@ -316,6 +323,13 @@ void add_plan(CLI::App& app) {
                   "activation: Parti's trainer, Megatron-LM, torch.compile) or eager (PyTorch "
                   "eager's chains of small ops)")
       ->capture_default_str();
+  cmd->add_option("--loss-kernel", a.loss,
+                  "the cross-entropy over the logits: fused (a kernel each way in the "
+                  "activations' type: Parti's trainer, torch.compile, Megatron-LM's "
+                  "--cross-entropy-loss-fusion), autocast (PyTorch's cross_entropy under "
+                  "autocast: an fp32 log-softmax) or vocab-parallel (Megatron-LM's default: the "
+                  "logits cast to fp32, then max, subtract, exp, sum and divide, a pass each); "
+                  "default: autocast with --kernels eager, else fused");
   cmd->add_flag("--dp-overlap,!--no-dp-overlap", a.dp_overlap,
                 "data parallelism's collectives overlap backward (default: Parti's bucketed "
                 "reducer, PyTorch's DDP and FSDP) or run after it (Megatron-LM without "

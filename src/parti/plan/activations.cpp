@@ -124,6 +124,7 @@ Shapes::Shapes(const Workload& w, const Layout& l, const Precision& p)
       sp(l.sp && l.tp > 1),
       scores(w.attention == "materialized"),
       eager(w.kernels == "eager"),
+      loss(w.loss),
       recompute(l.recompute) {
   const model::ModelConfig& m = w.model;
   const double B = l.micro_batch, T = m.seq_len;
@@ -164,6 +165,7 @@ Shapes::Shapes(const Workload& w, const Layout& l, const Precision& p)
     }
   }
   hidden_mask = w.hidden_dropout > 0 ? mask : 0.0;
+  logit_kept = loss == "fused" ? 1.0 : 4.0 / p.activation;
 }
 
 double Shapes::block_forward_extra() const {
@@ -204,8 +206,9 @@ double Shapes::block_deferred() const {
 
 double Shapes::head_saved() const {
   // The final norm's output (gathered whole under sp) and statistics, the logits (probabilities,
-  // then their gradient), per-token losses, and at tp > 1 the row maxima and the two sums.
-  return n + fp.norm_stats * lt + (sp ? NC : 0) + N * Vl + N + (tp > 1 ? 3 * N : 0);
+  // then their gradient; fp32 under an unfused loss), per-token losses, and at tp > 1 the row
+  // maxima and the two sums.
+  return n + fp.norm_stats * lt + (sp ? NC : 0) + logit_kept * N * Vl + N + (tp > 1 ? 3 * N : 0);
 }
 
 double Shapes::workspace() const {

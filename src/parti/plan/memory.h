@@ -40,6 +40,13 @@ struct Workload {
   // trainer, Megatron-LM, torch.compile) or "eager" (PyTorch eager's chains of small ops; the
   // family's footprint says how many more passes).
   std::string kernels = "fused";
+  // The loss over the logits: "fused" (a kernel each way in the activations' type: Parti's
+  // trainer, torch.compile, Megatron-LM's --cross-entropy-loss-fusion), "autocast" (PyTorch's
+  // cross_entropy under autocast: fp32 log-softmax and its backward, a kernel a pass) or
+  // "vocab-parallel" (Megatron-LM's default: the logits up-cast to fp32, then max, subtract,
+  // exp, sum and divide, each a pass, the fp32 softmax kept for backward). The unfused two keep
+  // fp32 for backward.
+  std::string loss = "fused";
   // Data parallelism's collectives overlap compute (Parti's bucketed reducer, PyTorch's DDP and
   // FSDP) or run after it (Megatron-LM without --overlap-grad-reduce).
   bool dp_overlap = true;

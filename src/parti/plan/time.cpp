@@ -194,18 +194,24 @@ struct Model {
   // The loss's passes over this rank's N x V logits, forward and backward, in seconds. Fused
   // (Parti's trainer, torch.compile): forward reads the logits for the row maxima and the sums
   // and writes the probabilities (3 passes), backward reads them and writes the gradient (2), in
-  // the activations' type. Eager PyTorch's cross_entropy under autocast computes in fp32, a
-  // kernel a pass: forward casts the logits up (reads them, writes fp32) and takes the
-  // log-softmax (reads, writes); backward fills the loss's gradient (writes), takes the
-  // log-softmax's backward (reads it and the log-probabilities, writes) and casts the result
-  // down (reads, writes). Per element: 2 a + 32 bytes in bf16 against fused's 5 a, which for a
-  // narrow model with a large micro-batch is a tenth of its step.
+  // the activations' type. The unfused kernels compute in fp32, a kernel a pass, after casting
+  // the logits up (read them, write fp32) and before casting the gradient down (read, write).
+  // PyTorch's cross_entropy under autocast: forward the log-softmax (read, write), backward the
+  // loss's gradient filled (write), the log-softmax's backward (read it and the
+  // log-probabilities, write): 2 a + 32 bytes an element in bf16. Megatron-LM's vocab-parallel
+  // cross entropy: forward the maxima (read), subtract them (read, write), exp (read, write),
+  // the sums (read), divide (read, write) to the softmax it keeps; backward scales it by the
+  // loss's gradient (read, write): 2 a + 48. Against fused's 5 a, for a narrow model with a
+  // large vocabulary a tenth of its step.
   std::pair<double, double> loss_passes(double logits) const {
-    if (!sh.eager) {
+    if (sh.loss == "fused") {
       return {stream(3 * logits), stream(2 * logits)};
     }
     const double a = p.activation, cast = a < 4 ? a + 4 : 0.0;
     const double bytes_per_s = hw.memory_bandwidth_gbs * 1e9;
+    if (sh.loss == "vocab-parallel") {
+      return {logits * (cast + 4 + 8 + 8 + 4 + 8) / bytes_per_s, logits * (8 + cast) / bytes_per_s};
+    }
     return {logits * (cast + 8) / bytes_per_s, logits * (4 + 12 + cast) / bytes_per_s};
   }
 
