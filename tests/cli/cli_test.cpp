@@ -493,6 +493,17 @@ TEST(Cli, PlanPrintsRankedLayoutsAndJson) {
   // named.
   r = parti(z3 + " --kernels eager");
   EXPECT_NE(r.output.find("eager kernels, autocast loss"), std::string::npos) << r.output;
+  // Megatron-LM's overlaps of the distributed optimizer's gather and of sp's collectives.
+  const std::string tp4 =
+      "plan --model gpt2 --global-batch 64 --gpus 16 --hardware a100-80gb --dp 4 --tp 4 --sp "
+      "--zero 1 --micro-batch 4 --recompute none --top 1 --json";
+  const test::RunResult plain = parti(tp4),
+                        overlapped = parti(tp4 + " --distributed-optimizer --tp-comm-overlap");
+  ASSERT_EQ(overlapped.status, 0) << overlapped.output;
+  const auto step = [](const test::RunResult& x) {
+    return nlohmann::json::parse(x.last_line())[0]["step_time_s"].get<double>();
+  };
+  EXPECT_LT(step(overlapped), step(plain));
   expect_one_line_error(parti("plan --model gpt2 --global-batch 8 --gpus 2 --hardware a100-80gb "
                               "--loss-kernel fp8"),
                         "--loss-kernel fp8: expected fused, autocast or vocab-parallel");

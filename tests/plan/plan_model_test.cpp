@@ -321,37 +321,6 @@ TEST(PlanModel, EagerKernelsStreamTheFamilysExtraPasses) {
   EXPECT_NEAR(ge.backward_s - g.backward_s, loss(gpt).second, 1e-12);
 }
 
-// Issue #24: Megatron-LM's vocab-parallel cross entropy casts the logits to fp32 and runs max,
-// subtract, exp, sum and divide a pass each (forward a + 36 bytes an element against fused's
-// 3 a), then scales the kept softmax and casts it down (12 + a against 2 a); it keeps that
-// softmax in fp32 until backward, as PyTorch's autocast keeps its log-probabilities (4 bytes a
-// logit against a). With tp the logits are this rank's vocabulary columns.
-TEST(PlanModel, UnfusedLossesStreamAndKeepFp32Logits) {
-  Workload w{model::preset("gpt2"), 8};
-  const Hardware h = ideal();
-  const Precision p = precision_of("bf16");
-  const Layout l = layout(1, 2, 1, 2);
-  const auto time = [&](const Workload& x) { return step_time(x, l, h, p, {2, 8}); };
-  const auto act = [&](const Workload& x) {
-    return peak_memory(stage_memory(x, l, p)).activations;
-  };
-  const double logits = 2.0 * w.model.seq_len * static_cast<double>(w.model.padded_vocab()) / 2;
-  const double bw = h.memory_bandwidth_gbs * 1e9, a = p.activation;
-  Workload megatron = w, autocast = w;
-  megatron.loss = "vocab-parallel";
-  autocast.loss = "autocast";
-  EXPECT_NEAR(time(megatron).forward_s - time(w).forward_s, logits * (a + 36 - 3 * a) / bw, 1e-12);
-  EXPECT_NEAR(time(megatron).backward_s - time(w).backward_s, logits * (12 + a - 2 * a) / bw,
-              1e-12);
-  EXPECT_NEAR(act(megatron) - act(w), logits * (4 - a), 1.0);
-  EXPECT_EQ(act(autocast), act(megatron));
-  EXPECT_GT(time(megatron).step_s, time(autocast).step_s);
-  // In fp32 there is nothing to cast and nothing more to keep.
-  const Precision fp32 = precision_of("fp32");
-  EXPECT_EQ(peak_memory(stage_memory(megatron, l, fp32)).activations,
-            peak_memory(stage_memory(w, l, fp32)).activations);
-}
-
 // Issue #24: data parallelism after backward (Megatron-LM without --overlap-grad-reduce): the
 // whole all-reduce is exposed; overlapped, the part backward hides is not.
 TEST(PlanModel, DataParallelismAfterBackwardExposesItAll) {

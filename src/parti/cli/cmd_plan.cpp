@@ -2,6 +2,7 @@
 //            --gpus N --gpus-per-node G --hardware PROFILE [--precision fp32|bf16] [--top K]
 //            [--attention materialized|flash] [--kernels fused|eager]
 //            [--loss-kernel fused|autocast|vocab-parallel] [--no-dp-overlap]
+//            [--distributed-optimizer] [--tp-comm-overlap]
 //            [--attention-dropout P] [--hidden-dropout P] [--no-weights-copy] [--json]
 //            [--dp --tp --pp --sp/--no-sp --zero --micro-batch --recompute --schedule
 //            --virtual-stages]
@@ -42,6 +43,7 @@ struct PlanArgs {
   std::string kernels = "fused";
   std::string loss;  // default: autocast under eager kernels, else fused
   bool dp_overlap = true;
+  bool distributed_optimizer = false, tp_comm_overlap = false;
   double attention_dropout = 0, hidden_dropout = 0;
   bool weights_copy = true;
 };
@@ -163,6 +165,8 @@ plan::Workload workload_of(const PlanArgs& a, const model::ModelConfig& m, int g
           a.kernels,
           loss,
           a.dp_overlap,
+          a.distributed_optimizer,
+          a.tp_comm_overlap,
           a.attention_dropout,
           a.hidden_dropout,
           a.weights_copy};
@@ -288,6 +292,53 @@ void run_plan(PlanArgs& a) {
   }
 }
 
+// How the run computes and communicates, which no layout changes (the workload's kernels and
+// overlaps); the defaults are Parti's trainer.
+void add_software_flags(CLI::App* cmd, PlanArgs& a) {
+  cmd->add_option("--attention", a.attention,
+                  "the attention kernel: materialized (writes the T x T scores and keeps the "
+                  "probabilities: Parti's trainer, Megatron-LM before FlashAttention) or flash "
+                  "(keeps each row's log-sum-exp)")
+      ->capture_default_str();
+  cmd->add_option("--kernels", a.kernels,
+                  "element-wise work: fused (one kernel per norm, rotary embedding and "
+                  "activation: Parti's trainer, Megatron-LM, torch.compile) or eager (PyTorch "
+                  "eager's chains of small ops)")
+      ->capture_default_str();
+  cmd->add_option("--loss-kernel", a.loss,
+                  "the cross-entropy over the logits: fused (a kernel each way in the "
+                  "activations' type: Parti's trainer, torch.compile, Megatron-LM's "
+                  "--cross-entropy-loss-fusion), autocast (PyTorch's cross_entropy under "
+                  "autocast: an fp32 log-softmax) or vocab-parallel (Megatron-LM's default: the "
+                  "logits cast to fp32, then max, subtract, exp, sum and divide, a pass each); "
+                  "default: autocast with --kernels eager, else fused");
+  cmd->add_flag("--dp-overlap,!--no-dp-overlap", a.dp_overlap,
+                "data parallelism's collectives overlap backward (default: Parti's bucketed "
+                "reducer, PyTorch's DDP and FSDP) or run after it (Megatron-LM without "
+                "--overlap-grad-reduce)");
+  cmd->add_flag("--distributed-optimizer", a.distributed_optimizer,
+                "ZeRO-1 as Megatron-LM's distributed optimizer: gradients reduce-scattered, the "
+                "updated parameters gathered behind the next step's first forward "
+                "(--overlap-param-gather) unless --no-dp-overlap; default: as Parti's trainer, an "
+                "all-reduce and a gather after the step");
+  cmd->add_flag("--tp-comm-overlap", a.tp_comm_overlap,
+                "sequence parallelism's collectives hidden behind the products beside them "
+                "(Megatron-LM's --tp-comm-overlap) up to the profile's overlap share; default: "
+                "on the critical path, as Parti's trainer");
+  cmd->add_flag("--weights-copy,!--no-weights-copy", a.weights_copy,
+                "bf16: a bf16 copy of the weights beside the fp32 master (default: Megatron-LM, "
+                "DeepSpeed) or none (autocast and PyTorch FSDP's mixed precision, which cast the "
+                "fp32 weights where they use or gather them)");
+  cmd->add_option("--attention-dropout", a.attention_dropout,
+                  "dropout on the attention probabilities (Megatron-LM's flag; GPT-3-style "
+                  "recipes: 0.1): a mask the materialized kernel writes, keeps and reads back")
+      ->capture_default_str();
+  cmd->add_option("--hidden-dropout", a.hidden_dropout,
+                  "dropout on the residual stream after the embedding and each sublayer "
+                  "(Megatron-LM's flag): a mask kept per element")
+      ->capture_default_str();
+}
+
 }  // namespace
 
 void add_plan(CLI::App& app) {
@@ -313,39 +364,7 @@ void add_plan(CLI::App& app) {
                   "fp32 (Parti's CPU trainer) or bf16 (mixed precision: bf16 weights and "
                   "activations, fp32 gradients, master weights and moments); default: the "
                   "profile's");
-  cmd->add_option("--attention", a.attention,
-                  "the attention kernel: materialized (writes the T x T scores and keeps the "
-                  "probabilities: Parti's trainer, Megatron-LM before FlashAttention) or flash "
-                  "(keeps each row's log-sum-exp)")
-      ->capture_default_str();
-  cmd->add_option("--kernels", a.kernels,
-                  "element-wise work: fused (one kernel per norm, rotary embedding and "
-                  "activation: Parti's trainer, Megatron-LM, torch.compile) or eager (PyTorch "
-                  "eager's chains of small ops)")
-      ->capture_default_str();
-  cmd->add_option("--loss-kernel", a.loss,
-                  "the cross-entropy over the logits: fused (a kernel each way in the "
-                  "activations' type: Parti's trainer, torch.compile, Megatron-LM's "
-                  "--cross-entropy-loss-fusion), autocast (PyTorch's cross_entropy under "
-                  "autocast: an fp32 log-softmax) or vocab-parallel (Megatron-LM's default: the "
-                  "logits cast to fp32, then max, subtract, exp, sum and divide, a pass each); "
-                  "default: autocast with --kernels eager, else fused");
-  cmd->add_flag("--dp-overlap,!--no-dp-overlap", a.dp_overlap,
-                "data parallelism's collectives overlap backward (default: Parti's bucketed "
-                "reducer, PyTorch's DDP and FSDP) or run after it (Megatron-LM without "
-                "--overlap-grad-reduce)");
-  cmd->add_flag("--weights-copy,!--no-weights-copy", a.weights_copy,
-                "bf16: a bf16 copy of the weights beside the fp32 master (default: Megatron-LM, "
-                "DeepSpeed) or none (autocast and PyTorch FSDP's mixed precision, which cast the "
-                "fp32 weights where they use or gather them)");
-  cmd->add_option("--attention-dropout", a.attention_dropout,
-                  "dropout on the attention probabilities (Megatron-LM's flag; GPT-3-style "
-                  "recipes: 0.1): a mask the materialized kernel writes, keeps and reads back")
-      ->capture_default_str();
-  cmd->add_option("--hidden-dropout", a.hidden_dropout,
-                  "dropout on the residual stream after the embedding and each sublayer "
-                  "(Megatron-LM's flag): a mask kept per element")
-      ->capture_default_str();
+  add_software_flags(cmd, a);
   cmd->add_option("--top", a.top, "how many layouts to print")->capture_default_str();
   cmd->add_flag("--json", a.json, "end with one line: a JSON array of the layouts, best first");
   cmd->add_option("--dp", a.dp, "fix data-parallel ranks");

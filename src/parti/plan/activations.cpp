@@ -125,6 +125,7 @@ Shapes::Shapes(const Workload& w, const Layout& l, const Precision& p)
       scores(w.attention == "materialized"),
       eager(w.kernels == "eager"),
       loss(w.loss),
+      tp_comm_overlap(w.tp_comm_overlap),
       recompute(l.recompute) {
   const model::ModelConfig& m = w.model;
   const double B = l.micro_batch, T = m.seq_len;

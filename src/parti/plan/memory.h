@@ -50,6 +50,16 @@ struct Workload {
   // Data parallelism's collectives overlap compute (Parti's bucketed reducer, PyTorch's DDP and
   // FSDP) or run after it (Megatron-LM without --overlap-grad-reduce).
   bool dp_overlap = true;
+  // ZeRO-1 as Megatron-LM's distributed optimizer: the gradients reduce-scattered (not
+  // all-reduced) and, under dp overlap, the updated parameters all-gathered behind the next
+  // step's first forward (--overlap-param-gather); else as Parti's trainer, an all-reduce and a
+  // gather after the step.
+  bool distributed_optimizer = false;
+  // Sequence parallelism's collectives run in chunks beside the products they feed or follow
+  // (Megatron-LM's --tp-comm-overlap, Transformer Engine's userbuffers): each block's hidden
+  // behind its linear layers up to the profile's overlap; else on the critical path (Parti's
+  // trainer, Megatron-LM without the flag).
+  bool tp_comm_overlap = false;
   // Dropout probabilities (Megatron-LM's --attention-dropout and --hidden-dropout; GPT-3-style
   // recipes train with 0.1, Llama-style ones with none; Parti's trainer has none). Above zero,
   // a 1-byte mask per element: on the attention probabilities where the kernel materializes them

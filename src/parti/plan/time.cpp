@@ -147,12 +147,15 @@ struct Model {
     w.forward = att_fwd + att_scores_fwd + stream(10 * n + kept * N * H + eager + drop_fwd);
     w.input = 2 * att_fwd + stream(7 * scores + dropout + redo + 20 * n + 3.5 * kept * N * H +
                                    8 * N * Cl + 2 * eager + drop_bwd);
+    double products_forward = 0, products_backward = 0;
     for (const model::Footprint::Linear& f : sh.fp.layer) {
       if (sh.q > 1) {
         add(w, summa(f.in, f.out));
         continue;
       }
       const double in = f.column ? f.in : f.in / tp, out = f.column ? f.out / tp : f.out;
+      products_forward += gemm(N, out, in);
+      products_backward += gemm(N, in, out) + gemm(in, out, N);
       w.forward += gemm(N, out, in);
       w.input += gemm(N, in, out);
       w.weight += gemm(in, out, N);
@@ -186,6 +189,25 @@ struct Model {
       w.tp_comm_backward = sh.sp ? 4 * ag(sh.NC) + 2 * ag(sh.NC) : 2 * ar(sh.NC);
       if (sh.recompute == "full") {
         w.tp_comm_backward += w.tp_comm_forward;
+        products_backward += products_forward;
+      }
+      if (sh.tp_comm_overlap && sh.sp) {
+        // Each collective in chunks beside the product it feeds or follows: hidden behind the
+        // block's products up to the overlap share; the hidden bytes (what a rank sends of the
+        // 4 forward and 6 backward collectives of N C, 4 more with full recomputation) still
+        // pass through device memory.
+        const double collective_bytes = (tp - 1.0) / tp * sh.NC * p.activation;
+        const double backward_count = sh.recompute == "full" ? 10 : 6;
+        const auto hide = [&](double& comm, double products, double count, double& into) {
+          const double hidden = std::min(comm, hw.overlap * products);
+          if (comm > 0) {
+            into += hidden / comm * count * collective_bytes * hw.overlap_memory_accesses /
+                    (hw.memory_bandwidth_gbs * 1e9);
+          }
+          comm -= hidden;
+        };
+        hide(w.tp_comm_forward, products_forward, 4, w.forward);
+        hide(w.tp_comm_backward, products_backward, backward_count, w.input);
       }
     }
     return w;
@@ -419,11 +441,11 @@ struct GradientTimes {
 // advances at `overlap` of its speed (MPI moves it only inside the calls between products), then
 // at full speed. Seconds of all-reduce in all, and past backward's end, into t.
 void bucket_timeline(const GradientTimes& gt, double bytes_per_element, int g, const Link& link,
-                     double overlap, StepTime& t) {
+                     double overlap, bool scatter, StepTime& t) {
   const double bucket = 25.0 * 1024 * 1024, end = gt.backward;
   double pending = 0, link_free = 0;
   const auto start = [&](double ready) {
-    const double work = all_reduce_s(pending, g, link);
+    const double work = scatter ? all_gather_s(pending, g, link) : all_reduce_s(pending, g, link);
     const double begin = std::max(ready, link_free);
     const double during = begin < end ? (end - begin) * overlap : 0.0;  // progress in backward
     link_free = overlap > 0 && during >= work ? begin + work / overlap
@@ -464,12 +486,18 @@ void data_parallel_seconds(const Workload& w, const Layout& l, const Precision& 
   const double grad_bytes = whole * p.grad;
   const double param_bytes = whole * p.param;
   double hidden_window = 0;
+  // Megatron-LM's distributed optimizer reduce-scatters the gradients (a reduce-scatter costs
+  // an all-gather's time).
+  const bool scatter = zero == 1 && w.distributed_optimizer;
   if (zero <= 1 && l.pp == 1) {
-    bucket_timeline(gt, p.grad, g, link, overlap, t);
-  } else if (zero <= 1) {  // with a pipeline: after the schedule, nothing hidden
+    bucket_timeline(gt, p.grad, g, link, overlap, scatter, t);
+  } else if (zero <= 1) {
+    // With a pipeline: after the schedule (the trainer), nothing hidden; the distributed
+    // optimizer's buckets go while the stage's last micro-batch runs backward.
     const double buckets = std::max(1.0, std::ceil(grad_bytes / (25.0 * 1024 * 1024)));
-    t.dp_comm_s = all_reduce_s(grad_bytes / buckets, g, link) * buckets;
-    t.dp_exposed_s = t.dp_comm_s;
+    t.dp_comm_s = buckets * (scatter ? all_gather_s(grad_bytes / buckets, g, link)
+                                     : all_reduce_s(grad_bytes / buckets, g, link));
+    t.dp_exposed_s = t.dp_comm_s - (scatter ? std::min(t.dp_comm_s, overlap * t.backward_s) : 0);
   } else {
     // A reduce-scatter of every micro-batch's gradients, overlapped with its backward.
     t.dp_comm_s = M * all_gather_s(grad_bytes, g, link);
@@ -485,17 +513,24 @@ void data_parallel_seconds(const Workload& w, const Layout& l, const Precision& 
   // Bytes a rank sends (and receives): a ring all-reduce 2 (g - 1) / g of the gradients, a
   // reduce-scatter or an all-gather (g - 1) / g of what it covers.
   const double share = (g - 1.0) / g;
-  const double moved = zero <= 1 ? 2 * share * grad_bytes
+  const double moved = zero <= 1 ? (scatter ? 1 : 2) * share * grad_bytes
                                  : M * share * (grad_bytes + (zero == 3 ? 2 * param_bytes : 0));
   if (t.dp_comm_s > 0) {
     const double hidden = 1 - t.dp_exposed_s / t.dp_comm_s;
     t.dp_exposed_s += hidden * moved * hw.overlap_memory_accesses / (hw.memory_bandwidth_gbs * 1e9);
   }
-  if (zero == 1 || zero == 2) {  // the updated shards gathered back (not overlapped)
+  if (zero == 1 || zero == 2) {
+    // The updated shards gathered back: after the step, or (the distributed optimizer under
+    // overlap) behind the next step's first forward, its hidden bytes through device memory.
     const double back = master_only(w, p) ? p.master : p.param;
     const double gather = all_gather_s(whole * back, g, link);
+    const double hidden = scatter ? std::min(gather, overlap * t.forward_s) : 0.0;
     t.dp_comm_s += gather;
-    t.dp_exposed_s += gather;
+    t.dp_exposed_s += gather - hidden;
+    if (gather > 0) {
+      t.dp_exposed_s += hidden / gather * share * whole * back * hw.overlap_memory_accesses /
+                        (hw.memory_bandwidth_gbs * 1e9);
+    }
   }
 }
 

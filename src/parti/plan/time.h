@@ -13,14 +13,16 @@
 //             to the profile's overlap share
 //   tp        every tensor-parallel collective of forward and backward on the critical path,
 //             ring alpha-beta on the link the tp group spans (across nodes striped over the
-//             node's rails, as every collective)
+//             node's rails, as every collective); under the workload's tp_comm_overlap (sp)
+//             hidden behind the block's products up to the overlap share
 //   pp        each chunk's activation send on the pp link, added to the chunk's cost; the
 //             step is the simulated makespan of the schedule's instruction lists with those
 //             per-chunk costs (the search's fast path: the bubble formula)
 //   dp        over dp x cp ranks: the gradient all-reduce (ZeRO-0/1) in buckets, hidden behind the
 //             last micro-batch's backward up to the profile's overlap share unless the workload
 //             runs it after backward (pp = 1; with pp > 1 it runs after the schedule);
-//             ZeRO-1/2 gather the updated parameters, ZeRO-2/3
+//             ZeRO-1/2 gather the updated parameters (the workload's distributed optimizer:
+//             ZeRO-1 reduce-scatters, and gathers behind the first forward), ZeRO-2/3
 //             reduce-scatter every micro-batch, ZeRO-3 gathers parameters in forward and
 //             backward
 //   optimizer AdamW's traffic over this rank's parameters

@@ -1,0 +1,133 @@
+// Issue #24: what the software of a run adds to or hides from the planner's time (the loss's
+// kernel, Megatron-LM's overlaps of tensor- and data-parallel communication), each checked
+// against the same workload without it.
+#include <gtest/gtest.h>
+
+#include "parti/model/registry.h"
+#include "parti/plan/search.h"
+
+namespace parti::plan {
+namespace {
+
+Layout layout(int dp, int tp, int mb, bool sp = false) {
+  return {.dp = dp,
+          .tp = tp,
+          .pp = 1,
+          .cp = 1,
+          .sp = sp,
+          .zero = 0,
+          .micro_batch = mb,
+          .virtual_stages = 1,
+          .schedule = "1f1b",
+          .recompute = "none",
+          .pp_layers = {}};
+}
+
+// Ideal links and no slow-down: what remains is compute.
+Hardware ideal() {
+  Hardware h = load_hardware("a100-80gb");
+  h.intra = h.inter = {1e9, 0.0};
+  h.overlap = 1.0;
+  h.overlap_memory_accesses = 0;
+  return h;
+}
+
+// Issue #24: Megatron-LM's vocab-parallel cross entropy casts the logits to fp32 and runs max,
+// subtract, exp, sum and divide a pass each (forward a + 36 bytes an element against fused's
+// 3 a), then scales the kept softmax and casts it down (12 + a against 2 a); it keeps that
+// softmax in fp32 until backward, as PyTorch's autocast keeps its log-probabilities (4 bytes a
+// logit against a). With tp the logits are this rank's vocabulary columns.
+TEST(PlanSoftware, UnfusedLossesStreamAndKeepFp32Logits) {
+  Workload w{model::preset("gpt2"), 8};
+  const Hardware h = ideal();
+  const Precision p = precision_of("bf16");
+  const Layout l = layout(1, 2, 2);
+  const auto time = [&](const Workload& x) { return step_time(x, l, h, p, {2, 8}); };
+  const auto act = [&](const Workload& x) {
+    return peak_memory(stage_memory(x, l, p)).activations;
+  };
+  const double logits = 2.0 * w.model.seq_len * static_cast<double>(w.model.padded_vocab()) / 2;
+  const double bw = h.memory_bandwidth_gbs * 1e9, a = p.activation;
+  Workload megatron = w, autocast = w;
+  megatron.loss = "vocab-parallel";
+  autocast.loss = "autocast";
+  EXPECT_NEAR(time(megatron).forward_s - time(w).forward_s, logits * (a + 36 - 3 * a) / bw, 1e-12);
+  EXPECT_NEAR(time(megatron).backward_s - time(w).backward_s, logits * (12 + a - 2 * a) / bw,
+              1e-12);
+  EXPECT_NEAR(act(megatron) - act(w), logits * (4 - a), 1.0);
+  EXPECT_EQ(act(autocast), act(megatron));
+  EXPECT_GT(time(megatron).step_s, time(autocast).step_s);
+  // In fp32 there is nothing to cast and nothing more to keep.
+  const Precision fp32 = precision_of("fp32");
+  EXPECT_EQ(peak_memory(stage_memory(megatron, l, fp32)).activations,
+            peak_memory(stage_memory(w, l, fp32)).activations);
+}
+
+// Megatron-LM's --tp-comm-overlap: sequence parallelism's gathers and reduce-scatters hide behind
+// the block's products up to the profile's overlap share. Over a link slow enough that the
+// products cannot hide them all, the hidden part is that share of the products: twice as much
+// at overlap 1 as at 0.5. Without sp (all-reduces) nothing changes.
+TEST(PlanSoftware, TpCommOverlapHidesSequenceParallelCollectives) {
+  Workload w{model::preset("gpt2"), 8};
+  Hardware h = load_hardware("a100-80gb");
+  h.overlap_memory_accesses = 0;
+  h.intra.bandwidth_gbs = 5;  // the collectives outlast the products
+  const Precision p = precision_of("bf16");
+  const Layout sp = layout(1, 8, 1, true), no_sp = layout(1, 8, 1);
+  Workload overlapped = w;
+  overlapped.tp_comm_overlap = true;
+  const auto hidden = [&](double share) {
+    Hardware x = h;
+    x.overlap = share;
+    return step_time(w, sp, x, p, {8, 8}).tp_comm_s -
+           step_time(overlapped, sp, x, p, {8, 8}).tp_comm_s;
+  };
+  ASSERT_GT(hidden(0.5), 0.0);
+  EXPECT_NEAR(hidden(1.0), 2 * hidden(0.5), 1e-9);
+  const StepTime before = step_time(w, sp, h, p, {8, 8});
+  const StepTime after = step_time(overlapped, sp, h, p, {8, 8});
+  EXPECT_NEAR(before.step_s - after.step_s, before.tp_comm_s - after.tp_comm_s, 1e-9);
+  EXPECT_EQ(step_time(overlapped, no_sp, h, p, {8, 8}).step_s,
+            step_time(w, no_sp, h, p, {8, 8}).step_s);
+  // On a fast link the products hide it all; the bytes still pass through device memory.
+  h.intra.bandwidth_gbs = 1e6;
+  h.intra.latency_us = 0;
+  EXPECT_LT(step_time(overlapped, sp, h, p, {8, 8}).tp_comm_s, 1e-6);  // the head's, the lookup's
+  Hardware traffic = h;
+  traffic.overlap_memory_accesses = 2;
+  EXPECT_GT(step_time(overlapped, sp, traffic, p, {8, 8}).step_s,
+            step_time(overlapped, sp, h, p, {8, 8}).step_s);
+}
+
+// Megatron-LM's distributed optimizer: ZeRO-1 with the gradients reduce-scattered (a rank sends
+// (g - 1) / g of them, not twice that) and the updated bf16 weights gathered behind the next
+// step's first forward; after backward (--no-dp-overlap) all of it is exposed, but still only a
+// reduce-scatter.
+TEST(PlanSoftware, DistributedOptimizerScattersGradientsAndHidesTheGather) {
+  Workload w{model::preset("gpt2"), 64};
+  Hardware h = load_hardware("a100-80gb");
+  h.intra.latency_us = 0;  // bandwidth alone
+  h.overlap_memory_accesses = 0;
+  const Precision p = precision_of("bf16");
+  Layout z1 = layout(8, 1, 4);
+  z1.zero = 1;
+  Workload megatron = w;
+  megatron.distributed_optimizer = true;
+  const StepTime trainer = step_time(w, z1, h, p, {8, 8});
+  const StepTime dist = step_time(megatron, z1, h, p, {8, 8});
+  // Per parameter: all-reduce 2 x 4 bytes + gather 2 against reduce-scatter 4 + gather 2.
+  EXPECT_NEAR(dist.dp_comm_s / trainer.dp_comm_s, 6.0 / 10.0, 1e-9);
+  EXPECT_LT(dist.dp_exposed_s, trainer.dp_exposed_s);
+  EXPECT_LT(dist.step_s, trainer.step_s);
+  megatron.dp_overlap = false;
+  const StepTime after = step_time(megatron, z1, h, p, {8, 8});
+  EXPECT_NEAR(after.dp_exposed_s, after.dp_comm_s, 1e-12);
+  EXPECT_NEAR(after.dp_comm_s, dist.dp_comm_s, 1e-12);
+  // ZeRO-0 has no shards to scatter: the flag changes nothing.
+  megatron.dp_overlap = true;
+  Layout z0 = layout(8, 1, 4);
+  EXPECT_EQ(step_time(megatron, z0, h, p, {8, 8}).step_s, step_time(w, z0, h, p, {8, 8}).step_s);
+}
+
+}  // namespace
+}  // namespace parti::plan
