@@ -9,34 +9,15 @@
 #include "parti/parallel/pipeline/schedule.h"
 #include "parti/plan/search.h"
 #include "parti/train/config.h"
+#include "plan/plan_fixtures.h"
 
 namespace parti::plan {
 namespace {
 
 namespace pipeline = parallel::pipeline;
 
-Layout layout(int dp, int tp, int pp, int mb, const std::string& schedule = "1f1b", int V = 1) {
-  return {.dp = dp,
-          .tp = tp,
-          .pp = pp,
-          .cp = 1,
-          .sp = false,
-          .zero = 0,
-          .micro_batch = mb,
-          .virtual_stages = V,
-          .schedule = schedule,
-          .recompute = "none",
-          .pp_layers = {}};
-}
-
-// Ideal links and no slow-down: what remains is compute.
-Hardware ideal() {
-  Hardware h = load_hardware("a100-80gb");
-  h.intra = h.inter = {1e9, 0.0};
-  h.overlap = 1.0;
-  h.overlap_memory_accesses = 0;
-  return h;
-}
+using test::ideal;
+using test::layout;
 
 TEST(PlanModel, InFlightClosedFormsEqualTheScheduleLists) {
   int checked = 0;

@@ -5,31 +5,17 @@
 
 #include "parti/model/registry.h"
 #include "parti/plan/search.h"
+#include "plan/plan_fixtures.h"
 
 namespace parti::plan {
 namespace {
 
-Layout layout(int dp, int tp, int mb, bool sp = false) {
-  return {.dp = dp,
-          .tp = tp,
-          .pp = 1,
-          .cp = 1,
-          .sp = sp,
-          .zero = 0,
-          .micro_batch = mb,
-          .virtual_stages = 1,
-          .schedule = "1f1b",
-          .recompute = "none",
-          .pp_layers = {}};
-}
+using test::ideal;
+using test::layout;
 
-// Ideal links and no slow-down: what remains is compute.
-Hardware ideal() {
-  Hardware h = load_hardware("a100-80gb");
-  h.intra = h.inter = {1e9, 0.0};
-  h.overlap = 1.0;
-  h.overlap_memory_accesses = 0;
-  return h;
+Layout with_sp(Layout l) {
+  l.sp = true;
+  return l;
 }
 
 // Issue #24: Megatron-LM's vocab-parallel cross entropy casts the logits to fp32 and runs max,
@@ -41,7 +27,7 @@ TEST(PlanSoftware, UnfusedLossesStreamAndKeepFp32Logits) {
   Workload w{model::preset("gpt2"), 8};
   const Hardware h = ideal();
   const Precision p = precision_of("bf16");
-  const Layout l = layout(1, 2, 2);
+  const Layout l = layout(1, 2, 1, 2);
   const auto time = [&](const Workload& x) { return step_time(x, l, h, p, {2, 8}); };
   const auto act = [&](const Workload& x) {
     return peak_memory(stage_memory(x, l, p)).activations;
@@ -73,7 +59,7 @@ TEST(PlanSoftware, TpCommOverlapHidesSequenceParallelCollectives) {
   h.overlap_memory_accesses = 0;
   h.intra.bandwidth_gbs = 5;  // the collectives outlast the products
   const Precision p = precision_of("bf16");
-  const Layout sp = layout(1, 8, 1, true), no_sp = layout(1, 8, 1);
+  const Layout sp = with_sp(layout(1, 8, 1, 1)), no_sp = layout(1, 8, 1, 1);
   Workload overlapped = w;
   overlapped.tp_comm_overlap = true;
   const auto hidden = [&](double share) {
@@ -109,7 +95,7 @@ TEST(PlanSoftware, DistributedOptimizerScattersGradientsAndHidesTheGather) {
   h.intra.latency_us = 0;  // bandwidth alone
   h.overlap_memory_accesses = 0;
   const Precision p = precision_of("bf16");
-  Layout z1 = layout(8, 1, 4);
+  Layout z1 = layout(8, 1, 1, 4);
   z1.zero = 1;
   Workload megatron = w;
   megatron.distributed_optimizer = true;
@@ -125,7 +111,7 @@ TEST(PlanSoftware, DistributedOptimizerScattersGradientsAndHidesTheGather) {
   EXPECT_NEAR(after.dp_comm_s, dist.dp_comm_s, 1e-12);
   // ZeRO-0 has no shards to scatter: the flag changes nothing.
   megatron.dp_overlap = true;
-  Layout z0 = layout(8, 1, 4);
+  Layout z0 = layout(8, 1, 1, 4);
   EXPECT_EQ(step_time(megatron, z0, h, p, {8, 8}).step_s, step_time(w, z0, h, p, {8, 8}).step_s);
 }
 
