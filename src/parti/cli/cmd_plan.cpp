@@ -187,9 +187,8 @@ plan::PlanResult plan_batch(PlanArgs& a, const model::ModelConfig& m, int global
   const double params = static_cast<double>(model::parameter_count(m));
   std::cout << fmt::format(
       "parti plan: {} {} layers x {} wide, {} heads ({} key/value), MLP {}, seq {} ({:.3g}B "
-      "parameters), {} attention, {} kernels, {} loss{}; global batch {} sequences; {} devices, {} "
-      "per "
-      "node; {} ({}), {}{}\n",
+      "parameters), {} attention, {} kernels, {} loss{}; global batch {} sequences; "
+      "{} devices, {} per node; {} ({}), {}{}\n",
       m.family, m.layers, m.dim, m.heads, m.key_value_heads(), m.hidden(), m.seq_len, params / 1e9,
       a.attention, a.kernels, q.workload.loss,
       a.attention_dropout > 0 || a.hidden_dropout > 0
