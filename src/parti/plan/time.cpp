@@ -35,6 +35,12 @@ Link ring_link(int stride, int g, const Hardware& hw, const Cluster& c) {
 
 double gb(double bytes) { return bytes / 1e9; }
 
+// Seconds of device-memory traffic that `bytes` a collective moves behind compute take from it
+// (the profile's overlap_memory_accesses per byte, at the memory bandwidth).
+double hidden_traffic_s(double bytes, const Hardware& hw) {
+  return bytes * hw.overlap_memory_accesses / (hw.memory_bandwidth_gbs * 1e9);
+}
+
 // The link as k of a node's R ranks see it while they cross at once: the node's ranks share its
 // network links `nic_ranks` to a link, so fewer crossing get a larger share each.
 Link crossing(const Link& link, int k, int R) {
@@ -122,8 +128,6 @@ struct Model {
     const double att_share = cp > 1 ? (2.0 * cp + 1) / (2.0 * cp * cp) : 1.0;
     const double att_fwd = att_share * 4.0 * B * m.seq_len * static_cast<double>(m.seq_len) * Cl /
                            hw.attention_flops(p.dtype());
-    // The family's linear layers (model/footprint.h), this rank's part of each:
-    // out = inp W: (N, in) (in, out); dinp = dout W^T: (N, out) (out, in); dW = inp^T dout.
     const double kept = sh.fp.hidden_saved;
     // A kernel that materializes the scores streams them: forward writes them, the softmax reads
     // and rewrites them, the product with v reads them (4 passes); backward writes the
@@ -147,19 +151,8 @@ struct Model {
     w.forward = att_fwd + att_scores_fwd + stream(10 * n + kept * N * H + eager + drop_fwd);
     w.input = 2 * att_fwd + stream(7 * scores + dropout + redo + 20 * n + 3.5 * kept * N * H +
                                    8 * N * Cl + 2 * eager + drop_bwd);
-    double products_forward = 0, products_backward = 0;
-    for (const model::Footprint::Linear& f : sh.fp.layer) {
-      if (sh.q > 1) {
-        add(w, summa(f.in, f.out));
-        continue;
-      }
-      const double in = f.column ? f.in : f.in / tp, out = f.column ? f.out / tp : f.out;
-      products_forward += gemm(N, out, in);
-      products_backward += gemm(N, in, out) + gemm(in, out, N);
-      w.forward += gemm(N, out, in);
-      w.input += gemm(N, in, out);
-      w.weight += gemm(in, out, N);
-    }
+    const Work products = linears();
+    add(w, products);
     if (sh.q > 1) {  // two norms: mean and variance forward, two sums backward, per row
       w.tp_comm_forward += 4 * row_sums(N);
       w.tp_comm_backward += 2 * row_sums(2 * N);
@@ -182,35 +175,55 @@ struct Model {
       w.cp_comm_backward = (2 * cp - 1) * exposed;
     }
     if (tp > 1 && sh.q == 1) {
-      // No sp: an all-reduce after each row-parallel product (forward) and of each
-      // column-parallel input gradient (backward). sp: all-gather before each sublayer,
-      // reduce-scatter after it; backward gathers the output gradient and the input again.
-      w.tp_comm_forward = sh.sp ? 2 * ag(sh.NC) + 2 * ag(sh.NC) : 2 * ar(sh.NC);
-      w.tp_comm_backward = sh.sp ? 4 * ag(sh.NC) + 2 * ag(sh.NC) : 2 * ar(sh.NC);
-      if (sh.recompute == "full") {
-        w.tp_comm_backward += w.tp_comm_forward;
-        products_backward += products_forward;
-      }
-      if (sh.tp_comm_overlap && sh.sp) {
-        // Each collective in chunks beside the product it feeds or follows: hidden behind the
-        // block's products up to the overlap share; the hidden bytes (what a rank sends of the
-        // 4 forward and 6 backward collectives of N C, 4 more with full recomputation) still
-        // pass through device memory.
-        const double collective_bytes = (tp - 1.0) / tp * sh.NC * p.activation;
-        const double backward_count = sh.recompute == "full" ? 10 : 6;
-        const auto hide = [&](double& comm, double products, double count, double& into) {
-          const double hidden = std::min(comm, hw.overlap * products);
-          if (comm > 0) {
-            into += hidden / comm * count * collective_bytes * hw.overlap_memory_accesses /
-                    (hw.memory_bandwidth_gbs * 1e9);
-          }
-          comm -= hidden;
-        };
-        hide(w.tp_comm_forward, products_forward, 4, w.forward);
-        hide(w.tp_comm_backward, products_backward, backward_count, w.input);
-      }
+      tp_collectives(w, products);
     }
     return w;
+  }
+
+  // The family's linear layers (model/footprint.h), this rank's part of each:
+  // out = inp W: (N, in) (in, out); dinp = dout W^T: (N, out) (out, in); dW = inp^T dout.
+  // On a grid, SUMMA products with their transfers.
+  Work linears() const {
+    Work w;
+    for (const model::Footprint::Linear& f : sh.fp.layer) {
+      if (sh.q > 1) {
+        add(w, summa(f.in, f.out));
+        continue;
+      }
+      const double in = f.column ? f.in : f.in / tp, out = f.column ? f.out / tp : f.out;
+      w.forward += gemm(sh.N, out, in);
+      w.input += gemm(sh.N, in, out);
+      w.weight += gemm(in, out, sh.N);
+    }
+    return w;
+  }
+
+  // A block's 1D tensor-parallel collectives, into w. No sp: an all-reduce after each
+  // row-parallel product (forward) and of each column-parallel input gradient (backward). sp:
+  // all-gather before each sublayer, reduce-scatter after it; backward gathers the output
+  // gradient and the input again. Under tp_comm_overlap (sp) each runs in chunks beside the
+  // product it feeds or follows: hidden behind the block's products up to the overlap share;
+  // the hidden bytes (what a rank sends of the 4 forward and 6 backward collectives of N C, 4
+  // more with full recomputation) still pass through device memory.
+  void tp_collectives(Work& w, const Work& products) const {
+    const bool full = sh.recompute == "full";
+    w.tp_comm_forward = sh.sp ? 4 * ag(sh.NC) : 2 * ar(sh.NC);
+    w.tp_comm_backward = (sh.sp ? 6 * ag(sh.NC) : 2 * ar(sh.NC)) + (full ? w.tp_comm_forward : 0);
+    if (!sh.tp_comm_overlap || !sh.sp) {
+      return;
+    }
+    const double collective_bytes = (tp - 1.0) / tp * sh.NC * p.activation;
+    const auto hide = [&](double& comm, double behind, double count, double& into) {
+      if (comm <= 0) {
+        return;
+      }
+      const double hidden = std::min(comm, hw.overlap * behind);
+      into += hidden_traffic_s(hidden / comm * count * collective_bytes, hw);
+      comm -= hidden;
+    };
+    hide(w.tp_comm_forward, products.forward, 4, w.forward);
+    hide(w.tp_comm_backward, products.input + products.weight + (full ? products.forward : 0),
+         full ? 10 : 6, w.input);
   }
 
   // The loss's passes over this rank's N x V logits, forward and backward, in seconds. Fused
@@ -517,7 +530,7 @@ void data_parallel_seconds(const Workload& w, const Layout& l, const Precision& 
                                  : M * share * (grad_bytes + (zero == 3 ? 2 * param_bytes : 0));
   if (t.dp_comm_s > 0) {
     const double hidden = 1 - t.dp_exposed_s / t.dp_comm_s;
-    t.dp_exposed_s += hidden * moved * hw.overlap_memory_accesses / (hw.memory_bandwidth_gbs * 1e9);
+    t.dp_exposed_s += hidden_traffic_s(hidden * moved, hw);
   }
   if (zero == 1 || zero == 2) {
     // The updated shards gathered back: after the step, or (the distributed optimizer under
@@ -528,8 +541,7 @@ void data_parallel_seconds(const Workload& w, const Layout& l, const Precision& 
     t.dp_comm_s += gather;
     t.dp_exposed_s += gather - hidden;
     if (gather > 0) {
-      t.dp_exposed_s += hidden / gather * share * whole * back * hw.overlap_memory_accesses /
-                        (hw.memory_bandwidth_gbs * 1e9);
+      t.dp_exposed_s += hidden_traffic_s(hidden / gather * share * whole * back, hw);
     }
   }
 }
