@@ -507,6 +507,14 @@ TEST(Cli, PlanPrintsRankedLayoutsAndJson) {
   expect_one_line_error(parti("plan --model gpt2 --global-batch 8 --gpus 2 --hardware a100-80gb "
                               "--loss-kernel fp8"),
                         "--loss-kernel fp8: expected fused, autocast or vocab-parallel");
+  // Larger buckets: fewer collectives, each a ring's latency (after backward, none hidden).
+  const std::string piped =
+      "plan --model gpt2 --global-batch 64 --gpus 8 --hardware a100-80gb --dp 4 --pp 2 --zero 1 "
+      "--micro-batch 4 --recompute none --top 1 --json --distributed-optimizer --no-dp-overlap";
+  EXPECT_LT(step(parti(piped + " --bucket-mb 200")), step(parti(piped + " --bucket-mb 1")));
+  expect_one_line_error(parti("plan --model gpt2 --global-batch 8 --gpus 2 --hardware a100-80gb "
+                              "--bucket-mb 0"),
+                        "--bucket-mb 0: expected MiB above 0");
   // A fixed layout that does not fit: the verdicts, then the error.
   r = parti(
       "plan --model gpt2-xl --global-batch 8 --gpus 1 --hardware a100-40gb --zero 0 "

@@ -115,5 +115,37 @@ TEST(PlanSoftware, DistributedOptimizerScattersGradientsAndHidesTheGather) {
   EXPECT_EQ(step_time(megatron, z0, h, p, {8, 8}).step_s, step_time(w, z0, h, p, {8, 8}).step_s);
 }
 
+// Gradient buckets (ZeRO 0-1): each bucket is a collective and pays the ring's latency. Under a
+// pipeline the trainer reduces the whole buffer in one all-reduce after the schedule, whatever
+// --bucket-mb says; the distributed optimizer reduce-scatters in buckets of --bucket-mb
+// (Megatron-Core's --ddp-bucket-size), as the trainer does without a pipeline.
+TEST(PlanSoftware, EachGradientBucketPaysTheRingsLatency) {
+  Workload w{model::preset("gpt2"), 64};
+  Hardware h = ideal();
+  h.intra = {1e15, 10};  // latency alone
+  const Precision p = precision_of("bf16");
+  const int g = 4;
+  const double lat = (g - 1) * 10e-6;  // a reduce-scatter's or an all-gather's
+  const auto dp_s = [&](const Workload& x, const Layout& l) {
+    return step_time(x, l, h, p, {8, 8}).dp_comm_s;
+  };
+  Workload small = w, whole = w;
+  small.bucket_mb = 1;
+  whole.bucket_mb = 1e6;
+  const Layout piped = layout(g, 1, 2, 4);
+  EXPECT_NEAR(dp_s(small, piped), 2 * lat, 1e-12);  // one all-reduce
+  EXPECT_NEAR(dp_s(whole, piped), 2 * lat, 1e-12);
+  Layout z1 = piped;
+  z1.zero = 1;
+  small.distributed_optimizer = whole.distributed_optimizer = true;
+  EXPECT_NEAR(dp_s(whole, z1), 2 * lat, 1e-12);  // one reduce-scatter, one gather
+  // A stage of GPT-2 holds tens of millions of fp32 gradients: a bucket per MiB.
+  EXPECT_GT(dp_s(small, z1), 100 * lat);
+  // Without a pipeline a bucket closes at the first unit that fills it; one bucket of all.
+  const Layout flat = layout(g, 1, 1, 4);
+  EXPECT_NEAR(dp_s(whole, flat), 2 * lat, 1e-12);
+  EXPECT_GT(dp_s(small, flat), 10 * dp_s(whole, flat));
+}
+
 }  // namespace
 }  // namespace parti::plan

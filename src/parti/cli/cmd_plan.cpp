@@ -46,6 +46,7 @@ struct PlanArgs {
   bool distributed_optimizer = false, tp_comm_overlap = false;
   double attention_dropout = 0, hidden_dropout = 0;
   bool weights_copy = true;
+  double bucket_mb = 25;
 };
 
 double gib(double bytes) { return bytes / 1073741824.0; }
@@ -159,6 +160,7 @@ plan::Workload workload_of(const PlanArgs& a, const model::ModelConfig& m, int g
                          std::pair{a.hidden_dropout, "--hidden-dropout"}}) {
     PARTI_CHECK(p >= 0 && p < 1, ConfigError, flag, " ", p, ": expected a probability in [0, 1)");
   }
+  PARTI_CHECK(a.bucket_mb > 0, ConfigError, "--bucket-mb ", a.bucket_mb, ": expected MiB above 0");
   return {m,
           global_batch,
           a.attention,
@@ -169,7 +171,8 @@ plan::Workload workload_of(const PlanArgs& a, const model::ModelConfig& m, int g
           a.tp_comm_overlap,
           a.attention_dropout,
           a.hidden_dropout,
-          a.weights_copy};
+          a.weights_copy,
+          a.bucket_mb};
 }
 
 // One global batch's search, printed; its result.
@@ -320,6 +323,12 @@ void add_software_flags(CLI::App* cmd, PlanArgs& a) {
                 "updated parameters gathered behind the next step's first forward "
                 "(--overlap-param-gather) unless --no-dp-overlap; default: as Parti's trainer, an "
                 "all-reduce and a gather after the step");
+  cmd->add_option("--bucket-mb", a.bucket_mb,
+                  "data parallelism's gradient buckets in MiB (ZeRO 0-1): each starts its "
+                  "collective once full (parti train's --bucket-mb; Megatron-Core's "
+                  "--ddp-bucket-size, by default max(40M, 1M x dp) parameters of fp32 "
+                  "gradients); under a pipeline the trainer reduces all gradients at once")
+      ->capture_default_str();
   cmd->add_flag("--tp-comm-overlap", a.tp_comm_overlap,
                 "sequence parallelism's collectives hidden behind the products beside them "
                 "(Megatron-LM's --tp-comm-overlap) up to the profile's overlap share; default: "

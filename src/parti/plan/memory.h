@@ -71,6 +71,11 @@ struct Workload {
   // none: the fp32 weights are the master, cast where they are used (autocast) or gathered
   // (PyTorch FSDP's mixed precision: torchtitan, llm-foundry).
   bool weights_copy = true;
+  // Data parallelism's gradient buckets (ZeRO 0-1), MiB: a bucket's collective starts once it
+  // holds this much (the trainer's --bucket-mb; Megatron-Core's --ddp-bucket-size, by default
+  // max(40M, 1M x dp) parameters of fp32 gradients). Under a pipeline the trainer reduces the
+  // whole buffer in one collective after the schedule; the distributed optimizer in buckets.
+  double bucket_mb = 25;
 };
 
 // The fp32 master is the run's only copy of the weights (bf16 without --weights-copy).

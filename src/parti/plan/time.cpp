@@ -448,14 +448,14 @@ struct GradientTimes {
 };
 
 // ZeRO 0-1 without pipelining, as the trainer's GradReducer runs: the units' gradients, in the
-// order backward finishes them, gather into a bucket until it holds 25 MiB, which then starts
-// its all-reduce; what remains starts when backward ends (the embedding's, final last, always
-// among it). Buckets take the link one after another; while backward computes, a collective
+// order backward finishes them, gather into a bucket until it holds `bucket` bytes, which then
+// starts its all-reduce; what remains starts when backward ends (the embedding's, final last,
+// always among it). Buckets take the link one after another; while backward computes, a collective
 // advances at `overlap` of its speed (MPI moves it only inside the calls between products), then
 // at full speed. Seconds of all-reduce in all, and past backward's end, into t.
-void bucket_timeline(const GradientTimes& gt, double bytes_per_element, int g, const Link& link,
-                     double overlap, bool scatter, StepTime& t) {
-  const double bucket = 25.0 * 1024 * 1024, end = gt.backward;
+void bucket_timeline(const GradientTimes& gt, double bytes_per_element, double bucket, int g,
+                     const Link& link, double overlap, bool scatter, StepTime& t) {
+  const double end = gt.backward;
   double pending = 0, link_free = 0;
   const auto start = [&](double ready) {
     const double work = scatter ? all_gather_s(pending, g, link) : all_reduce_s(pending, g, link);
@@ -502,12 +502,14 @@ void data_parallel_seconds(const Workload& w, const Layout& l, const Precision& 
   // Megatron-LM's distributed optimizer reduce-scatters the gradients (a reduce-scatter costs
   // an all-gather's time).
   const bool scatter = zero == 1 && w.distributed_optimizer;
+  const double bucket = w.bucket_mb * 1024 * 1024;
   if (zero <= 1 && l.pp == 1) {
-    bucket_timeline(gt, p.grad, g, link, overlap, scatter, t);
+    bucket_timeline(gt, p.grad, bucket, g, link, overlap, scatter, t);
   } else if (zero <= 1) {
-    // With a pipeline: after the schedule (the trainer), nothing hidden; the distributed
-    // optimizer's buckets go while the stage's last micro-batch runs backward.
-    const double buckets = std::max(1.0, std::ceil(grad_bytes / (25.0 * 1024 * 1024)));
+    // With a pipeline: one all-reduce of the whole buffer after the schedule (the trainer),
+    // nothing hidden; the distributed optimizer's buckets go while the stage's last micro-batch
+    // runs backward.
+    const double buckets = scatter ? std::max(1.0, std::ceil(grad_bytes / bucket)) : 1.0;
     t.dp_comm_s = buckets * (scatter ? all_gather_s(grad_bytes / buckets, g, link)
                                      : all_reduce_s(grad_bytes / buckets, g, link));
     t.dp_exposed_s = t.dp_comm_s - (scatter ? std::min(t.dp_comm_s, overlap * t.backward_s) : 0);
