@@ -512,6 +512,11 @@ TEST(Cli, PlanPrintsRankedLayoutsAndJson) {
       "plan --model gpt2 --global-batch 64 --gpus 8 --hardware a100-80gb --dp 4 --pp 2 --zero 1 "
       "--micro-batch 4 --recompute none --top 1 --json --distributed-optimizer --no-dp-overlap";
   EXPECT_LT(step(parti(piped + " --bucket-mb 200")), step(parti(piped + " --bucket-mb 1")));
+  // Megatron-LM's scatter/gather: a stage's tp ranks send pieces across nodes, not it all.
+  const std::string stages =
+      "plan --model gpt2 --global-batch 16 --gpus 16 --hardware a100-80gb --dp 2 --tp 4 --no-sp "
+      "--pp 2 --zero 0 --micro-batch 1 --recompute none --top 1 --json";
+  EXPECT_LT(step(parti(stages + " --pp-scatter-gather")), step(parti(stages)));
   expect_one_line_error(parti("plan --model gpt2 --global-batch 8 --gpus 2 --hardware a100-80gb "
                               "--bucket-mb 0"),
                         "--bucket-mb 0: expected MiB above 0");

@@ -1,6 +1,6 @@
 // Issue #24: what the software of a run adds to or hides from the planner's time (the loss's
-// kernel, Megatron-LM's overlaps of tensor- and data-parallel communication), each checked
-// against the same workload without it.
+// kernel, Megatron-LM's overlaps of tensor- and data-parallel communication, its buckets and
+// pipeline sends), each checked against the same workload without it.
 #include <gtest/gtest.h>
 
 #include "parti/model/registry.h"
@@ -118,8 +118,9 @@ TEST(PlanSoftware, DistributedOptimizerScattersGradientsAndHidesTheGather) {
 // Gradient buckets (ZeRO 0-1): each bucket is a collective and pays the ring's latency. Under a
 // pipeline the trainer reduces the whole buffer in one all-reduce after the schedule, whatever
 // --bucket-mb says; the distributed optimizer reduce-scatters in buckets of --bucket-mb
-// (Megatron-Core's --ddp-bucket-size), as the trainer does without a pipeline.
-TEST(PlanSoftware, EachGradientBucketPaysTheRingsLatency) {
+// (Megatron-Core's --ddp-bucket-size), as the trainer does without a pipeline. ZeRO-2/3 run a
+// collective per unit.
+TEST(PlanSoftware, EachBucketAndUnitCollectivePaysTheRingsLatency) {
   Workload w{model::preset("gpt2"), 64};
   Hardware h = ideal();
   h.intra = {1e15, 10};  // latency alone
@@ -145,6 +146,34 @@ TEST(PlanSoftware, EachGradientBucketPaysTheRingsLatency) {
   const Layout flat = layout(g, 1, 1, 4);
   EXPECT_NEAR(dp_s(whole, flat), 2 * lat, 1e-12);
   EXPECT_GT(dp_s(small, flat), 10 * dp_s(whole, flat));
+  // ZeRO-3 gathers each unit (the embedding, 12 blocks, the head) for forward and for backward
+  // and reduce-scatters it, every micro-batch (64 / (4 x 4) of them): 3 x 14 latencies each.
+  Layout z3 = flat;
+  z3.zero = 3;
+  EXPECT_NEAR(dp_s(w, z3), 4 * 3 * 14 * lat, 1e-12);
+}
+
+// Megatron-LM's scatter/gather of pipeline sends without sp: each of the t ranks of a stage
+// sends a 1/t piece across nodes and the next stage's ranks all-gather them inside theirs. Over
+// an ideal node link the sends take 1/t of the time; with sp the pieces are already split.
+TEST(PlanSoftware, ScatterGatherSendsAPieceOfTheActivation) {
+  Workload w{model::preset("gpt2"), 16};
+  Hardware h = ideal();
+  h.inter = {10, 0};
+  const Precision p = precision_of("bf16");
+  const Layout no_sp = layout(1, 8, 2, 1);
+  Workload megatron = w;
+  megatron.pp_scatter_gather = true;
+  const auto sends = [&](const Workload& x, const Layout& l) {
+    const StepTime t = step_time(x, l, h, p, {16, 8});
+    return t.pp_comm_s - t.tied_s;
+  };
+  ASSERT_GT(sends(w, no_sp), 0.0);
+  EXPECT_NEAR(sends(megatron, no_sp), sends(w, no_sp) / 8, 1e-9);  // the gather: ~0
+  EXPECT_LT(step_time(megatron, no_sp, h, p, {16, 8}).step_s,
+            step_time(w, no_sp, h, p, {16, 8}).step_s);
+  const Layout sp = with_sp(no_sp);
+  EXPECT_EQ(sends(megatron, sp), sends(w, sp));
 }
 
 }  // namespace

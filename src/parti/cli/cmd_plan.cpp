@@ -47,6 +47,7 @@ struct PlanArgs {
   double attention_dropout = 0, hidden_dropout = 0;
   bool weights_copy = true;
   double bucket_mb = 25;
+  bool pp_scatter_gather = false;
 };
 
 double gib(double bytes) { return bytes / 1073741824.0; }
@@ -172,7 +173,8 @@ plan::Workload workload_of(const PlanArgs& a, const model::ModelConfig& m, int g
           a.attention_dropout,
           a.hidden_dropout,
           a.weights_copy,
-          a.bucket_mb};
+          a.bucket_mb,
+          a.pp_scatter_gather};
 }
 
 // One global batch's search, printed; its result.
@@ -329,6 +331,11 @@ void add_software_flags(CLI::App* cmd, PlanArgs& a) {
                   "--ddp-bucket-size, by default max(40M, 1M x dp) parameters of fp32 "
                   "gradients); under a pipeline the trainer reduces all gradients at once")
       ->capture_default_str();
+  cmd->add_flag("--pp-scatter-gather", a.pp_scatter_gather,
+                "without --sp, each tp rank sends a 1/tp piece of the activation to the next "
+                "stage, whose tp group all-gathers it (Megatron-LM's scatter/gather, its default "
+                "before sequence parallelism); default: every tp rank sends it whole, as Parti's "
+                "trainer");
   cmd->add_flag("--tp-comm-overlap", a.tp_comm_overlap,
                 "sequence parallelism's collectives hidden behind the products beside them "
                 "(Megatron-LM's --tp-comm-overlap) up to the profile's overlap share; default: "

@@ -34,7 +34,8 @@ struct Shapes {
   bool eager = false;            // element-wise ops run as eager PyTorch's chains of small kernels
   std::string loss;              // the loss's kernel (the workload's)
   bool tp_comm_overlap = false;  // sp's collectives hidden behind the products (the workload's)
-  double logit_kept = 1;         // activation elements kept per logit for backward (unfused: fp32)
+  bool pp_scatter_gather = false;  // stage sends in 1/t pieces, gathered (the workload's)
+  double logit_kept = 1;  // activation elements kept per logit for backward (unfused: fp32)
   // Dropout (the workload's). On the attention probabilities (materialized scores only): the
   // passes it adds over the scores in forward (read the probabilities, write its output and a
   // 1-byte mask) and again in backward (read the output's gradient and the mask, write the

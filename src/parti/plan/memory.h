@@ -76,6 +76,10 @@ struct Workload {
   // max(40M, 1M x dp) parameters of fp32 gradients). Under a pipeline the trainer reduces the
   // whole buffer in one collective after the schedule; the distributed optimizer in buckets.
   double bucket_mb = 25;
+  // Without sp each tp rank holds the whole activation a pipeline stage sends: Parti's trainer
+  // sends it from every tp rank; Megatron-LM's scatter/gather (its default before sequence
+  // parallelism) sends a 1/t piece from each, which the next stage's tp group all-gathers.
+  bool pp_scatter_gather = false;
 };
 
 // The fp32 master is the run's only copy of the weights (bf16 without --weights-copy).

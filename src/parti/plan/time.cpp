@@ -514,11 +514,18 @@ void data_parallel_seconds(const Workload& w, const Layout& l, const Precision& 
                                      : all_reduce_s(grad_bytes / buckets, g, link));
     t.dp_exposed_s = t.dp_comm_s - (scatter ? std::min(t.dp_comm_s, overlap * t.backward_s) : 0);
   } else {
-    // A reduce-scatter of every micro-batch's gradients, overlapped with its backward.
-    t.dp_comm_s = M * all_gather_s(grad_bytes, g, link);
+    // A reduce-scatter of every micro-batch's gradients, overlapped with its backward, a
+    // collective per unit (the embedding, each block, the head) as the trainer runs them: each
+    // pays the ring's latency.
+    const GradientUnits& u = gt.units;
+    const double units = u.blocks + (u.head > 0 ? 1 : 0) + (u.embedding > 0 ? 1 : 0);
+    const auto per_unit = [&](double bytes) {
+      return units * all_gather_s(bytes / units, g, link);
+    };
+    t.dp_comm_s = M * per_unit(grad_bytes);
     hidden_window = M * t.backward_s;
     if (zero == 3) {  // parameters gathered for forward and again for backward
-      t.dp_comm_s += 2.0 * M * all_gather_s(param_bytes, g, link);
+      t.dp_comm_s += 2.0 * M * per_unit(param_bytes);
       hidden_window += M * t.forward_s;
     }
   }
@@ -576,8 +583,16 @@ Model model_on(const Hardware& hw, const Shapes& sh, const Layout& l, const Prec
 }
 
 // One activation (or its gradient) sent between neighbouring stages.
-double p2p_seconds(const Shapes& sh, const Layout& l, const Precision& p, const Link& link) {
-  return l.pp > 1 ? link.latency_us * 1e-6 + gb(sh.n * p.activation) / link.bandwidth_gbs : 0.0;
+double p2p_seconds(const Shapes& sh, const Layout& l, const Precision& p, const Link& link,
+                   const Link& tp_link) {
+  if (l.pp == 1) {
+    return 0;
+  }
+  if (sh.pp_scatter_gather && !sh.sp && sh.tp > 1 && sh.q == 1) {  // a piece, then a gather
+    return link.latency_us * 1e-6 + gb(sh.n / sh.tp * p.activation) / link.bandwidth_gbs +
+           all_gather_s(sh.n * p.activation, sh.tp, tp_link);
+  }
+  return link.latency_us * 1e-6 + gb(sh.n * p.activation) / link.bandwidth_gbs;
 }
 
 // Per stage, a rank's work per step: its compute less the links' latencies, which leave its core
@@ -590,8 +605,9 @@ std::vector<double> stage_arithmetic(const Workload& w, const Layout& l, const H
   waiting.intra.bandwidth_gbs = waiting.inter.bandwidth_gbs = 1e30;
   const Shapes sh(w, l, p);
   const Link& pp_link = link_for(l.tp * l.grad_ranks(), l.pp, waiting, cluster);
-  const std::vector<ChunkCost> waits = chunk_costs(model_on(waiting, sh, l, p, cluster), w, l,
-                                                   split, p2p_seconds(sh, l, p, pp_link));
+  const std::vector<ChunkCost> waits =
+      chunk_costs(model_on(waiting, sh, l, p, cluster), w, l, split,
+                  p2p_seconds(sh, l, p, pp_link, ring_link(1, l.tp, waiting, cluster)));
   StepTime scratch;
   const int M = l.micro_batches(w.global_batch);
   const StageCosts wire = stage_costs(waits, l.pp, M, scratch);
@@ -630,7 +646,7 @@ StepTime step_time(const Workload& w, const Layout& l, const Hardware& hw, const
   const Model model = model_on(hw, sh, l, p, cluster);
   const std::vector<int> split = l.pp > 1 ? chunk_layers(w, l) : std::vector<int>{w.model.layers};
   const int M = l.micro_batches(w.global_batch);
-  const double p2p = p2p_seconds(sh, l, p, pp_link);
+  const double p2p = p2p_seconds(sh, l, p, pp_link, ring_link(1, l.tp, hw, cluster));
   const std::vector<ChunkCost> cost = chunk_costs(model, w, l, split, p2p);
   StepTime t;
   const StageCosts stages = stage_costs(cost, l.pp, M, t);
