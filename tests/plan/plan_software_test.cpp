@@ -161,7 +161,7 @@ TEST(PlanSoftware, ScatterGatherSendsAPieceOfTheActivation) {
   Hardware h = ideal();
   h.inter = {10, 0};
   const Precision p = precision_of("bf16");
-  const Layout no_sp = layout(1, 8, 2, 1);
+  const Layout no_sp = layout(2, 4, 2, 1);  // dp x tp fill a node; the stages cross
   Workload megatron = w;
   megatron.pp_scatter_gather = true;
   const auto sends = [&](const Workload& x, const Layout& l) {
@@ -169,7 +169,7 @@ TEST(PlanSoftware, ScatterGatherSendsAPieceOfTheActivation) {
     return t.pp_comm_s - t.tied_s;
   };
   ASSERT_GT(sends(w, no_sp), 0.0);
-  EXPECT_NEAR(sends(megatron, no_sp), sends(w, no_sp) / 8, 1e-9);  // the gather: ~0
+  EXPECT_NEAR(sends(megatron, no_sp), sends(w, no_sp) / 4, 1e-9);  // the gather: ~0
   EXPECT_LT(step_time(megatron, no_sp, h, p, {16, 8}).step_s,
             step_time(w, no_sp, h, p, {16, 8}).step_s);
   const Layout sp = with_sp(no_sp);

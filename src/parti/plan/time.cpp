@@ -582,13 +582,15 @@ Model model_on(const Hardware& hw, const Shapes& sh, const Layout& l, const Prec
                ring_link(q, q, hw, cluster)};
 }
 
-// One activation (or its gradient) sent between neighbouring stages.
+// One activation (or its gradient) sent between neighbouring stages: the rank's n elements, or
+// under the workload's scatter/gather without sp a 1/t piece of them and a gather of the t pieces
+// on the tp link.
 double p2p_seconds(const Shapes& sh, const Layout& l, const Precision& p, const Link& link,
                    const Link& tp_link) {
   if (l.pp == 1) {
     return 0;
   }
-  if (sh.pp_scatter_gather && !sh.sp && sh.tp > 1 && sh.q == 1) {  // a piece, then a gather
+  if (sh.pp_scatter_gather && !sh.sp && sh.tp > 1 && sh.q == 1) {
     return link.latency_us * 1e-6 + gb(sh.n / sh.tp * p.activation) / link.bandwidth_gbs +
            all_gather_s(sh.n * p.activation, sh.tp, tp_link);
   }
