@@ -162,19 +162,19 @@ plan::Workload workload_of(const PlanArgs& a, const model::ModelConfig& m, int g
     PARTI_CHECK(p >= 0 && p < 1, ConfigError, flag, " ", p, ": expected a probability in [0, 1)");
   }
   PARTI_CHECK(a.bucket_mb > 0, ConfigError, "--bucket-mb ", a.bucket_mb, ": expected MiB above 0");
-  return {m,
-          global_batch,
-          a.attention,
-          a.kernels,
-          loss,
-          a.dp_overlap,
-          a.distributed_optimizer,
-          a.tp_comm_overlap,
-          a.attention_dropout,
-          a.hidden_dropout,
-          a.weights_copy,
-          a.bucket_mb,
-          a.pp_scatter_gather};
+  return {.model = m,
+          .global_batch = global_batch,
+          .attention = a.attention,
+          .kernels = a.kernels,
+          .loss = loss,
+          .dp_overlap = a.dp_overlap,
+          .distributed_optimizer = a.distributed_optimizer,
+          .tp_comm_overlap = a.tp_comm_overlap,
+          .attention_dropout = a.attention_dropout,
+          .hidden_dropout = a.hidden_dropout,
+          .weights_copy = a.weights_copy,
+          .bucket_mb = a.bucket_mb,
+          .pp_scatter_gather = a.pp_scatter_gather};
 }
 
 // One global batch's search, printed; its result.

@@ -121,6 +121,7 @@ std::vector<double> stage_parameters(const Workload& w, const Layout& l);
 struct GradientUnits {
   double head = 0, block = 0, embedding = 0;
   int blocks = 0;
+  int count() const { return blocks + (head > 0 ? 1 : 0) + (embedding > 0 ? 1 : 0); }  // units
 };
 GradientUnits gradient_units(const Workload& w, const Layout& l, int stage);
 

@@ -81,6 +81,19 @@ struct Model {
   double ar(double elements) const { return all_reduce_s(elements * p.activation, tp, tp_link); }
   double ag(double elements) const { return all_gather_s(elements * p.activation, tp, tp_link); }
 
+  // One activation (or its gradient) sent to the neighbouring stage over `link`: the rank's n
+  // elements, or under the workload's scatter/gather without sp a 1/t piece of them, which the
+  // receiving stage's tp group then gathers.
+  double p2p(const Layout& l, const Link& link) const {
+    if (l.pp == 1) {
+      return 0;
+    }
+    const bool pieces = sh.pp_scatter_gather && !sh.sp && tp > 1 && sh.q == 1;
+    const double sent = pieces ? sh.n / tp : sh.n;
+    return link.latency_us * 1e-6 + gb(sent * p.activation) / link.bandwidth_gbs +
+           (pieces ? ag(sh.n) : 0.0);
+  }
+
   // A SUMMA product of K inputs and `out` outputs on the grid (summa.h): its q steps' products,
   // and the part of each step's transfers, posted a step ahead, not hidden behind the step
   // before's product (the first step's, whole). Forward broadcasts an input block along the row
@@ -517,8 +530,7 @@ void data_parallel_seconds(const Workload& w, const Layout& l, const Precision& 
     // A reduce-scatter of every micro-batch's gradients, overlapped with its backward, a
     // collective per unit (the embedding, each block, the head) as the trainer runs them: each
     // pays the ring's latency.
-    const GradientUnits& u = gt.units;
-    const double units = u.blocks + (u.head > 0 ? 1 : 0) + (u.embedding > 0 ? 1 : 0);
+    const double units = gt.units.count();
     const auto per_unit = [&](double bytes) {
       return units * all_gather_s(bytes / units, g, link);
     };
@@ -582,21 +594,6 @@ Model model_on(const Hardware& hw, const Shapes& sh, const Layout& l, const Prec
                ring_link(q, q, hw, cluster)};
 }
 
-// One activation (or its gradient) sent between neighbouring stages: the rank's n elements, or
-// under the workload's scatter/gather without sp a 1/t piece of them and a gather of the t pieces
-// on the tp link.
-double p2p_seconds(const Shapes& sh, const Layout& l, const Precision& p, const Link& link,
-                   const Link& tp_link) {
-  if (l.pp == 1) {
-    return 0;
-  }
-  if (sh.pp_scatter_gather && !sh.sp && sh.tp > 1 && sh.q == 1) {
-    return link.latency_us * 1e-6 + gb(sh.n / sh.tp * p.activation) / link.bandwidth_gbs +
-           all_gather_s(sh.n * p.activation, sh.tp, tp_link);
-  }
-  return link.latency_us * 1e-6 + gb(sh.n * p.activation) / link.bandwidth_gbs;
-}
-
 // Per stage, a rank's work per step: its compute less the links' latencies, which leave its core
 // to the node's other ranks (MPI yields when a node is oversubscribed). Moving the bytes is a
 // core's work: shared memory's copies, and TCP's through the kernel (and scripts/cluster's link).
@@ -607,9 +604,8 @@ std::vector<double> stage_arithmetic(const Workload& w, const Layout& l, const H
   waiting.intra.bandwidth_gbs = waiting.inter.bandwidth_gbs = 1e30;
   const Shapes sh(w, l, p);
   const Link& pp_link = link_for(l.tp * l.grad_ranks(), l.pp, waiting, cluster);
-  const std::vector<ChunkCost> waits =
-      chunk_costs(model_on(waiting, sh, l, p, cluster), w, l, split,
-                  p2p_seconds(sh, l, p, pp_link, ring_link(1, l.tp, waiting, cluster)));
+  const Model model = model_on(waiting, sh, l, p, cluster);
+  const std::vector<ChunkCost> waits = chunk_costs(model, w, l, split, model.p2p(l, pp_link));
   StepTime scratch;
   const int M = l.micro_batches(w.global_batch);
   const StageCosts wire = stage_costs(waits, l.pp, M, scratch);
@@ -648,7 +644,7 @@ StepTime step_time(const Workload& w, const Layout& l, const Hardware& hw, const
   const Model model = model_on(hw, sh, l, p, cluster);
   const std::vector<int> split = l.pp > 1 ? chunk_layers(w, l) : std::vector<int>{w.model.layers};
   const int M = l.micro_batches(w.global_batch);
-  const double p2p = p2p_seconds(sh, l, p, pp_link, ring_link(1, l.tp, hw, cluster));
+  const double p2p = model.p2p(l, pp_link);
   const std::vector<ChunkCost> cost = chunk_costs(model, w, l, split, p2p);
   StepTime t;
   const StageCosts stages = stage_costs(cost, l.pp, M, t);
