@@ -176,5 +176,30 @@ TEST(PlanSoftware, ScatterGatherSendsAPieceOfTheActivation) {
   EXPECT_EQ(sends(megatron, sp), sends(w, sp));
 }
 
+// Gradient accumulation outside the products (Megatron-LM before 2022, DeepSpeed): every
+// micro-batch's weight gradient is read back and added into the fp32 buffer (read and write),
+// 2 + 8 bytes a weight in bf16, 4 + 8 in fp32, over this rank's part of the linear layers, the
+// head and the embedding (GPT-2's tied table twice, its positions once); each micro-batch's
+// backward pays it, the forward not.
+TEST(PlanSoftware, UnfusedAccumulationPassesOverTheWeightsEachMicroBatch) {
+  Workload w{model::preset("gpt2"), 8};
+  const Hardware h = ideal();
+  const Layout l = layout(1, 2, 1, 2);  // tp 2, 4 micro-batches of 2
+  Workload separate = w;
+  separate.grad_accumulation_fusion = false;
+  const model::ModelConfig& m = w.model;
+  const double C = m.dim, V = static_cast<double>(m.padded_vocab());
+  const double weights = m.layers * 12 * C * C / 2 + 2 * (V / 2) * C + m.seq_len * C;
+  const double bw = h.memory_bandwidth_gbs * 1e9;
+  for (const auto& [precision, bytes] : {std::pair{"bf16", 10.0}, std::pair{"fp32", 12.0}}) {
+    const Precision p = precision_of(precision);
+    const StepTime fused = step_time(w, l, h, p, {2, 8}),
+                   not_fused = step_time(separate, l, h, p, {2, 8});
+    EXPECT_EQ(not_fused.forward_s, fused.forward_s);
+    EXPECT_NEAR(not_fused.backward_s - fused.backward_s, weights * bytes / bw, 1e-12) << precision;
+    EXPECT_NEAR(not_fused.step_s - fused.step_s, 4 * weights * bytes / bw, 1e-9) << precision;
+  }
+}
+
 }  // namespace
 }  // namespace parti::plan

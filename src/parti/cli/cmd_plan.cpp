@@ -48,6 +48,7 @@ struct PlanArgs {
   bool weights_copy = true;
   double bucket_mb = 25;
   bool pp_scatter_gather = false;
+  bool grad_accumulation_fusion = true;
 };
 
 double gib(double bytes) { return bytes / 1073741824.0; }
@@ -174,7 +175,8 @@ plan::Workload workload_of(const PlanArgs& a, const model::ModelConfig& m, int g
           .hidden_dropout = a.hidden_dropout,
           .weights_copy = a.weights_copy,
           .bucket_mb = a.bucket_mb,
-          .pp_scatter_gather = a.pp_scatter_gather};
+          .pp_scatter_gather = a.pp_scatter_gather,
+          .grad_accumulation_fusion = a.grad_accumulation_fusion};
 }
 
 // One global batch's search, printed; its result.
@@ -336,6 +338,12 @@ void add_software_flags(CLI::App* cmd, PlanArgs& a) {
                 "stage, whose tp group all-gathers it (Megatron-LM's scatter/gather, its default "
                 "before sequence parallelism); default: every tp rank sends it whole, as Parti's "
                 "trainer");
+  cmd->add_flag("--gradient-accumulation-fusion,!--no-gradient-accumulation-fusion",
+                a.grad_accumulation_fusion,
+                "the weight-gradient products add into the gradient buffer (default: Parti's "
+                "trainer, Megatron-LM since 2022) or write each micro-batch's gradient for a "
+                "kernel of its own to add (Megatron-LM before 2022, DeepSpeed, PyTorch autograd "
+                "across micro-batches): a pass over the rank's weights per micro-batch");
   cmd->add_flag("--tp-comm-overlap", a.tp_comm_overlap,
                 "sequence parallelism's collectives hidden behind the products beside them "
                 "(Megatron-LM's --tp-comm-overlap) up to the profile's overlap share; default: "

@@ -80,6 +80,12 @@ struct Workload {
   // sends it from every tp rank; Megatron-LM's scatter/gather (its default before sequence
   // parallelism) sends a 1/t piece from each, which the next stage's tp group all-gathers.
   bool pp_scatter_gather = false;
+  // Each weight-gradient product adds into the gradient buffer (Parti's trainer; Megatron-LM's
+  // gradient accumulation fusion, its default since 2022), or writes the micro-batch's gradient
+  // in the weights' type for a kernel of its own to add into the fp32 buffer (Megatron-LM
+  // before 2022, DeepSpeed, PyTorch autograd across micro-batches): per micro-batch a read of
+  // that gradient and a read and write of the buffer, over the rank's weights.
+  bool grad_accumulation_fusion = true;
 };
 
 // The fp32 master is the run's only copy of the weights (bf16 without --weights-copy).

@@ -78,6 +78,11 @@ struct Model {
   double stream(double elements) const {
     return elements * p.activation / (hw.memory_bandwidth_gbs * 1e9);
   }
+  // Adding one micro-batch's gradients of `weights` elements into the buffer outside the
+  // products (Shapes::accumulation_bytes; none when the products accumulate).
+  double accumulate(double weights) const {
+    return weights * sh.accumulation_bytes / (hw.memory_bandwidth_gbs * 1e9);
+  }
   double ar(double elements) const { return all_reduce_s(elements * p.activation, tp, tp_link); }
   double ag(double elements) const { return all_gather_s(elements * p.activation, tp, tp_link); }
 
@@ -166,6 +171,11 @@ struct Model {
                                    8 * N * Cl + 2 * eager + drop_bwd);
     const Work products = linears();
     add(w, products);
+    double weights = 0;  // this rank's part of the linear layers
+    for (const model::Footprint::Linear& f : sh.fp.layer) {
+      weights += sh.q > 1 ? f.in / sh.q * f.out / sh.q : f.in * f.out / tp;
+    }
+    w.weight += accumulate(weights);
     if (sh.q > 1) {  // two norms: mean and variance forward, two sums backward, per row
       w.tp_comm_forward += 4 * row_sums(N);
       w.tp_comm_backward += 2 * row_sums(2 * N);
@@ -270,11 +280,12 @@ struct Model {
     Work w;
     w.forward = gemm(N, V, C) + loss_fwd + stream(2 * sh.n);
     w.input = gemm(N, C, V) + loss_bwd + stream(4 * sh.n);
-    w.weight = gemm(C, V, N);
+    w.weight = gemm(C, V, N) + accumulate(V * C);
     if (sh.q > 1) {  // the output projection by SUMMA, the statistics along the grid row
       w = Work{};
       w.forward = loss_fwd + stream(2 * sh.n);
       w.input = loss_bwd + stream(4 * sh.n);
+      w.weight = accumulate(V * C / sh.q);
       add(w, summa(C, sh.vocab));
       w.tp_comm_forward += 3 * row_sums(N) + 2 * row_sums(N);
       w.tp_comm_backward += row_sums(2 * N);
@@ -287,10 +298,14 @@ struct Model {
     return w;
   }
 
-  Work embedding() const {
+  Work embedding(const model::ModelConfig& m) const {
     Work w;
     w.forward = stream(3 * sh.NC + sh.hidden_mask * sh.n);
-    w.weight = stream(3 * sh.NC + (sh.hidden_mask > 0 ? (2 + sh.hidden_mask) * sh.n : 0.0));
+    // The lookup's gradient is the table's (and the positions'), dense, accumulated as a product's.
+    const double width = sh.q > 1 ? sh.C / sh.q : sh.C;
+    const double positions = sh.fp.positions ? static_cast<double>(m.seq_len) * width : 0.0;
+    w.weight = stream(3 * sh.NC + (sh.hidden_mask > 0 ? (2 + sh.hidden_mask) * sh.n : 0.0)) +
+               accumulate(sh.Vl * width + positions);
     if (sh.q > 1) {
       // The lookup: every token's width part reduce-scattered along the row, the rank's block
       // sent to the transposed rank; backward the block back and an all-gather along the row.
@@ -338,7 +353,7 @@ struct ChunkCost {
 std::vector<ChunkCost> chunk_costs(const Model& model, const Workload& w, const Layout& l,
                                    const std::vector<int>& split, double p2p) {
   const Work block = model.block(w.model, l.micro_batch);
-  const Work head = model.head(), embedding = model.embedding();
+  const Work head = model.head(), embedding = model.embedding(w.model);
   const int chunks = static_cast<int>(split.size());
   std::vector<ChunkCost> cost(static_cast<size_t>(chunks));
   for (int c = 0; c < chunks; ++c) {
