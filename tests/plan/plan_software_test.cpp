@@ -199,6 +199,13 @@ TEST(PlanSoftware, UnfusedAccumulationPassesOverTheWeightsEachMicroBatch) {
     EXPECT_NEAR(not_fused.backward_s - fused.backward_s, weights * bytes / bw, 1e-12) << precision;
     EXPECT_NEAR(not_fused.step_s - fused.step_s, 4 * weights * bytes / bw, 1e-9) << precision;
   }
+  // ZeRO-2 over dp 2 reduce-scatters each micro-batch's gradients: the added shard is half.
+  Layout z2 = layout(2, 2, 1, 2);
+  z2.zero = 2;
+  const Precision p = precision_of("bf16");
+  EXPECT_NEAR(
+      step_time(separate, z2, h, p, {4, 8}).backward_s - step_time(w, z2, h, p, {4, 8}).backward_s,
+      weights / 2 * 10 / bw, 1e-12);
 }
 
 }  // namespace

@@ -168,9 +168,11 @@ Shapes::Shapes(const Workload& w, const Layout& l, const Precision& p)
   }
   hidden_mask = w.hidden_dropout > 0 ? mask : 0.0;
   logit_kept = loss == "fused" ? 1.0 : 4.0 / p.activation;
-  // Without a bf16 copy the gradients come in the fp32 weights' type.
+  // Without a bf16 copy the gradients come in the fp32 weights' type. ZeRO-2/3 reduce-scatter
+  // each micro-batch's gradients: what is added is the rank's shard.
   const double fresh = master_only(w, p) ? p.master : p.param;
-  accumulation_bytes = w.grad_accumulation_fusion ? 0.0 : fresh + 2 * p.grad;
+  const double shard = l.zero >= 2 ? l.grad_ranks() : 1;
+  accumulation_bytes = w.grad_accumulation_fusion ? 0.0 : (fresh + 2 * p.grad) / shard;
 }
 
 double Shapes::block_forward_extra() const {

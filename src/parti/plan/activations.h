@@ -36,7 +36,8 @@ struct Shapes {
   bool tp_comm_overlap = false;  // sp's collectives hidden behind the products (the workload's)
   bool pp_scatter_gather = false;  // stage sends in 1/t pieces, gathered (the workload's)
   // Bytes per weight element that each micro-batch's gradient accumulation moves outside the
-  // products: 0 when fused (the workload's), else the fresh gradient and the fp32 buffer twice.
+  // products: 0 when fused (the workload's), else the fresh gradient and the fp32 buffer twice
+  // (under ZeRO-2/3 over the rank's shard of them).
   double accumulation_bytes = 0;
   double logit_kept = 1;  // activation elements kept per logit for backward (unfused: fp32)
   // Dropout (the workload's). On the attention probabilities (materialized scores only): the
