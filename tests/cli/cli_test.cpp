@@ -517,6 +517,8 @@ TEST(Cli, PlanPrintsRankedLayoutsAndJson) {
       "plan --model gpt2 --global-batch 16 --gpus 16 --hardware a100-80gb --dp 2 --tp 4 --no-sp "
       "--pp 2 --zero 0 --micro-batch 1 --recompute none --top 1 --json";
   EXPECT_LT(step(parti(stages + " --pp-scatter-gather")), step(parti(stages)));
+  // DeepSpeed's blocking sends: each send and receive waits its turn.
+  EXPECT_GT(step(parti(stages + " --pp-blocking-sends")), step(parti(stages)));
   // Gradients accumulated by a kernel of their own: a pass over the weights per micro-batch.
   EXPECT_GT(step(parti(stages + " --no-gradient-accumulation-fusion")), step(parti(stages)));
   expect_one_line_error(parti("plan --model gpt2 --global-batch 8 --gpus 2 --hardware a100-80gb "

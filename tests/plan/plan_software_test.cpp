@@ -176,6 +176,29 @@ TEST(PlanSoftware, ScatterGatherSendsAPieceOfTheActivation) {
   EXPECT_EQ(sends(megatron, sp), sends(w, sp));
 }
 
+// DeepSpeed's pipeline engine sends and receives each on its own, blocking, in the schedule's
+// order: a middle stage's slot waits for the gradient in, the activation out, the gradient out
+// and the activation in, where isend or a batched send-receive overlaps each send with its
+// receive. Each send's time counts twice; over an ideal link (no time on the wire) nothing
+// changes.
+TEST(PlanSoftware, BlockingSendsWaitForEachTransferInTurn) {
+  Workload w{model::preset("gpt2"), 16};
+  Hardware h = ideal();
+  h.inter = {10, 5};
+  const Precision p = precision_of("bf16");
+  const Layout l = layout(2, 4, 2, 1);  // dp x tp fill a node; the stages cross
+  Workload deepspeed = w;
+  deepspeed.pp_blocking_sends = true;
+  const auto time = [&](const Workload& x, const Hardware& on) {
+    return step_time(x, l, on, p, {16, 8});
+  };
+  const StepTime paired = time(w, h), blocking = time(deepspeed, h);
+  ASSERT_GT(paired.pp_comm_s - paired.tied_s, 0.0);
+  EXPECT_NEAR(blocking.pp_comm_s - blocking.tied_s, 2 * (paired.pp_comm_s - paired.tied_s), 1e-12);
+  EXPECT_GT(blocking.step_s, paired.step_s);
+  EXPECT_NEAR(time(deepspeed, ideal()).step_s, time(w, ideal()).step_s, 1e-9);
+}
+
 // Gradient accumulation outside the products (Megatron-LM before 2022, DeepSpeed): every
 // micro-batch's weight gradient is read back and added into the fp32 buffer (read and write),
 // 2 + 8 bytes a weight in bf16, 4 + 8 in fp32, over this rank's part of the linear layers, the

@@ -48,6 +48,7 @@ struct PlanArgs {
   bool weights_copy = true;
   double bucket_mb = 25;
   bool pp_scatter_gather = false;
+  bool pp_blocking_sends = false;
   bool grad_accumulation_fusion = true;
 };
 
@@ -176,6 +177,7 @@ plan::Workload workload_of(const PlanArgs& a, const model::ModelConfig& m, int g
           .weights_copy = a.weights_copy,
           .bucket_mb = a.bucket_mb,
           .pp_scatter_gather = a.pp_scatter_gather,
+          .pp_blocking_sends = a.pp_blocking_sends,
           .grad_accumulation_fusion = a.grad_accumulation_fusion};
 }
 
@@ -338,6 +340,11 @@ void add_software_flags(CLI::App* cmd, PlanArgs& a) {
                 "stage, whose tp group all-gathers it (Megatron-LM's scatter/gather, its default "
                 "before sequence parallelism); default: every tp rank sends it whole, as Parti's "
                 "trainer");
+  cmd->add_flag("--pp-blocking-sends", a.pp_blocking_sends,
+                "each pipeline send and receive is a blocking transfer of its own, in the "
+                "schedule's order (DeepSpeed's pipeline engine): a stage's slot waits for four "
+                "transfers; default: two, each send beside its receive (Parti's trainer, "
+                "Megatron-LM)");
   cmd->add_flag("--gradient-accumulation-fusion,!--no-gradient-accumulation-fusion",
                 a.grad_accumulation_fusion,
                 "the weight-gradient products add into the gradient buffer (default: Parti's "

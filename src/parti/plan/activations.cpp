@@ -127,6 +127,7 @@ Shapes::Shapes(const Workload& w, const Layout& l, const Precision& p)
       loss(w.loss),
       tp_comm_overlap(w.tp_comm_overlap),
       pp_scatter_gather(w.pp_scatter_gather),
+      pp_blocking_sends(w.pp_blocking_sends),
       recompute(l.recompute) {
   const model::ModelConfig& m = w.model;
   const double B = l.micro_batch, T = m.seq_len;

@@ -35,6 +35,7 @@ struct Shapes {
   std::string loss;              // the loss's kernel (the workload's)
   bool tp_comm_overlap = false;  // sp's collectives hidden behind the products (the workload's)
   bool pp_scatter_gather = false;  // stage sends in 1/t pieces, gathered (the workload's)
+  bool pp_blocking_sends = false;  // each send and receive a blocking transfer (the workload's)
   // Bytes per weight element that each micro-batch's gradient accumulation moves outside the
   // products: 0 when fused (the workload's), else the fresh gradient and the fp32 buffer twice
   // (under ZeRO-2/3 over the rank's shard of them).

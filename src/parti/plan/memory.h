@@ -80,6 +80,12 @@ struct Workload {
   // sends it from every tp rank; Megatron-LM's scatter/gather (its default before sequence
   // parallelism) sends a 1/t piece from each, which the next stage's tp group all-gathers.
   bool pp_scatter_gather = false;
+  // Pipeline sends overlap the receive beside them (Parti's trainer posts them with isend,
+  // Megatron-LM batches each with its receive), or each send and receive is a blocking transfer
+  // of its own in the schedule's order (DeepSpeed's pipeline engine: receive the gradient, send
+  // the activation, backward; send the gradient, receive the activation, forward): a middle
+  // stage's slot then waits for four transfers, not two.
+  bool pp_blocking_sends = false;
   // Each weight-gradient product adds into the gradient buffer (Parti's trainer; Megatron-LM's
   // gradient accumulation fusion, its default since 2022), or writes the micro-batch's gradient
   // in the weights' type for a kernel of its own to add into the fp32 buffer (Megatron-LM

@@ -88,15 +88,18 @@ struct Model {
 
   // One activation (or its gradient) sent to the neighbouring stage over `link`: the rank's n
   // elements, or under the workload's scatter/gather without sp a 1/t piece of them, which the
-  // receiving stage's tp group then gathers.
+  // receiving stage's tp group then gathers. Where every send and receive blocks on its own
+  // (the workload's pp_blocking_sends), a stage's slot waits for its receive and its send in
+  // turn on each side: twice the paired exchange's time.
   double p2p(const Layout& l, const Link& link) const {
     if (l.pp == 1) {
       return 0;
     }
     const bool pieces = sh.pp_scatter_gather && !sh.sp && tp > 1 && sh.q == 1;
     const double sent = pieces ? sh.n / tp : sh.n;
-    return link.latency_us * 1e-6 + gb(sent * p.activation) / link.bandwidth_gbs +
-           (pieces ? ag(sh.n) : 0.0);
+    const double one = link.latency_us * 1e-6 + gb(sent * p.activation) / link.bandwidth_gbs +
+                       (pieces ? ag(sh.n) : 0.0);
+    return sh.pp_blocking_sends ? 2 * one : one;
   }
 
   // A SUMMA product of K inputs and `out` outputs on the grid (summa.h): its q steps' products,
