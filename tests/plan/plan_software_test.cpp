@@ -153,27 +153,34 @@ TEST(PlanSoftware, EachBucketAndUnitCollectivePaysTheRingsLatency) {
   EXPECT_NEAR(dp_s(w, z3), 4 * 3 * 14 * lat, 1e-12);
 }
 
+// GPT-2 on dp 2 x tp 4 (a node) x pp 2: the stages cross between nodes over a 10 GB/s link.
+struct CrossingStages {
+  Workload w{model::preset("gpt2"), 16};
+  Hardware h = ideal();
+  Precision p = precision_of("bf16");
+  Layout l = layout(2, 4, 2, 1);
+  CrossingStages() { h.inter = {10, 0}; }
+  StepTime time(const Workload& x, const Layout& at) const {
+    return step_time(x, at, h, p, {16, 8});
+  }
+  double sends(const Workload& x, const Layout& at) const {  // the tied table's swap left out
+    const StepTime t = time(x, at);
+    return t.pp_comm_s - t.tied_s;
+  }
+};
+
 // Megatron-LM's scatter/gather of pipeline sends without sp: each of the t ranks of a stage
 // sends a 1/t piece across nodes and the next stage's ranks all-gather them inside theirs. Over
 // an ideal node link the sends take 1/t of the time; with sp the pieces are already split.
 TEST(PlanSoftware, ScatterGatherSendsAPieceOfTheActivation) {
-  Workload w{model::preset("gpt2"), 16};
-  Hardware h = ideal();
-  h.inter = {10, 0};
-  const Precision p = precision_of("bf16");
-  const Layout no_sp = layout(2, 4, 2, 1);  // dp x tp fill a node; the stages cross
-  Workload megatron = w;
+  const CrossingStages c;
+  Workload megatron = c.w;
   megatron.pp_scatter_gather = true;
-  const auto sends = [&](const Workload& x, const Layout& l) {
-    const StepTime t = step_time(x, l, h, p, {16, 8});
-    return t.pp_comm_s - t.tied_s;
-  };
-  ASSERT_GT(sends(w, no_sp), 0.0);
-  EXPECT_NEAR(sends(megatron, no_sp), sends(w, no_sp) / 4, 1e-9);  // the gather: ~0
-  EXPECT_LT(step_time(megatron, no_sp, h, p, {16, 8}).step_s,
-            step_time(w, no_sp, h, p, {16, 8}).step_s);
-  const Layout sp = with_sp(no_sp);
-  EXPECT_EQ(sends(megatron, sp), sends(w, sp));
+  ASSERT_GT(c.sends(c.w, c.l), 0.0);
+  EXPECT_NEAR(c.sends(megatron, c.l), c.sends(c.w, c.l) / 4, 1e-9);  // the gather: ~0
+  EXPECT_LT(c.time(megatron, c.l).step_s, c.time(c.w, c.l).step_s);
+  const Layout sp = with_sp(c.l);
+  EXPECT_EQ(c.sends(megatron, sp), c.sends(c.w, sp));
 }
 
 // DeepSpeed's pipeline engine sends and receives each on its own, blocking, in the schedule's
@@ -182,21 +189,14 @@ TEST(PlanSoftware, ScatterGatherSendsAPieceOfTheActivation) {
 // receive. Each send's time counts twice; over an ideal link (no time on the wire) nothing
 // changes.
 TEST(PlanSoftware, BlockingSendsWaitForEachTransferInTurn) {
-  Workload w{model::preset("gpt2"), 16};
-  Hardware h = ideal();
-  h.inter = {10, 5};
-  const Precision p = precision_of("bf16");
-  const Layout l = layout(2, 4, 2, 1);  // dp x tp fill a node; the stages cross
-  Workload deepspeed = w;
+  CrossingStages c;
+  Workload deepspeed = c.w;
   deepspeed.pp_blocking_sends = true;
-  const auto time = [&](const Workload& x, const Hardware& on) {
-    return step_time(x, l, on, p, {16, 8});
-  };
-  const StepTime paired = time(w, h), blocking = time(deepspeed, h);
-  ASSERT_GT(paired.pp_comm_s - paired.tied_s, 0.0);
-  EXPECT_NEAR(blocking.pp_comm_s - blocking.tied_s, 2 * (paired.pp_comm_s - paired.tied_s), 1e-12);
-  EXPECT_GT(blocking.step_s, paired.step_s);
-  EXPECT_NEAR(time(deepspeed, ideal()).step_s, time(w, ideal()).step_s, 1e-9);
+  ASSERT_GT(c.sends(c.w, c.l), 0.0);
+  EXPECT_NEAR(c.sends(deepspeed, c.l), 2 * c.sends(c.w, c.l), 1e-12);
+  EXPECT_GT(c.time(deepspeed, c.l).step_s, c.time(c.w, c.l).step_s);
+  c.h = ideal();
+  EXPECT_NEAR(c.time(deepspeed, c.l).step_s, c.time(c.w, c.l).step_s, 1e-9);
 }
 
 // Gradient accumulation outside the products (Megatron-LM before 2022, DeepSpeed): every
