@@ -201,9 +201,9 @@ TEST(PlanSoftware, BlockingSendsWaitForEachTransferInTurn) {
 
 // Gradient accumulation outside the products (Megatron-LM before 2022, DeepSpeed): every
 // micro-batch's weight gradient is read back and added into the fp32 buffer (read and write),
-// 2 + 8 bytes a weight in bf16, 4 + 8 in fp32, over this rank's part of the linear layers, the
-// head and the embedding (GPT-2's tied table twice, its positions once); each micro-batch's
-// backward pays it, the forward not.
+// 2 + 8 bytes a weight in bf16, 4 + 8 in fp32, over the gradients this rank holds (the memory
+// model's units: GPT-2's blocks on a tp 2 rank, its tied table and positions, norms and biases);
+// each micro-batch's backward pays it, the forward not.
 TEST(PlanSoftware, UnfusedAccumulationPassesOverTheWeightsEachMicroBatch) {
   Workload w{model::preset("gpt2"), 8};
   const Hardware h = ideal();
@@ -212,7 +212,10 @@ TEST(PlanSoftware, UnfusedAccumulationPassesOverTheWeightsEachMicroBatch) {
   separate.grad_accumulation_fusion = false;
   const model::ModelConfig& m = w.model;
   const double C = m.dim, V = static_cast<double>(m.padded_vocab());
-  const double weights = m.layers * 12 * C * C / 2 + 2 * (V / 2) * C + m.seq_len * C;
+  const GradientUnits u = gradient_units(w, l, 0);
+  const double weights = u.blocks * u.block + u.head + u.embedding;
+  // The linear layers' halves, the table's half and the positions, give or take norms and biases.
+  EXPECT_NEAR(weights, m.layers * 12 * C * C / 2 + V / 2 * C + m.seq_len * C, 0.01 * weights);
   const double bw = h.memory_bandwidth_gbs * 1e9;
   for (const auto& [precision, bytes] : {std::pair{"bf16", 10.0}, std::pair{"fp32", 12.0}}) {
     const Precision p = precision_of(precision);

@@ -78,10 +78,10 @@ struct Model {
   double stream(double elements) const {
     return elements * p.activation / (hw.memory_bandwidth_gbs * 1e9);
   }
-  // Adding one micro-batch's gradients of `weights` elements into the buffer outside the
+  // Adding one micro-batch's gradients of `elements` weights into the buffer outside the
   // products (Shapes::accumulation_bytes; none when the products accumulate).
-  double accumulate(double weights) const {
-    return weights * sh.accumulation_bytes / (hw.memory_bandwidth_gbs * 1e9);
+  double accumulate(double elements) const {
+    return elements * sh.accumulation_bytes / (hw.memory_bandwidth_gbs * 1e9);
   }
   double ar(double elements) const { return all_reduce_s(elements * p.activation, tp, tp_link); }
   double ag(double elements) const { return all_gather_s(elements * p.activation, tp, tp_link); }
@@ -174,11 +174,6 @@ struct Model {
                                    8 * N * Cl + 2 * eager + drop_bwd);
     const Work products = linears();
     add(w, products);
-    double weights = 0;  // this rank's part of the linear layers
-    for (const model::Footprint::Linear& f : sh.fp.layer) {
-      weights += sh.q > 1 ? f.in / sh.q * f.out / sh.q : f.in * f.out / tp;
-    }
-    w.weight += accumulate(weights);
     if (sh.q > 1) {  // two norms: mean and variance forward, two sums backward, per row
       w.tp_comm_forward += 4 * row_sums(N);
       w.tp_comm_backward += 2 * row_sums(2 * N);
@@ -283,12 +278,11 @@ struct Model {
     Work w;
     w.forward = gemm(N, V, C) + loss_fwd + stream(2 * sh.n);
     w.input = gemm(N, C, V) + loss_bwd + stream(4 * sh.n);
-    w.weight = gemm(C, V, N) + accumulate(V * C);
+    w.weight = gemm(C, V, N);
     if (sh.q > 1) {  // the output projection by SUMMA, the statistics along the grid row
       w = Work{};
       w.forward = loss_fwd + stream(2 * sh.n);
       w.input = loss_bwd + stream(4 * sh.n);
-      w.weight = accumulate(V * C / sh.q);
       add(w, summa(C, sh.vocab));
       w.tp_comm_forward += 3 * row_sums(N) + 2 * row_sums(N);
       w.tp_comm_backward += row_sums(2 * N);
@@ -301,14 +295,10 @@ struct Model {
     return w;
   }
 
-  Work embedding(const model::ModelConfig& m) const {
+  Work embedding() const {
     Work w;
     w.forward = stream(3 * sh.NC + sh.hidden_mask * sh.n);
-    // The lookup's gradient is the table's (and the positions'), dense, accumulated as a product's.
-    const double width = sh.q > 1 ? sh.C / sh.q : sh.C;
-    const double positions = sh.fp.positions ? static_cast<double>(m.seq_len) * width : 0.0;
-    w.weight = stream(3 * sh.NC + (sh.hidden_mask > 0 ? (2 + sh.hidden_mask) * sh.n : 0.0)) +
-               accumulate(sh.Vl * width + positions);
+    w.weight = stream(3 * sh.NC + (sh.hidden_mask > 0 ? (2 + sh.hidden_mask) * sh.n : 0.0));
     if (sh.q > 1) {
       // The lookup: every token's width part reduce-scattered along the row, the rank's block
       // sent to the transposed rank; backward the block back and an all-gather along the row.
@@ -353,10 +343,22 @@ struct ChunkCost {
   double f, i, w, tp, cp, p2p;
 };
 
+// The gradient elements chunk c (of k blocks) adds each micro-batch: the stage's units as the
+// memory model holds them (memory.h), the embedding's on the first chunk, the head's (and a tied
+// table's copy) on the last. Zero where the products accumulate: nothing to count.
+double accumulated_elements(const Workload& w, const Layout& l, int c, int chunks, double k) {
+  if (w.grad_accumulation_fusion) {
+    return 0;
+  }
+  const GradientUnits u = gradient_units(w, l, c % l.pp);
+  return k * u.block + (c == 0 ? u.embedding : 0.0) +
+         (c == chunks - 1 ? u.head + (l.pp > 1 ? u.embedding : 0.0) : 0.0);
+}
+
 std::vector<ChunkCost> chunk_costs(const Model& model, const Workload& w, const Layout& l,
                                    const std::vector<int>& split, double p2p) {
   const Work block = model.block(w.model, l.micro_batch);
-  const Work head = model.head(), embedding = model.embedding(w.model);
+  const Work head = model.head(), embedding = model.embedding();
   const int chunks = static_cast<int>(split.size());
   std::vector<ChunkCost> cost(static_cast<size_t>(chunks));
   for (int c = 0; c < chunks; ++c) {
@@ -364,7 +366,7 @@ std::vector<ChunkCost> chunk_costs(const Model& model, const Workload& w, const 
     ChunkCost& z = cost[static_cast<size_t>(c)];
     z.f = k * (block.forward + block.tp_comm_forward + block.cp_comm_forward);
     z.i = k * (block.input + block.tp_comm_backward + block.cp_comm_backward);
-    z.w = k * block.weight;
+    z.w = k * block.weight + model.accumulate(accumulated_elements(w, l, c, chunks, k));
     z.tp = k * (block.tp_comm_forward + block.tp_comm_backward);
     z.cp = k * (block.cp_comm_forward + block.cp_comm_backward);
     if (c == 0) {
@@ -675,8 +677,9 @@ StepTime step_time(const Workload& w, const Layout& l, const Hardware& hw, const
   GradientTimes gt{gradient_units(w, l, 0), 0, 0, t.backward_s};
   if (l.pp == 1) {
     const Work head = model.head(), block = model.block(w.model, l.micro_batch);
-    gt.head = head.input + head.weight + head.tp_comm_backward;
-    gt.block = block.input + block.weight + block.tp_comm_backward + block.cp_comm_backward;
+    gt.head = head.input + head.weight + head.tp_comm_backward + model.accumulate(gt.units.head);
+    gt.block = block.input + block.weight + block.tp_comm_backward + block.cp_comm_backward +
+               model.accumulate(gt.units.block);
   }
   data_parallel_seconds(w, l, p, whole, g, M, ring_link(l.tp, g, hw, cluster), gt, hw, t);
   t.tied_s = tied_exchange_s(sh, l, p, g, pp_link);
