@@ -31,6 +31,9 @@ struct Shapes {
   bool scores = true;
   double S = 0;
   bool scores_made_again() const { return scores && cp > 1; }  // the ring's backward
+  // Backward reads the probabilities forward kept; a flash kernel or the ring kept only each
+  // row's log-sum-exp and makes the scores' product (q k^T) again.
+  bool probabilities_kept() const { return scores && cp == 1; }
   bool eager = false;            // element-wise ops run as eager PyTorch's chains of small kernels
   std::string loss;              // the loss's kernel (the workload's)
   bool tp_comm_overlap = false;  // sp's collectives hidden behind the products (the workload's)

@@ -170,8 +170,12 @@ struct Model {
     const double drop_fwd = 2 * sh.hidden_mask * n;
     const double drop_bwd = sh.hidden_mask > 0 ? 2 * (2 + sh.hidden_mask) * n : 0.0;
     w.forward = att_fwd + att_scores_fwd + stream(10 * n + kept * N * H + eager + drop_fwd);
-    w.input = 2 * att_fwd + stream(7 * scores + dropout + redo + 20 * n + 3.5 * kept * N * H +
-                                   8 * N * Cl + 2 * eager + drop_bwd);
+    // Backward's products are twice forward's (the gradients of q, k and v, and of the
+    // probabilities); without the probabilities it first makes the scores again, q k^T, half of
+    // forward's (FlashAttention's backward: 2.5 times its forward).
+    const double att_bwd = (sh.probabilities_kept() ? 2.0 : 2.5) * att_fwd;
+    w.input = att_bwd + stream(7 * scores + dropout + redo + 20 * n + 3.5 * kept * N * H +
+                               8 * N * Cl + 2 * eager + drop_bwd);
     const Work products = linears();
     add(w, products);
     if (sh.q > 1) {  // two norms: mean and variance forward, two sums backward, per row
