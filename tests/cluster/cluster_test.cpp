@@ -111,7 +111,8 @@ TEST_F(Cluster, LayoutsAcrossNodesEqualOneProcessWithOnePercentLoss) {
 // machine's cores shared by its 2 nodes), a link between nodes slower than the shaped 1 Gbit/s
 // and than the one inside a node, whose sends wait for their sender (Open MPI's TCP moves a large
 // message only inside MPI calls) and which both ranks of a node share (the first rank of each
-// node alone gets about twice the share); `parti plan` takes the profile.
+// node alone gets about twice the share), and a rate for each attention kernel; `parti plan`
+// takes the profile.
 TEST_F(Cluster, CalibrationFindsTheNodesAndTheirLink) {
   up("0");
   if (IsSkipped()) return;
@@ -127,6 +128,9 @@ TEST_F(Cluster, CalibrationFindsTheNodesAndTheirLink) {
   EXPECT_GT(intra, inter) << h.dump(2);
   EXPECT_TRUE(h.at("inter").at("sends_need_sender").get<bool>()) << r.output;
   EXPECT_EQ(h.at("inter").at("nic_ranks"), 2) << r.output;
+  // Both attention kernels the trainer runs are timed: the plain one and the ring's pairs.
+  EXPECT_GT(h.at("device").at("attention_tflops").at("fp32").get<double>(), 0.0) << h.dump(2);
+  EXPECT_GT(h.at("device").at("flash_attention_tflops").at("fp32").get<double>(), 0.0) << h.dump(2);
   const RunResult plan = run(std::string(PARTI_BINARY) +
                              " plan --model small --global-batch 8 --gpus 4 --hardware " + out);
   EXPECT_EQ(plan.status, 0) << plan.output;

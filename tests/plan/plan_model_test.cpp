@@ -198,8 +198,9 @@ TEST(PlanModel, TimeModelIsConsistent) {
 // Issue #24: the attention kernel. One that materializes the scores streams them (4 passes
 // forward, 7 backward, 4 again when selective recomputation redoes the core) and keeps the
 // probabilities; a flash kernel keeps each row's log-sum-exp, and its backward makes the scores'
-// product q k^T again (half of forward's products: 2.5 times forward). A calibrated profile, whose
-// rate was timed on Parti's materializing kernel, charges nothing on top.
+// product q k^T again (half of forward's products: 2.5 times forward), at the profile's rate for
+// such a kernel where it has one. A calibrated profile, whose rate was timed on Parti's
+// materializing kernel, charges nothing on top.
 TEST(PlanModel, AttentionKernelScoresTrafficAndMemory) {
   Workload w{model::preset("gpt2"), 8};
   w.model.seq_len = 2048;
@@ -226,6 +227,17 @@ TEST(PlanModel, AttentionKernelScoresTrafficAndMemory) {
   const StepTime timed = step_time(w, l, calibrated, p, {2, 8});
   EXPECT_NEAR(timed.forward_s, fused.forward_s, 1e-12);
   EXPECT_NEAR(fused.backward_s - timed.backward_s, 12 * again, 1e-12);
+  // A profile with a rate of its own for the kernel that keeps the log-sum-exp (calibrate times
+  // the ring's pairs) times the flash kernel by it, and the materializing one as before; the
+  // rate survives the profile's JSON.
+  Hardware two_rates = calibrated;
+  two_rates.flash_attention_tflops["bf16"] = 2 * calibrated.attention_tflops.at("bf16");
+  two_rates = hardware_from_json(nlohmann::json::parse(to_json(two_rates).dump()), "x.json");
+  const double att = 4.0 * 2 * 2048 * 2048 * 384 / h.attention_flops("bf16");  // one forward
+  const StepTime halved = step_time(flash, l, two_rates, p, {2, 8});
+  EXPECT_NEAR(fused.forward_s - halved.forward_s, 12 * att / 2, 1e-12);
+  EXPECT_NEAR(fused.backward_s - halved.backward_s, 12 * 2.5 * att / 2, 1e-12);
+  EXPECT_EQ(step_time(w, l, two_rates, p, {2, 8}).step_s, timed.step_s);
   // Memory: the probabilities (B NH/tp T T) against the log-sum-exp (B NH/tp T) per block.
   const Memory kept = peak_memory(stage_memory(w, l, p));
   const Memory lse = peak_memory(stage_memory(flash, l, p));

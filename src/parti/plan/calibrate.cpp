@@ -21,6 +21,7 @@
 #include "parti/kernels/gelu.h"
 #include "parti/kernels/gemm.h"
 #include "parti/kernels/layernorm.h"
+#include "parti/parallel/context/ring_attention.h"
 
 namespace parti::plan {
 namespace {
@@ -208,6 +209,30 @@ void measure_kernels(const Probe& probe, Hardware& h) {
     if (probe.leader()) {
       probe.log << fmt::format("attention (B {} T {} C {} NH {}): {:.1f} GFLOP/s full-square\n", B,
                                T, C, NH, flops / s / 1e9);
+    }
+  }
+  {
+    // The kernel that keeps only the log-sum-exp: ring attention's pairs on one rank (its two
+    // chunks: 3 of the 4 chunk pairs, which the time model charges as 1.5 plain kernels), backward
+    // making the scores again: the plain kernel's full-square count times 3.5 over its seconds.
+    const int B = 4, T = 1024, C = 384, NH = 6;
+    const size_t BT = static_cast<size_t>(B) * T;
+    std::vector<float> qkv(BT * 3 * C, 0.01f), out(BT * C), lse(BT * NH), dqkv(BT * 3 * C),
+        dout(BT * C, 0.001f);
+    const auto self = dist::make_self_group("calibrate");
+    const parallel::context::RingShape shape{B, T, C, NH};
+    const double s = seconds_per_call(probe.world, probe.least, [&] {
+      parallel::context::ring_attention_forward(*self, shape, out.data(), lse.data(), qkv.data());
+      parallel::context::ring_attention_backward(*self, shape, dqkv.data(), dout.data(), qkv.data(),
+                                                 out.data(), lse.data());
+    });
+    const double flops = 3.5 * 4.0 * B * T * static_cast<double>(T) * C * 1.5;
+    h.flash_attention_tflops["fp32"] = flops / s / 1e12;
+    if (probe.leader()) {
+      probe.log << fmt::format(
+          "attention keeping the log-sum-exp (ring pairs, B {} T {} C {} NH {}): {:.1f} GFLOP/s "
+          "full-square\n",
+          B, T, C, NH, flops / s / 1e9);
     }
   }
   {  // elementwise: LayerNorm and GELU forward and backward on 4 MiB rows
@@ -478,7 +503,7 @@ Hardware calibrate(dist::ProcessGroup& world, const dist::Mesh::Split& split,
   // slots itself (node.compute_slots), so the profile keeps a core's rates.
   const double shared = std::max(1.0, 1.0 * topo.machine_ranks / machine_slots);
   if (shared > 1) {
-    for (auto* rates : {&h.matmul_tflops, &h.attention_tflops}) {
+    for (auto* rates : {&h.matmul_tflops, &h.attention_tflops, &h.flash_attention_tflops}) {
       for (auto& [dtype, rate] : *rates) rate *= shared;
     }
     h.memory_bandwidth_gbs *= shared;

@@ -37,6 +37,13 @@ double Hardware::attention_flops(const std::string& dtype) const {
   return rate_of(attention_tflops, dtype, "attention");
 }
 
+double Hardware::flash_attention_flops(const std::string& dtype) const {
+  if (flash_attention_tflops.empty()) {
+    return attention_flops(dtype);
+  }
+  return rate_of(flash_attention_tflops, dtype, "flash_attention");
+}
+
 double Hardware::peak_flops(const std::string& dtype) const {
   return rate_of(matmul_tflops, dtype, "matmul");
 }
@@ -49,6 +56,10 @@ Hardware hardware_from_json(const nlohmann::json& j, const std::string& where) {
     const auto& d = j.at("device");
     h.matmul_tflops = d.at("matmul_tflops").get<std::map<std::string, double>>();
     h.attention_tflops = d.at("attention_tflops").get<std::map<std::string, double>>();
+    if (d.contains("flash_attention_tflops")) {
+      h.flash_attention_tflops =
+          d.at("flash_attention_tflops").get<std::map<std::string, double>>();
+    }
     h.gemm_efficiency = d.at("gemm_efficiency").get<double>();
     h.gemm_half_dim = d.at("gemm_half_dim").get<double>();
     h.attention_includes_scores = d.value("attention_includes_scores", true);
@@ -115,6 +126,9 @@ nlohmann::ordered_json to_json(const Hardware& h) {
                  {"optimizer_gbs", h.optimizer_gbs},
                  {"memory_gb", h.memory_gb},
                  {"overlap_memory_accesses", h.overlap_memory_accesses}};
+  if (!h.flash_attention_tflops.empty()) {
+    j["device"]["flash_attention_tflops"] = h.flash_attention_tflops;
+  }
   j["node"] = {{"devices", h.devices_per_node}, {"compute_slots", h.compute_slots}};
   for (auto [link, key] : {std::pair{&h.intra, "intra"}, std::pair{&h.inter, "inter"}}) {
     j[key] = {{"bandwidth_gbs", link->bandwidth_gbs},

@@ -6,6 +6,11 @@
 //   device.gemm_efficiency        the best fraction of that peak a large GEMM reaches
 //   device.gemm_half_dim          a GEMM (m, n, k) reaches efficiency / (1 + h/m + h/n + h/k)
 //   device.attention_tflops[dtype] causal attention core (QK^T, softmax, AV) achieved rate
+//   device.flash_attention_tflops[dtype]
+//                                 the same for a kernel that keeps only each row's log-sum-exp and
+//                                 makes the scores again in backward (FlashAttention; Parti's ring
+//                                 attention under cp), on the same count; default: attention_tflops
+//                                 (calibrate times the ring's pair kernel)
 //   device.attention_includes_scores
 //                                 true (the default, and calibrate's) where the attention rate was
 //                                 timed on a kernel that writes its T x T scores (Parti's), so
@@ -65,6 +70,7 @@ struct Hardware {
   std::string source;  // where the numbers come from
   std::map<std::string, double> matmul_tflops;
   std::map<std::string, double> attention_tflops;
+  std::map<std::string, double> flash_attention_tflops;  // empty: attention_tflops
   double gemm_efficiency = 0.8;
   double gemm_half_dim = 64.0;
   bool attention_includes_scores = true;
@@ -81,7 +87,9 @@ struct Hardware {
   // Achieved matmul rate (FLOP/s) of an (m x k) (k x n) product in `dtype`.
   double gemm_flops(double m, double n, double k, const std::string& dtype) const;
   double attention_flops(const std::string& dtype) const;  // FLOP/s
-  double peak_flops(const std::string& dtype) const;       // FLOP/s, matmul peak
+  // A kernel that kept no probabilities (FLOP/s).
+  double flash_attention_flops(const std::string& dtype) const;
+  double peak_flops(const std::string& dtype) const;  // FLOP/s, matmul peak
 };
 
 // By name (configs/hardware/NAME.json of the source tree, or a path to a .json file).

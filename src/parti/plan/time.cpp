@@ -147,8 +147,10 @@ struct Model {
     // of the (2 cp)^2 chunk pairs on each rank, the plain kernel about half the square.
     const int cp = sh.cp;
     const double att_share = cp > 1 ? (2.0 * cp + 1) / (2.0 * cp * cp) : 1.0;
-    const double att_fwd = att_share * 4.0 * B * m.seq_len * static_cast<double>(m.seq_len) * Cl /
-                           hw.attention_flops(p.dtype());
+    const double att_rate = sh.probabilities_kept() ? hw.attention_flops(p.dtype())
+                                                    : hw.flash_attention_flops(p.dtype());
+    const double att_fwd =
+        att_share * 4.0 * B * m.seq_len * static_cast<double>(m.seq_len) * Cl / att_rate;
     const double kept = sh.fp.hidden_saved;
     // A kernel that materializes the scores streams them: forward writes them, the softmax reads
     // and rewrites them, the product with v reads them (4 passes); backward writes the
