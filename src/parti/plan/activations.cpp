@@ -154,7 +154,7 @@ Shapes::Shapes(const Workload& w, const Layout& l, const Precision& p)
     Vl = vocab / q;
   }
   const bool probabilities = probabilities_kept();
-  const double pairs = cp > 1 ? (2.0 * cp + 1) / (4.0 * cp * cp) : 1.0;  // of the T x T square
+  const double pairs = cp > 1 ? ring_square_share(cp) : 1.0;  // of the T x T square
   A = probabilities ? rows * heads * T * T : rows * heads * T / cp;
   S = scores ? rows * heads * T * T * pairs : 0.0;
   if (!probabilities && recompute == "selective") {

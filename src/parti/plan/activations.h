@@ -18,6 +18,10 @@
 
 namespace parti::plan {
 
+// Of the T x T square, the share a rank's ring attention computes: its 2 cp + 1 of the (2 cp)^2
+// chunk pairs (cp 1: 3 of 4, the ring on one rank); the plain causal kernel does about half.
+inline double ring_square_share(int cp) { return (2.0 * cp + 1) / (4.0 * cp * cp); }
+
 struct Shapes {
   Shapes(const Workload& w, const Layout& l, const Precision& p);
   model::Footprint fp;

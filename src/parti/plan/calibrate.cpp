@@ -22,6 +22,7 @@
 #include "parti/kernels/gemm.h"
 #include "parti/kernels/layernorm.h"
 #include "parti/parallel/context/ring_attention.h"
+#include "parti/plan/activations.h"
 
 namespace parti::plan {
 namespace {
@@ -213,8 +214,8 @@ void measure_kernels(const Probe& probe, Hardware& h) {
   }
   {
     // The kernel that keeps only the log-sum-exp: ring attention's pairs on one rank (its two
-    // chunks: 3 of the 4 chunk pairs, which the time model charges as 1.5 plain kernels), backward
-    // making the scores again: the plain kernel's full-square count times 3.5 over its seconds.
+    // chunks: 3 of the 4 chunk pairs, which the time model charges against the plain kernel's
+    // half square), backward making the scores again: the full-square count times 3.5.
     const int B = 4, T = 1024, C = 384, NH = 6;
     const size_t BT = static_cast<size_t>(B) * T;
     std::vector<float> qkv(BT * 3 * C, 0.01f), out(BT * C), lse(BT * NH), dqkv(BT * 3 * C),
@@ -226,7 +227,8 @@ void measure_kernels(const Probe& probe, Hardware& h) {
       parallel::context::ring_attention_backward(*self, shape, dqkv.data(), dout.data(), qkv.data(),
                                                  out.data(), lse.data());
     });
-    const double flops = 3.5 * 4.0 * B * T * static_cast<double>(T) * C * 1.5;
+    const double flops =
+        3.5 * 4.0 * B * T * static_cast<double>(T) * C * ring_square_share(1) / 0.5;
     h.flash_attention_tflops["fp32"] = flops / s / 1e12;
     if (probe.leader()) {
       probe.log << fmt::format(

@@ -146,7 +146,7 @@ struct Model {
     // The attention rate counts the full T x T square. Ring attention (cp > 1) computes 2 cp + 1
     // of the (2 cp)^2 chunk pairs on each rank, the plain kernel about half the square.
     const int cp = sh.cp;
-    const double att_share = cp > 1 ? (2.0 * cp + 1) / (2.0 * cp * cp) : 1.0;
+    const double att_share = cp > 1 ? ring_square_share(cp) / 0.5 : 1.0;
     const double att_rate = sh.probabilities_kept() ? hw.attention_flops(p.dtype())
                                                     : hw.flash_attention_flops(p.dtype());
     const double att_fwd =
