@@ -490,10 +490,12 @@ TEST(PlanModel, ContextParallelTimeModel) {
 
 // Issue #21: block partitioning's time. With free links a 2 x 2 grid costs what 1D tp 4 costs
 // in arithmetic, to the gemm rates of its smaller products; with slow ones its traffic (SUMMA's
-// broadcasts and reductions, nothing hidden) falls below 1D's all-reduces only when a
-// micro-batch's tokens are many times the width (21 x here; the closed forms of
-// tests/parallel/tensor/tp2d_bytes_test.cpp cross at 14.8 x for q 2), and the search weighs grids
-// against the 1D cut.
+// broadcasts and reductions, nothing hidden) falls below 1D's all-reduces only for a grid of
+// more than 2 x 2 and a micro-batch of many times the width's tokens. Each SUMMA step's
+// broadcast brings every rank but the root a whole block, one step after another: a 2 x 2 grid
+// then spends 2 block transfers where it sends 1, and loses to tp 4 at any micro-batch (the
+// bytes sent, tests/parallel/tensor/tp2d_bytes_test.cpp, cross at 14.8 x the width); a 4 x 4
+// grid beats tp 16 past some 10 x. The search weighs grids against the 1D cut.
 TEST(PlanModel, GridTimeModel) {
   Workload w{model::preset("gpt2"), 64};
   w.model.seq_len = 256;
@@ -507,14 +509,18 @@ TEST(PlanModel, GridTimeModel) {
   Hardware slow = ideal();
   slow.intra = slow.inter = {10.0, 0.0};
   slow.overlap = 0.0;
-  const auto tp_comm = [&](int micro_batch, const std::string& mode) {
-    Layout l = layout(1, 4, 1, micro_batch);
+  const auto tp_comm = [&](int tp, int micro_batch, const std::string& mode) {
+    Layout l = layout(1, tp, 1, micro_batch);
     l.tp_mode = mode;
-    return step_time(w, l, slow, p, {4, 8}).tp_comm_s / l.micro_batches(w.global_batch);
+    return step_time(w, l, slow, p, {tp, 16}).tp_comm_s / l.micro_batches(w.global_batch);
   };
   // 768 wide: 512 tokens (2 sequences) are 0.67 x the width, 16384 (64) are 21 x.
-  EXPECT_GT(tp_comm(2, "2d"), tp_comm(2, "1d"));
-  EXPECT_LT(tp_comm(64, "2d"), tp_comm(64, "1d"));
+  EXPECT_GT(tp_comm(4, 2, "2d"), tp_comm(4, 2, "1d"));
+  EXPECT_GT(tp_comm(4, 64, "2d"), tp_comm(4, 64, "1d"));
+  // A 4 x 4 grid: the activation blocks fall by q = 4 against 1D's all-reduces, past the
+  // weight blocks' traffic at 64 sequences.
+  EXPECT_GT(tp_comm(16, 4, "2d"), tp_comm(16, 4, "1d"));
+  EXPECT_LT(tp_comm(16, 64, "2d"), tp_comm(16, 64, "1d"));
   Query q;
   q.workload = w;
   q.cluster = {16, 8};

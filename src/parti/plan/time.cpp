@@ -105,12 +105,14 @@ struct Model {
   // A SUMMA product of K inputs and `out` outputs on the grid (summa.h): its q steps' products,
   // and the part of each step's transfers, posted a step ahead, not hidden behind the step
   // before's product (the first step's, whole). Forward broadcasts an input block along the row
-  // and a weight block along the column; backward both again and reduces a block of each.
+  // and a weight block along the column; backward both again and reduces a block of each. Every
+  // rank but the root receives a whole block (a reduction: sends one), so a step costs a
+  // block's transfer, not an all-gather's (q - 1) / q of it.
   Work summa(double K, double out) const {
     const double q = sh.q, M = sh.N, Kl = K / q, Nl = out / q;
     const double x = M * Kl * p.activation, wb = Kl * Nl * p.activation;
     const double fwd = gemm(M, Nl, Kl), in = gemm(M, Kl, Nl), wt = gemm(Kl, Nl, M);
-    const double t = all_gather_s(x, sh.q, row_link) + all_gather_s(wb, sh.q, col_link);
+    const double t = broadcast_s(x, sh.q, row_link) + broadcast_s(wb, sh.q, col_link);
     // Nothing calls MPI during a product: over a link whose sends need their sender the next
     // step's broadcasts wait for the product to end.
     const double overlap =
@@ -338,6 +340,13 @@ double all_gather_s(double bytes, int g, const Link& link) {
     return 0;
   }
   return (g - 1) * link.latency_us * 1e-6 + 1.0 * (g - 1) / g * gb(bytes) / link.bandwidth_gbs;
+}
+
+double broadcast_s(double bytes, int g, const Link& link) {
+  if (g <= 1) {
+    return 0;
+  }
+  return (g - 1) * link.latency_us * 1e-6 + gb(bytes) / link.bandwidth_gbs;
 }
 
 namespace {

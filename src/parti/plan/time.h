@@ -63,5 +63,7 @@ StepTime step_time(const Workload& w, const Layout& l, const Hardware& hw, const
 // Ring alpha-beta time of a collective over g ranks of `bytes` (the whole buffer) on a link.
 double all_reduce_s(double bytes, int g, const Link& link);
 double all_gather_s(double bytes, int g, const Link& link);  // also reduce-scatter
+// A broadcast (or a reduction to one rank) of `bytes`, pipelined along a chain of g ranks.
+double broadcast_s(double bytes, int g, const Link& link);
 
 }  // namespace parti::plan
