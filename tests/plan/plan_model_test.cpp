@@ -493,9 +493,9 @@ TEST(PlanModel, ContextParallelTimeModel) {
 // broadcasts and reductions, nothing hidden) falls below 1D's all-reduces only for a grid of
 // more than 2 x 2 and a micro-batch of many times the width's tokens. Each SUMMA step's
 // broadcast brings every rank but the root a whole block, one step after another: a 2 x 2 grid
-// then spends 2 block transfers where it sends 1, and loses to tp 4 at any micro-batch (the
-// bytes sent, tests/parallel/tensor/tp2d_bytes_test.cpp, cross at 14.8 x the width); a 4 x 4
-// grid beats tp 16 past some 10 x. The search weighs grids against the 1D cut.
+// then spends 2 block transfers where it sends 1, and loses to tp 4 at 21 x the width (the
+// bytes sent, tests/parallel/tensor/tp2d_bytes_test.cpp, cross at 14.8 x); a 4 x 4 grid beats
+// tp 16 there. The search weighs grids against the 1D cut.
 TEST(PlanModel, GridTimeModel) {
   Workload w{model::preset("gpt2"), 64};
   w.model.seq_len = 256;
@@ -531,6 +531,31 @@ TEST(PlanModel, GridTimeModel) {
   ASSERT_FALSE(r.best_1d_tp.empty());
   EXPECT_GT(r.best_grid.front().layout.grid(), 1);
   EXPECT_EQ(r.best_1d_tp.front().layout.grid(), 1);
+}
+
+// Each SUMMA step moves a whole block (as bench/RESULTS.md's 2 x 2 grid across two nodes
+// waited): a 2 x 2 grid whose rows share a node (a free link) and whose columns cross nodes
+// pays, per block and micro-batch, its weight blocks over the column link q times forward
+// (one broadcast a step) and 2 q times backward (a broadcast and a reduction a step), nothing
+// hidden. GPT-2's block holds 12 C^2 weights, so its blocks are 3 C^2 elements a step.
+TEST(PlanModel, SummaStepMovesWholeBlocks) {
+  const Precision p = precision_of("bf16");
+  Hardware h = ideal();
+  h.intra = {1e9, 0.0};
+  h.inter = {10.0, 0.0};
+  h.overlap = 0.0;
+  Layout grid = layout(1, 4, 1, 2);
+  grid.tp_mode = "2d";
+  const auto per_micro_batch = [&](int layers) {
+    Workload w{model::preset("gpt2"), 8};
+    w.model.seq_len = 256;
+    w.model.layers = layers;
+    return step_time(w, grid, h, p, {4, 2}).tp_comm_s / grid.micro_batches(w.global_batch);
+  };
+  const double C = 768, q = 2;
+  const double block_bytes = 3 * C * C * p.activation;
+  const double expected = 3 * q * block_bytes / (h.inter.bandwidth_gbs * 1e9);
+  EXPECT_NEAR(per_micro_batch(3) - per_micro_batch(2), expected, 1e-3 * expected);
 }
 
 // A sequence too long for any layout without cp: the planner splits it.
