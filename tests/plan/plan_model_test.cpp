@@ -339,6 +339,7 @@ TEST(PlanModel, DataParallelismAfterBackwardExposesItAll) {
 // step pays at the memory bandwidth; nothing hidden, nothing paid.
 TEST(PlanModel, HiddenCollectivesTakeMemoryBandwidthFromCompute) {
   Workload w{model::preset("gpt2"), 64};
+  w.embedding_pieces = false;  // the embedding's pieces move its bytes in more time (below)
   Hardware h = load_hardware("a100-80gb");
   h.intra.latency_us = 0;  // the bytes a rank moves are then dp_comm_s at the link's bandwidth
   ASSERT_EQ(h.overlap_memory_accesses, 2.0);
@@ -556,6 +557,33 @@ TEST(PlanModel, SummaStepMovesWholeBlocks) {
   const double block_bytes = 3 * C * C * p.activation;
   const double expected = 3 * q * block_bytes / (h.inter.bandwidth_gbs * 1e9);
   EXPECT_NEAR(per_micro_batch(3) - per_micro_batch(2), expected, 1e-3 * expected);
+}
+
+// Under ZeRO-2/3 Parti's trainer reduces the embedding's gradient to its owners in pieces (and
+// under ZeRO-3 broadcasts its weights from them): every rank but a piece's owner sends the
+// whole piece, where a reduce-scatter sends (g - 1) / g of it. Over links of 10 GB/s without
+// latency and nothing hidden, the embedding then costs 1 / g of its bytes more a collective
+// than FSDP's way (--no-embedding-pieces); the blocks' reduce-scatters do not change.
+TEST(PlanModel, EmbeddingPiecesSendWholePieces) {
+  const Precision p = precision_of("fp32");
+  Hardware h = ideal();
+  h.intra = h.inter = {10.0, 0.0};
+  h.overlap = 0.0;
+  Workload w{model::preset("gpt2"), 8};
+  w.model.seq_len = 256;
+  for (int zero : {2, 3}) {
+    Layout l = layout(2, 1, 1, 2);
+    l.zero = zero;
+    const auto comm = [&](bool pieces) {
+      Workload v = w;
+      v.embedding_pieces = pieces;
+      return step_time(v, l, h, p, {2, 8}).dp_comm_s;
+    };
+    const double embedding = gradient_units(w, l, 0).embedding;
+    const double collectives = l.micro_batches(w.global_batch) * (zero == 3 ? 3 : 1);
+    const double expected = collectives * embedding * 4 / 2 / (h.intra.bandwidth_gbs * 1e9);
+    EXPECT_NEAR(comm(true) - comm(false), expected, 1e-6 * comm(false)) << "ZeRO-" << zero;
+  }
 }
 
 // A sequence too long for any layout without cp: the planner splits it.

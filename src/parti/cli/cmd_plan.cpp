@@ -50,6 +50,7 @@ struct PlanArgs {
   bool pp_scatter_gather = false;
   bool pp_blocking_sends = false;
   bool grad_accumulation_fusion = true;
+  bool embedding_pieces = true;
 };
 
 double gib(double bytes) { return bytes / 1073741824.0; }
@@ -178,7 +179,8 @@ plan::Workload workload_of(const PlanArgs& a, const model::ModelConfig& m, int g
           .bucket_mb = a.bucket_mb,
           .pp_scatter_gather = a.pp_scatter_gather,
           .pp_blocking_sends = a.pp_blocking_sends,
-          .grad_accumulation_fusion = a.grad_accumulation_fusion};
+          .grad_accumulation_fusion = a.grad_accumulation_fusion,
+          .embedding_pieces = a.embedding_pieces};
 }
 
 // One global batch's search, printed; its result.
@@ -351,6 +353,11 @@ void add_software_flags(CLI::App* cmd, PlanArgs& a) {
                 "trainer, Megatron-LM since 2022) or write each micro-batch's gradient for a "
                 "kernel of its own to add (Megatron-LM before 2022, DeepSpeed, PyTorch autograd "
                 "across micro-batches): a pass over the rank's weights per micro-batch");
+  cmd->add_flag("--embedding-pieces,!--no-embedding-pieces", a.embedding_pieces,
+                "ZeRO-2/3: the embedding's gradient reduced to its owners and its weights "
+                "broadcast from them in pieces, each piece whole to every other rank (default: "
+                "Parti's trainer) or reduce-scattered and all-gathered as any unit (PyTorch FSDP, "
+                "DeepSpeed)");
   cmd->add_flag("--tp-comm-overlap", a.tp_comm_overlap,
                 "sequence parallelism's collectives hidden behind the products beside them "
                 "(Megatron-LM's --tp-comm-overlap) up to the profile's overlap share; default: "

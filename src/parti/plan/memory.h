@@ -92,6 +92,12 @@ struct Workload {
   // before 2022, DeepSpeed, PyTorch autograd across micro-batches): per micro-batch a read of
   // that gradient and a read and write of the buffer, over the rank's weights.
   bool grad_accumulation_fusion = true;
+  // Under ZeRO-2/3 the embedding (the largest unit) never lives whole: Parti's trainer reduces
+  // its gradient to each owner and broadcasts its weights from them in pieces of about the
+  // largest other unit (parallel/data), where PyTorch FSDP and DeepSpeed reduce-scatter and
+  // all-gather it as any other unit. A piece's reduction or broadcast brings or takes a whole
+  // piece to or from every rank but its owner.
+  bool embedding_pieces = true;
 };
 
 // The fp32 master is the run's only copy of the weights (bf16 without --weights-copy).

@@ -564,15 +564,24 @@ void data_parallel_seconds(const Workload& w, const Layout& l, const Precision& 
   } else {
     // A reduce-scatter of every micro-batch's gradients, overlapped with its backward, a
     // collective per unit (the embedding, each block, the head) as the trainer runs them: each
-    // pays the ring's latency.
-    const double units = gt.units.count();
-    const auto per_unit = [&](double bytes) {
-      return units * all_gather_s(bytes / units, g, link);
+    // pays the ring's latency. The embedding by pieces (the workload's embedding_pieces; not on
+    // a grid, whose ranks hold a q^2-th of it): a reduction or broadcast per piece.
+    const GradientUnits& u = gt.units;
+    const double embedding = w.embedding_pieces && l.grid() == 1 ? u.embedding : 0.0;
+    const double others = u.count() - (embedding > 0 ? 1 : 0);
+    const double largest = std::max(u.block, u.head);  // a piece: the largest other unit
+    const double piece = largest > 0 ? largest : embedding / g;
+    const double pieces = embedding > 0 ? g * std::ceil(embedding / g / piece) : 0.0;
+    const auto per_unit = [&](double bytes_per_element) {
+      const double rest = (whole - embedding) * bytes_per_element;
+      return (others > 0 ? others * all_gather_s(rest / others, g, link) : 0.0) +
+             (pieces > 0 ? pieces * broadcast_s(embedding * bytes_per_element / pieces, g, link)
+                         : 0.0);
     };
-    t.dp_comm_s = M * per_unit(grad_bytes);
+    t.dp_comm_s = M * per_unit(p.grad);
     hidden_window = M * t.backward_s;
     if (zero == 3) {  // parameters gathered for forward and again for backward
-      t.dp_comm_s += 2.0 * M * per_unit(param_bytes);
+      t.dp_comm_s += 2.0 * M * per_unit(p.param);
       hidden_window += M * t.forward_s;
     }
   }
@@ -686,10 +695,15 @@ StepTime step_time(const Workload& w, const Layout& l, const Hardware& hw, const
   t.pp_comm_s = l.pp > 1 ? 2.0 * M * l.virtual_stages * p2p : 0.0;
   double schedule_s = schedule_seconds(l, M, cost, exact, pp_link.sends_need_sender, t);
   double whole = 0;  // the largest stage's parameter elements (this tp rank's part)
-  for (double e : stage_parameters(w, l)) {
-    whole = std::max(whole, e);
+  int largest = 0;
+  const std::vector<double> per_stage = stage_parameters(w, l);
+  for (size_t s = 0; s < per_stage.size(); ++s) {
+    if (per_stage[s] > whole) {
+      whole = per_stage[s];
+      largest = static_cast<int>(s);
+    }
   }
-  GradientTimes gt{gradient_units(w, l, 0), 0, 0, t.backward_s};
+  GradientTimes gt{gradient_units(w, l, largest), 0, 0, t.backward_s};
   if (l.pp == 1) {
     const Work head = model.head(), block = model.block(w.model, l.micro_batch);
     gt.head = head.input + head.weight + head.tp_comm_backward + model.accumulate(gt.units.head);
