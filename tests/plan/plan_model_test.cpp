@@ -361,7 +361,8 @@ TEST(PlanModel, HiddenCollectivesTakeMemoryBandwidthFromCompute) {
 // Issue #24: a collective across nodes stripes its ring over the node's network links (rails):
 // data parallelism with every rank of a node in the group (tp 1) moves 8 x a device's share on
 // a DGX profile (at most the intra-node bandwidth); with tp 8 filling the node each dp group has
-// one rank per node and one rail; one rail (a profile without rails) is the per-device share.
+// one rank per node and one rail; one rail (a profile without rails) is the per-device share,
+// unless ranks share it and fewer cross at once.
 TEST(PlanModel, CollectivesAcrossNodesStripeOverRails) {
   const Workload w{model::preset("gpt2"), 64};
   Hardware h = load_hardware("a100-80gb");
@@ -378,6 +379,16 @@ TEST(PlanModel, CollectivesAcrossNodesStripeOverRails) {
   const Layout tp8 = layout(4, 8, 1, 2);
   EXPECT_NEAR(step_time(w, tp8, h, p, {32, 8}).dp_comm_s,
               step_time(w, tp8, one_rail, p, {32, 8}).dp_comm_s, 1e-12);
+  // Two ranks a node on one shared link (what calibrate finds on scripts/cluster's nodes:
+  // nic_ranks 2, one rail): dp 4 over both nodes crosses with one ring, which has the link to
+  // itself (2 shares); dp 2 x tp 2 crosses with two rings, a share each.
+  Hardware shared = one_rail;
+  shared.inter.nic_ranks = 2;
+  const Layout dp4 = layout(4, 1, 1, 2), dp2tp2 = layout(2, 2, 1, 2);
+  EXPECT_NEAR(step_time(w, dp4, one_rail, p, {4, 2}).dp_comm_s,
+              2 * step_time(w, dp4, shared, p, {4, 2}).dp_comm_s, 1e-9);
+  EXPECT_NEAR(step_time(w, dp2tp2, one_rail, p, {4, 2}).dp_comm_s,
+              step_time(w, dp2tp2, shared, p, {4, 2}).dp_comm_s, 1e-12);
 }
 
 // Issue #24: a tied embedding under pipelining swaps its gradient between the first and last

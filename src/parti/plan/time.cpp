@@ -21,14 +21,19 @@ const Link& link_for(int stride, int g, const Hardware& hw, const Cluster& c) {
 
 // The link a collective over such a group sees, per rank. Across nodes a ring with k members on
 // each node stripes its traffic over min(k, rails) of the node's network links (NCCL's channels,
-// one per NIC of a DGX node), each at the per-device share, and its hops inside the node run on
-// the intra-node link: min(k, rails) x the inter-node bandwidth, at most the intra-node one.
+// one per NIC of a DGX node), each carrying what its `nic_ranks` ranks would share, and its hops
+// inside the node run on the intra-node link. The node's other ranks, in devices / k groups of
+// their own, cross at the same time: each group gets k devices' shares of the node's links, so
+// min(k, min(k, rails) x nic_ranks) x the per-device bandwidth, at most the intra-node one. (A
+// calibrated node of 2 ranks on one shared link: a ring of both gets the link alone, 2 shares.)
 Link ring_link(int stride, int g, const Hardware& hw, const Cluster& c) {
   Link out = link_for(stride, g, hw, c);
   if (static_cast<long>(stride) * g > c.devices_per_node && stride < c.devices_per_node) {
     const int k = std::min(g, c.devices_per_node / stride);
-    out.bandwidth_gbs = std::min(out.bandwidth_gbs * std::min(k, hw.inter.rails),
-                                 std::max(hw.intra.bandwidth_gbs, out.bandwidth_gbs));
+    const double shares =
+        std::min<double>(k, std::min(k, hw.inter.rails) * std::max(1, hw.inter.nic_ranks));
+    out.bandwidth_gbs =
+        std::min(out.bandwidth_gbs * shares, std::max(hw.intra.bandwidth_gbs, out.bandwidth_gbs));
   }
   return out;
 }
